@@ -1,0 +1,368 @@
+"""The archive's tables, as typed SQLAlchemy 2 models.
+
+The database is the single source of truth for everything that must survive a
+crash: what was fetched (stories, crawl runs), what matched (topic matches),
+and what was sent (digests, deliveries). Uniqueness that protects users from
+duplicates is enforced here by constraints, not by code that checks first.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both engines (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; attach a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class SourceKind(enum.StrEnum):
+    FEED = "feed"
+    TELEGRAM = "telegram"
+
+
+class Frequency(enum.StrEnum):
+    INSTANT = "instant"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """pending → sending → sent | failed | unknown (sent state could not be confirmed)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+
+class CrawlStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # some sources failed, the rest were stored
+    FAILED = "failed"
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=16, values_callable=_values)
+
+
+def _values(cls: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in cls]
+
+
+class Source(Base):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[SourceKind] = mapped_column(_enum(SourceKind, "source_kind"))
+    url: Mapped[str] = mapped_column(String(2000))
+    homepage: Mapped[str | None] = mapped_column(String(2000))
+    language: Mapped[str | None] = mapped_column(String(8))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    interval_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    # Conditional GET state, remembered per source.
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    # Health, shown to the user next to the source.
+    last_crawled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_new_story_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    stories: Mapped[list[Story]] = relationship(back_populates="source")
+
+
+class Cluster(Base):
+    """One real-world story, reported by one or more outlets."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Not a foreign key: clusters and stories reference each other, and the
+    # first story may be deleted while its copies live on.
+    first_story_id: Mapped[int | None] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    languages: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Story(Base):
+    __tablename__ = "stories"
+    __table_args__ = (
+        Index("ix_stories_published_at", "published_at"),
+        Index("ix_stories_fetched_at", "fetched_at"),
+        Index("ix_stories_fingerprint", "fingerprint"),
+        Index("ix_stories_cluster_id", "cluster_id"),
+        Index("ix_stories_source_id", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The canonical URL is the story's identity; url_key is its SHA-256 so the
+    # unique index stays small whatever the URL length.
+    url_key: Mapped[str] = mapped_column(String(64), unique=True)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    canonicalizer_version: Mapped[int] = mapped_column(Integer, default=1)
+    guid: Mapped[str | None] = mapped_column(Text)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    authors: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(8))
+    published_at: Mapped[datetime | None]
+    published_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None]
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    extraction_method: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"))
+    # Set once topic matching has looked at this version of the story.
+    matched_at: Mapped[datetime | None]
+
+    source: Mapped[Source | None] = relationship(back_populates="stories")
+
+
+class StoryVersion(Base):
+    """An earlier text of a story whose page changed after we stored it."""
+
+    __tablename__ = "story_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Tombstone(Base):
+    """A deleted story's identity, so the next crawl does not bring it back."""
+
+    __tablename__ = "tombstones"
+
+    url_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(Text)
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LshBand(Base):
+    """MinHash LSH band hashes: the near-duplicate index lives in the database."""
+
+    __tablename__ = "lsh_bands"
+    __table_args__ = (Index("ix_lsh_bands_band_hash", "band", "hash"),)
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hash: Mapped[int] = mapped_column(BigInteger)
+
+
+class Topic(Base):
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    query: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TopicMatch(Base):
+    __tablename__ = "topic_matches"
+    __table_args__ = (
+        UniqueConstraint("story_id", "topic_id"),
+        Index("ix_topic_matches_topic_matched", "topic_id", "matched_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    matched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Which terms fired, for the "why it matched" line.
+    why: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class Subscriber(Base):
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Set when the mail provider reports a bounce or spam report: never mail again.
+    suppressed_at: Mapped[datetime | None]
+    suppressed_reason: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan"
+    )
+
+
+class Subscription(Base):
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("subscriber_id", "topic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    frequency: Mapped[Frequency] = mapped_column(_enum(Frequency, "frequency"))
+    # Local hour for daily/weekly digests and weekday (0 = Monday) for weekly ones.
+    send_hour: Mapped[int] = mapped_column(Integer, default=8)
+    send_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    include_updates: Mapped[bool] = mapped_column(Boolean, default=True)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None]
+    unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Stories matched at or before this moment have been considered for this
+    # subscription; a digest covers what matched after it.
+    last_sent_through: Mapped[datetime | None]
+    last_digest_at: Mapped[datetime | None]
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    topic: Mapped[Topic] = relationship()
+
+
+class Digest(Base):
+    """One email (or webhook call): a batch of deliveries sent together."""
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("subscription_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    # The period this digest covers in the subscriber's time zone
+    # ("2026-11-28" daily, "2026-W48" weekly, "2026-11-28T14" hourly, a
+    # timestamp for instant batches): two schedulers cannot both send it.
+    period_key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "digest_status"))
+    transport: Mapped[str | None] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """A story promised to a subscriber: one row per (subscriber, story), ever."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "story_id"),
+        Index("ix_deliveries_digest_id", "digest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"))
+    story_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None when the run covered every due source.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    status: Mapped[CrawlStatus] = mapped_column(_enum(CrawlStatus, "crawl_status"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    pid: Mapped[int | None] = mapped_column(Integer)
+    sources_total: Mapped[int] = mapped_column(Integer, default=0)
+    sources_done: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"source": name, "url": ..., "error": ...}, ...]
+    errors: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class SchedulerLease(Base):
+    """Who is the one scheduler allowed to run jobs right now."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

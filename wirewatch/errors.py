@@ -1,0 +1,79 @@
+"""Errors a user or operator can act on.
+
+    WirewatchError
+    ├── ConfigError            a setting is missing, malformed or contradictory
+    ├── SourceError            a source definition is invalid (bad URL, blocked host)
+    │   └── BlockedURLError    the URL's scheme or resolved address is not allowed
+    ├── QueryError             a topic or search query does not parse (has .position)
+    ├── NotFoundError          a named source, topic, story or subscription does not exist
+    ├── ExtractionError        an article page could not be turned into text
+    └── DeliveryError          a message could not be handed to the mail transport
+        ├── TemporaryDeliveryError   retry later (429, 5xx, connection trouble)
+        └── PermanentDeliveryError   do not retry (400, bad address)
+            └── TransportAuthError   401/403: the whole run stops, the key is wrong
+
+Every message names the value that was wrong, so the user can fix it without
+reading a traceback.
+"""
+
+from __future__ import annotations
+
+
+class WirewatchError(Exception):
+    """Base of every error wirewatch raises on purpose."""
+
+
+class ConfigError(WirewatchError):
+    """A setting is missing, malformed or contradictory."""
+
+
+class SourceError(WirewatchError):
+    """A source definition cannot be used."""
+
+
+class BlockedURLError(SourceError):
+    """A URL points at a scheme or network address that wirewatch refuses to fetch."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"refusing to fetch {url!r}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class QueryError(WirewatchError):
+    """A query does not parse; ``position`` is the 0-based offset of the problem."""
+
+    def __init__(self, message: str, query: str, position: int) -> None:
+        pointer = " " * position + "^"
+        super().__init__(f"{message} at position {position}\n  {query}\n  {pointer}")
+        self.query = query
+        self.position = position
+        self.reason = message
+
+
+class NotFoundError(WirewatchError):
+    """A named object does not exist."""
+
+
+class ExtractionError(WirewatchError):
+    """An article page could not be turned into text."""
+
+
+class DeliveryError(WirewatchError):
+    """A message could not be handed to the mail transport."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth retrying later: rate limits, server errors, connection trouble."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help: the request or the address is wrong."""
+
+
+class TransportAuthError(PermanentDeliveryError):
+    """The transport refused our credentials; every further send would fail too."""
