@@ -3,7 +3,8 @@
     WirewatchError
     ├── ConfigError            a setting is missing, malformed or contradictory
     ├── SourceError            a source definition is invalid (bad URL, blocked host)
-    │   └── BlockedURLError    the URL's scheme or resolved address is not allowed
+    │   ├── BlockedURLError    the URL's scheme or resolved address is not allowed
+    │   └── FetchError         no usable response within our limits (timeout, size, redirects)
     ├── QueryError             a topic or search query does not parse (has .position)
     ├── NotFoundError          a named source, topic, story or subscription does not exist
     ├── ExtractionError        an article page could not be turned into text
@@ -36,6 +37,15 @@ class BlockedURLError(SourceError):
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"refusing to fetch {url!r}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+class FetchError(SourceError):
+    """A URL could not be fetched within wirewatch's limits, or the network failed."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"could not fetch {url!r}: {reason}")
         self.url = url
         self.reason = reason
 

@@ -21,11 +21,12 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -34,7 +35,7 @@ from wirewatch.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
 SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "sendgrid_webhook_public_key")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 
 def _config_file_path() -> Path | None:
@@ -100,8 +101,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     # Sources and topics loaded by `wirewatch init` (YAML files users edit).
-    sources_file: Path = PROJECT_ROOT / "config" / "sources.yaml"
-    topics_file: Path = PROJECT_ROOT / "config" / "topics.yaml"
+    sources_file: Path = PACKAGE_DATA / "sources.yaml"
+    topics_file: Path = PACKAGE_DATA / "default_topics.yaml"
 
     # Web
     web_host: str = "127.0.0.1"
@@ -141,7 +142,7 @@ class Settings(BaseSettings):
     download_delay: float = Field(default=0.0, ge=0)
     obey_robots_txt: bool = True
     follow_article_links: bool = True
-    allow_private_hosts: list[str] = Field(default_factory=list)
+    allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     redis_url: str | None = None
 
@@ -223,6 +224,26 @@ class Settings(BaseSettings):
         path.write_text(key, encoding="utf-8")
         path.chmod(0o600)
         return key
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes (crawls)."""
+        env: dict[str, str] = {}
+        aliases = {"sendgrid_api_key": "SENDGRID_API_KEY", "sendgrid_host": "SENDGRID_HOST",
+                   "smtp_url": "SMTP_URL"}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, list):
+                text = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            env[aliases.get(name, f"WIREWATCH_{name.upper()}")] = text
+        return env
 
     def redacted(self) -> dict[str, Any]:
         """Every setting with secrets masked, for `wirewatch config show`."""

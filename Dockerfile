@@ -1,0 +1,18 @@
+# One image for the web, scheduler and crawler services.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml constraints.txt README.md ./
+COPY wirewatch ./wirewatch
+COPY crawler ./crawler
+COPY db ./db
+COPY alerts ./alerts
+COPY scheduler ./scheduler
+COPY web ./web
+COPY scrapy.cfg ./
+RUN pip install -c constraints.txt . && useradd --create-home wirewatch
+USER wirewatch
+ENV WIREWATCH_DATA_DIR=/data
+EXPOSE 8000
+CMD ["wirewatch", "web", "--host", "0.0.0.0"]

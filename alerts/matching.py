@@ -1,0 +1,77 @@
+"""Topic matching: which stored stories belong to which topics, and why.
+
+All enabled topics are compiled once into a percolator index, so each story
+is analysed once and checked only against topics whose key terms it
+contains. A topic whose query no longer parses is skipped and reported, never
+allowed to stop matching for the others (queries are validated when saved).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from db import queries
+from db.models import Story
+from wirewatch.errors import QueryError
+from wirewatch.query import Document, TopicIndex, analyze_document, parse
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TopicMatcher:
+    index: TopicIndex
+    slugs: dict[int, str]
+    broken: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session) -> TopicMatcher:
+        index = TopicIndex()
+        slugs: dict[int, str] = {}
+        broken: dict[str, str] = {}
+        for topic in queries.list_topics(session=session, enabled_only=True):
+            try:
+                index.add(topic.id, parse(topic.query))
+            except QueryError as exc:
+                broken[topic.slug] = str(exc)
+                log.error("topic %s has an invalid query, skipped: %s", topic.slug, exc)
+                continue
+            slugs[topic.id] = topic.slug
+        return cls(index=index, slugs=slugs, broken=broken)
+
+    def match_story(self, session: Session, story: Story, *, now: datetime | None = None) -> list[int]:
+        """Record the story's topic matches; returns the ids of topics newly matched."""
+        now = now or datetime.now(UTC)
+        document = analyze_document(
+            Document(
+                title=story.title,
+                text=story.body or story.summary,
+                lang=story.language,
+                source=story.source.name if story.source is not None else None,
+                url=story.canonical_url,
+            )
+        )
+        new_topics: list[int] = []
+        for topic_id, result in self.index.match(document):
+            if queries.record_topic_match(
+                session=session, story_id=story.id, topic_id=topic_id, why=list(result.why), when=now
+            ):
+                new_topics.append(topic_id)
+        story.matched_at = now
+        return new_topics
+
+
+def match_stories(session: Session, stories: Iterable[Story]) -> int:
+    """Match these stories against every enabled topic; returns how many matches were new."""
+    matcher = TopicMatcher.load(session)
+    return sum(len(matcher.match_story(session, story)) for story in stories)
+
+
+def match_pending(session: Session, *, batch: int = 500) -> int:
+    """Match stories stored but not yet matched (a crash between store and match loses nothing)."""
+    return match_stories(session, queries.stories_needing_match(session=session, limit=batch))

@@ -1,0 +1,71 @@
+"""Every crawl leaves a crawl-run record: when, what was counted, what went wrong.
+
+A run started by the CLI, web or scheduler already has a row (its id comes in
+as the spider's ``run_id``); a bare ``scrapy crawl feeds`` gets one here.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Self
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from db import queries
+from db.models import CrawlStatus
+from db.session import make_engine, make_sessionmaker, unit_of_work
+
+
+class CrawlRunRecorder:
+    def __init__(self, crawler: Crawler, database_url: str) -> None:
+        self.crawler = crawler
+        self.database_url = database_url
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        ext = cls(crawler, crawler.settings.get("WIREWATCH_DATABASE_URL"))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Spider) -> None:
+        engine = make_engine(self.database_url)
+        try:
+            with unit_of_work(make_sessionmaker(engine)) as session:
+                run_id = getattr(spider, "run_id", None)
+                if run_id is None:
+                    run = queries.create_crawl_run(session=session, source_id=None, trigger="scrapy")
+                    spider.run_id = run.id  # type: ignore[attr-defined]
+                else:
+                    run = queries.get_crawl_run(session=session, run_id=run_id)
+                run.pid = os.getpid()
+        finally:
+            engine.dispose()
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats
+        engine = make_engine(self.database_url)
+        try:
+            with unit_of_work(make_sessionmaker(engine)) as session:
+                run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]
+                total = int(stats.get_value("wirewatch/sources_total", 0) or 0)
+                run.sources_total = max(run.sources_total, total)
+                if reason != "finished" or stats.get_value("wirewatch/store_failed"):
+                    status = CrawlStatus.FAILED
+                    if reason != "finished":
+                        queries.add_crawl_error(
+                            session=session,
+                            run_id=run.id,
+                            error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
+                        )
+                elif run.failed:
+                    status = CrawlStatus.PARTIAL
+                else:
+                    status = CrawlStatus.SUCCEEDED
+                queries.finish_crawl_run(
+                    session=session, run_id=run.id, status=status, when=datetime.now(UTC)
+                )
+        finally:
+            engine.dispose()

@@ -1,0 +1,194 @@
+"""Feed bytes in, clean entries out.
+
+feedparser only ever receives bytes fetched by our guarded downloader, never a
+URL or a path (it would happily read local files). Malformed feeds follow
+feedparser's "bozo" idea: keep every entry that parsed and report the problem
+so it can be shown on the source.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import dateparser
+import feedparser
+
+from crawler.extraction import fix_mojibake
+from crawler.text import html_to_text, normalise_whitespace
+
+# A feed has no business declaring entities: refusing them outright closes
+# billion-laughs and external-entity (XXE) attacks before any parser runs.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
+FULL_TEXT_MIN_CHARS = 400
+FUTURE_TOLERANCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    link: str
+    guid: str | None
+    title: str
+    summary: str
+    content: str
+    authors: list[str]
+    published: datetime | None
+    updated: datetime | None
+
+    @property
+    def has_full_text(self) -> bool:
+        return len(self.content) >= FULL_TEXT_MIN_CHARS
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    language: str | None
+    entries: list[FeedEntry]
+    malformed: str | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    base_url: str,
+    content_type: str | None = None,
+    fetched_at: datetime | None = None,
+) -> ParsedFeed:
+    """Entries of an RSS/Atom/RDF document; never raises for bad content."""
+    fetched_at = fetched_at or datetime.now(UTC)
+    if _ENTITY_DECLARATION.search(body[:65536]):
+        return ParsedFeed(
+            title="",
+            language=None,
+            entries=[],
+            malformed="feed declares XML entities; refused (entity expansion / external entities)",
+        )
+    headers = {"content-type": content_type} if content_type else {}
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
+    malformed = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        malformed = f"{type(exc).__name__}: {exc}" if exc else "malformed feed"
+    if not parsed.get("version") and not parsed.entries:
+        return ParsedFeed(
+            title="",
+            language=None,
+            entries=[],
+            malformed=malformed or "not an RSS or Atom feed",
+        )
+    feed_meta = parsed.get("feed", {})
+    entries: list[FeedEntry] = []
+    skipped: list[str] = []
+    for raw in parsed.entries:
+        entry, reason = _entry(raw, base_url=base_url, fetched_at=fetched_at)
+        if entry is None:
+            skipped.append(reason)
+        else:
+            entries.append(entry)
+    return ParsedFeed(
+        title=fix_mojibake(html_to_text(str(feed_meta.get("title", "")))),
+        language=feed_meta.get("language"),
+        entries=entries,
+        malformed=malformed,
+        skipped=skipped,
+    )
+
+
+def _entry(raw: Any, *, base_url: str, fetched_at: datetime) -> tuple[FeedEntry | None, str]:
+    link = _entry_link(raw, base_url)
+    if link is None:
+        return None, f"entry {raw.get('id') or raw.get('title', '')!r} has no http(s) link"
+    title = fix_mojibake(html_to_text(str(raw.get("title", ""))))
+    summary = fix_mojibake(html_to_text(str(raw.get("summary", ""))))
+    content = fix_mojibake(_full_text(raw))
+    if content and content == summary:
+        summary = _lead(content)
+    authors = _authors(raw)
+    published = _date(raw, "published", fetched_at) or _date(raw, "updated", fetched_at)
+    updated = _date(raw, "updated", fetched_at)
+    return (
+        FeedEntry(
+            link=link,
+            guid=str(raw.get("id")) if raw.get("id") else None,
+            title=title,
+            summary=summary,
+            content=content,
+            authors=authors,
+            published=published,
+            updated=updated,
+        ),
+        "",
+    )
+
+
+def _entry_link(raw: Any, base_url: str) -> str | None:
+    candidates = [raw.get("link")]
+    candidates += [link.get("href") for link in raw.get("links", []) if link.get("rel") in (None, "alternate")]
+    guid = raw.get("id")
+    if guid and raw.get("guidislink", False):
+        candidates.append(guid)
+    for candidate in candidates:
+        if not candidate:
+            continue
+        absolute = urljoin(base_url, str(candidate).strip())
+        if urlsplit(absolute).scheme in ("http", "https") and urlsplit(absolute).netloc:
+            return absolute
+    return None
+
+
+def _full_text(raw: Any) -> str:
+    for item in raw.get("content", []) or []:
+        value = item.get("value")
+        if value:
+            return html_to_text(str(value))
+    for key in ("yandex_full-text", "yandex_fulltext", "turbo_content"):
+        if raw.get(key):
+            return html_to_text(str(raw.get(key)))
+    return ""
+
+
+def _lead(text: str) -> str:
+    first = text.split("\n\n", 1)[0]
+    return first if len(first) <= 600 else first[:600].rsplit(" ", 1)[0] + "…"
+
+
+def _authors(raw: Any) -> list[str]:
+    names = [str(a.get("name", "")).strip() for a in raw.get("authors", []) or []]
+    names = [n for n in names if n]
+    if not names and raw.get("author"):
+        names = [str(raw.get("author")).strip()]
+    return [normalise_whitespace(n) for n in names][:10]
+
+
+def _date(raw: Any, key: str, fetched_at: datetime) -> datetime | None:
+    parsed = raw.get(f"{key}_parsed")
+    value: datetime | None = None
+    if parsed:
+        value = datetime(*parsed[:6], tzinfo=UTC)
+    elif raw.get(key):
+        value = parse_loose_date(str(raw.get(key)), fetched_at=fetched_at)
+    if value is None:
+        return None
+    # A date in the future is a publisher's mistake (or a time-zone slip): clamp it.
+    return min(value, fetched_at + FUTURE_TOLERANCE)
+
+
+def parse_loose_date(text: str, *, fetched_at: datetime) -> datetime | None:
+    """Russian and English dates, absolute or relative ("вчера в 14:30", "2 часа назад")."""
+    settings: Any = {
+        "RELATIVE_BASE": fetched_at.astimezone(UTC).replace(tzinfo=None),
+        "TIMEZONE": "UTC",
+        "TO_TIMEZONE": "UTC",
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "PREFER_DATES_FROM": "past",
+    }
+    try:
+        value = dateparser.parse(text, languages=["ru", "en"], settings=settings)
+    except (ValueError, OverflowError):
+        return None
+    return value.astimezone(UTC) if value else None

@@ -1,0 +1,54 @@
+"""What spiders yield. Feed readers and article pages fill the same story item,
+so one pipeline chain serves both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class StoryItem:
+    """One sighting of a story: a feed entry, possibly completed from its article page."""
+
+    url: str
+    source_id: int | None
+    source_name: str
+    title: str = ""
+    body: str = ""
+    summary: str = ""
+    guid: str | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    published: datetime | None = None
+    published_estimated: bool = False
+    fetched_at: datetime | None = None
+    # Canonical-URL claims from the article page (rel=canonical, og:url).
+    link_canonical: str | None = None
+    og_url: str | None = None
+    extraction_method: str | None = None
+    # Filled by the pipelines.
+    canonical_url: str = ""
+    url_key: str = ""
+    fingerprint: str = ""
+    story_id: int | None = None
+    store_status: str = ""
+    # Near-duplicate signature, computed before the storage transaction opens.
+    signature: Any = None
+
+
+@dataclass
+class SourceFetchItem:
+    """The outcome of fetching one source's feed: health and conditional-GET state."""
+
+    source_id: int
+    source_name: str
+    url: str
+    status: int | None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False
+    entries: int = 0
+    malformed: str | None = None

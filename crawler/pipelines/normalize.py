@@ -1,0 +1,45 @@
+"""Normalise: canonical URL, clean text, language, a publication time to sort by."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.items import SourceFetchItem, StoryItem
+from crawler.text import guess_language, normalise_whitespace
+from crawler.urls import choose_canonical
+
+
+class NormalizePipeline:
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls()
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, SourceFetchItem):
+            return item
+        if not isinstance(item, StoryItem):
+            raise DropItem(f"unexpected item type {type(item).__name__}")
+        normalize_story(item)
+        return item
+
+
+def normalize_story(item: StoryItem) -> StoryItem:
+    item.title = normalise_whitespace(item.title).replace("\n", " ")
+    item.body = normalise_whitespace(item.body)
+    item.summary = normalise_whitespace(item.summary)
+    if not item.title and not item.body:
+        raise DropItem(f"{item.url}: entry has neither a title nor any text")
+    if not item.title:
+        first_line = item.body.split("\n", 1)[0]
+        item.title = first_line[:200]
+    item.canonical_url = choose_canonical(item.url, item.link_canonical, item.og_url)
+    item.language = guess_language(f"{item.title}\n{item.body}", hint=item.language)
+    item.fetched_at = item.fetched_at or datetime.now(UTC)
+    if item.published is None:
+        item.published = item.fetched_at
+        item.published_estimated = True
+    return item

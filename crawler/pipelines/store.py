@@ -1,0 +1,135 @@
+"""Store: one short transaction per item, retried when the database is briefly away.
+
+Counts go to the crawl run in the same transaction as the story, so progress
+shown to users is never ahead of (or behind) what is stored. When the database
+stays unreachable the item is counted as failed and the run ends failed:
+nothing is dropped with only a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Self
+
+from scrapy import Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from crawler.items import SourceFetchItem, StoryItem
+from crawler.storage import store_story
+from db import queries
+from db.models import Source
+from db.session import make_engine, make_sessionmaker, unit_of_work
+
+log = logging.getLogger(__name__)
+
+_transient = retry(
+    retry=retry_if_exception_type((OperationalError, DBAPIError)),
+    stop=stop_after_attempt(4),
+    wait=wait_exponential(multiplier=0.5, max=8),
+    reraise=True,
+)
+
+
+class StorePipeline:
+    def __init__(self, database_url: str, crawler: Crawler) -> None:
+        self.database_url = database_url
+        self.crawler = crawler
+        self.engine: Engine | None = None
+        self.factory: sessionmaker[Session] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.settings.get("WIREWATCH_DATABASE_URL"), crawler)
+
+    def open_spider(self, spider: Spider | None = None) -> None:
+        self.engine = make_engine(self.database_url)
+        self.factory = make_sessionmaker(self.engine)
+
+    def close_spider(self, spider: Spider | None = None) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+    @property
+    def run_id(self) -> int | None:
+        spider = self.crawler.spider
+        return getattr(spider, "run_id", None)
+
+    def process_item(self, item: Any) -> Any:
+        try:
+            if isinstance(item, SourceFetchItem):
+                self._store_fetch(item)
+            elif isinstance(item, StoryItem):
+                self._store_story(item)
+        except (OperationalError, DBAPIError) as exc:
+            self.crawler.stats.inc_value("wirewatch/store_failed")
+            self._count_failure_best_effort(item, exc)
+            raise DropItem(f"could not store {getattr(item, 'url', item)}: {exc}") from exc
+        return item
+
+    @_transient
+    def _store_story(self, item: StoryItem) -> None:
+        assert self.factory is not None
+        with unit_of_work(self.factory) as session:
+            outcome = store_story(session, item)
+            item.story_id = outcome.story_id
+            item.store_status = outcome.status
+            if self.run_id is not None:
+                counts = {"fetched": 1}
+                if outcome.status == "new":
+                    counts["new"] = 1
+                elif outcome.status == "updated":
+                    counts["updated"] = 1
+                else:
+                    counts["duplicates"] = 1
+                queries.add_crawl_counts(session=session, run_id=self.run_id, **counts)
+        self.crawler.stats.inc_value(f"wirewatch/stories_{item.store_status}")
+
+    @_transient
+    def _store_fetch(self, item: SourceFetchItem) -> None:
+        assert self.factory is not None
+        now = datetime.now(UTC)
+        with unit_of_work(self.factory) as session:
+            queries.record_source_fetch(
+                session=session,
+                source_id=item.source_id,
+                when=now,
+                error=item.error,
+                etag=item.etag,
+                last_modified=item.last_modified,
+            )
+            if item.malformed and item.error is None:
+                source = session.get(Source, item.source_id)
+                if source is not None:
+                    source.last_error = f"malformed feed (entries kept): {item.malformed}"[:2000]
+            if self.run_id is None:
+                return
+            counts = {"sources_done": 1}
+            if item.error:
+                counts["failed"] = 1
+            if item.not_modified:
+                counts["not_modified"] = 1
+            queries.add_crawl_counts(session=session, run_id=self.run_id, **counts)
+            problem = item.error or (f"malformed feed: {item.malformed}" if item.malformed else None)
+            if problem:
+                queries.add_crawl_error(
+                    session=session,
+                    run_id=self.run_id,
+                    error={"source": item.source_name, "url": item.url, "error": problem},
+                )
+        self.crawler.stats.inc_value("wirewatch/sources_failed" if item.error else "wirewatch/sources_ok")
+
+    def _count_failure_best_effort(self, item: Any, exc: Exception) -> None:
+        log.error("storage failed for %s: %s", getattr(item, "url", item), exc)
+        if self.run_id is None or self.factory is None:
+            return
+        try:
+            with unit_of_work(self.factory) as session:
+                queries.add_crawl_counts(session=session, run_id=self.run_id, failed=1)
+        except (OperationalError, DBAPIError):
+            log.error("could not record the failure on crawl run %s either", self.run_id)

@@ -1,0 +1,49 @@
+"""Scrapy settings for wirewatch's crawler.
+
+Scrapy no longer reads environment variables, so this module copies what the
+crawler needs from wirewatch's own settings object (environment, config
+file, defaults). Network-safety settings come from ``crawler.middlewares``.
+"""
+
+from __future__ import annotations
+
+from crawler.middlewares import safety_settings
+from wirewatch.settings import get_settings
+
+_settings = get_settings()
+
+BOT_NAME = "wirewatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.normalize.NormalizePipeline": 100,
+    "crawler.pipelines.dedupe.DedupePipeline": 200,
+    "crawler.pipelines.store.StorePipeline": 300,
+    "crawler.pipelines.match.MatchTopicsPipeline": 400,
+}
+EXTENSIONS = {
+    "crawler.extensions.CrawlRunRecorder": 500,
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+WIREWATCH_DATABASE_URL = _settings.database_url
+WIREWATCH_FOLLOW_ARTICLE_LINKS = _settings.follow_article_links
+
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+LOG_LEVEL = _settings.log_level
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = max(_settings.download_delay, 0.1)
+
+globals().update(safety_settings(_settings))
+
+# Distributed crawling: with WIREWATCH_REDIS_URL set, requests are shared
+# between crawler processes through scrapy-redis instead of each process
+# keeping its own queue.
+if _settings.redis_url:
+    SCHEDULER = "scrapy_redis.scheduler.Scheduler"
+    DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"
+    SCHEDULER_PERSIST = True
+    REDIS_URL = _settings.redis_url

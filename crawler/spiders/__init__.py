@@ -1,0 +1,1 @@
+"""Spiders: they fetch and parse, and yield items; nothing here writes to the database."""

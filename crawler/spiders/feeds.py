@@ -1,0 +1,219 @@
+"""The feed spider: fetch each due feed, read its entries, complete them from article pages.
+
+It only fetches and parses; storing, deduplicating and matching happen in the
+item pipelines. The list of sources (and which stories are already stored, so
+unchanged articles are not downloaded again) is read from the database at
+start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.extraction import extract_article
+from crawler.feeds import FeedEntry, parse_feed
+from crawler.items import SourceFetchItem, StoryItem
+from crawler.urls import canonicalize_url, url_key
+from db import queries
+from db.session import make_engine, make_sessionmaker
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    id: int
+    name: str
+    url: str
+    language: str | None
+    etag: str | None
+    last_modified: str | None
+
+
+class FeedSpider(scrapy.Spider):
+    name = "feeds"
+    custom_settings: dict[str, Any] = {}
+
+    def __init__(
+        self,
+        source: str | None = None,
+        all: str | bool = False,  # noqa: A002 - the CLI flag is called --all
+        run_id: str | int | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.source_names = [s for s in (source or "").split(",") if s]
+        self.crawl_all = str(all).lower() in ("1", "true", "yes")
+        self.run_id = int(run_id) if run_id not in (None, "") else None
+        self.sources: list[SourceRef] = []
+
+    def _load_sources(self) -> list[SourceRef]:
+        engine = make_engine(self.settings.get("WIREWATCH_DATABASE_URL"))
+        try:
+            with make_sessionmaker(engine)() as session:
+                if self.source_names:
+                    rows = [queries.get_source(session=session, name=n) for n in self.source_names]
+                elif self.crawl_all:
+                    rows = queries.list_sources(session=session, enabled_only=True)
+                else:
+                    rows = queries.due_sources(session=session, now=datetime.now(UTC))
+                refs = [
+                    SourceRef(r.id, r.name, r.url, r.language, r.etag, r.last_modified)
+                    for r in rows
+                ]
+        finally:
+            engine.dispose()
+        return refs
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.sources = self._load_sources()
+        self.crawler.stats.set_value("wirewatch/sources_total", len(self.sources))
+        for ref in self.sources:
+            yield self._feed_request(ref)
+
+    def _feed_request(self, ref: SourceRef) -> scrapy.Request:
+        headers: dict[str, str] = {}
+        if ref.etag:
+            headers["If-None-Match"] = ref.etag
+        if ref.last_modified:
+            headers["If-Modified-Since"] = ref.last_modified
+        return scrapy.Request(
+            ref.url,
+            headers=headers,
+            callback=self.parse_feed,
+            errback=self.feed_failed,
+            meta={"source": ref, "handle_httpstatus_list": [304]},
+            dont_filter=True,
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        ref: SourceRef = response.meta["source"]
+        fetched_at = datetime.now(UTC)
+        etag = _header(response, "ETag")
+        last_modified = _header(response, "Last-Modified")
+        if response.status == 304:
+            yield SourceFetchItem(
+                ref.id, ref.name, ref.url, 304, etag=etag or ref.etag,
+                last_modified=last_modified or ref.last_modified, not_modified=True,
+            )
+            return
+        feed = parse_feed(
+            response.body,
+            base_url=response.url,
+            content_type=_header(response, "Content-Type"),
+            fetched_at=fetched_at,
+        )
+        if not feed.entries and feed.malformed:
+            yield SourceFetchItem(
+                ref.id, ref.name, ref.url, response.status,
+                error=f"unreadable feed: {feed.malformed}", malformed=feed.malformed,
+            )
+            return
+        yield SourceFetchItem(
+            ref.id, ref.name, ref.url, response.status, etag=etag,
+            last_modified=last_modified, entries=len(feed.entries), malformed=feed.malformed,
+        )
+        known = self._known_keys(feed.entries)
+        follow = self.settings.getbool("WIREWATCH_FOLLOW_ARTICLE_LINKS", True)
+        language = feed.language or ref.language
+        for entry in feed.entries:
+            item = _item_from_entry(entry, ref, language, fetched_at)
+            key = url_key(canonicalize_url(entry.link))
+            seen_at = known.get(key)
+            unchanged = seen_at is not None and (entry.updated is None or entry.updated <= seen_at)
+            if entry.has_full_text or not follow or unchanged:
+                yield item
+            else:
+                yield scrapy.Request(
+                    entry.link,
+                    callback=self.parse_article,
+                    errback=self.article_failed,
+                    meta={"item": item},
+                )
+
+    def _known_keys(self, entries: list[FeedEntry]) -> dict[str, datetime]:
+        keys = [url_key(canonicalize_url(e.link)) for e in entries]
+        engine = make_engine(self.settings.get("WIREWATCH_DATABASE_URL"))
+        try:
+            with make_sessionmaker(engine)() as session:
+                return queries.known_story_keys(session=session, url_keys=keys)
+        finally:
+            engine.dispose()
+
+    def parse_article(self, response: Response) -> Iterator[StoryItem]:
+        item: StoryItem = response.meta["item"]
+        headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        result = extract_article(response.body, url=response.url, headers=headers)
+        item.url = response.url
+        if result.ok and result.article is not None:
+            article = result.article
+            item.body = article.body or item.body
+            item.title = item.title or article.title
+            item.authors = item.authors or list(article.authors)
+            if item.published is None and article.published is not None:
+                item.published = article.published
+            item.language = article.language or item.language
+            item.link_canonical = article.canonical_url
+            item.extraction_method = article.method
+        else:
+            self.crawler.stats.inc_value("wirewatch/extraction_failed")
+            self.logger.warning("extraction failed for %s: %s", response.url, result.error)
+            item.extraction_method = "feed-summary"
+        yield item
+
+    def article_failed(self, failure: Failure) -> Iterator[StoryItem]:
+        """The article page could not be fetched: keep the story with the feed's summary."""
+        request = failure.request  # type: ignore[attr-defined]
+        item: StoryItem = request.meta["item"]
+        self.crawler.stats.inc_value("wirewatch/article_fetch_failed")
+        self.logger.warning("article fetch failed for %s: %s", request.url, failure.value)
+        item.extraction_method = "feed-summary"
+        yield item
+
+    def feed_failed(self, failure: Failure) -> Iterator[SourceFetchItem]:
+        request = failure.request  # type: ignore[attr-defined]
+        ref: SourceRef = request.meta["source"]
+        response = getattr(failure.value, "response", None)
+        status = response.status if response is not None else None
+        reason = _describe_failure(failure)
+        yield SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason)
+
+
+def _item_from_entry(
+    entry: FeedEntry, ref: SourceRef, language: str | None, fetched_at: datetime
+) -> StoryItem:
+    return StoryItem(
+        url=entry.link,
+        source_id=ref.id,
+        source_name=ref.name,
+        title=entry.title,
+        body=entry.content or entry.summary,
+        summary=entry.summary,
+        guid=entry.guid,
+        authors=entry.authors,
+        language=language,
+        published=entry.published,
+        fetched_at=fetched_at,
+        extraction_method="feed" if entry.has_full_text else "feed-summary",
+    )
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _describe_failure(failure: Failure) -> str:
+    value = failure.value
+    response = getattr(value, "response", None)
+    if response is not None:
+        return f"HTTP {response.status}"
+    name = type(value).__name__
+    text = str(value).strip()
+    return f"{name}: {text}" if text else name

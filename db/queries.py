@@ -1,0 +1,482 @@
+"""Reads and writes every caller shares: crawler pipelines, alerts, scheduler, web, CLI.
+
+Functions take a keyword-only ``session`` and never commit: the caller's unit
+of work (a pipeline item, a job, a request) owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from db.models import (
+    CrawlRun,
+    CrawlStatus,
+    Frequency,
+    Source,
+    SourceKind,
+    Story,
+    StoryVersion,
+    Subscriber,
+    Subscription,
+    Tombstone,
+    Topic,
+    TopicMatch,
+    utcnow,
+)
+from wirewatch.errors import NotFoundError
+
+# --- sources -----------------------------------------------------------------
+
+
+def get_source(*, session: Session, name: str) -> Source:
+    source = session.scalar(select(Source).where(Source.name == name))
+    if source is None:
+        raise NotFoundError(f"no source named {name!r} (see `wirewatch sources list`)")
+    return source
+
+
+def list_sources(*, session: Session, enabled_only: bool = False) -> list[Source]:
+    stmt = select(Source).order_by(Source.name)
+    if enabled_only:
+        stmt = stmt.where(Source.enabled.is_(True))
+    return list(session.scalars(stmt))
+
+
+def due_sources(*, session: Session, now: datetime) -> list[Source]:
+    """Enabled sources whose interval has passed since their last crawl."""
+    sources = list_sources(session=session, enabled_only=True)
+    return [
+        s
+        for s in sources
+        if s.last_crawled_at is None
+        or s.last_crawled_at + timedelta(minutes=s.interval_minutes) <= now
+    ]
+
+
+def upsert_source(
+    *,
+    session: Session,
+    name: str,
+    url: str,
+    kind: SourceKind = SourceKind.FEED,
+    homepage: str | None = None,
+    language: str | None = None,
+    interval_minutes: int = 30,
+    enabled: bool = True,
+) -> tuple[Source, bool]:
+    """Create a source or update its definition; returns (source, created)."""
+    source = session.scalar(select(Source).where(Source.name == name))
+    created = source is None
+    if source is None:
+        source = Source(name=name, url=url, kind=kind)
+        session.add(source)
+    source.url = url
+    source.kind = kind
+    source.homepage = homepage
+    source.language = language
+    source.interval_minutes = interval_minutes
+    source.enabled = enabled
+    session.flush()
+    return source, created
+
+
+def record_source_fetch(
+    *,
+    session: Session,
+    source_id: int,
+    when: datetime,
+    error: str | None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    new_stories: int = 0,
+) -> None:
+    """Remember conditional-GET validators and health after one fetch of a source."""
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.last_crawled_at = when
+    if error is None:
+        source.last_success_at = when
+        source.last_error = None
+        source.error_count = 0
+        if etag is not None or last_modified is not None:
+            source.etag = etag
+            source.last_modified = last_modified
+    else:
+        source.last_error = error[:2000]
+        source.error_count += 1
+    if new_stories:
+        source.last_new_story_at = when
+
+
+# --- stories -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoryRecord:
+    url_key: str
+    canonical_url: str
+    url: str
+    canonicalizer_version: int
+    guid: str | None
+    source_id: int | None
+    title: str
+    body: str
+    summary: str
+    authors: list[str]
+    language: str | None
+    published_at: datetime | None
+    published_estimated: bool
+    fetched_at: datetime
+    fingerprint: str
+    extraction_method: str | None
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """What storing one sighting did: a new story, a new version of one, or nothing."""
+
+    story_id: int | None
+    status: str  # "new" | "duplicate" | "updated" | "tombstoned"
+
+
+def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING; the new id, or None when the URL is already stored.
+
+    The database decides, so concurrent crawlers cannot both insert one story.
+    """
+    values: dict[str, Any] = {
+        "url_key": record.url_key,
+        "canonical_url": record.canonical_url,
+        "url": record.url,
+        "canonicalizer_version": record.canonicalizer_version,
+        "guid": record.guid,
+        "source_id": record.source_id,
+        "title": record.title,
+        "body": record.body,
+        "summary": record.summary,
+        "authors": record.authors,
+        "language": record.language,
+        "published_at": record.published_at,
+        "published_estimated": record.published_estimated,
+        "fetched_at": record.fetched_at,
+        "fingerprint": record.fingerprint,
+        "extraction_method": record.extraction_method,
+        "version": 1,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(Story)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["url_key"])
+        .returning(Story.id)
+    )
+    return session.scalar(stmt)
+
+
+def is_tombstoned(*, session: Session, url_key: str) -> bool:
+    return session.get(Tombstone, url_key) is not None
+
+
+def story_by_key(*, session: Session, url_key: str) -> Story | None:
+    return session.scalar(select(Story).where(Story.url_key == url_key))
+
+
+def known_story_keys(*, session: Session, url_keys: Sequence[str]) -> dict[str, datetime]:
+    """Which of these keys are stored (or tombstoned), with when each was last fetched."""
+    if not url_keys:
+        return {}
+    rows = session.execute(
+        select(Story.url_key, Story.fetched_at).where(Story.url_key.in_(url_keys))
+    ).all()
+    known = {key: fetched for key, fetched in rows}
+    for key in session.scalars(select(Tombstone.url_key).where(Tombstone.url_key.in_(url_keys))):
+        known.setdefault(key, datetime.max.replace(tzinfo=utcnow().tzinfo))
+    return known
+
+
+def record_new_version(
+    *, session: Session, story: Story, record: StoryRecord, when: datetime
+) -> None:
+    """Keep the old text as a version and put the new one on the story."""
+    session.add(
+        StoryVersion(
+            story_id=story.id,
+            version=story.version,
+            title=story.title,
+            body=story.body,
+            fingerprint=story.fingerprint,
+            replaced_at=when,
+        )
+    )
+    story.version += 1
+    story.title = record.title
+    story.body = record.body
+    story.summary = record.summary or story.summary
+    story.fingerprint = record.fingerprint
+    story.updated_at = when
+    story.fetched_at = when
+    story.matched_at = None
+
+
+def touch_story(*, session: Session, story: Story, when: datetime) -> None:
+    story.fetched_at = when
+
+
+def delete_story(*, session: Session, story_id: int) -> None:
+    """Delete a story and leave a tombstone so no crawl brings it back."""
+    story = session.get(Story, story_id)
+    if story is None:
+        raise NotFoundError(f"no story with id {story_id}")
+    session.merge(Tombstone(url_key=story.url_key, canonical_url=story.canonical_url))
+    session.delete(story)
+
+
+def latest_stories(*, session: Session, limit: int = 50) -> list[Story]:
+    stmt = (
+        select(Story)
+        .order_by(func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def count_stories(*, session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Story)) or 0)
+
+
+def stories_needing_match(*, session: Session, limit: int = 500) -> list[Story]:
+    stmt = select(Story).where(Story.matched_at.is_(None)).order_by(Story.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+# --- archive search (plain; the full-text index arrives with the archive) --------
+
+
+def search_stories_stmt(
+    *,
+    words: Iterable[str],
+    since: datetime | None = None,
+    source: str | None = None,
+    language: str | None = None,
+) -> Select[tuple[Story]]:
+    stmt = select(Story)
+    for word in words:
+        pattern = f"%{_escape_like(word)}%"
+        stmt = stmt.where(
+            or_(Story.title.ilike(pattern, escape="\\"), Story.body.ilike(pattern, escape="\\"))
+        )
+    if since is not None:
+        stmt = stmt.where(func.coalesce(Story.published_at, Story.fetched_at) >= since)
+    if source is not None:
+        stmt = stmt.join(Source, Story.source_id == Source.id).where(Source.name == source)
+    if language is not None:
+        stmt = stmt.where(Story.language == language)
+    return stmt.order_by(func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc())
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+# --- topics --------------------------------------------------------------------
+
+
+def get_topic(*, session: Session, slug: str) -> Topic:
+    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    if topic is None:
+        raise NotFoundError(f"no topic with slug {slug!r} (see `wirewatch topics list`)")
+    return topic
+
+
+def list_topics(*, session: Session, enabled_only: bool = False) -> list[Topic]:
+    stmt = select(Topic).order_by(Topic.slug)
+    if enabled_only:
+        stmt = stmt.where(Topic.enabled.is_(True))
+    return list(session.scalars(stmt))
+
+
+def upsert_topic(
+    *, session: Session, slug: str, name: str, query: str, definition: str = ""
+) -> tuple[Topic, bool]:
+    topic = session.scalar(select(Topic).where(Topic.slug == slug))
+    created = topic is None
+    if topic is None:
+        topic = Topic(slug=slug, name=name, query=query, definition=definition)
+        session.add(topic)
+    else:
+        if topic.query != query:
+            topic.updated_at = utcnow()
+        topic.name = name
+        topic.query = query
+        topic.definition = definition
+    session.flush()
+    return topic, created
+
+
+def record_topic_match(
+    *, session: Session, story_id: int, topic_id: int, why: list[str], when: datetime
+) -> bool:
+    """Store that a story matched a topic; False when that was already known."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(TopicMatch)
+        .values(story_id=story_id, topic_id=topic_id, why=why, matched_at=when)
+        .on_conflict_do_nothing(index_elements=["story_id", "topic_id"])
+        .returning(TopicMatch.id)
+    )
+    return session.scalar(stmt) is not None
+
+
+def topics_for_story(*, session: Session, story_id: int) -> list[tuple[Topic, TopicMatch]]:
+    rows = session.execute(
+        select(Topic, TopicMatch)
+        .join(TopicMatch, TopicMatch.topic_id == Topic.id)
+        .where(TopicMatch.story_id == story_id)
+    ).all()
+    return [(topic, match) for topic, match in rows]
+
+
+# --- crawl runs ------------------------------------------------------------------
+
+
+def create_crawl_run(
+    *, session: Session, source_id: int | None, trigger: str, sources_total: int = 0
+) -> CrawlRun:
+    run = CrawlRun(
+        source_id=source_id,
+        trigger=trigger,
+        status=CrawlStatus.RUNNING,
+        sources_total=sources_total,
+        errors=[],
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_crawl_run(*, session: Session, run_id: int) -> CrawlRun:
+    run = session.get(CrawlRun, run_id)
+    if run is None:
+        raise NotFoundError(f"no crawl run with id {run_id}")
+    return run
+
+
+def add_crawl_counts(*, session: Session, run_id: int, **deltas: int) -> None:
+    """Add to a run's counters in one UPDATE, so concurrent writers never lose counts."""
+    if not deltas:
+        return
+    values = {name: getattr(CrawlRun, name) + delta for name, delta in deltas.items() if delta}
+    if values:
+        session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**values))
+
+
+def add_crawl_error(*, session: Session, run_id: int, error: dict[str, str]) -> None:
+    run = get_crawl_run(session=session, run_id=run_id)
+    run.errors = [*run.errors, error][-200:]
+
+
+def finish_crawl_run(
+    *, session: Session, run_id: int, status: CrawlStatus, when: datetime
+) -> CrawlRun:
+    run = get_crawl_run(session=session, run_id=run_id)
+    if run.status == CrawlStatus.RUNNING:
+        run.status = status
+        run.finished_at = when
+    return run
+
+
+def recent_crawl_runs(*, session: Session, limit: int = 20) -> list[CrawlRun]:
+    return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)))
+
+
+def running_crawl_runs(*, session: Session) -> list[CrawlRun]:
+    return list(session.scalars(select(CrawlRun).where(CrawlRun.status == CrawlStatus.RUNNING)))
+
+
+# --- subscribers and subscriptions -------------------------------------------------
+
+
+def subscribe(
+    *,
+    session: Session,
+    email: str,
+    topic: Topic,
+    frequency: Frequency,
+    token: str,
+    confirmed: bool,
+    timezone: str = "UTC",
+    send_hour: int = 8,
+    send_weekday: int = 0,
+) -> tuple[Subscription, bool]:
+    """Create or update one subscription; returns (subscription, created)."""
+    email = email.strip().lower()
+    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
+    if subscriber is None:
+        subscriber = Subscriber(email=email, timezone=timezone)
+        session.add(subscriber)
+        session.flush()
+    else:
+        subscriber.timezone = timezone
+    sub = session.scalar(
+        select(Subscription).where(
+            Subscription.subscriber_id == subscriber.id, Subscription.topic_id == topic.id
+        )
+    )
+    created = sub is None
+    if sub is None:
+        sub = Subscription(
+            subscriber_id=subscriber.id,
+            topic_id=topic.id,
+            unsubscribe_token=token,
+            frequency=frequency,
+        )
+        session.add(sub)
+    sub.frequency = frequency
+    sub.send_hour = send_hour
+    sub.send_weekday = send_weekday
+    sub.active = True
+    if confirmed and not sub.confirmed:
+        sub.confirmed = True
+        sub.confirmed_at = utcnow()
+    session.flush()
+    return sub, created
+
+
+def subscriptions_of(*, session: Session, email: str) -> list[Subscription]:
+    stmt = (
+        select(Subscription)
+        .join(Subscriber)
+        .where(Subscriber.email == email.strip().lower())
+        .order_by(Subscription.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def unsubscribe(*, session: Session, email: str, topic_slug: str | None = None) -> int:
+    """Deactivate an address's subscriptions (one topic or all); returns how many changed."""
+    changed = 0
+    for sub in subscriptions_of(session=session, email=email):
+        if topic_slug is not None and sub.topic.slug != topic_slug:
+            continue
+        if sub.active:
+            sub.active = False
+            changed += 1
+    return changed
+
+
+def subscription_by_token(*, session: Session, token: str) -> Subscription | None:
+    return session.scalar(select(Subscription).where(Subscription.unsubscribe_token == token))
+
+
+def list_subscriptions(*, session: Session) -> list[Subscription]:
+    return list(session.scalars(select(Subscription).order_by(Subscription.id)))

@@ -1,0 +1,1 @@
+"""The scheduler: decides when crawls and digests happen; one process, one job store."""

@@ -1,0 +1,119 @@
+"""Job bodies. Each asks the database what is due, does it, and records it.
+
+They are referenced by import path from the job store, so they take no
+arguments and build what they need from the settings; the lease is checked
+first so a passive scheduler does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.digest import send_due_digests
+from alerts.matching import match_pending
+from alerts.senders import make_sender
+from crawler.runner import CrawlHandle, settle, start_crawl
+from db import queries
+from db.models import CrawlStatus
+from db.session import make_engine, make_sessionmaker, unit_of_work
+from scheduler.lease import try_acquire
+from wirewatch.settings import get_settings
+
+log = logging.getLogger(__name__)
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"
+_running_crawl: CrawlHandle | None = None
+
+
+@lru_cache(maxsize=1)
+def _factory() -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(get_settings().database_url))
+
+
+def holds_lease() -> bool:
+    settings = get_settings()
+    ttl = timedelta(seconds=max(3 * settings.scheduler_tick_seconds, 30))
+    ok = try_acquire(_factory(), HOLDER, now=datetime.now(UTC), ttl=ttl)
+    if not ok:
+        log.info("another scheduler holds the lease; staying passive")
+    return ok
+
+
+def heartbeat() -> None:
+    holds_lease()
+
+
+def crawl_due_sources() -> None:
+    """Start a crawl of the due sources unless one is still running."""
+    global _running_crawl
+    if not holds_lease():
+        return
+    factory = _factory()
+    if _running_crawl is not None:
+        if _running_crawl.process.poll() is None:
+            return
+        run = settle(factory, _running_crawl)
+        log.info("crawl #%s finished: %s, %s new", run.id, run.status.value, run.new)
+        _running_crawl = None
+    _fail_orphaned_runs(factory)
+    with factory() as session:
+        due = queries.due_sources(session=session, now=datetime.now(UTC))
+    if due:
+        _running_crawl = start_crawl(get_settings(), factory, trigger="scheduler")
+        log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
+
+
+def _fail_orphaned_runs(factory: sessionmaker[Session]) -> None:
+    """Runs left 'running' by a crawler process that no longer exists become failed."""
+    with unit_of_work(factory) as session:
+        for run in queries.running_crawl_runs(session=session):
+            if run.pid is not None and _alive(run.pid):
+                continue
+            age = datetime.now(UTC) - run.started_at
+            if run.pid is None and age < timedelta(minutes=5):
+                continue  # still starting up
+            queries.add_crawl_error(
+                session=session, run_id=run.id,
+                error={"source": "", "url": "", "error": "crawler process disappeared"},
+            )
+            queries.finish_crawl_run(
+                session=session, run_id=run.id, status=CrawlStatus.FAILED, when=datetime.now(UTC)
+            )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def send_digests() -> None:
+    if not holds_lease():
+        return
+    settings = get_settings()
+    summary = send_due_digests(_factory(), settings, make_sender(settings))
+    if summary.considered:
+        log.info(
+            "digests: %d sent, %d deferred, %d failed", summary.sent, summary.deferred, summary.failed
+        )
+    for error in summary.errors:
+        log.warning("%s", error)
+
+
+def match_sweep() -> None:
+    """Match stories a crawl stored but did not get to match (crash, topic added later)."""
+    if not holds_lease():
+        return
+    with unit_of_work(_factory()) as session:
+        count = match_pending(session)
+    if count:
+        log.info("matching sweep recorded %d new match(es)", count)

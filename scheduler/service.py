@@ -1,0 +1,77 @@
+"""The scheduler process: APScheduler 3 with its job store in wirewatch's database.
+
+Jobs are declared here, in code, at every start, with fixed ids and
+``replace_existing=True``, so a renamed job can never linger in the store.
+``coalesce`` plus a long ``misfire_grace_time`` mean a scheduler that was down
+for hours runs each job once on restart instead of skipping it; what a job
+covers is computed from the database, not from the time it was due.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from db.session import make_engine
+from scheduler import jobs
+from scheduler.lease import release
+from wirewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+
+JOBSTORE_TABLE = "apscheduler_jobs"
+JOBS = (
+    ("heartbeat", "scheduler.jobs:heartbeat"),
+    ("crawl-due-sources", "scheduler.jobs:crawl_due_sources"),
+    ("send-digests", "scheduler.jobs:send_digests"),
+    ("match-sweep", "scheduler.jobs:match_sweep"),
+)
+
+
+def build_scheduler(settings: Settings) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        jobstores={
+            "default": SQLAlchemyJobStore(
+                engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE
+            )
+        },
+        executors={"default": ThreadPoolExecutor(max_workers=2)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.misfire_grace_seconds,
+        },
+        timezone="UTC",
+    )
+    for job_id, func in JOBS:
+        scheduler.add_job(
+            func,
+            trigger="interval",
+            seconds=settings.scheduler_tick_seconds,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+def run_scheduler(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = build_scheduler(settings)
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping the scheduler (signal %d)", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("scheduler started; ticking every %ds", settings.scheduler_tick_seconds)
+    try:
+        scheduler.start()
+    finally:
+        release(jobs._factory(), jobs.HOLDER)

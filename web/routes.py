@@ -1,0 +1,96 @@
+"""Pages: latest stories and search, a story, sources, unsubscribe; and /healthz."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import text
+
+from db import queries
+from db.models import Story
+from web.deps import SessionDep, TemplatesDep
+from wirewatch.archive import search_archive
+from wirewatch.errors import QueryError
+
+router = APIRouter()
+MAX_QUERY_CHARS = 500
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    session: SessionDep,
+    templates: TemplatesDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+) -> Response:
+    error = None
+    hits = []
+    stories: list[Story] = []
+    if q.strip():
+        try:
+            hits = search_archive(session, q, limit=50)
+        except QueryError as exc:
+            error = str(exc)
+    else:
+        stories = queries.latest_stories(session=session, limit=50)
+    return templates.TemplateResponse(
+        request, "index.html", {"q": q, "hits": hits, "stories": stories, "error": error}
+    )
+
+
+@router.get("/stories/{story_id}", response_class=HTMLResponse)
+def story_page(request: Request, story_id: int, session: SessionDep, templates: TemplatesDep) -> Response:
+    story = session.get(Story, story_id)
+    if story is None:
+        raise HTTPException(status_code=404, detail=f"no story with id {story_id}")
+    matches = queries.topics_for_story(session=session, story_id=story_id)
+    return templates.TemplateResponse(
+        request, "story.html", {"story": story, "matches": matches}
+    )
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
+    sources = queries.list_sources(session=session)
+    runs = queries.recent_crawl_runs(session=session, limit=10)
+    return templates.TemplateResponse(request, "sources.html", {"sources": sources, "runs": runs})
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, token: str, session: SessionDep, templates: TemplatesDep) -> Response:
+    """A GET only shows a button: link scanners must not unsubscribe anyone."""
+    sub = queries.subscription_by_token(session=session, token=token)
+    return templates.TemplateResponse(
+        request, "unsubscribe.html", {"sub": sub, "token": token, "done": False},
+        status_code=200 if sub else 404,
+    )
+
+
+@router.post("/u/{token}", response_class=HTMLResponse)
+def unsubscribe_post(
+    request: Request,
+    token: str,
+    session: SessionDep,
+    templates: TemplatesDep,
+    list_unsubscribe: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
+) -> Response:
+    """One-click unsubscribe (RFC 8058) and the confirm button both land here."""
+    sub = queries.subscription_by_token(session=session, token=token)
+    if sub is None:
+        raise HTTPException(status_code=404, detail="unknown or expired unsubscribe link")
+    sub.active = False
+    session.commit()
+    return templates.TemplateResponse(
+        request, "unsubscribe.html", {"sub": sub, "token": token, "done": True}
+    )
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> JSONResponse:
+    try:
+        session.execute(text("select 1"))
+    except Exception as exc:  # report any database failure as unhealthy, with its type
+        return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ok", "stories": queries.count_stories(session=session)})
