@@ -55,7 +55,7 @@ def validate_source_url(url: str, kind: SourceKind) -> str:
     return url
 
 
-def load_sources(session: Session, path: Path) -> LoadReport:
+def load_sources(session: Session, path: Path, *, default_interval: int = 30) -> LoadReport:
     created = updated = 0
     for number, item in enumerate(_read_yaml(path, "sources"), 1):
         try:
@@ -75,7 +75,7 @@ def load_sources(session: Session, path: Path) -> LoadReport:
             kind=kind,
             homepage=item.get("homepage"),
             language=item.get("language"),
-            interval_minutes=int(item.get("interval", 30)),
+            interval_minutes=int(item.get("interval", default_interval)),
             enabled=bool(item.get("enabled", True)),
         )
         created += was_created

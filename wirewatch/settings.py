@@ -34,7 +34,7 @@ from pydantic_settings import (
 from wirewatch.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
-SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "sendgrid_webhook_public_key")
+SECRET_FIELDS = ("sendgrid_api_key",)
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -72,11 +72,7 @@ class _TomlFileSource(PydanticBaseSettingsSource):
 
 def _secret_files_source() -> dict[str, Any]:
     values: dict[str, Any] = {}
-    env_names = {
-        "sendgrid_api_key": "SENDGRID_API_KEY_FILE",
-        "secret_key": "WIREWATCH_SECRET_KEY_FILE",
-        "admin_token": "WIREWATCH_ADMIN_TOKEN_FILE",
-    }
+    env_names = {"sendgrid_api_key": "SENDGRID_API_KEY_FILE"}
     for field, env_name in env_names.items():
         path = os.environ.get(env_name)
         if path:
@@ -108,8 +104,6 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=0, le=65535)
     base_url: str = "http://127.0.0.1:8000"
-    admin_token: SecretStr | None = None
-    secret_key: SecretStr | None = None
 
     # Mail
     mail_from: str = "wirewatch <alerts@wirewatch.localhost>"
@@ -128,8 +122,6 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
-    webhook_secret: SecretStr | None = None
-    sendgrid_webhook_public_key: SecretStr | None = None
 
     # Crawling
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
@@ -148,7 +140,6 @@ class Settings(BaseSettings):
 
     # Scheduler
     scheduler_tick_seconds: int = Field(default=60, ge=1)
-    instant_batch_minutes: int = Field(default=5, ge=0)
     misfire_grace_seconds: int = Field(default=6 * 3600, ge=1)
     log_level: str = "INFO"
 
@@ -208,22 +199,6 @@ class Settings(BaseSettings):
         if self.smtp_url:
             return "smtp"
         return "outbox"
-
-    @property
-    def signing_key(self) -> str:
-        """Key for unsubscribe and confirmation tokens; generated once and kept in data_dir."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value()
-        path = self.data_dir / "secret_key"
-        if path.is_file():
-            return path.read_text(encoding="utf-8").strip()
-        import secrets
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        path.write_text(key, encoding="utf-8")
-        path.chmod(0o600)
-        return key
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes (crawls)."""

@@ -47,7 +47,10 @@ def sources_add(
     url: str = typer.Argument(..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."),
     kind: SourceKind = typer.Option(SourceKind.FEED, "--kind", help="feed or telegram."),
     language: str = typer.Option(None, "--lang", help="Main language of the outlet (ru, tg, en)."),
-    interval: int = typer.Option(30, "--interval", min=1, help="Minutes between crawls."),
+    interval: int = typer.Option(
+        None, "--interval", min=1,
+        help="Minutes between crawls (default: WIREWATCH_DEFAULT_CRAWL_INTERVAL_MINUTES).",
+    ),
 ) -> None:
     """Add a source (or update the one with this name)."""
     c = ctx()
@@ -57,7 +60,7 @@ def sources_add(
         with unit_of_work(c.factory) as session:
             _, created = queries.upsert_source(
                 session=session, name=name, url=checked, kind=kind, language=language,
-                interval_minutes=interval,
+                interval_minutes=interval or c.settings.default_crawl_interval_minutes,
             )
     c.console.print(f"{'added' if created else 'updated'} source {name}: {checked}")
 
@@ -94,7 +97,11 @@ def sources_load(
     with user_errors():
         c.migrate()
         with unit_of_work(c.factory) as session:
-            report = load_sources(session, Path(path) if path else c.settings.sources_file)
+            report = load_sources(
+                session,
+                Path(path) if path else c.settings.sources_file,
+                default_interval=c.settings.default_crawl_interval_minutes,
+            )
     c.console.print(f"sources: {report.created} new, {report.updated} updated")
 
 

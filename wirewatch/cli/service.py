@@ -24,7 +24,15 @@ def init(
         c.migrate()
         with unit_of_work(c.factory) as session:
             topics = load_topics(session, c.settings.topics_file)
-            sources = None if no_sources else load_sources(session, c.settings.sources_file)
+            sources = (
+                None
+                if no_sources
+                else load_sources(
+                    session,
+                    c.settings.sources_file,
+                    default_interval=c.settings.default_crawl_interval_minutes,
+                )
+            )
     c.console.print(f"database ready: {c.settings.redacted()['database_url']}")
     c.console.print(f"topics: {topics.created} new, {topics.updated} updated")
     if sources is not None:

@@ -1,0 +1,121 @@
+"""The `wirewatch` command as a user runs it: help everywhere, clear errors, real effects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from wirewatch.cli import _register_commands, app
+from wirewatch.cli.common import reset_context
+from wirewatch.cli.context import AppContext
+from wirewatch.settings import Settings
+
+runner = CliRunner()
+_register_commands()
+
+
+def _all_commands() -> list[list[str]]:
+    root = typer.main.get_command(app)
+    found: list[list[str]] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        found.append(path)
+        if isinstance(command, click.Group):
+            for name in command.list_commands(click.Context(command)):
+                sub = command.get_command(click.Context(command), name)
+                assert sub is not None
+                walk(sub, [*path, name])
+
+    walk(root, [])
+    return found
+
+
+@pytest.fixture
+def cli(tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    settings = Settings(data_dir=tmp_path, database_url=database_url)
+    reset_context(AppContext(settings=settings))
+    yield settings
+    reset_context(None)
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "wirewatch")
+def test_every_command_has_help(path: list[str]) -> None:
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_init_loads_topics_and_sources(cli: Settings) -> None:
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "outbox" in result.output  # says where mail goes
+    listed = runner.invoke(app, ["topics", "list"])
+    assert "police-liaison-migration" in listed.output
+    sources = runner.invoke(app, ["sources", "list"])
+    assert "tass" in sources.output
+
+
+def test_sources_add_disable_and_refuse_bad_urls(cli: Settings) -> None:
+    ok = runner.invoke(app, ["sources", "add", "herald", "https://herald.example/rss.xml", "--lang", "ru"])
+    assert ok.exit_code == 0, ok.output
+    off = runner.invoke(app, ["sources", "disable", "herald"])
+    assert off.exit_code == 0 and "disabled" in off.output
+    bad = runner.invoke(app, ["sources", "add", "local", "file:///etc/passwd"])
+    assert bad.exit_code == 1
+    assert "file" in bad.output
+    missing = runner.invoke(app, ["sources", "disable", "nope"])
+    assert missing.exit_code == 1 and "no source named 'nope'" in missing.output
+
+
+def test_topic_with_a_broken_query_is_refused_with_position(cli: Settings) -> None:
+    result = runner.invoke(app, ["topics", "add", "broken", "--query", "(МВД OR"])
+    assert result.exit_code == 1
+    assert "position" in result.output
+    assert "broken" in result.output
+
+
+def test_subscribe_checks_address_topic_and_zone(cli: Settings) -> None:
+    runner.invoke(app, ["init", "--no-sources"])
+    bad = runner.invoke(app, ["subscribe", "not-an-address", "--topic", "police-liaison-migration"])
+    assert bad.exit_code != 0 and "not a valid email" in bad.output
+    no_topic = runner.invoke(app, ["subscribe", "a@b.example", "--topic", "nope"])
+    assert no_topic.exit_code == 1 and "no topic" in no_topic.output
+    zone = runner.invoke(
+        app, ["subscribe", "a@b.example", "--topic", "police-liaison-migration", "--timezone", "Mars/Base"]
+    )
+    assert zone.exit_code == 1 and "time zone" in zone.output
+    ok = runner.invoke(
+        app, ["subscribe", "A@B.example", "--topic", "police-liaison-migration", "--every", "weekly"]
+    )
+    assert ok.exit_code == 0 and "a@b.example" in ok.output
+    gone = runner.invoke(app, ["unsubscribe", "a@b.example"])
+    assert gone.exit_code == 0
+    again = runner.invoke(app, ["unsubscribe", "a@b.example"])
+    assert again.exit_code == 1
+
+
+def test_search_formats(cli: Settings) -> None:
+    runner.invoke(app, ["init", "--no-sources"])
+    empty = runner.invoke(app, ["search", "МВД", "--format", "json"])
+    assert empty.exit_code == 0 and empty.output == ""
+    csv_out = runner.invoke(app, ["search", "МВД", "--format", "csv"])
+    assert csv_out.output.splitlines()[0].startswith("id,published,source")
+    bad = runner.invoke(app, ["search", "МВД AND"])
+    assert bad.exit_code == 1 and "position" in bad.output
+    since = runner.invoke(app, ["search", "x", "--since", "yesterday"])
+    assert since.exit_code == 2
+
+
+def test_config_show_masks_secrets(cli: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    reset_context(AppContext(settings=Settings(sendgrid_api_key="SG.very-secret")))  # type: ignore[arg-type]
+    result = runner.invoke(app, ["config", "show", "--json"])
+    assert result.exit_code == 0
+    shown = json.loads(result.output)
+    assert shown["sendgrid_api_key"] == "********"
+    assert "very-secret" not in result.output
