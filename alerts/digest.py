@@ -86,7 +86,9 @@ def send_due_digests(
     for subscription_id, period in due:
         summary.considered += 1
         try:
-            _send_one(factory, settings, sender, subscription_id, period, now, dry_run, summary, sleep)
+            _send_one(
+                factory, settings, sender, subscription_id, period, now, dry_run, summary, sleep
+            )
         except TransportAuthError as exc:
             summary.errors.append(f"mail transport refused our credentials, run stopped: {exc}")
             log.error("mail transport refused our credentials; stopping the digest run: %s", exc)
@@ -230,7 +232,9 @@ def _claim(
         session.close()
 
 
-def _promise(session: Session, sub: Subscription, digest_id: int, entries: list[DigestEntry]) -> None:
+def _promise(
+    session: Session, sub: Subscription, digest_id: int, entries: list[DigestEntry]
+) -> None:
     stories = [story for entry in entries for story in entry.all_stories]
     story_ids = [story.id for story in stories]
     # Deliveries released by an earlier deferred digest are taken over, not duplicated.
@@ -255,7 +259,9 @@ def _promise(session: Session, sub: Subscription, digest_id: int, entries: list[
     session.flush()
 
 
-def _settle_sent(factory: sessionmaker[Session], digest_id: int, transport: str, provider_id: str) -> None:
+def _settle_sent(
+    factory: sessionmaker[Session], digest_id: int, transport: str, provider_id: str
+) -> None:
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
         digest = session.get(Digest, digest_id)

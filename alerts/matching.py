@@ -44,7 +44,9 @@ class TopicMatcher:
             slugs[topic.id] = topic.slug
         return cls(index=index, slugs=slugs, broken=broken)
 
-    def match_story(self, session: Session, story: Story, *, now: datetime | None = None) -> list[int]:
+    def match_story(
+        self, session: Session, story: Story, *, now: datetime | None = None
+    ) -> list[int]:
         """Record the story's topic matches; returns the ids of topics newly matched."""
         now = now or datetime.now(UTC)
         document = analyze_document(
@@ -59,7 +61,11 @@ class TopicMatcher:
         new_topics: list[int] = []
         for topic_id, result in self.index.match(document):
             if queries.record_topic_match(
-                session=session, story_id=story.id, topic_id=topic_id, why=list(result.why), when=now
+                session=session,
+                story_id=story.id,
+                topic_id=topic_id,
+                why=list(result.why),
+                when=now,
             ):
                 new_topics.append(topic_id)
         story.matched_at = now

@@ -19,10 +19,14 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {name!r} (use an IANA name like Asia/Dushanbe)") from exc
+        raise ConfigError(
+            f"unknown time zone {name!r} (use an IANA name like Asia/Dushanbe)"
+        ) from exc
 
 
-def period_start(frequency: Frequency, now: datetime, tz: ZoneInfo, hour: int, weekday: int) -> datetime:
+def period_start(
+    frequency: Frequency, now: datetime, tz: ZoneInfo, hour: int, weekday: int
+) -> datetime:
     """The start of the latest period that has begun by ``now`` (aware, in UTC terms)."""
     local = now.astimezone(tz)
     if frequency in (Frequency.INSTANT, Frequency.HOURLY):
@@ -52,9 +56,9 @@ def due_period(subscription: Subscription, timezone: str, now: datetime) -> str 
     tz = zone(timezone)
     freq = subscription.frequency
     start = period_start(freq, now, tz, subscription.send_hour, subscription.send_weekday)
-    if freq != Frequency.INSTANT and subscription.last_digest_at is not None:
-        if subscription.last_digest_at >= start:
-            return None
+    last = subscription.last_digest_at
+    if freq != Frequency.INSTANT and last is not None and last >= start:
+        return None
     return period_key(freq, start, now, tz)
 
 

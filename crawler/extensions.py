@@ -1,7 +1,9 @@
 """Every crawl leaves a crawl-run record: when, what was counted, what went wrong.
 
 A run started by the CLI, web or scheduler already has a row (its id comes in
-as the spider's ``run_id``); a bare ``scrapy crawl feeds`` gets one here.
+as the spider's ``run_id``) and is settled by the runner once every worker
+process has exited; a bare ``scrapy crawl feeds`` gets a row here and is
+settled here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from db import queries
-from db.models import CrawlStatus
 from db.session import make_engine, make_sessionmaker, unit_of_work
 
 
@@ -22,6 +23,7 @@ class CrawlRunRecorder:
     def __init__(self, crawler: Crawler, database_url: str) -> None:
         self.crawler = crawler
         self.database_url = database_url
+        self.owns_run = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -35,8 +37,11 @@ class CrawlRunRecorder:
         try:
             with unit_of_work(make_sessionmaker(engine)) as session:
                 run_id = getattr(spider, "run_id", None)
+                self.owns_run = run_id is None
                 if run_id is None:
-                    run = queries.create_crawl_run(session=session, source_id=None, trigger="scrapy")
+                    run = queries.create_crawl_run(
+                        session=session, source_id=None, trigger="scrapy"
+                    )
                     spider.run_id = run.id  # type: ignore[attr-defined]
                 else:
                     run = queries.get_crawl_run(session=session, run_id=run_id)
@@ -52,20 +57,25 @@ class CrawlRunRecorder:
                 run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]
                 total = int(stats.get_value("wirewatch/sources_total", 0) or 0)
                 run.sources_total = max(run.sources_total, total)
-                if reason != "finished" or stats.get_value("wirewatch/store_failed"):
-                    status = CrawlStatus.FAILED
-                    if reason != "finished":
-                        queries.add_crawl_error(
-                            session=session,
-                            run_id=run.id,
-                            error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
-                        )
-                elif run.failed:
-                    status = CrawlStatus.PARTIAL
-                else:
-                    status = CrawlStatus.SUCCEEDED
-                queries.finish_crawl_run(
-                    session=session, run_id=run.id, status=status, when=datetime.now(UTC)
-                )
+                if reason != "finished":
+                    queries.add_crawl_error(
+                        session=session,
+                        run_id=run.id,
+                        error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
+                    )
+                if stats.get_value("wirewatch/store_failed"):
+                    queries.add_crawl_error(
+                        session=session,
+                        run_id=run.id,
+                        error={"source": "", "url": "", "error": "stories could not be stored"},
+                    )
+                if self.owns_run:
+                    failed = reason != "finished" or bool(stats.get_value("wirewatch/store_failed"))
+                    queries.finish_crawl_run(
+                        session=session,
+                        run_id=run.id,
+                        status=queries.crawl_outcome(run, crashed=failed),
+                        when=datetime.now(UTC),
+                    )
         finally:
             engine.dispose()

@@ -128,7 +128,9 @@ def _entry(raw: Any, *, base_url: str, fetched_at: datetime) -> tuple[FeedEntry 
 
 def _entry_link(raw: Any, base_url: str) -> str | None:
     candidates = [raw.get("link")]
-    candidates += [link.get("href") for link in raw.get("links", []) if link.get("rel") in (None, "alternate")]
+    candidates += [
+        link.get("href") for link in raw.get("links", []) if link.get("rel") in (None, "alternate")
+    ]
     guid = raw.get("id")
     if guid and raw.get("guidislink", False):
         candidates.append(guid)

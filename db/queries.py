@@ -280,7 +280,9 @@ def search_stories_stmt(
         stmt = stmt.join(Source, Story.source_id == Source.id).where(Source.name == source)
     if language is not None:
         stmt = stmt.where(Story.language == language)
-    return stmt.order_by(func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc())
+    return stmt.order_by(
+        func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc()
+    )
 
 
 def _escape_like(word: str) -> str:
@@ -393,6 +395,14 @@ def finish_crawl_run(
         run.status = status
         run.finished_at = when
     return run
+
+
+def crawl_outcome(run: CrawlRun, *, crashed: bool) -> CrawlStatus:
+    """Failed when a worker crashed or stories could not be stored; partial when sources failed."""
+    fatal = ("crawl ended:", "stories could not be stored", "crawler process exited")
+    if crashed or any(str(e.get("error", "")).startswith(fatal) for e in run.errors):
+        return CrawlStatus.FAILED
+    return CrawlStatus.PARTIAL if run.failed else CrawlStatus.SUCCEEDED
 
 
 def recent_crawl_runs(*, session: Session, limit: int = 20) -> list[CrawlRun]:

@@ -55,7 +55,7 @@ def crawl_due_sources() -> None:
         return
     factory = _factory()
     if _running_crawl is not None:
-        if _running_crawl.process.poll() is None:
+        if _running_crawl.running():
             return
         run = settle(factory, _running_crawl)
         log.info("crawl #%s finished: %s, %s new", run.id, run.status.value, run.new)
@@ -78,7 +78,8 @@ def _fail_orphaned_runs(factory: sessionmaker[Session]) -> None:
             if run.pid is None and age < timedelta(minutes=5):
                 continue  # still starting up
             queries.add_crawl_error(
-                session=session, run_id=run.id,
+                session=session,
+                run_id=run.id,
                 error={"source": "", "url": "", "error": "crawler process disappeared"},
             )
             queries.finish_crawl_run(
@@ -103,7 +104,10 @@ def send_digests() -> None:
     summary = send_due_digests(_factory(), settings, make_sender(settings))
     if summary.considered:
         log.info(
-            "digests: %d sent, %d deferred, %d failed", summary.sent, summary.deferred, summary.failed
+            "digests: %d sent, %d deferred, %d failed",
+            summary.sent,
+            summary.deferred,
+            summary.failed,
         )
     for error in summary.errors:
         log.warning("%s", error)

@@ -15,6 +15,7 @@ from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from db.session import make_engine
@@ -33,8 +34,10 @@ JOBS = (
 )
 
 
-def build_scheduler(settings: Settings) -> BlockingScheduler:
-    scheduler = BlockingScheduler(
+def build_scheduler(
+    settings: Settings, scheduler_class: type[BaseScheduler] = BlockingScheduler
+) -> BaseScheduler:
+    scheduler = scheduler_class(
         jobstores={
             "default": SQLAlchemyJobStore(
                 engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE
@@ -61,7 +64,9 @@ def build_scheduler(settings: Settings) -> BlockingScheduler:
 
 
 def run_scheduler(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     scheduler = build_scheduler(settings)
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
 
+pytest_plugins = ["tests.servers.sendgrid_stub", "tests.servers.smtp"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 CORPORA = SHARED / "corpora"

@@ -63,24 +63,32 @@ def factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
-def _setup(factory: sessionmaker[Session], settings: Settings, site: FixtureSite, manifest: Manifest) -> None:
+def _setup(
+    factory: sessionmaker[Session], settings: Settings, site: FixtureSite, manifest: Manifest
+) -> None:
     with unit_of_work(factory) as session:
         load_topics(session, settings.topics_file)
         for outlet in manifest.outlets:
             queries.upsert_source(
-                session=session, name=outlet.slug, url=outlet.feed_url(site.base_url),
+                session=session,
+                name=outlet.slug,
+                url=outlet.feed_url(site.base_url),
                 language=outlet.language,
             )
         topic = queries.get_topic(session=session, slug=TOPIC)
         queries.subscribe(
-            session=session, email="desk@newsroom.example", topic=topic,
-            frequency=Frequency.INSTANT, token="tok-e2e", confirmed=True,
+            session=session,
+            email="desk@newsroom.example",
+            topic=topic,
+            frequency=Frequency.INSTANT,
+            token="tok-e2e",
+            confirmed=True,
         )
 
 
 def _crawl(factory: sessionmaker[Session], settings: Settings) -> CrawlRun:
     handle = start_crawl(settings, factory, crawl_all=True, trigger="test")
-    handle.process.wait(timeout=180)
+    handle.wait(timeout=180)
     run = settle(factory, handle)
     assert run.status != CrawlStatus.RUNNING
     return run

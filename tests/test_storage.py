@@ -88,7 +88,7 @@ def _insert_worker(database_url: str, start: int, count: int) -> tuple[int, int]
             with unit_of_work(factory) as session:
                 if queries.insert_story_if_new(session=session, record=record(n)) is not None:
                     inserted += 1
-        except Exception:  # any failure counts: the test asserts there are none
+        except Exception:  # noqa: BLE001 - any failure counts: the test asserts there are none
             errors += 1
     engine.dispose()
     return inserted, errors

@@ -41,14 +41,14 @@ def index(
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-def story_page(request: Request, story_id: int, session: SessionDep, templates: TemplatesDep) -> Response:
+def story_page(
+    request: Request, story_id: int, session: SessionDep, templates: TemplatesDep
+) -> Response:
     story = session.get(Story, story_id)
     if story is None:
         raise HTTPException(status_code=404, detail=f"no story with id {story_id}")
     matches = queries.topics_for_story(session=session, story_id=story_id)
-    return templates.TemplateResponse(
-        request, "story.html", {"story": story, "matches": matches}
-    )
+    return templates.TemplateResponse(request, "story.html", {"story": story, "matches": matches})
 
 
 @router.get("/sources", response_class=HTMLResponse)
@@ -59,11 +59,15 @@ def sources_page(request: Request, session: SessionDep, templates: TemplatesDep)
 
 
 @router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(request: Request, token: str, session: SessionDep, templates: TemplatesDep) -> Response:
+def unsubscribe_page(
+    request: Request, token: str, session: SessionDep, templates: TemplatesDep
+) -> Response:
     """A GET only shows a button: link scanners must not unsubscribe anyone."""
     sub = queries.subscription_by_token(session=session, token=token)
     return templates.TemplateResponse(
-        request, "unsubscribe.html", {"sub": sub, "token": token, "done": False},
+        request,
+        "unsubscribe.html",
+        {"sub": sub, "token": token, "done": False},
         status_code=200 if sub else 404,
     )
 
@@ -91,6 +95,6 @@ def unsubscribe_post(
 def healthz(session: SessionDep) -> JSONResponse:
     try:
         session.execute(text("select 1"))
-    except Exception as exc:  # report any database failure as unhealthy, with its type
+    except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
     return JSONResponse({"status": "ok", "stories": queries.count_stories(session=session)})

@@ -76,6 +76,5 @@ def _candidates(
         rows = session.execute(stmt.limit(BATCH).offset(offset)).all()
         if not rows:
             return
-        for story, name in rows:
-            yield story, name
+        yield from ((story, name) for story, name in rows)
         offset += BATCH

@@ -173,7 +173,7 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"unsupported database URL {value!r}: use sqlite:///PATH or postgresql+psycopg://..."
             )
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
+        if value.startswith(("postgresql://", "postgres://")):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value
 
@@ -203,8 +203,11 @@ class Settings(BaseSettings):
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes (crawls)."""
         env: dict[str, str] = {}
-        aliases = {"sendgrid_api_key": "SENDGRID_API_KEY", "sendgrid_host": "SENDGRID_HOST",
-                   "smtp_url": "SMTP_URL"}
+        aliases = {
+            "sendgrid_api_key": "SENDGRID_API_KEY",
+            "sendgrid_host": "SENDGRID_HOST",
+            "smtp_url": "SMTP_URL",
+        }
         for name in type(self).model_fields:
             value = getattr(self, name)
             if value is None:
@@ -227,9 +230,7 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if name in SECRET_FIELDS or isinstance(value, SecretStr):
                 shown[name] = "********" if value is not None else None
-            elif name == "database_url":
-                shown[name] = _redact_url(value)
-            elif name == "smtp_url" and value:
+            elif name == "database_url" or (name == "smtp_url" and value):
                 shown[name] = _redact_url(value)
             elif isinstance(value, Path):
                 shown[name] = str(value)

@@ -115,14 +115,18 @@ class StorePipeline:
             if item.not_modified:
                 counts["not_modified"] = 1
             queries.add_crawl_counts(session=session, run_id=self.run_id, **counts)
-            problem = item.error or (f"malformed feed: {item.malformed}" if item.malformed else None)
+            problem = item.error or (
+                f"malformed feed: {item.malformed}" if item.malformed else None
+            )
             if problem:
                 queries.add_crawl_error(
                     session=session,
                     run_id=self.run_id,
                     error={"source": item.source_name, "url": item.url, "error": problem},
                 )
-        self.crawler.stats.inc_value("wirewatch/sources_failed" if item.error else "wirewatch/sources_ok")
+        self.crawler.stats.inc_value(
+            "wirewatch/sources_failed" if item.error else "wirewatch/sources_ok"
+        )
 
     def _count_failure_best_effort(self, item: Any, exc: Exception) -> None:
         log.error("storage failed for %s: %s", getattr(item, "url", item), exc)

@@ -37,12 +37,11 @@ class SourceRef:
 
 class FeedSpider(scrapy.Spider):
     name = "feeds"
-    custom_settings: dict[str, Any] = {}
 
     def __init__(
         self,
         source: str | None = None,
-        all: str | bool = False,  # noqa: A002 - the CLI flag is called --all
+        all: str | bool = False,
         run_id: str | int | None = None,
         *args: Any,
         **kwargs: Any,
@@ -89,7 +88,6 @@ class FeedSpider(scrapy.Spider):
             callback=self.parse_feed,
             errback=self.feed_failed,
             meta={"source": ref, "handle_httpstatus_list": [304]},
-            dont_filter=True,
         )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
@@ -99,8 +97,13 @@ class FeedSpider(scrapy.Spider):
         last_modified = _header(response, "Last-Modified")
         if response.status == 304:
             yield SourceFetchItem(
-                ref.id, ref.name, ref.url, 304, etag=etag or ref.etag,
-                last_modified=last_modified or ref.last_modified, not_modified=True,
+                ref.id,
+                ref.name,
+                ref.url,
+                304,
+                etag=etag or ref.etag,
+                last_modified=last_modified or ref.last_modified,
+                not_modified=True,
             )
             return
         feed = parse_feed(
@@ -111,13 +114,23 @@ class FeedSpider(scrapy.Spider):
         )
         if not feed.entries and feed.malformed:
             yield SourceFetchItem(
-                ref.id, ref.name, ref.url, response.status,
-                error=f"unreadable feed: {feed.malformed}", malformed=feed.malformed,
+                ref.id,
+                ref.name,
+                ref.url,
+                response.status,
+                error=f"unreadable feed: {feed.malformed}",
+                malformed=feed.malformed,
             )
             return
         yield SourceFetchItem(
-            ref.id, ref.name, ref.url, response.status, etag=etag,
-            last_modified=last_modified, entries=len(feed.entries), malformed=feed.malformed,
+            ref.id,
+            ref.name,
+            ref.url,
+            response.status,
+            etag=etag,
+            last_modified=last_modified,
+            entries=len(feed.entries),
+            malformed=feed.malformed,
         )
         known = self._known_keys(feed.entries)
         follow = self.settings.getbool("WIREWATCH_FOLLOW_ARTICLE_LINKS", True)
@@ -148,7 +161,9 @@ class FeedSpider(scrapy.Spider):
 
     def parse_article(self, response: Response) -> Iterator[StoryItem]:
         item: StoryItem = response.meta["item"]
-        headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
+        headers = {
+            k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v
+        }
         result = extract_article(response.body, url=response.url, headers=headers)
         item.url = response.url
         if result.ok and result.article is not None:

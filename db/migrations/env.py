@@ -53,7 +53,9 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
 FOREIGN_TABLES = {"apscheduler_jobs"}
 
 
-def _include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def _include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     return not (type_ == "table" and name in FOREIGN_TABLES)
 
 

@@ -20,8 +20,13 @@ def crawl(
     source: list[str] = typer.Option(
         None, "--source", "-s", help="Crawl only this source (repeat for several)."
     ),
-    crawl_all: bool = typer.Option(
-        False, "--all", help="Crawl every enabled source, due or not."
+    crawl_all: bool = typer.Option(False, "--all", help="Crawl every enabled source, due or not."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        max=32,
+        help="Crawler processes sharing one queue through Redis (needs WIREWATCH_REDIS_URL).",
     ),
 ) -> None:
     """Crawl due sources now (or the named ones, or --all), with progress and a summary."""
@@ -29,7 +34,11 @@ def crawl(
     with user_errors():
         c.migrate()
         handle = start_crawl(
-            c.settings, c.factory, source_names=source or None, crawl_all=crawl_all
+            c.settings,
+            c.factory,
+            source_names=source or None,
+            crawl_all=crawl_all,
+            workers=workers,
         )
     run = _follow(handle)
     _print_summary(run)
@@ -48,7 +57,7 @@ def _follow(handle: CrawlHandle) -> CrawlRun:
     )
     with Progress(*columns, console=c.err, transient=False) as progress:
         task = progress.add_task("crawl", total=None, run_id=handle.run_id, counts="starting")
-        while handle.process.poll() is None:
+        while handle.running():
             _update(progress, task, handle.run_id)
             time.sleep(POLL_SECONDS)
         run = settle(c.factory, handle)

@@ -72,8 +72,12 @@ def demo(
                 )
             topic = queries.get_topic(session=session, slug=DEFAULT_TOPIC)
             queries.subscribe(
-                session=session, email=DEMO_ADDRESS, topic=topic, frequency=Frequency.INSTANT,
-                token="demo-" + str(int(time.time())), confirmed=True,
+                session=session,
+                email=DEMO_ADDRESS,
+                topic=topic,
+                frequency=Frequency.INSTANT,
+                token="demo-" + str(int(time.time())),
+                confirmed=True,
             )
         c.console.print(f"subscribed {DEMO_ADDRESS} to {DEFAULT_TOPIC} (instant)")
 
@@ -111,7 +115,7 @@ def demo(
 
 def _crawl(c: AppContext) -> CrawlRun:
     handle = start_crawl(c.settings, c.factory, crawl_all=True, trigger="demo")
-    while handle.process.poll() is None:
+    while handle.running():
         time.sleep(0.3)
     return settle(c.factory, handle)
 
@@ -129,7 +133,9 @@ def _report_archive(c: AppContext, expected_on_beat: int) -> None:
             table.add_row(name, str(count))
         c.console.print(table)
         matched = session.scalar(select(func.count()).select_from(TopicMatch)) or 0
-        multi = session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+        multi = (
+            session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+        )
         c.console.print(
             f"{matched} stories matched the default topic "
             f"(the fixture site has {expected_on_beat} on-beat stories); "

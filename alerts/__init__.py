@@ -1,0 +1,1 @@
+"""Alerting: match stored stories to topics, render digests, hand them to a mail transport."""
