@@ -34,8 +34,10 @@ FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 LOG_LEVEL = _settings.log_level
-AUTOTHROTTLE_ENABLED = True
-AUTOTHROTTLE_START_DELAY = max(_settings.download_delay, 0.1)
+# AutoThrottle adapts the delay to each site's latency, starting from the
+# configured politeness delay; with no delay configured it stays off.
+AUTOTHROTTLE_ENABLED = _settings.download_delay > 0
+AUTOTHROTTLE_START_DELAY = _settings.download_delay
 
 globals().update(safety_settings(_settings))
 

@@ -52,6 +52,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         outbox_dir=tmp_path / "outbox",
         mail_transport="outbox",
         allow_private_hosts=["127.0.0.1"],
+        download_delay=0,
         base_url="https://wirewatch.example",
     )
 

@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     max_redirects: int = Field(default=5, ge=0, le=20)
     concurrent_requests: int = Field(default=16, ge=1)
     concurrent_requests_per_domain: int = Field(default=1, ge=1)
-    download_delay: float = Field(default=0.0, ge=0)
+    download_delay: float = Field(default=1.0, ge=0)
     obey_robots_txt: bool = True
     follow_article_links: bool = True
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -19,9 +19,11 @@ from twisted.python.failure import Failure
 
 from crawler.extraction import extract_article
 from crawler.feeds import FeedEntry, parse_feed
+from crawler.telegram import parse_telegram_page
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.urls import canonicalize_url, url_key
 from db import queries
+from db.models import SourceKind
 from db.session import make_engine, make_sessionmaker
 
 
@@ -29,6 +31,7 @@ from db.session import make_engine, make_sessionmaker
 class SourceRef:
     id: int
     name: str
+    kind: SourceKind
     url: str
     language: str | None
     etag: str | None
@@ -63,7 +66,7 @@ class FeedSpider(scrapy.Spider):
                 else:
                     rows = queries.due_sources(session=session, now=datetime.now(UTC))
                 refs = [
-                    SourceRef(r.id, r.name, r.url, r.language, r.etag, r.last_modified)
+                    SourceRef(r.id, r.name, r.kind, r.url, r.language, r.etag, r.last_modified)
                     for r in rows
                 ]
         finally:
@@ -106,12 +109,15 @@ class FeedSpider(scrapy.Spider):
                 not_modified=True,
             )
             return
-        feed = parse_feed(
-            response.body,
-            base_url=response.url,
-            content_type=_header(response, "Content-Type"),
-            fetched_at=fetched_at,
-        )
+        if ref.kind == SourceKind.TELEGRAM:
+            feed = parse_telegram_page(response.body, base_url=response.url, fetched_at=fetched_at)
+        else:
+            feed = parse_feed(
+                response.body,
+                base_url=response.url,
+                content_type=_header(response, "Content-Type"),
+                fetched_at=fetched_at,
+            )
         if not feed.entries and feed.malformed:
             yield SourceFetchItem(
                 ref.id,
@@ -133,7 +139,10 @@ class FeedSpider(scrapy.Spider):
             malformed=feed.malformed,
         )
         known = self._known_keys(feed.entries)
-        follow = self.settings.getbool("WIREWATCH_FOLLOW_ARTICLE_LINKS", True)
+        # A Telegram post is its own full text; its permalink page adds nothing.
+        follow = ref.kind != SourceKind.TELEGRAM and self.settings.getbool(
+            "WIREWATCH_FOLLOW_ARTICLE_LINKS", True
+        )
         language = feed.language or ref.language
         for entry in feed.entries:
             item = _item_from_entry(entry, ref, language, fetched_at)
@@ -215,7 +224,8 @@ def _item_from_entry(
         language=language,
         published=entry.published,
         fetched_at=fetched_at,
-        extraction_method="feed" if entry.has_full_text else "feed-summary",
+        extraction_method="feed" if entry.has_full_text or ref.kind == SourceKind.TELEGRAM
+        else "feed-summary",
     )
 
 

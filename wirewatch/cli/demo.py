@@ -40,6 +40,7 @@ def demo_settings(base: Settings) -> Settings:
         outbox_dir=data_dir / "outbox",
         mail_transport="outbox",
         allow_private_hosts=["127.0.0.1"],
+        download_delay=0,
         topics_file=base.topics_file,
         base_url=base.base_url,
     )
