@@ -1,0 +1,1 @@
+"""Benchmarks for article extraction: quality against ground truth and pages per second."""
