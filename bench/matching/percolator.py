@@ -1,0 +1,92 @@
+"""Topic index (percolator) against the naive loop over every topic.
+
+    .venv/bin/python -m bench.matching.percolator [--topics 10000] [--stories 3000]
+
+Both paths analyse each story once and return the same matches (checked);
+the figures are stories per second on one core, analysis included.
+
+Analysis caches the stems of every word form it has seen, as a long-running
+crawler does. The main figure is measured after a warm-up on other stories
+from the same generator (steady state: most words already seen, the rare
+tail still new); the first pass with empty caches is printed as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import snowballstemmer
+
+from bench.matching.corpus import build_vocabularies, stories, topic_queries
+from wirewatch.query import Query, TopicIndex, analyze_document, parse
+
+
+def naive(queries: list[Query], docs) -> tuple[float, list[list[int]]]:
+    started = time.perf_counter()
+    results = []
+    for doc in docs:
+        adoc = analyze_document(doc)
+        results.append([i for i, q in enumerate(queries) if q.match(adoc).matched])
+    return time.perf_counter() - started, results
+
+
+def indexed(index: TopicIndex[int], docs) -> tuple[float, list[list[int]]]:
+    started = time.perf_counter()
+    results = []
+    for doc in docs:
+        adoc = analyze_document(doc)
+        results.append([topic for topic, _ in index.match(adoc)])
+    return time.perf_counter() - started, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topics", type=int, default=10_000)
+    parser.add_argument("--stories", type=int, default=3_000)
+    parser.add_argument("--naive-stories", type=int, default=150)
+    args = parser.parse_args()
+
+    vocabularies = build_vocabularies()
+    texts = topic_queries(args.topics, vocabularies)
+    started = time.perf_counter()
+    queries = [parse(text) for text in texts]
+    index: TopicIndex[int] = TopicIndex()
+    for i, q in enumerate(queries):
+        index.add(i, q)
+    build = time.perf_counter() - started
+    docs = stories(args.stories, vocabularies)
+    warmup = stories(args.stories, vocabularies, seed=12)
+
+    cold_time, _ = indexed(index, warmup)
+    naive_docs = docs[: args.naive_stories]
+    naive_time, naive_results = naive(queries, naive_docs)
+    index_time, index_results = indexed(index, docs)
+    if index_results[: len(naive_docs)] != naive_results:
+        raise SystemExit("MISMATCH: the index and the naive loop disagree")
+    # Two more batches of unseen stories: the machine may be shared, take the best.
+    steady = [len(docs) / index_time] + [
+        args.stories / indexed(index, stories(args.stories, vocabularies, seed=s))[0]
+        for s in (14, 15)
+    ]
+    warm_time, _ = indexed(index, docs)
+
+    matches = sum(len(r) for r in index_results)
+    naive_rate = len(naive_docs) / naive_time
+    index_rate = max(steady)
+    stemmer = type(snowballstemmer.stemmer("russian")).__module__
+    print(f"stemmer implementation: {stemmer} (PyStemmer's C extension is 'Stemmer')")
+    print(f"topics: {len(queries)} (parsed and indexed in {build:.2f} s)")
+    print(f"stories: {len(docs)}, matches: {matches} ({matches / len(docs):.2f} per story)")
+    print(f"naive loop, all topics tried:      {naive_rate:10.1f} stories/s")
+    print(f"topic index, first pass (cold):    {len(warmup) / cold_time:10.1f} stories/s")
+    print(
+        f"topic index, steady state:         {index_rate:10.1f} stories/s"
+        f"  (batches: {', '.join(f'{r:.0f}' for r in steady)})"
+    )
+    print(f"topic index, every word seen:      {len(docs) / warm_time:10.1f} stories/s")
+    print(f"ratio steady/naive: {index_rate / naive_rate:.1f}x   target: >= 2000 stories/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Entity aliases: the bundled file, user extensions, and broken files."""
+
+from __future__ import annotations
+
+import pytest
+
+from wirewatch.errors import ConfigError
+from wirewatch.query import Document, default_aliases, load_aliases, parse
+
+
+def fired(query: str, text: str, aliases=None) -> list[str]:
+    return parse(query, aliases=aliases).match(Document(text=text)).why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "МВД Таджикистана сообщило",
+        "в МВД Республики Таджикистан",
+        "ВКД хабар дод",
+        "Вазорати корҳои дохилии Ҷумҳурии Тоҷикистон",
+        "вазорати корхои дохилии Точикистон",
+        "Tajikistan's Interior Ministry said",
+        "the Ministry of Internal Affairs of Tajikistan",
+    ],
+)
+def test_tajik_interior_ministry_in_three_languages(text):
+    assert fired("@tj-interior-ministry", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Министерство труда, миграции и занятости населения Республики Таджикистан",
+        "Минтруда РТ",
+        "Вазорати меҳнат, муҳоҷират ва шуғли аҳолӣ",
+        "Tajikistan's Labour Ministry",
+        "Ministry of Labor, Migration and Employment of Population",
+    ],
+)
+def test_tajik_labour_ministry(text):
+    assert fired("@tj-labour-ministry", text)
+
+
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        ("ru-interior-ministry", "МВД России сообщило"),
+        ("ru-interior-ministry", "Russia's Interior Ministry said"),
+        ("ru-interior-ministry", "ВКД-и Русия"),
+        ("dushanbe", "в Душанбе"),
+        ("moscow", "дар шаҳри Маскав"),
+        ("moscow", "в Москве"),
+        ("tajikistan", "граждане Таджикистана"),
+        ("tajikistan", "таджикские мигранты"),
+        ("russia", "Федератсияи Русия"),
+        ("uzbekistan", "Ӯзбекистон"),
+        ("kyrgyzstan", "Киргизии"),
+        ("kyrgyzstan", "Kyrgyz workers"),
+    ],
+)
+def test_seed_entities(entity, text):
+    assert fired(f"@{entity}", text)
+
+
+def test_entity_label_is_shown_with_the_documents_words():
+    assert fired("@tj-interior-ministry", "ВКД хабар дод") == ["МВД Таджикистана ≈ ВКД"]
+
+
+def test_russian_ministry_is_not_the_tajik_one():
+    assert not fired("@tj-interior-ministry", "МВД России сообщило")
+
+
+def test_every_bundled_alias_parses():
+    for name in default_aliases().names():
+        assert parse(f"@{name}").root.expansion  # type: ignore[union-attr]
+
+
+def test_user_file_extends_and_adds_entities(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    extra.write_text(
+        "entities:\n"
+        "  dushanbe:\n"
+        "    aliases: [Сталинабад]\n"
+        "  khujand-police:\n"
+        "    label: УВД Согда\n"
+        "    aliases: [УВД Согдийской области, Раёсати ВКД дар вилояти Суғд]\n",
+        encoding="utf-8",
+    )
+    table = load_aliases(extra)
+    assert fired("@dushanbe", "в Сталинабаде", table)
+    assert fired("@dushanbe", "в Душанбе", table)
+    assert fired("@khujand-police", "Раёсати ВКД дар вилояти Суғд", table) == [
+        "УВД Согда ≈ Раёсати ВКД дар вилояти Суғд"
+    ]
+    assert fired("@dushanbe", "в Сталинабаде", extra)  # a path works as well
+
+
+def test_replace_drops_bundled_aliases(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("entities:\n  moscow:\n    replace: true\n    aliases: [Мск]\n", "utf-8")
+    table = load_aliases(extra)
+    assert fired("@moscow", "Мск", table)
+    assert not fired("@moscow", "Москва", table)
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("entities: [a, b]", "mapping 'entities:'"),
+        ("entities:\n  x:\n    aliases: []\n", "non-empty list"),
+        ("entities:\n  'bad name':\n    aliases: [a]\n", "letters, digits"),
+        ("entities:\n  x:\n    aliases: [a, 3]\n", "non-empty string"),
+        ("entities: {x: [a", "not valid YAML"),
+    ],
+)
+def test_broken_alias_files_name_the_problem(tmp_path, content, fragment):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=fragment):
+        load_aliases(path)
+
+
+def test_missing_alias_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read alias file"):
+        load_aliases(tmp_path / "nope.yaml")
+
+
+def test_alias_with_bad_syntax_is_reported_when_used(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("entities:\n  x:\n    aliases: ['\"a b\"~']\n", encoding="utf-8")
+    table = load_aliases(path, include_default=False)
+    with pytest.raises(ConfigError, match="alias '\"a b\"~' of entity '@x'"):
+        parse("@x", aliases=table)
