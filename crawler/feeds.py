@@ -168,12 +168,15 @@ def _authors(raw: Any) -> list[str]:
 
 
 def _date(raw: Any, key: str, fetched_at: datetime) -> datetime | None:
-    parsed = raw.get(f"{key}_parsed")
+    # dict.get, not the FeedParserDict one: that one quietly answers "updated"
+    # with the published date (and warns), which would hide real updates.
+    parsed = dict.get(raw, f"{key}_parsed")
+    text = dict.get(raw, key)
     value: datetime | None = None
     if parsed:
         value = datetime(*parsed[:6], tzinfo=UTC)
-    elif raw.get(key):
-        value = parse_loose_date(str(raw.get(key)), fetched_at=fetched_at)
+    elif text:
+        value = parse_loose_date(str(text), fetched_at=fetched_at)
     if value is None:
         return None
     # A date in the future is a publisher's mistake (or a time-zone slip): clamp it.

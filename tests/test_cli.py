@@ -62,7 +62,9 @@ def test_init_loads_topics_and_sources(cli: Settings) -> None:
 
 
 def test_sources_add_disable_and_refuse_bad_urls(cli: Settings) -> None:
-    ok = runner.invoke(app, ["sources", "add", "herald", "https://herald.example/rss.xml", "--lang", "ru"])
+    ok = runner.invoke(
+        app, ["sources", "add", "herald", "https://herald.example/rss.xml", "--lang", "ru"]
+    )
     assert ok.exit_code == 0, ok.output
     off = runner.invoke(app, ["sources", "disable", "herald"])
     assert off.exit_code == 0 and "disabled" in off.output
@@ -87,11 +89,20 @@ def test_subscribe_checks_address_topic_and_zone(cli: Settings) -> None:
     no_topic = runner.invoke(app, ["subscribe", "a@b.example", "--topic", "nope"])
     assert no_topic.exit_code == 1 and "no topic" in no_topic.output
     zone = runner.invoke(
-        app, ["subscribe", "a@b.example", "--topic", "police-liaison-migration", "--timezone", "Mars/Base"]
+        app,
+        [
+            "subscribe",
+            "a@b.example",
+            "--topic",
+            "police-liaison-migration",
+            "--timezone",
+            "Mars/Base",
+        ],
     )
     assert zone.exit_code == 1 and "time zone" in zone.output
     ok = runner.invoke(
-        app, ["subscribe", "A@B.example", "--topic", "police-liaison-migration", "--every", "weekly"]
+        app,
+        ["subscribe", "A@B.example", "--topic", "police-liaison-migration", "--every", "weekly"],
     )
     assert ok.exit_code == 0 and "a@b.example" in ok.output
     gone = runner.invoke(app, ["unsubscribe", "a@b.example"])

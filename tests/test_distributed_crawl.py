@@ -35,7 +35,11 @@ def test_two_workers_share_the_queue(tmp_path: Path, database_url: str, redis_ur
     manifest = load_manifest()
     settings = Settings(
         data_dir=tmp_path, database_url=database_url, redis_url=redis_url,
-        allow_private_hosts=["127.0.0.1"], download_delay=0,
+        allow_private_hosts=["127.0.0.1"],
+        # Slow enough, and few enough requests in flight per worker, that the
+        # second worker has started before the first could drain the queue.
+        download_delay=0.3,
+        concurrent_requests=2,
     )
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)

@@ -8,6 +8,7 @@ the crawl run while the good sources are stored.
 from __future__ import annotations
 
 import email
+import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import send_due_digests
 from alerts.senders import make_sender
+from crawler.feeds import parse_feed
 from crawler.runner import settle, start_crawl
 from crawler.urls import canonicalize_url
 from db import queries
@@ -189,4 +191,10 @@ def test_bad_sources_are_reported_and_good_ones_stored(
             ).all()
         )
     assert counts["good"] == len(outlet.stories)
-    assert counts.get("malformed", 0) >= 1, "salvageable entries of the malformed feed were lost"
+    with urllib.request.urlopen(f"{site.base_url}/_faults/malformed.xml") as response:
+        salvaged = parse_feed(response.read(), base_url=site.base_url).entries
+    assert salvaged, "the fixture's malformed feed should still have salvageable entries"
+    with factory() as session:
+        stored = {s.canonical_url for s in session.scalars(select(Story))}
+    missing = {canonicalize_url(e.link) for e in salvaged} - stored
+    assert not missing, f"salvageable entries of the malformed feed were lost: {missing}"

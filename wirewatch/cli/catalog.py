@@ -14,7 +14,9 @@ from wirewatch.errors import ConfigError, QueryError
 from wirewatch.query import parse
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
-topics_app = typer.Typer(help="Manage topics (saved queries people subscribe to).", no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Manage topics (saved queries people subscribe to).", no_args_is_help=True
+)
 
 
 @sources_app.command("list")
@@ -25,7 +27,9 @@ def sources_list() -> None:
         c.migrate()
         with c.factory() as session:
             rows = queries.list_sources(session=session)
-            table = Table("name", "kind", "lang", "on", "every", "last success", "errors", "last error", "url")
+            table = Table(
+                "name", "kind", "lang", "on", "every", "last success", "errors", "last error", "url"
+            )
             for s in rows:
                 table.add_row(
                     s.name,
@@ -44,11 +48,15 @@ def sources_list() -> None:
 @sources_app.command("add")
 def sources_add(
     name: str = typer.Argument(..., help="Unique short name."),
-    url: str = typer.Argument(..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."),
+    url: str = typer.Argument(
+        ..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."
+    ),
     kind: SourceKind = typer.Option(SourceKind.FEED, "--kind", help="feed or telegram."),
     language: str = typer.Option(None, "--lang", help="Main language of the outlet (ru, tg, en)."),
     interval: int = typer.Option(
-        None, "--interval", min=1,
+        None,
+        "--interval",
+        min=1,
         help="Minutes between crawls (default: WIREWATCH_DEFAULT_CRAWL_INTERVAL_MINUTES).",
     ),
 ) -> None:
@@ -59,7 +67,11 @@ def sources_add(
         c.migrate()
         with unit_of_work(c.factory) as session:
             _, created = queries.upsert_source(
-                session=session, name=name, url=checked, kind=kind, language=language,
+                session=session,
+                name=name,
+                url=checked,
+                kind=kind,
+                language=language,
                 interval_minutes=interval or c.settings.default_crawl_interval_minutes,
             )
     c.console.print(f"{'added' if created else 'updated'} source {name}: {checked}")
@@ -112,7 +124,9 @@ def topics_list() -> None:
     with user_errors():
         c.migrate()
         with c.factory() as session:
-            table = Table("slug", "name", "on", "query")
+            table = Table("name", "on", "query")
+            table.add_column("slug", no_wrap=True)
+            table.columns.insert(0, table.columns.pop())
             for t in queries.list_topics(session=session):
                 query = t.query if len(t.query) <= 80 else t.query[:77] + "..."
                 table.add_row(t.slug, t.name, "yes" if t.enabled else "no", query)

@@ -32,7 +32,9 @@ def _topic_query(slug: str) -> str:
 
 
 def match(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="JSON Lines: id, title, text, [lang, url, source]."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="JSON Lines: id, title, text, [lang, url, source]."
+    ),
     topic: str = typer.Option(None, "--topic", "-t", help="Topic slug."),
     query: str = typer.Option(None, "--query", "-q", help="A query instead of a saved topic."),
     why: bool = typer.Option(False, "--why", help="Also print what matched, tab-separated."),
@@ -50,7 +52,9 @@ def match(
                     obj = json.loads(line)
                     story_id = obj["id"]
                 except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise ConfigError(f"{file}:{number}: not a story object with an 'id': {exc}") from exc
+                    raise ConfigError(
+                        f"{file}:{number}: not a story object with an 'id': {exc}"
+                    ) from exc
                 document = analyze_document(
                     Document(
                         title=str(obj.get("title") or ""),

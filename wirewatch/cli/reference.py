@@ -1,6 +1,6 @@
 """Generate docs/cli.md from the commands' own --help texts, so the reference cannot drift.
 
-    python -m wirewatch.cli.reference > docs/cli.md
+python -m wirewatch.cli.reference > docs/cli.md
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ def render() -> str:
     root = typer.main.get_command(app)
     parts = [HEADER]
     for path, command in _walk(root, ["wirewatch"]):
+        # Plain click formatting: rich would print boxes straight to the terminal.
+        command.rich_markup_mode = None  # type: ignore[attr-defined]
         with click.Context(command, info_name=" ".join(path), terminal_width=100) as context:
             help_text = command.get_help(context)
         level = "#" * min(len(path) + 1, 4)

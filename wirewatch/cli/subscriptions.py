@@ -34,10 +34,14 @@ def checked_email(address: str) -> str:
 
 def subscribe(
     email: str = typer.Argument(..., help="The subscriber's email address."),
-    topic: str = typer.Option(..., "--topic", "-t", help="Topic slug (see `wirewatch topics list`)."),
+    topic: str = typer.Option(
+        ..., "--topic", "-t", help="Topic slug (see `wirewatch topics list`)."
+    ),
     every: Every = typer.Option(Every.daily, "--every", help="How often to send a digest."),
     timezone: str = typer.Option("UTC", "--timezone", help="IANA time zone, e.g. Asia/Dushanbe."),
-    hour: int = typer.Option(8, "--hour", min=0, max=23, help="Local hour for daily/weekly digests."),
+    hour: int = typer.Option(
+        8, "--hour", min=0, max=23, help="Local hour for daily/weekly digests."
+    ),
     weekday: int = typer.Option(0, "--weekday", min=0, max=6, help="Weekly digests: 0=Monday."),
 ) -> None:
     """Subscribe an address to a topic's digest (added by the operator: confirmed at once)."""
@@ -116,6 +120,3 @@ def register(app: typer.Typer) -> None:
     app.command()(subscribe)
     app.command()(unsubscribe)
     app.add_typer(digest_app, name="digest")
-
-
-
