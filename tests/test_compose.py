@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import jsonschema
+import pytest
 import yaml
 
 from tests.conftest import ROOT, SHARED
-import pytest
 
 
 def test_compose_file_matches_the_spec() -> None:

@@ -25,21 +25,39 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
-        data_dir=tmp_path, database_url=database_url, send_max_attempts=2,
-        send_backoff_max_seconds=0, base_url="https://ww.example",
+        data_dir=tmp_path,
+        database_url=database_url,
+        send_max_attempts=2,
+        send_backoff_max_seconds=0,
+        base_url="https://ww.example",
     )
 
 
-def _story(session: Session, n: int, title: str, *, source: str = "herald", cluster: int | None = None) -> int:
-    src, _ = queries.upsert_source(session=session, name=source, url=f"https://{source}.example/rss")
+def _story(
+    session: Session, n: int, title: str, *, source: str = "herald", cluster: int | None = None
+) -> int:
+    src, _ = queries.upsert_source(
+        session=session, name=source, url=f"https://{source}.example/rss"
+    )
     story_id = queries.insert_story_if_new(
         session=session,
         record=queries.StoryRecord(
-            url_key=f"{n:064d}", canonical_url=f"https://{source}.example/{n}", url=f"https://{source}.example/{n}",
-            canonicalizer_version=1, guid=None, source_id=src.id, title=title,
-            body=f"{title}. Представительство МВД в Москве.", summary="", authors=[], language="ru",
-            published_at=NOW - timedelta(hours=1, minutes=n), published_estimated=False,
-            fetched_at=NOW - timedelta(hours=1), fingerprint=f"{n:064x}", extraction_method="feed",
+            url_key=f"{n:064d}",
+            canonical_url=f"https://{source}.example/{n}",
+            url=f"https://{source}.example/{n}",
+            canonicalizer_version=1,
+            guid=None,
+            source_id=src.id,
+            title=title,
+            body=f"{title}. Представительство МВД в Москве.",
+            summary="",
+            authors=[],
+            language="ru",
+            published_at=NOW - timedelta(hours=1, minutes=n),
+            published_estimated=False,
+            fetched_at=NOW - timedelta(hours=1),
+            fingerprint=f"{n:064x}",
+            extraction_method="feed",
         ),
     )
     assert story_id is not None
@@ -51,8 +69,12 @@ def _story(session: Session, n: int, title: str, *, source: str = "herald", clus
 def _subscribe(session: Session, email: str, frequency: Frequency = Frequency.INSTANT) -> None:
     topic, _ = queries.upsert_topic(session=session, slug="mvd", name="MVD offices", query="МВД")
     queries.subscribe(
-        session=session, email=email, topic=topic, frequency=frequency,
-        token=f"tok-{email}", confirmed=True,
+        session=session,
+        email=email,
+        topic=topic,
+        frequency=frequency,
+        token=f"tok-{email}",
+        confirmed=True,
     )
     sub = queries.subscriptions_of(session=session, email=email)[0]
     sub.created_at = sub.confirmed_at = NOW - timedelta(hours=2)
@@ -68,11 +90,15 @@ def _seed(factory: sessionmaker[Session], emails: list[str], stories: int = 2) -
         match_pending(session)
 
 
-def _send(factory: sessionmaker[Session], settings: Settings, sender: MockSender, now: datetime = NOW):  # type: ignore[no-untyped-def]
+def _send(
+    factory: sessionmaker[Session], settings: Settings, sender: MockSender, now: datetime = NOW
+):  # type: ignore[no-untyped-def]
     return send_due_digests(factory, settings, sender, now=now, sleep=lambda _: None)
 
 
-def test_each_story_reaches_each_subscriber_once(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_each_story_reaches_each_subscriber_once(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example", "b@x.example"])
     sender = MockSender()
     first = _send(session_factory, settings, sender)
@@ -91,7 +117,9 @@ def test_each_story_reaches_each_subscriber_once(session_factory: sessionmaker[S
     assert all("1 new story" in m.subject for m in sender.sent[2:])
 
 
-def test_temporary_failure_defers_and_the_next_run_sends(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_temporary_failure_defers_and_the_next_run_sends(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example"])
 
     def down(_: OutgoingMessage) -> SendResult:
@@ -109,7 +137,9 @@ def test_temporary_failure_defers_and_the_next_run_sends(session_factory: sessio
     assert statuses == {DeliveryStatus.SENT}
 
 
-def test_permanent_failure_is_recorded_and_not_retried(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_permanent_failure_is_recorded_and_not_retried(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example"])
 
     def rejected(_: OutgoingMessage) -> SendResult:
@@ -126,7 +156,9 @@ def test_permanent_failure_is_recorded_and_not_retried(session_factory: sessionm
         assert digest.status == DeliveryStatus.FAILED and "invalid address" in (digest.error or "")
 
 
-def test_auth_error_stops_the_run_and_loses_nothing(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_auth_error_stops_the_run_and_loses_nothing(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example", "b@x.example"])
 
     def revoked(_: OutgoingMessage) -> SendResult:
@@ -141,7 +173,9 @@ def test_auth_error_stops_the_run_and_loses_nothing(session_factory: sessionmake
     assert later.sent == 2
 
 
-def test_a_second_scheduler_cannot_claim_the_same_period(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_a_second_scheduler_cannot_claim_the_same_period(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example"])
     with session_factory() as session:
         sub_id = session.scalars(select(Subscription.id)).one()
@@ -151,7 +185,9 @@ def test_a_second_scheduler_cannot_claim_the_same_period(session_factory: sessio
     assert second is None
 
 
-def test_interrupted_send_is_not_repeated_and_the_rest_goes_out(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_interrupted_send_is_not_repeated_and_the_rest_goes_out(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example", "b@x.example"])
     with session_factory() as session:
         sub_id = session.scalars(select(Subscription.id).order_by(Subscription.id)).first()
@@ -168,7 +204,9 @@ def test_interrupted_send_is_not_repeated_and_the_rest_goes_out(session_factory:
     assert recover_interrupted(session_factory, sender, now=NOW + timedelta(hours=1)) == 0
 
 
-def test_dry_run_records_nothing(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_dry_run_records_nothing(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     _seed(session_factory, ["a@x.example"])
     preview = send_due_digests(session_factory, settings, MockSender(), now=NOW, dry_run=True)
     assert len(preview.previews) == 1
@@ -176,7 +214,9 @@ def test_dry_run_records_nothing(session_factory: sessionmaker[Session], setting
     assert real.sent == 1
 
 
-def test_one_entry_per_cluster_with_coverage(session_factory: sessionmaker[Session], settings: Settings) -> None:
+def test_one_entry_per_cluster_with_coverage(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
     with unit_of_work(session_factory) as session:
         _subscribe(session, "a@x.example")
         cluster = Cluster(size=2, languages={"ru": 2})

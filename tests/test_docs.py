@@ -10,7 +10,11 @@ import pytest
 from tests.conftest import ROOT
 from wirewatch.settings import Settings
 
-ALIASES = {"sendgrid_api_key": "SENDGRID_API_KEY", "sendgrid_host": "SENDGRID_HOST", "smtp_url": "SMTP_URL"}
+ALIASES = {
+    "sendgrid_api_key": "SENDGRID_API_KEY",
+    "sendgrid_host": "SENDGRID_HOST",
+    "smtp_url": "SMTP_URL",
+}
 
 
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))
@@ -23,7 +27,7 @@ def test_every_setting_is_documented(name: str) -> None:
 
 def test_documented_settings_exist() -> None:
     doc = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    names = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
+    names = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.MULTILINE))
     assert names <= set(Settings.model_fields), names - set(Settings.model_fields)
 
 
@@ -33,7 +37,9 @@ def test_cli_reference_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     from wirewatch.cli.reference import render
 
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert current == render(), "docs/cli.md is stale: python -m wirewatch.cli.reference > docs/cli.md"
+    assert current == render(), (
+        "docs/cli.md is stale: python -m wirewatch.cli.reference > docs/cli.md"
+    )
 
 
 def test_readme_names_the_two_commands() -> None:

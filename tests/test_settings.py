@@ -10,7 +10,9 @@ from wirewatch.errors import ConfigError
 from wirewatch.settings import Settings
 
 
-def test_defaults_use_embedded_sqlite_and_outbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_use_embedded_sqlite_and_outbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     settings = Settings()
     assert settings.database_url == "sqlite:///data/wirewatch.db"
@@ -70,7 +72,9 @@ def test_smtp_transport_requires_url() -> None:
 def test_database_url_is_checked_and_normalised() -> None:
     with pytest.raises(ValueError, match="unsupported database URL"):
         Settings(database_url="mysql://x")
-    assert Settings(database_url="postgresql://u@h/db").database_url.startswith("postgresql+psycopg://")
+    assert Settings(database_url="postgresql://u@h/db").database_url.startswith(
+        "postgresql+psycopg://"
+    )
 
 
 def test_password_in_database_url_is_redacted() -> None:
@@ -84,7 +88,9 @@ def test_allow_list_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_to_env_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Settings(data_dir=tmp_path, allow_private_hosts=["127.0.0.1"], smtp_url="smtp://h:25")
+    original = Settings(
+        data_dir=tmp_path, allow_private_hosts=["127.0.0.1"], smtp_url="smtp://h:25"
+    )
     for name, value in original.to_env().items():
         monkeypatch.setenv(name, value)
     again = Settings()

@@ -24,22 +24,38 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
-        source, _ = queries.upsert_source(session=session, name="herald", url="https://h.example/rss")
+        source, _ = queries.upsert_source(
+            session=session, name="herald", url="https://h.example/rss"
+        )
         queries.insert_story_if_new(
             session=session,
             record=queries.StoryRecord(
-                url_key="k" * 64, canonical_url="javascript:alert(1)", url="javascript:alert(1)",
-                canonicalizer_version=1, guid=None, source_id=source.id,
-                title=f"МВД Таджикистана {HOSTILE}", body=f"Представительство в Москве {HOSTILE}",
-                summary="", authors=[], language="ru",
-                published_at=datetime(2026, 11, 3, tzinfo=UTC), published_estimated=False,
-                fetched_at=datetime.now(UTC), fingerprint="f" * 64, extraction_method="feed",
+                url_key="k" * 64,
+                canonical_url="javascript:alert(1)",
+                url="javascript:alert(1)",
+                canonicalizer_version=1,
+                guid=None,
+                source_id=source.id,
+                title=f"МВД Таджикистана {HOSTILE}",
+                body=f"Представительство в Москве {HOSTILE}",
+                summary="",
+                authors=[],
+                language="ru",
+                published_at=datetime(2026, 11, 3, tzinfo=UTC),
+                published_estimated=False,
+                fetched_at=datetime.now(UTC),
+                fingerprint="f" * 64,
+                extraction_method="feed",
             ),
         )
         topic, _ = queries.upsert_topic(session=session, slug="t", name="Topic", query="МВД")
         queries.subscribe(
-            session=session, email="a@b.example", topic=topic, frequency=Frequency.DAILY,
-            token="unsub-token", confirmed=True,
+            session=session,
+            email="a@b.example",
+            topic=topic,
+            frequency=Frequency.DAILY,
+            token="unsub-token",
+            confirmed=True,
         )
     engine.dispose()
     with TestClient(create_app(settings)) as test_client:
@@ -79,7 +95,9 @@ def test_sources_and_health(client: TestClient) -> None:
     assert health.json() == {"status": "ok", "stories": 1}
 
 
-def test_unsubscribe_get_changes_nothing_post_unsubscribes(client: TestClient, database_url: str) -> None:
+def test_unsubscribe_get_changes_nothing_post_unsubscribes(
+    client: TestClient, database_url: str
+) -> None:
     page = client.get("/u/unsub-token")
     assert page.status_code == 200 and "<form" in page.text
     assert _active(database_url) is True

@@ -224,7 +224,8 @@ def _item_from_entry(
         language=language,
         published=entry.published,
         fetched_at=fetched_at,
-        extraction_method="feed" if entry.has_full_text or ref.kind == SourceKind.TELEGRAM
+        extraction_method="feed"
+        if entry.has_full_text or ref.kind == SourceKind.TELEGRAM
         else "feed-summary",
     )
 
