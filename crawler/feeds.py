@@ -174,7 +174,8 @@ def _date(raw: Any, key: str, fetched_at: datetime) -> datetime | None:
     text = dict.get(raw, key)
     value: datetime | None = None
     if parsed:
-        value = datetime(*parsed[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed[:6]
+        value = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     elif text:
         value = parse_loose_date(str(text), fetched_at=fetched_at)
     if value is None:

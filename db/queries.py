@@ -6,12 +6,12 @@ of work (a pipeline item, a job, a request) owns the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -256,37 +256,6 @@ def count_stories(*, session: Session) -> int:
 def stories_needing_match(*, session: Session, limit: int = 500) -> list[Story]:
     stmt = select(Story).where(Story.matched_at.is_(None)).order_by(Story.id).limit(limit)
     return list(session.scalars(stmt))
-
-
-# --- archive search (plain; the full-text index arrives with the archive) --------
-
-
-def search_stories_stmt(
-    *,
-    words: Iterable[str],
-    since: datetime | None = None,
-    source: str | None = None,
-    language: str | None = None,
-) -> Select[tuple[Story]]:
-    stmt = select(Story)
-    for word in words:
-        pattern = f"%{_escape_like(word)}%"
-        stmt = stmt.where(
-            or_(Story.title.ilike(pattern, escape="\\"), Story.body.ilike(pattern, escape="\\"))
-        )
-    if since is not None:
-        stmt = stmt.where(func.coalesce(Story.published_at, Story.fetched_at) >= since)
-    if source is not None:
-        stmt = stmt.join(Source, Story.source_id == Source.id).where(Source.name == source)
-    if language is not None:
-        stmt = stmt.where(Story.language == language)
-    return stmt.order_by(
-        func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc()
-    )
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 # --- topics --------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -24,7 +25,7 @@ def _all_commands() -> list[list[str]]:
     root = typer.main.get_command(app)
     found: list[list[str]] = []
 
-    def walk(command: click.Command, path: list[str]) -> None:
+    def walk(command: Any, path: list[str]) -> None:
         found.append(path)
         if isinstance(command, click.Group):
             for name in command.list_commands(click.Context(command)):

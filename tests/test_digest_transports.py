@@ -28,33 +28,59 @@ TITLE = "МВД Таджикистана откроет представител
 
 def _seed(factory: sessionmaker[Session]) -> None:
     with unit_of_work(factory) as session:
-        source, _ = queries.upsert_source(session=session, name="herald", url="https://herald.example/rss")
+        source, _ = queries.upsert_source(
+            session=session, name="herald", url="https://herald.example/rss"
+        )
         queries.insert_story_if_new(
             session=session,
             record=queries.StoryRecord(
-                url_key="a" * 64, canonical_url="https://herald.example/1", url="https://herald.example/1",
-                canonicalizer_version=1, guid=None, source_id=source.id, title=TITLE,
-                body="Представительство получит дипломатический статус.", summary="", authors=[],
-                language="ru", published_at=NOW - timedelta(hours=1), published_estimated=False,
-                fetched_at=NOW - timedelta(hours=1), fingerprint="b" * 64, extraction_method="feed",
+                url_key="a" * 64,
+                canonical_url="https://herald.example/1",
+                url="https://herald.example/1",
+                canonicalizer_version=1,
+                guid=None,
+                source_id=source.id,
+                title=TITLE,
+                body="Представительство получит дипломатический статус.",
+                summary="",
+                authors=[],
+                language="ru",
+                published_at=NOW - timedelta(hours=1),
+                published_estimated=False,
+                fetched_at=NOW - timedelta(hours=1),
+                fingerprint="b" * 64,
+                extraction_method="feed",
             ),
         )
-        topic, _ = queries.upsert_topic(session=session, slug="mvd", name="MVD offices", query="МВД")
-        queries.subscribe(
-            session=session, email="desk@newsroom.example", topic=topic,
-            frequency=Frequency.INSTANT, token="tok-1", confirmed=True,
+        topic, _ = queries.upsert_topic(
+            session=session, slug="mvd", name="MVD offices", query="МВД"
         )
-        queries.subscriptions_of(session=session, email="desk@newsroom.example")[0].confirmed_at = NOW
+        queries.subscribe(
+            session=session,
+            email="desk@newsroom.example",
+            topic=topic,
+            frequency=Frequency.INSTANT,
+            token="tok-1",
+            confirmed=True,
+        )
+        queries.subscriptions_of(session=session, email="desk@newsroom.example")[
+            0
+        ].confirmed_at = NOW
     with unit_of_work(factory) as session:
         match_pending(session)
 
 
 def test_digest_over_smtp(
-    session_factory: sessionmaker[Session], smtp_server: SmtpTestServer, tmp_path: Path, database_url: str
+    session_factory: sessionmaker[Session],
+    smtp_server: SmtpTestServer,
+    tmp_path: Path,
+    database_url: str,
 ) -> None:
     _seed(session_factory)
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, smtp_url=smtp_server.url,
+        data_dir=tmp_path,
+        database_url=database_url,
+        smtp_url=smtp_server.url,
         base_url="https://ww.example",
     )
     assert settings.effective_mail_transport == "smtp"
@@ -70,17 +96,25 @@ def test_digest_over_smtp(
     html = message.get_body(preferencelist=("html",))
     assert text is not None and TITLE in text.get_content()
     assert html is not None and 'href="https://herald.example/1"' in html.get_content()
-    again = send_due_digests(session_factory, settings, make_sender(settings), now=NOW + timedelta(minutes=1))
+    again = send_due_digests(
+        session_factory, settings, make_sender(settings), now=NOW + timedelta(minutes=1)
+    )
     assert again.sent == 0 and len(smtp_server.messages) == 1
 
 
 def test_digest_through_sendgrid_with_a_429_first(
-    session_factory: sessionmaker[Session], sendgrid_stub: SendGridStub, tmp_path: Path, database_url: str
+    session_factory: sessionmaker[Session],
+    sendgrid_stub: SendGridStub,
+    tmp_path: Path,
+    database_url: str,
 ) -> None:
     _seed(session_factory)
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, sendgrid_api_key=DEFAULT_API_KEY,  # type: ignore[arg-type]
-        sendgrid_host=sendgrid_stub.url, send_backoff_max_seconds=2,
+        data_dir=tmp_path,
+        database_url=database_url,
+        sendgrid_api_key=DEFAULT_API_KEY,  # type: ignore[arg-type]
+        sendgrid_host=sendgrid_stub.url,
+        send_backoff_max_seconds=2,
     )
     sendgrid_stub.fail_next(429, headers={"Retry-After": "1"})
     waits: list[float] = []
@@ -96,16 +130,23 @@ def test_digest_through_sendgrid_with_a_429_first(
     assert [c["type"] for c in body["content"]] == ["text/plain", "text/html"]
     assert TITLE in body["content"][0]["value"]
     assert body["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    again = send_due_digests(session_factory, settings, make_sender(settings), now=NOW + timedelta(minutes=1))
+    again = send_due_digests(
+        session_factory, settings, make_sender(settings), now=NOW + timedelta(minutes=1)
+    )
     assert again.sent == 0 and len(sendgrid_stub.accepted) == 1
 
 
 def test_sendgrid_400_fails_once_and_is_recorded(
-    session_factory: sessionmaker[Session], sendgrid_stub: SendGridStub, tmp_path: Path, database_url: str
+    session_factory: sessionmaker[Session],
+    sendgrid_stub: SendGridStub,
+    tmp_path: Path,
+    database_url: str,
 ) -> None:
     _seed(session_factory)
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, sendgrid_api_key=DEFAULT_API_KEY,  # type: ignore[arg-type]
+        data_dir=tmp_path,
+        database_url=database_url,
+        sendgrid_api_key=DEFAULT_API_KEY,  # type: ignore[arg-type]
         sendgrid_host=sendgrid_stub.url,
     )
     sendgrid_stub.fail_next(400)

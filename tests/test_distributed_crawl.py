@@ -34,7 +34,9 @@ def test_two_workers_share_the_queue(tmp_path: Path, database_url: str, redis_ur
 
     manifest = load_manifest()
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, redis_url=redis_url,
+        data_dir=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
         allow_private_hosts=["127.0.0.1"],
         # Slow enough, and few enough requests in flight per worker, that the
         # second worker has started before the first could drain the queue.
@@ -46,7 +48,9 @@ def test_two_workers_share_the_queue(tmp_path: Path, database_url: str, redis_ur
     with FixtureSite() as site:
         with unit_of_work(factory) as session:
             for outlet in manifest.outlets:
-                queries.upsert_source(session=session, name=outlet.slug, url=outlet.feed_url(site.base_url))
+                queries.upsert_source(
+                    session=session, name=outlet.slug, url=outlet.feed_url(site.base_url)
+                )
         handle = start_crawl(settings, factory, crawl_all=True, workers=2)
         assert len(handle.processes) == 2
         handle.wait(timeout=300)
@@ -57,7 +61,9 @@ def test_two_workers_share_the_queue(tmp_path: Path, database_url: str, redis_ur
     pages = {path: n for path, n in fetched.items() if not path.endswith("robots.txt")}
     assert pages and max(pages.values()) == 1, {p: n for p, n in pages.items() if n > 1}
     with factory() as session:
-        assert session.scalar(select(func.count()).select_from(Story)) == len(list(manifest.stories()))
+        assert session.scalar(select(func.count()).select_from(Story)) == len(
+            list(manifest.stories())
+        )
     engine.dispose()
     # both workers took part: each logged the items it scraped
     log = handle.log_path.read_text(encoding="utf-8", errors="replace")

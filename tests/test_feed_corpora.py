@@ -52,16 +52,26 @@ def _feed_files() -> list[Path]:
     found: list[Path] = []
     for folder in (CORPORA / "feeds", CORPORA / "news" / "feeds"):
         if folder.is_dir():
-            found += sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".xml", ".rdf", ".atom", ".rss"))
+            found += sorted(
+                p
+                for p in folder.rglob("*")
+                if p.is_file() and p.suffix in (".xml", ".rdf", ".atom", ".rss")
+            )
     return found
 
 
-def test_every_well_formed_item_is_stored_once(corpus_server: str, tmp_path: Path, database_url: str) -> None:
+def test_every_well_formed_item_is_stored_once(
+    corpus_server: str, tmp_path: Path, database_url: str
+) -> None:
     files = _feed_files()
     assert len(files) > 100
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, allow_private_hosts=["127.0.0.1"],
-        follow_article_links=False, download_delay=0, obey_robots_txt=False,
+        data_dir=tmp_path,
+        database_url=database_url,
+        allow_private_hosts=["127.0.0.1"],
+        follow_article_links=False,
+        download_delay=0,
+        obey_robots_txt=False,
     )
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)

@@ -75,7 +75,8 @@ def test_scheduler_process_crawls_and_sends_on_its_own(
         outbox_dir=tmp_path / "outbox",
         mail_transport="outbox",
         allow_private_hosts=["127.0.0.1"],
-        scheduler_tick_seconds=1, download_delay=0,
+        scheduler_tick_seconds=1,
+        download_delay=0,
     )
     manifest = load_manifest()
     with unit_of_work(session_factory) as session:

@@ -22,8 +22,14 @@ from wirewatch.settings import Settings
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -39,18 +45,35 @@ def _browser_or_skip() -> str:
 def live_app(tmp_path: Path, database_url: str) -> Iterator[str]:
     engine = make_engine(database_url)
     with unit_of_work(make_sessionmaker(engine)) as session:
-        source, _ = queries.upsert_source(session=session, name="herald", url="https://h.example/rss")
+        source, _ = queries.upsert_source(
+            session=session, name="herald", url="https://h.example/rss"
+        )
         for n, title in enumerate(
-            ["МВД Таджикистана откроет представительство в Москве", "Погода в Душанбе", "<b>bold</b> & co"]
+            [
+                "МВД Таджикистана откроет представительство в Москве",
+                "Погода в Душанбе",
+                "<b>bold</b> & co",
+            ]
         ):
             queries.insert_story_if_new(
                 session=session,
                 record=queries.StoryRecord(
-                    url_key=f"{n:064d}", canonical_url=f"https://h.example/{n}", url=f"https://h.example/{n}",
-                    canonicalizer_version=1, guid=None, source_id=source.id, title=title,
-                    body=f"{title}. <script>window.pwned=1</script>", summary="", authors=[], language="ru",
-                    published_at=datetime(2026, 11, 20 + n, tzinfo=UTC), published_estimated=False,
-                    fetched_at=datetime.now(UTC), fingerprint=f"{n:064x}", extraction_method="feed",
+                    url_key=f"{n:064d}",
+                    canonical_url=f"https://h.example/{n}",
+                    url=f"https://h.example/{n}",
+                    canonicalizer_version=1,
+                    guid=None,
+                    source_id=source.id,
+                    title=title,
+                    body=f"{title}. <script>window.pwned=1</script>",
+                    summary="",
+                    authors=[],
+                    language="ru",
+                    published_at=datetime(2026, 11, 20 + n, tzinfo=UTC),
+                    published_estimated=False,
+                    fetched_at=datetime.now(UTC),
+                    fingerprint=f"{n:064x}",
+                    extraction_method="feed",
                 ),
             )
     engine.dispose()
@@ -59,7 +82,9 @@ def live_app(tmp_path: Path, database_url: str) -> Iterator[str]:
         port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(Settings(data_dir=tmp_path, database_url=database_url)),
-        host="127.0.0.1", port=port, log_level="warning",
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -91,6 +116,8 @@ def test_search_and_open_a_story(live_app: str, tmp_path: Path) -> None:
         assert page.evaluate("window.pwned === undefined")  # stored script did not run
         page.screenshot(path=str(tmp_path / "story.png"))
         page.goto(live_app + "/")
-        assert "<b>bold</b> & co" in page.content().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        assert "<b>bold</b> & co" in page.content().replace("&lt;", "<").replace(
+            "&gt;", ">"
+        ).replace("&amp;", "&")
         assert page.locator("b", has_text="bold").count() == 0  # shown as text, not markup
         browser.close()

@@ -19,8 +19,8 @@ from twisted.python.failure import Failure
 
 from crawler.extraction import extract_article
 from crawler.feeds import FeedEntry, parse_feed
-from crawler.telegram import parse_telegram_page
 from crawler.items import SourceFetchItem, StoryItem
+from crawler.telegram import parse_telegram_page
 from crawler.urls import canonicalize_url, url_key
 from db import queries
 from db.models import SourceKind
@@ -178,7 +178,7 @@ class FeedSpider(scrapy.Spider):
         if result.ok and result.article is not None:
             article = result.article
             item.body = article.body or item.body
-            item.title = item.title or article.title
+            item.title = item.title or article.title or ""
             item.authors = item.authors or list(article.authors)
             if item.published is None and article.published is not None:
                 item.published = article.published

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 from db.models import Base, UTCDateTime
@@ -42,7 +44,7 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
     """Write our UTC column type as the plain DateTime it stores, so migrations stay standalone."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from enum import StrEnum
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -55,7 +56,7 @@ def _row_fields() -> tuple[str, ...]:
     return ("id", "published", "source", "language", "title", "url", "matched")
 
 
-def _row(hit: SearchHit) -> dict[str, object]:
+def _row(hit: SearchHit) -> dict[str, Any]:
     story = hit.story
     when = story.published_at or story.fetched_at
     return {

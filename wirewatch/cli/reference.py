@@ -5,6 +5,8 @@ python -m wirewatch.cli.reference > docs/cli.md
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 import typer.main
 
@@ -17,7 +19,7 @@ a test fails when this file and the commands disagree.
 """
 
 
-def _walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
+def _walk(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
         for name in command.list_commands(click.Context(command)):
