@@ -19,7 +19,7 @@ from alerts.digest import send_due_digests
 from alerts.senders import make_sender
 from crawler.runner import settle, start_crawl
 from db import queries
-from db.models import Cluster, CrawlRun, Frequency, Source, Story, TopicMatch
+from db.models import Cluster, CrawlRun, Frequency, Source, SourceKind, Story, TopicMatch
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_topics
 from wirewatch.cli.common import ctx, reset_context, user_errors
@@ -30,6 +30,8 @@ from wirewatch.settings import Settings
 
 DEMO_ADDRESS = "newsroom@wirewatch.example"
 DEFAULT_TOPIC = "police-liaison-migration"
+# Channel previews the fixture site serves like https://t.me/s/<channel>.
+TELEGRAM_CHANNELS = ("dushanbe_herald", "akhbori_tojikiston")
 
 
 def demo_settings(base: Settings) -> Settings:
@@ -59,7 +61,10 @@ def demo(
     manifest = load_manifest()
     with user_errors(), FixtureSite() as site:
         c.console.rule("1. fixture news site")
-        c.console.print(f"serving {len(manifest.outlets)} outlets at {site.base_url}")
+        c.console.print(
+            f"serving {len(manifest.outlets)} outlets and {len(TELEGRAM_CHANNELS)} Telegram "
+            f"channel previews at {site.base_url}"
+        )
         c.migrate()
         with unit_of_work(c.factory) as session:
             load_topics(session, settings.topics_file)
@@ -70,6 +75,13 @@ def demo(
                     url=outlet.feed_url(site.base_url),
                     language=outlet.language,
                     homepage=outlet.base_url(site.base_url),
+                )
+            for channel in TELEGRAM_CHANNELS:
+                queries.upsert_source(
+                    session=session,
+                    name=f"tg-{channel}",
+                    kind=SourceKind.TELEGRAM,
+                    url=f"{site.base_url}/telegram/s/{channel}",
                 )
             topic = queries.get_topic(session=session, slug=DEFAULT_TOPIC)
             queries.subscribe(
@@ -134,12 +146,21 @@ def _report_archive(c: AppContext, expected_on_beat: int) -> None:
             table.add_row(name, str(count))
         c.console.print(table)
         matched = session.scalar(select(func.count()).select_from(TopicMatch)) or 0
-        multi = (
-            session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+        articles = (
+            session.scalar(
+                select(func.count())
+                .select_from(TopicMatch)
+                .join(Story, Story.id == TopicMatch.story_id)
+                .join(Source, Source.id == Story.source_id)
+                .where(Source.kind == SourceKind.FEED)
+            )
+            or 0
         )
+        multi = session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
         c.console.print(
-            f"{matched} stories matched the default topic "
-            f"(the fixture site has {expected_on_beat} on-beat stories); "
+            f"{matched} stories matched the default topic: {articles} articles "
+            f"(the fixture site marks {expected_on_beat} articles as on the beat) and "
+            f"{matched - articles} Telegram posts; "
             f"{multi} story cluster(s) reported by more than one outlet"
         )
 

@@ -33,6 +33,7 @@ from wirewatch.demo_site.manifest import Manifest, load_manifest
 from wirewatch.demo_site.responses import Response, Stream, http_date, not_modified, text
 
 HOST = "127.0.0.1"
+TELEGRAM_PREFIX = "/telegram/s/"
 IDLE_CONNECTION_TIMEOUT = 30.0
 
 
@@ -54,6 +55,8 @@ class _Router:
             if self.faults is None:
                 return text(404, "fault routes are off; start the server with faults enabled")
             return self.faults.handle(path.removeprefix("/_faults").lstrip("/"), query, root_url)
+        if path.startswith(TELEGRAM_PREFIX):
+            return self._telegram(path.removeprefix(TELEGRAM_PREFIX), root_url)
         slug, slash, rest = path.lstrip("/").partition("/")
         if self.files.outlet(slug) is None:
             return text(404, f"no outlet {slug!r} here; see {root_url}/")
@@ -64,6 +67,16 @@ class _Router:
             return text(404, f"not found: {path}")
         data = substitute(found.path.read_bytes(), f"{root_url}/{slug}", root_url)
         return Response(200, data, found.content_type, last_modified=found.path.stat().st_mtime)
+
+    def _telegram(self, channel: str, root_url: str) -> Response:
+        """Channel previews shaped like https://t.me/s/<channel>, linking to the outlets."""
+        if not channel.replace("_", "").isalnum():
+            return text(404, f"no channel {channel!r}")
+        page = self.manifest.root / "telegram" / "s" / f"{channel}.html"
+        if not page.is_file():
+            return text(404, f"no channel {channel!r}")
+        data = substitute(page.read_bytes(), root_url, root_url)
+        return Response(200, data, "text/html; charset=utf-8", last_modified=page.stat().st_mtime)
 
     def _robots(self) -> Response:
         lines = ["User-agent: *"]
