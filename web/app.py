@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from db.session import make_engine, make_sessionmaker
-from web import routes
+from web import api, routes, subscriptions
 from wirewatch.settings import Settings, get_settings
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -51,5 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     app.include_router(routes.router)
+    app.include_router(subscriptions.router)
+    app.include_router(api.router)
 
     return app

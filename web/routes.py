@@ -1,10 +1,10 @@
-"""Pages: latest stories and search, a story, sources, unsubscribe; and /healthz."""
+"""Archive pages: latest stories and search, a story, sources; and /healthz."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
@@ -56,39 +56,6 @@ def sources_page(request: Request, session: SessionDep, templates: TemplatesDep)
     sources = queries.list_sources(session=session)
     runs = queries.recent_crawl_runs(session=session, limit=10)
     return templates.TemplateResponse(request, "sources.html", {"sources": sources, "runs": runs})
-
-
-@router.get("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_page(
-    request: Request, token: str, session: SessionDep, templates: TemplatesDep
-) -> Response:
-    """A GET only shows a button: link scanners must not unsubscribe anyone."""
-    sub = queries.subscription_by_token(session=session, token=token)
-    return templates.TemplateResponse(
-        request,
-        "unsubscribe.html",
-        {"sub": sub, "token": token, "done": False},
-        status_code=200 if sub else 404,
-    )
-
-
-@router.post("/u/{token}", response_class=HTMLResponse)
-def unsubscribe_post(
-    request: Request,
-    token: str,
-    session: SessionDep,
-    templates: TemplatesDep,
-    list_unsubscribe: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
-) -> Response:
-    """One-click unsubscribe (RFC 8058) and the confirm button both land here."""
-    sub = queries.subscription_by_token(session=session, token=token)
-    if sub is None:
-        raise HTTPException(status_code=404, detail="unknown or expired unsubscribe link")
-    sub.active = False
-    session.commit()
-    return templates.TemplateResponse(
-        request, "unsubscribe.html", {"sub": sub, "token": token, "done": True}
-    )
 
 
 @router.get("/healthz")
