@@ -131,3 +131,60 @@ def test_config_show_masks_secrets(cli: Settings, monkeypatch: pytest.MonkeyPatc
     shown = json.loads(result.output)
     assert shown["sendgrid_api_key"] == "********"
     assert "very-secret" not in result.output
+
+
+def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from db import queries
+    from db.session import make_engine, make_sessionmaker, unit_of_work
+    from wirewatch.topic_preview import preview_query
+
+    runner.invoke(app, ["init", "--no-sources"])
+    engine = make_engine(cli.database_url)
+    factory = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    titles = [
+        ("ru", "МВД Таджикистана откроет представительство в Москве", 1),
+        ("en", "Tajik interior ministry to open an office in Moscow", 2),
+        ("ru", "В Душанбе прошёл футбольный матч", 2),
+        ("ru", "МВД Таджикистана: представительство в Москве заработало", 200),
+    ]
+    with unit_of_work(factory) as session:
+        for n, (lang, title, age) in enumerate(titles):
+            queries.insert_story_if_new(
+                session=session,
+                record=queries.StoryRecord(
+                    url_key=f"{n:064d}",
+                    canonical_url=f"https://x.example/{n}",
+                    url=f"https://x.example/{n}",
+                    canonicalizer_version=1,
+                    guid=None,
+                    source_id=None,
+                    title=title,
+                    body=title,
+                    summary="",
+                    authors=[],
+                    language=lang,
+                    published_at=now - timedelta(days=age),
+                    published_estimated=False,
+                    fetched_at=now,
+                    fingerprint=f"{n:064x}",
+                    extraction_method="feed",
+                ),
+            )
+    with factory() as session:
+        report = preview_query(
+            session, "(представительство OR office) AND (Москва OR Moscow)", days=90
+        )
+    engine.dispose()
+    assert report.scanned == 3  # the 200-day-old story is outside the window
+    assert report.matched == 2
+    assert report.per_language == {"ru": 1, "en": 1}
+    assert sum(report.per_day.values()) == 2
+    assert all(s.why for s in report.sample)
+    shown = runner.invoke(app, ["topics", "preview", "police-liaison-migration", "--days", "30"])
+    assert shown.exit_code == 0, shown.output
+    assert "stories from the last 30 days match" in shown.output
+    bad = runner.invoke(app, ["topics", "preview", "(МВД"])
+    assert bad.exit_code == 1 and "position" in bad.output

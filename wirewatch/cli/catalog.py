@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
 from db import queries
-from db.models import SourceKind
+from db.models import SourceKind, Topic
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_sources, load_topics, validate_source_url
 from wirewatch.cli.common import ctx, user_errors
 from wirewatch.errors import ConfigError, QueryError
 from wirewatch.query import parse
+from wirewatch.topic_preview import preview_query
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
 topics_app = typer.Typer(
@@ -168,6 +170,44 @@ def topics_show(slug: str = typer.Argument(..., help="Topic slug.")) -> None:
                 c.console.print(t.definition)
             c.console.print("query:", style="bold")
             c.console.print(t.query, markup=False, highlight=False)
+
+
+@topics_app.command("preview")
+def topics_preview(
+    slug_or_query: str = typer.Argument(..., help="A saved topic's slug, or a draft query."),
+    days: int = typer.Option(90, "--days", min=1, max=3650, help="How far back to look."),
+    sample: int = typer.Option(10, "--sample", min=0, max=100, help="How many matches to show."),
+) -> None:
+    """Run a topic (or a draft query) over the archive: hits per day and language, and a sample."""
+    c = ctx()
+    with user_errors():
+        c.migrate()
+        with c.factory() as session:
+            topic = session.scalar(select(Topic).where(Topic.slug == slug_or_query))
+            query = topic.query if topic is not None else slug_or_query
+            report = preview_query(session, query, days=days, sample_size=sample)
+    c.console.print(f"{report.matched} of {report.scanned} stories from the last {days} days match")
+    if report.per_language:
+        langs = ", ".join(f"{lang} {n}" for lang, n in report.per_language.most_common())
+        c.console.print(f"by language: {langs}")
+    if report.per_day:
+        peak = max(report.per_day.values())
+        table = Table("day", "hits", "")
+        for day in sorted(report.per_day):
+            hits = report.per_day[day]
+            table.add_row(day, str(hits), "█" * max(1, round(20 * hits / peak)))
+        c.console.print(table)
+    if report.sample:
+        table = Table("published", "source", "lang", "title", "why", title="sample")
+        for s in report.sample:
+            table.add_row(
+                s.when.strftime("%Y-%m-%d %H:%M"),
+                s.source,
+                s.language or "",
+                s.title,
+                "; ".join(s.why),
+            )
+        c.console.print(table)
 
 
 @topics_app.command("load")
