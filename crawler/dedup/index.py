@@ -1,0 +1,369 @@
+"""The near-duplicate index in the database: band hashes, candidate lookup, clusters.
+
+Everything lives in tables (``lsh_bands``, ``clusters``, ``stories.cluster_id``)
+so the index survives restarts and is shared by every process; this object
+holds nothing but the caller's session. It never commits: the caller's store
+transaction makes "story stored" and "story clustered" one atomic fact.
+
+Per new story: take the band locks (``locking``), look up stories sharing a
+band, verify the best-ranked candidates by exact shingle overlap against
+their stored text, insert the story's bands, then join the verified
+candidate's cluster, or merge the clusters of several verified candidates
+(the story bridges reprints that arrived out of order), or open a new one.
+
+Statements run on the tables through the session's connection (Core, not ORM
+entities): the ORM's per-statement work cost more than the statements.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from crawler.dedup import queries
+from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, shingle_set
+from crawler.dedup.similarity import DEFAULT_THRESHOLDS, Similarity, Thresholds, compare
+from db.models import Cluster, LshBand, Story
+from wirewatch.errors import NotFoundError
+
+UNKNOWN_LANGUAGE = "und"
+# Candidates verified per story, best-ranked first. A story already reprinted
+# by dozens of outlets shares bands with all of them; one verified match is
+# enough to join, so the tail is never read.
+MAX_CANDIDATES = 12
+# Re-reads of a matched story's cluster when a concurrent merge moved it.
+_RESOLVE_ATTEMPTS = 3
+
+_bands = cast(Table, LshBand.__table__)
+_stories = cast(Table, Story.__table__)
+_clusters = cast(Table, Cluster.__table__)
+
+
+@dataclass(frozen=True)
+class Match:
+    story_id: int
+    cluster_id: int
+    shared_bands: int
+    similarity: Similarity
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where a story went and why: ``reason`` is new, copy, too-short or already-assigned.
+
+    ``merged`` lists clusters this story showed to be the same report; they were
+    folded into ``cluster_id`` and no longer exist.
+    """
+
+    story_id: int
+    cluster_id: int
+    reason: str
+    match: Match | None = None
+    merged: tuple[int, ...] = ()
+
+    @property
+    def joined(self) -> bool:
+        return self.match is not None
+
+
+@dataclass(frozen=True)
+class Removal:
+    story_id: int
+    cluster_id: int | None
+    cluster_deleted: bool
+    first_story_id: int | None
+
+
+class NearDuplicateIndex:
+    """MinHash LSH over the database; every method runs in the caller's transaction."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        params: LshParams = DEFAULT_PARAMS,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        max_candidates: int = MAX_CANDIDATES,
+    ) -> None:
+        self.session = session
+        self.params = params
+        self.thresholds = thresholds
+        self.max_candidates = max_candidates
+
+    def assign(
+        self,
+        story_id: int,
+        signature: Signature,
+        *,
+        language: str | None = None,
+        published_at: datetime | None = None,
+        fetched_at: datetime | None = None,
+    ) -> int:
+        """Put a newly stored story into a cluster and return the cluster's id."""
+        return self.assign_detailed(
+            story_id,
+            signature,
+            language=language,
+            published_at=published_at,
+            fetched_at=fetched_at,
+        ).cluster_id
+
+    def assign_detailed(
+        self,
+        story_id: int,
+        signature: Signature,
+        *,
+        language: str | None = None,
+        published_at: datetime | None = None,
+        fetched_at: datetime | None = None,
+    ) -> Assignment:
+        """Like ``assign``, with the matched story and the similarity that decided."""
+        self._check(signature)
+        seen_at = _seen_at(published_at, fetched_at)
+        current = self._story_cluster(story_id, signature.bands)
+        if current is not None:
+            return Assignment(story_id, current, "already-assigned")
+        if not signature.indexable:
+            cluster_id = self._new_cluster(story_id, language, seen_at)
+            return Assignment(story_id, cluster_id, "too-short")
+        matches = self.find_copies(signature, exclude=story_id)
+        self._insert_bands(story_id, signature.bands)
+        for _attempt in range(_RESOLVE_ATTEMPTS):
+            if not matches:
+                return Assignment(story_id, self._new_cluster(story_id, language, seen_at), "new")
+            clusters = sorted({m.cluster_id for m in matches})
+            locked = self._lock_clusters(clusters)
+            if len(locked) == len(clusters):
+                break
+            # A concurrent merge absorbed one of them: follow the stories to where they went.
+            matches = self._current_clusters(matches)
+        else:
+            raise NotFoundError(f"clusters {clusters} kept vanishing while story {story_id} joined")
+        target = clusters[0]  # the oldest cluster survives a merge
+        if len(clusters) == 1:
+            self._join(locked[target], story_id, language, seen_at)
+        else:
+            self._merge(target, clusters[1:], story_id)
+        best = max(matches, key=lambda m: m.similarity.jaccard)
+        return Assignment(story_id, target, "copy", best, tuple(clusters[1:]))
+
+    def candidates(self, signature: Signature, *, exclude: int | None = None) -> list[Row[Any]]:
+        """Clustered stories sharing a band, most shared first: (story_id, cluster_id, shared)."""
+        return queries.candidates(
+            self._db, signature.bands, -1 if exclude is None else exclude, self.max_candidates
+        )
+
+    def find_copies(self, signature: Signature, *, exclude: int | None = None) -> list[Match]:
+        """At most one verified match per cluster, best-ranked candidate first (may be empty).
+
+        More than one cluster means this story bridges reports that arrived out of
+        order (two reprints that differ too much from each other, then the
+        original): the clusters are then merged.
+        """
+        ranked = self.candidates(signature, exclude=exclude)
+        if not ranked:
+            return []
+        rows = self._db.execute(
+            select(_stories.c.id, _stories.c.title, _stories.c.body).where(
+                _stories.c.id.in_([row.story_id for row in ranked])
+            )
+        )
+        texts = {row.id: (row.title, row.body) for row in rows}
+        matches: dict[int, Match] = {}
+        for candidate in ranked:
+            if candidate.cluster_id in matches or candidate.story_id not in texts:
+                continue
+            stored = shingle_set(*texts[candidate.story_id], self.params)
+            similarity = compare(signature.shingles, stored)
+            if similarity.is_copy(self.thresholds):
+                matches[candidate.cluster_id] = Match(
+                    candidate.story_id, candidate.cluster_id, candidate.shared, similarity
+                )
+        return list(matches.values())
+
+    def find_copy(self, signature: Signature, *, exclude: int | None = None) -> Match | None:
+        """The most similar stored story this text is a copy of (None when there is none)."""
+        matches = self.find_copies(signature, exclude=exclude)
+        return max(matches, key=lambda m: m.similarity.jaccard) if matches else None
+
+    def reindex(self, story_id: int, signature: Signature) -> None:
+        """Replace a story's bands after its text changed; its cluster is kept."""
+        self._check(signature)
+        self._db.execute(delete(_bands).where(_bands.c.story_id == story_id))
+        self._insert_bands(story_id, signature.bands)
+
+    def remove(self, story_id: int) -> Removal:
+        """Take a story out of the index and its cluster; call before deleting the story row."""
+        cluster_id = self._db.execute(
+            select(_stories.c.cluster_id).where(_stories.c.id == story_id)
+        ).scalar_one_or_none()
+        self._db.execute(delete(_bands).where(_bands.c.story_id == story_id))
+        if cluster_id is None:
+            return Removal(story_id, None, False, None)
+        self._lock_clusters([cluster_id])
+        self._set_story_cluster(story_id, None)
+        first = self.recount(cluster_id)
+        if first is None:
+            self._db.execute(delete(_clusters).where(_clusters.c.id == cluster_id))
+            self._forget_cluster(cluster_id)
+            return Removal(story_id, cluster_id, True, None)
+        return Removal(story_id, cluster_id, False, first)
+
+    def recount(self, cluster_id: int) -> int | None:
+        """Size, languages and first story recomputed from the stories table (the truth).
+
+        Returns the first story's id, or None when no story is left in the cluster.
+        """
+        members = self._db.execute(
+            select(
+                _stories.c.id,
+                _stories.c.language,
+                _stories.c.published_at,
+                _stories.c.fetched_at,
+            ).where(_stories.c.cluster_id == cluster_id)
+        ).all()
+        if not members:
+            return None
+        first = min(members, key=lambda m: (_seen_at(m.published_at, m.fetched_at), m.id))
+        self._update_cluster(
+            cluster_id,
+            size=len(members),
+            languages=dict(Counter(m.language or UNKNOWN_LANGUAGE for m in members)),
+            first_story_id=first.id,
+            first_seen_at=_seen_at(first.published_at, first.fetched_at),
+        )
+        return int(first.id)
+
+    @property
+    def _db(self) -> Connection:
+        """The session's connection: Core statements skip the ORM's per-statement work."""
+        return self.session.connection()
+
+    def _check(self, signature: Signature) -> None:
+        if signature.params != self.params:
+            raise ValueError(
+                f"signature made with {signature.params}, index uses {self.params}: "
+                "recompute it with signature_for(title, body, index.params)"
+            )
+
+    def _story_cluster(self, story_id: int, bands: tuple[int, ...]) -> int | None:
+        """The story's cluster (None: not assigned yet); takes the band locks first."""
+        self.session.flush()  # a Story the caller added but did not flush yet
+        exists, cluster_id = queries.lock_and_read_cluster(self._db, story_id, bands)
+        if not exists:
+            raise NotFoundError(f"story {story_id} does not exist: insert it before assigning")
+        return cluster_id
+
+    def _insert_bands(self, story_id: int, bands: tuple[int, ...]) -> None:
+        queries.insert_bands(self._db, story_id, bands)
+
+    def _new_cluster(self, story_id: int, language: str | None, seen_at: datetime) -> int:
+        cluster_id: int = self._db.execute(
+            insert(_clusters)
+            .values(
+                first_story_id=story_id,
+                first_seen_at=seen_at,
+                size=1,
+                languages={language or UNKNOWN_LANGUAGE: 1},
+            )
+            .returning(_clusters.c.id)
+        ).scalar_one()
+        self._set_story_cluster(story_id, cluster_id)
+        return cluster_id
+
+    def _join(self, cluster: Row[Any], story_id: int, language: str | None, seen: datetime) -> None:
+        key = language or UNKNOWN_LANGUAGE
+        languages = dict(cluster.languages or {})
+        languages[key] = int(languages.get(key, 0)) + 1
+        changes: dict[str, Any] = {"size": (cluster.size or 0) + 1, "languages": languages}
+        first_seen = cluster.first_seen_at
+        if first_seen is None or seen < first_seen:
+            changes.update(first_story_id=story_id, first_seen_at=seen)
+        self._update_cluster(cluster.id, **changes)
+        self._set_story_cluster(story_id, cluster.id)
+
+    def _merge(self, target: int, absorbed: list[int], story_id: int) -> None:
+        """Move every story of ``absorbed`` into ``target``, with the new story; recount."""
+        self._db.execute(
+            update(_stories).where(_stories.c.cluster_id.in_(absorbed)).values(cluster_id=target)
+        )
+        self._set_story_cluster(story_id, target)
+        self._db.execute(delete(_clusters).where(_clusters.c.id.in_(absorbed)))
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, Story) and obj.cluster_id in absorbed:
+                set_committed_value(obj, "cluster_id", target)
+            elif isinstance(obj, Cluster) and obj.id in absorbed:
+                self.session.expunge(obj)
+        self.recount(target)
+
+    def _lock_clusters(self, cluster_ids: list[int]) -> dict[int, Any]:
+        """Row-lock clusters in id order (PostgreSQL), so joiners and mergers cannot deadlock."""
+        rows = self._db.execute(
+            select(
+                _clusters.c.id,
+                _clusters.c.size,
+                _clusters.c.languages,
+                _clusters.c.first_seen_at,
+                _clusters.c.first_story_id,
+            )
+            .where(_clusters.c.id.in_(cluster_ids))
+            .order_by(_clusters.c.id)
+            .with_for_update()
+        )
+        return {row.id: row for row in rows}
+
+    def _current_clusters(self, matches: list[Match]) -> list[Match]:
+        rows = self._db.execute(
+            select(_stories.c.id, _stories.c.cluster_id).where(
+                _stories.c.id.in_([m.story_id for m in matches]),
+                _stories.c.cluster_id.is_not(None),
+            )
+        )
+        now = {row.id: row.cluster_id for row in rows}
+        unique: dict[int, Match] = {}
+        for match in matches:
+            if match.story_id in now:
+                unique.setdefault(
+                    now[match.story_id], replace(match, cluster_id=now[match.story_id])
+                )
+        return list(unique.values())
+
+    def _update_cluster(self, cluster_id: int, **values: Any) -> None:
+        self._db.execute(update(_clusters).where(_clusters.c.id == cluster_id).values(**values))
+        self._forget_cluster(cluster_id)
+
+    def _forget_cluster(self, cluster_id: int) -> None:
+        """A Cluster the caller holds in the session would be stale after a Core update."""
+        cached = self.session.identity_map.get(self.session.identity_key(Cluster, cluster_id))
+        if cached is not None:
+            self.session.expire(cached)
+
+    def _set_story_cluster(self, story_id: int, cluster_id: int | None) -> None:
+        self._db.execute(
+            update(_stories).where(_stories.c.id == story_id).values(cluster_id=cluster_id)
+        )
+        cached = self.session.identity_map.get(self.session.identity_key(Story, story_id))
+        if cached is not None:
+            set_committed_value(cached, "cluster_id", cluster_id)
+
+
+def _seen_at(published_at: datetime | None, fetched_at: datetime | None) -> datetime:
+    """When the story appeared: its publication time, else when it was fetched, else now."""
+    moment = published_at or fetched_at or datetime.now(UTC)
+    if moment.tzinfo is None:
+        raise ValueError(f"naive datetime {moment!r}: attach a timezone (UTC)")
+    return moment.astimezone(UTC)
