@@ -10,6 +10,7 @@ covers is computed from the database, not from the time it was due.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 import signal
 from types import FrameType
 
@@ -59,6 +60,8 @@ def build_scheduler(
             id=job_id,
             name=job_id,
             replace_existing=True,
+            # First run at start-up, not one interval later.
+            next_run_time=datetime.now(UTC),
         )
     return scheduler
 
