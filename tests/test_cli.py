@@ -72,6 +72,12 @@ def test_sources_add_disable_and_refuse_bad_urls(cli: Settings) -> None:
     bad = runner.invoke(app, ["sources", "add", "local", "file:///etc/passwd"])
     assert bad.exit_code == 1
     assert "file" in bad.output
+    for internal in ("http://10.0.0.1/feed.xml", "http://127.1/", "http://[::ffff:169.254.169.254]/"):
+        refused = runner.invoke(app, ["sources", "add", "internal", internal])
+        assert refused.exit_code == 1, internal
+        assert "not a public" in refused.output.replace("\n", " ")
+    listed = runner.invoke(app, ["sources", "list"])
+    assert "internal" not in listed.output
     missing = runner.invoke(app, ["sources", "disable", "nope"])
     assert missing.exit_code == 1 and "no source named 'nope'" in missing.output
 

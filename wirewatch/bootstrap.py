@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from sqlalchemy.orm import Session
 
-from crawler.netguard import check_scheme_only
+from crawler.netguard import AddressPolicy, check_scheme_only, vet_host
 from db import queries
 from db.models import SourceKind
 from wirewatch.errors import BlockedURLError, ConfigError, QueryError, SourceError
@@ -42,7 +43,13 @@ def _read_yaml(path: Path, key: str) -> list[dict[str, Any]]:
     return items
 
 
-def validate_source_url(url: str, kind: SourceKind) -> str:
+def validate_source_url(url: str, kind: SourceKind, policy: AddressPolicy | None = None) -> str:
+    """The URL to store for a source, or SourceError saying why it is refused.
+
+    With a policy (user input: the CLI, the web), the host must also resolve
+    only to public addresses (or allowed ones). A name that does not resolve
+    right now is accepted: every fetch checks the address again anyway.
+    """
     url = url.strip()
     if kind == SourceKind.TELEGRAM:
         from crawler.telegram import telegram_preview_url
@@ -50,8 +57,14 @@ def validate_source_url(url: str, kind: SourceKind) -> str:
         return telegram_preview_url(url)
     try:
         check_scheme_only(url)
+        if policy is not None:
+            host = urlsplit(url).hostname or ""
+            try:
+                vet_host(host, policy, port=urlsplit(url).port)
+            except OSError:
+                pass
     except BlockedURLError as exc:
-        raise SourceError(str(exc)) from exc
+        raise SourceError(f"refusing {url!r}: {exc.reason}") from exc
     return url
 
 

@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from crawler.netguard import AddressPolicy
 from db import queries
 from db.models import SourceKind, Topic
 from db.session import unit_of_work
@@ -65,7 +66,7 @@ def sources_add(
     """Add a source (or update the one with this name)."""
     c = ctx()
     with user_errors():
-        checked = validate_source_url(url, kind)
+        checked = validate_source_url(url, kind, AddressPolicy.from_settings(c.settings))
         c.migrate()
         with unit_of_work(c.factory) as session:
             _, created = queries.upsert_source(
