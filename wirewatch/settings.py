@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # Sources and topics loaded by `wirewatch init` (YAML files users edit).
     sources_file: Path = PACKAGE_DATA / "sources.yaml"
     topics_file: Path = PACKAGE_DATA / "default_topics.yaml"
+    # Extra entity aliases for queries (@name), extending wirewatch/data/aliases.yaml.
+    aliases_file: Path | None = None
 
     # Web
     web_host: str = "127.0.0.1"

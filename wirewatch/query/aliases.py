@@ -86,8 +86,16 @@ def load_aliases(*paths: str | Path, include_default: bool = True) -> AliasTable
 
 @lru_cache(maxsize=1)
 def default_aliases() -> AliasTable:
+    """The bundled entities, extended by the user's file (``WIREWATCH_ALIASES_FILE``) if set."""
     entities, _ = _read(DEFAULT_ALIASES_FILE)
-    return AliasTable(entities)
+    table = AliasTable(entities)
+    from wirewatch.settings import get_settings
+
+    extra = get_settings().aliases_file
+    if extra is not None:
+        user_entities, replace = _read(Path(extra))
+        table = table.extended(AliasTable(user_entities), replace)
+    return table
 
 
 def _read(path: Path) -> tuple[list[EntityDefinition], list[str]]:
