@@ -72,7 +72,11 @@ def test_sources_add_disable_and_refuse_bad_urls(cli: Settings) -> None:
     bad = runner.invoke(app, ["sources", "add", "local", "file:///etc/passwd"])
     assert bad.exit_code == 1
     assert "file" in bad.output
-    for internal in ("http://10.0.0.1/feed.xml", "http://127.1/", "http://[::ffff:169.254.169.254]/"):
+    for internal in (
+        "http://10.0.0.1/feed.xml",
+        "http://127.1/",
+        "http://[::ffff:169.254.169.254]/",
+    ):
         refused = runner.invoke(app, ["sources", "add", "internal", internal])
         assert refused.exit_code == 1, internal
         assert "not a public" in refused.output.replace("\n", " ")
@@ -194,3 +198,26 @@ def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None
     assert "stories from the last 30 days match" in shown.output
     bad = runner.invoke(app, ["topics", "preview", "(МВД"])
     assert bad.exit_code == 1 and "position" in bad.output
+
+
+def test_match_prints_the_ids_a_topic_matches(cli: Settings, tmp_path: Path) -> None:
+    """Works on a fresh archive (the topic comes from the topics file) and agrees with the labels."""
+    labelled = Path(__file__).parent / "data" / "topic_police_liaison.jsonl"
+    rows = [
+        json.loads(line)
+        for line in labelled.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    result = runner.invoke(app, ["match", "--topic", "police-liaison-migration", str(labelled)])
+    assert result.exit_code == 0, result.output
+    printed = result.output.split()
+    on_beat = {str(r["id"]) for r in rows if r["label"]}
+    assert set(printed) <= {str(r["id"]) for r in rows}
+    true_positives = len(set(printed) & on_beat)
+    assert true_positives / len(printed) >= 0.95 and true_positives / len(on_beat) >= 0.9
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": 1, "title": "x"}\nnot json\n', encoding="utf-8")
+    bad = runner.invoke(app, ["match", "--query", "x", str(broken)])
+    assert bad.exit_code == 1 and ":2:" in bad.output
+    both = runner.invoke(app, ["match", "--query", "x", "--topic", "y", str(broken)])
+    assert both.exit_code == 1 and "exactly one" in both.output

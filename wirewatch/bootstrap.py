@@ -27,7 +27,7 @@ class LoadReport:
     updated: int
 
 
-def _read_yaml(path: Path, key: str) -> list[dict[str, Any]]:
+def read_yaml_list(path: Path, key: str) -> list[dict[str, Any]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
@@ -70,7 +70,7 @@ def validate_source_url(url: str, kind: SourceKind, policy: AddressPolicy | None
 
 def load_sources(session: Session, path: Path, *, default_interval: int = 30) -> LoadReport:
     created = updated = 0
-    for number, item in enumerate(_read_yaml(path, "sources"), 1):
+    for number, item in enumerate(read_yaml_list(path, "sources"), 1):
         try:
             name = str(item["name"]).strip()
             kind = SourceKind(item.get("kind", "feed"))
@@ -98,7 +98,7 @@ def load_sources(session: Session, path: Path, *, default_interval: int = 30) ->
 
 def load_topics(session: Session, path: Path) -> LoadReport:
     created = updated = 0
-    for number, item in enumerate(_read_yaml(path, "topics"), 1):
+    for number, item in enumerate(read_yaml_list(path, "topics"), 1):
         try:
             slug, name, query = str(item["slug"]), str(item["name"]), str(item["query"])
         except KeyError as exc:

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 import typer
-import yaml
 
 from db import queries
+from wirewatch.bootstrap import read_yaml_list
 from wirewatch.cli.common import ctx, user_errors
 from wirewatch.errors import ConfigError, NotFoundError
 from wirewatch.query import Document, analyze_document, parse
@@ -24,8 +24,7 @@ def _topic_query(slug: str) -> str:
             return queries.get_topic(session=session, slug=slug).query
     except NotFoundError:
         pass
-    data = yaml.safe_load(c.settings.topics_file.read_text(encoding="utf-8")) or {}
-    for item in data.get("topics", []):
+    for item in read_yaml_list(c.settings.topics_file, "topics"):
         if item.get("slug") == slug:
             return str(item["query"])
     raise NotFoundError(f"no topic {slug!r} in the archive or in {c.settings.topics_file}")
