@@ -6,6 +6,7 @@ with the position of the mistake, never discovered at send time.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,10 @@ def validate_source_url(url: str, kind: SourceKind, policy: AddressPolicy | None
     try:
         check_scheme_only(url)
         if policy is not None:
-            host = urlsplit(url).hostname or ""
-            try:
-                vet_host(host, policy, port=urlsplit(url).port)
-            except OSError:
-                pass
+            parts = urlsplit(url)
+            # A name that does not resolve now is checked again at every fetch.
+            with contextlib.suppress(OSError):
+                vet_host(parts.hostname or "", policy, port=parts.port)
     except BlockedURLError as exc:
         raise SourceError(f"refusing {url!r}: {exc.reason}") from exc
     return url
