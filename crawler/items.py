@@ -36,6 +36,8 @@ class StoryItem:
     store_status: str = ""
     # Near-duplicate signature, computed before the storage transaction opens.
     signature: Any = None
+    # The feed shows this stored story unchanged: count the sighting, compare nothing.
+    already_stored: bool = False
 
 
 @dataclass

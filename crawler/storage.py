@@ -41,10 +41,14 @@ def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
     story = queries.story_by_key(session=session, url_key=item.url_key)
     if story is None:  # deleted between the insert and this read
         return queries.StoreOutcome(None, "duplicate")
-    if story.fingerprint != record.fingerprint and is_substantive_change(
-        story.title, story.body, record.title, record.body
+    if (
+        not item.already_stored
+        and story.fingerprint != record.fingerprint
+        and is_substantive_change(story.title, story.body, record.title, record.body)
     ):
         queries.record_new_version(session=session, story=story, record=record, when=now)
+        # Keep the near-duplicate bands in step with the new text (the cluster stays).
+        NearDuplicateIndex(session).reindex(story.id, item.signature)
         return queries.StoreOutcome(story.id, "updated")
     queries.touch_story(session=session, story=story, when=now)
     return queries.StoreOutcome(story.id, "duplicate")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -190,16 +190,25 @@ def story_by_key(*, session: Session, url_key: str) -> Story | None:
     return session.scalar(select(Story).where(Story.url_key == url_key))
 
 
-def known_story_keys(*, session: Session, url_keys: Sequence[str]) -> dict[str, datetime]:
-    """Which of these keys are stored (or tombstoned), with when each was last fetched."""
+@dataclass(frozen=True)
+class KnownStory:
+    """What a crawler needs to know of a stored story to decide whether to fetch it again."""
+
+    fetched_at: datetime
+    title: str
+    tombstoned: bool = False
+
+
+def known_story_keys(*, session: Session, url_keys: Sequence[str]) -> dict[str, KnownStory]:
+    """Which of these keys are stored (or tombstoned), with when and under what title."""
     if not url_keys:
         return {}
     rows = session.execute(
-        select(Story.url_key, Story.fetched_at).where(Story.url_key.in_(url_keys))
+        select(Story.url_key, Story.fetched_at, Story.title).where(Story.url_key.in_(url_keys))
     ).all()
-    known = {key: fetched for key, fetched in rows}
+    known = {key: KnownStory(fetched, title) for key, fetched, title in rows}
     for key in session.scalars(select(Tombstone.url_key).where(Tombstone.url_key.in_(url_keys))):
-        known.setdefault(key, datetime.max.replace(tzinfo=utcnow().tzinfo))
+        known.setdefault(key, KnownStory(datetime.max.replace(tzinfo=UTC), "", tombstoned=True))
     return known
 
 
