@@ -5,8 +5,9 @@ moment would each look up the band index, see nothing (the other's insert is
 not committed yet) and each create a cluster: the story would appear twice.
 
 * PostgreSQL: before the lookup, the transaction takes transaction-scoped
-  advisory locks on its band keys (``queries.lock_and_read_cluster``), in sorted order (so two transactions
-  cannot deadlock on them). Two near-duplicates share at least one band, so
+  advisory locks on its band keys (``queries.lock_and_read_cluster``), in
+  sorted order (so two transactions cannot deadlock on them). Two
+  near-duplicates share at least one band, so
   the second waits until the first commits; under READ COMMITTED (the
   default) its lookup then sees the first one's bands and joins its cluster.
   Stories with no band in common never wait for each other.

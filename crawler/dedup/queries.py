@@ -42,7 +42,7 @@ _PG_CANDIDATES = text(
     "ON b.band = q.band AND b.hash = q.hash "
     "JOIN stories AS s ON s.id = b.story_id "
     "WHERE b.story_id != :exclude AND s.cluster_id IS NOT NULL "
-    "GROUP BY b.story_id, s.cluster_id ORDER BY shared DESC, b.story_id LIMIT :limit"
+    "GROUP BY b.story_id, s.cluster_id ORDER BY shared DESC, b.story_id DESC LIMIT :limit"
 )
 _PG_INSERT = text(
     "INSERT INTO lsh_bands (story_id, band, hash) "
@@ -82,7 +82,11 @@ def lock_and_read_cluster(
 def candidates(
     conn: Connection, bands: tuple[int, ...], exclude: int, limit: int
 ) -> list[Row[Any]]:
-    """(story_id, cluster_id, shared) of clustered stories sharing a band, most shared first."""
+    """(story_id, cluster_id, shared) of clustered stories sharing a band.
+
+    Most shared bands first, then newest first: reprints follow their source
+    within hours, so a recent story is the likelier source.
+    """
     if not bands:
         return []
     if is_postgres(conn):
@@ -118,6 +122,6 @@ def _sqlite_candidates(bands: int, limit: int) -> Select[Any]:
             _stories.c.cluster_id.is_not(None),
         )
         .group_by(_bands.c.story_id, _stories.c.cluster_id)
-        .order_by(shared.desc(), _bands.c.story_id)
+        .order_by(shared.desc(), _bands.c.story_id.desc())
         .limit(limit)
     )

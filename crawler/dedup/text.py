@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 
-# Letters, digits and combining marks; underscores and punctuation split words.
+# Letters and digits; underscores, punctuation and spaces split words.
 _WORD = re.compile(r"[^\W_]+")
 _COMBINING = re.compile(
     "[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
