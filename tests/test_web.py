@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from db import queries
-from db.models import Frequency, Subscription
+from db.models import Frequency
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from web.app import create_app
 from wirewatch.settings import Settings
@@ -93,29 +93,3 @@ def test_sources_and_health(client: TestClient) -> None:
     assert "herald" in client.get("/sources").text
     health = client.get("/healthz")
     assert health.json() == {"status": "ok", "stories": 1}
-
-
-def test_unsubscribe_get_changes_nothing_post_unsubscribes(
-    client: TestClient, database_url: str
-) -> None:
-    page = client.get("/u/unsub-token")
-    assert page.status_code == 200 and "<form" in page.text
-    assert _active(database_url) is True
-    done = client.post(
-        "/u/unsub-token",
-        content="List-Unsubscribe=One-Click",
-        headers={"content-type": "application/x-www-form-urlencoded"},
-    )
-    assert done.status_code == 200
-    assert _active(database_url) is False
-    assert client.post("/u/unsub-token").status_code == 200  # replay is harmless
-    assert client.post("/u/other-token").status_code == 404
-
-
-def _active(database_url: str) -> bool:
-    engine = make_engine(database_url)
-    with make_sessionmaker(engine)() as session:
-        sub = session.query(Subscription).one()
-        active = sub.active
-    engine.dispose()
-    return active
