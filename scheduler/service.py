@@ -10,8 +10,8 @@ covers is computed from the database, not from the time it was due.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 import signal
+from datetime import UTC, datetime
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
