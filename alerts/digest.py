@@ -4,17 +4,26 @@ Every send follows the same ledger protocol, so a crash at any point neither
 repeats nor loses a story:
 
 1. *claim* (one transaction): create the digest row, unique per subscription
-   and period, and one delivery row per (subscriber, story), unique forever;
-   both start as ``sending``. A second scheduler loses the race on the unique
-   keys and sends nothing.
+   and period, and one delivery row per (subscriber, story), unique forever
+   (an update of a story already sent gets one row per (subscriber, story,
+   version)); all start as ``sending``. A second scheduler loses the race on
+   the unique keys and sends nothing.
 2. *send*, outside any transaction, with bounded retries.
 3. *settle* (one transaction): ``sent``; or, when the transport is only
    temporarily unavailable, the deliveries are released so the next run
-   sends them; or ``failed`` when the message can never go out.
+   sends them; or ``failed`` when the message can never go out; or
+   ``unknown`` when the transport may or may not have taken it (a lost
+   answer), which is never resent blindly.
 
-A process killed between 1 and 3 leaves ``sending`` rows. On the next run
+A process killed between 1 and 3 leaves ``sending`` rows. On a later run
 they become ``unknown`` (or ``sent``, when the transport can prove it, as the
-outbox can): they are not sent again blindly, and the rest is.
+outbox can, or when the provider's event webhook reports the message): they
+are not sent again blindly, and the rest is. ``release_for_resend`` lets an
+operator send an unknown or failed digest again on purpose.
+
+Instant digests are batched: while a crawl is storing stories, they wait for
+it to finish, but never longer than ``instant_batch_minutes`` after a story
+matched, so one crawl becomes one email.
 """
 
 from __future__ import annotations
@@ -23,30 +32,49 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.compose import DigestEntry, compose_digest, entries_for
+from alerts.compose import Candidate, DigestContent, build_entries, compose_digest
 from alerts.matching import match_pending
-from alerts.schedule import due_period, first_window
+from alerts.schedule import due_period, first_window, zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
+from alerts.tokens import Tokens, new_secret
+from alerts.webhooks import WebhookRunSummary, deliver_webhooks
+from db import queries
 from db.models import (
     Delivery,
     DeliveryStatus,
     Digest,
+    Frequency,
     Story,
+    StoryVersion,
     Subscriber,
     Subscription,
     TopicMatch,
+    UpdateDelivery,
 )
 from db.session import unit_of_work
-from wirewatch.errors import PermanentDeliveryError, TemporaryDeliveryError, TransportAuthError
+from wirewatch.errors import (
+    NotFoundError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    TransportAuthError,
+    UncertainDeliveryError,
+    WirewatchError,
+)
 from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=15)
+_SEEN = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
+
+
+class ResendRefusedError(WirewatchError):
+    """Only a digest whose fate is unknown, or that failed, may be sent again."""
 
 
 @dataclass
@@ -54,11 +82,22 @@ class DigestRunSummary:
     considered: int = 0
     sent: int = 0
     stories: int = 0
+    updates: int = 0
     failed: int = 0
     deferred: int = 0
     unknown: int = 0
+    held: int = 0
     previews: list[OutgoingMessage] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    webhooks: WebhookRunSummary | None = None
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    digest_id: int
+    message: OutgoingMessage
+    stories: int
+    updates: int
 
 
 def send_due_digests(
@@ -69,15 +108,19 @@ def send_due_digests(
     now: datetime | None = None,
     dry_run: bool = False,
     sleep: Callable[[float], None] | None = None,
+    tokens: Tokens | None = None,
+    webhooks: bool = True,
 ) -> DigestRunSummary:
-    """One pass over all subscriptions: send what is due, record everything."""
+    """One pass over all subscriptions (and webhooks): send what is due, record everything."""
     now = now or datetime.now(UTC)
+    tokens = tokens or Tokens.from_settings(settings)
     summary = DigestRunSummary()
     with unit_of_work(factory) as session:
         match_pending(session)
     if not dry_run:
         summary.unknown = recover_interrupted(factory, sender, now=now)
     with factory() as session:
+        crawling = crawl_in_progress(session)
         due = [
             (sub.id, period)
             for sub in _active_subscriptions(session)
@@ -87,13 +130,30 @@ def send_due_digests(
         summary.considered += 1
         try:
             _send_one(
-                factory, settings, sender, subscription_id, period, now, dry_run, summary, sleep
+                factory,
+                settings,
+                sender,
+                subscription_id,
+                period,
+                now,
+                dry_run,
+                summary,
+                sleep,
+                tokens,
+                crawling,
             )
         except TransportAuthError as exc:
             summary.errors.append(f"mail transport refused our credentials, run stopped: {exc}")
             log.error("mail transport refused our credentials; stopping the digest run: %s", exc)
             break
+    if webhooks and not dry_run:
+        summary.webhooks = deliver_webhooks(factory, settings, now=now, crawling=crawling)
     return summary
+
+
+def crawl_in_progress(session: Session) -> bool:
+    """True while a crawl is storing stories (instant digests then wait for it)."""
+    return bool(queries.running_crawl_runs(session=session))
 
 
 def _active_subscriptions(session: Session) -> list[Subscription]:
@@ -110,7 +170,7 @@ def _active_subscriptions(session: Session) -> list[Subscription]:
     return list(session.scalars(stmt))
 
 
-def _candidates(session: Session, sub: Subscription) -> list[tuple[Story, TopicMatch]]:
+def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
     """Stories matched to the topic since the subscription began and never promised to this subscriber."""
     floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
     promised = select(Delivery.story_id).where(
@@ -127,7 +187,58 @@ def _candidates(session: Session, sub: Subscription) -> list[tuple[Story, TopicM
         )
         .order_by(TopicMatch.matched_at, Story.id)
     )
-    return [(story, match) for story, match in session.execute(stmt).all()]
+    return [Candidate(story, match) for story, match in session.execute(stmt).all()]
+
+
+def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
+    """Stories this subscriber was sent that have since changed substantively.
+
+    The crawler stores a new version only for a substantive change (see
+    ``crawler.dedup.is_substantive_change``), so a newer version than the one
+    last sent (or last announced as an update) is worth a line.
+    """
+    rows = session.execute(
+        select(Story, TopicMatch, Delivery.story_version)
+        .join(TopicMatch, TopicMatch.story_id == Story.id)
+        .join(Delivery, Delivery.story_id == Story.id)
+        .where(
+            TopicMatch.topic_id == sub.topic_id,
+            Delivery.subscriber_id == sub.subscriber_id,
+            Delivery.status.in_(_SEEN),
+            Story.version > Delivery.story_version,
+            Story.matched_at.is_not(None),
+        )
+        .order_by(Story.id)
+    ).all()
+    if not rows:
+        return []
+    announced = dict(
+        session.execute(
+            select(UpdateDelivery.story_id, func.max(UpdateDelivery.story_version))
+            .where(
+                UpdateDelivery.subscriber_id == sub.subscriber_id,
+                UpdateDelivery.status != DeliveryStatus.PENDING,
+                UpdateDelivery.story_id.in_([story.id for story, _, _ in rows]),
+            )
+            .group_by(UpdateDelivery.story_id)
+        ).all()
+    )
+    result = []
+    for story, match, sent_version in rows:
+        seen = max(sent_version, announced.get(story.id) or 0)
+        if story.version > seen:
+            result.append(Candidate(story, match, previous_title=_title_of(session, story, seen)))
+    return result
+
+
+def _title_of(session: Session, story: Story, version: int) -> str | None:
+    if version >= story.version:
+        return story.title
+    return session.scalar(
+        select(StoryVersion.title).where(
+            StoryVersion.story_id == story.id, StoryVersion.version == version
+        )
+    )
 
 
 def _send_one(
@@ -140,14 +251,27 @@ def _send_one(
     dry_run: bool,
     summary: DigestRunSummary,
     sleep: Callable[[float], None] | None,
+    tokens: Tokens,
+    crawling: bool,
 ) -> None:
-    claimed = _claim(factory, settings, subscription_id, period, now, dry_run)
+    claimed = _claim(
+        factory,
+        settings,
+        subscription_id,
+        period,
+        now,
+        dry_run,
+        tokens=tokens,
+        crawling=crawling,
+        summary=summary,
+    )
     if claimed is None:
         return
-    digest_id, message, story_count = claimed
+    message = claimed.message
     if dry_run:
         summary.previews.append(message)
         return
+    digest_id = claimed.digest_id
     try:
         kwargs = {"sleep": sleep} if sleep is not None else {}
         result = send_with_retry(
@@ -166,14 +290,28 @@ def _send_one(
         summary.deferred += 1
         summary.errors.append(f"digest {digest_id} to {message.to} deferred: {exc}")
         return
+    except UncertainDeliveryError as exc:
+        _settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
+        summary.unknown += 1
+        summary.errors.append(
+            f"digest {digest_id} to {message.to} may or may not have left, not resent: {exc}"
+        )
+        return
     except PermanentDeliveryError as exc:
-        _fail(factory, digest_id, str(exc))
+        _settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
         summary.failed += 1
         summary.errors.append(f"digest {digest_id} to {message.to} failed: {exc}")
         return
-    _settle_sent(factory, digest_id, result.transport, result.provider_id or message.message_id)
+    _settle(
+        factory,
+        digest_id,
+        DeliveryStatus.SENT,
+        transport=result.transport,
+        provider_id=result.provider_id or message.message_id,
+    )
     summary.sent += 1
-    summary.stories += story_count
+    summary.stories += claimed.stories
+    summary.updates += claimed.updates
 
 
 def _claim(
@@ -183,20 +321,42 @@ def _claim(
     period: str,
     now: datetime,
     dry_run: bool,
-) -> tuple[int, OutgoingMessage, int] | None:
+    *,
+    tokens: Tokens | None = None,
+    crawling: bool = False,
+    summary: DigestRunSummary | None = None,
+) -> _Claimed | None:
+    tokens = tokens or Tokens.from_settings(settings)
     session = factory()
     transaction = session.begin()
     try:
         sub = session.get(Subscription, subscription_id)
-        candidates = _candidates(session, sub) if sub is not None else []
-        if sub is None or not candidates:
+        if sub is None or not _may_receive(sub):
+            transaction.rollback()
+            return None
+        new = _candidates(session, sub)
+        updated = _update_candidates(session, sub) if sub.include_updates else []
+        if not new and not updated:
             # Nothing new: no email, and the period counts as handled.
-            if sub is not None and not dry_run and sub.frequency.value != "instant":
+            if not dry_run and sub.frequency != Frequency.INSTANT:
                 sub.last_digest_at = now
             transaction.commit()
             return None
-        candidates = candidates[: settings.digest_max_items]
-        entries = entries_for(session, sub, candidates)
+        if sub.frequency == Frequency.INSTANT:
+            waiting_since = _waiting_since(new, updated, now)
+            batch = timedelta(minutes=settings.instant_batch_minutes)
+            if crawling and now - waiting_since < batch:
+                transaction.rollback()
+                if summary is not None:
+                    summary.held += 1
+                return None
+            # Named after its first story, so two schedulers racing for it collide.
+            local = waiting_since.astimezone(zone(sub.subscriber.timezone))
+            first = min(c.story.id for c in [*new, *updated])
+            period = f"I{local:%Y%m%dT%H%M%S}-{first}"
+        content = _content(session, sub, new, updated, settings.digest_max_items)
+        if sub.subscriber.token is None:
+            sub.subscriber.token = new_secret()
         digest = Digest(
             subscription_id=sub.id,
             period_key=period,
@@ -207,17 +367,27 @@ def _claim(
         )
         session.add(digest)
         session.flush()
-        message = compose_digest(settings, sub, entries, digest_id=digest.id, now=now)
+        message = compose_digest(
+            settings, sub, content, digest_id=digest.id, now=now, tokens=tokens
+        )
         digest.subject = message.subject
         digest.message_id = message.message_id
         digest.transport = settings.effective_mail_transport
-        _promise(session, sub, digest.id, entries)
-        claimed = (digest.id, message, len(entries))
+        _promise(session, sub, digest.id, content)
+        claimed = _Claimed(
+            digest.id,
+            message,
+            stories=sum(len(e.all_stories) for e in content.new),
+            updates=sum(len(e.all_stories) for e in content.updated),
+        )
         if dry_run:
             transaction.rollback()
             return claimed
         sub.last_digest_at = now
-        sub.last_sent_through = max(m.matched_at for _, m in candidates)
+        included = {story.id for story in content.stories}
+        matched = [c.match.matched_at for c in new if c.story.id in included]
+        if matched:
+            sub.last_sent_through = max([*matched, *filter(None, [sub.last_sent_through])])
         transaction.commit()
         return claimed
     except IntegrityError:
@@ -232,22 +402,73 @@ def _claim(
         session.close()
 
 
-def _promise(
-    session: Session, sub: Subscription, digest_id: int, entries: list[DigestEntry]
-) -> None:
-    stories = [story for entry in entries for story in entry.all_stories]
-    story_ids = [story.id for story in stories]
+def _may_receive(sub: Subscription) -> bool:
+    """Checked again inside the claim: an unsubscribe or a bounce may have just arrived."""
+    return sub.active and sub.confirmed and sub.subscriber.suppressed_at is None
+
+
+def _waiting_since(new: list[Candidate], updated: list[Candidate], now: datetime) -> datetime:
+    moments = [c.match.matched_at for c in new]
+    moments += [c.story.updated_at or now for c in updated]
+    return min(moments)
+
+
+def _content(
+    session: Session,
+    sub: Subscription,
+    new: list[Candidate],
+    updated: list[Candidate],
+    max_items: int,
+) -> DigestContent:
+    """The entries to send now: new ones first, at most ``max_items``; the rest wait."""
+    ordering = sub.ordering
+    new_entries = build_entries(session, sub.topic, new, ordering=ordering, explain=max_items)
+    updated_entries = build_entries(
+        session, sub.topic, updated, ordering=ordering, updated=True, explain=max_items
+    )
+    kept_new = new_entries[:max_items]
+    kept_updated = updated_entries[: max(0, max_items - len(kept_new))]
+    left = new_entries[len(kept_new) :] + updated_entries[len(kept_updated) :]
+    return DigestContent(
+        new=kept_new,
+        updated=kept_updated,
+        more=sum(len(entry.all_stories) for entry in left),
+    )
+
+
+def _promise(session: Session, sub: Subscription, digest_id: int, content: DigestContent) -> None:
+    new_stories = [story for entry in content.new for story in entry.all_stories]
+    ids = [story.id for story in new_stories]
     # Deliveries released by an earlier deferred digest are taken over, not duplicated.
     session.execute(
         delete(Delivery).where(
             Delivery.subscriber_id == sub.subscriber_id,
-            Delivery.story_id.in_(story_ids),
+            Delivery.story_id.in_(ids),
             Delivery.status == DeliveryStatus.PENDING,
         )
     )
-    for story in stories:
+    for story in new_stories:
         session.add(
             Delivery(
+                subscriber_id=sub.subscriber_id,
+                story_id=story.id,
+                subscription_id=sub.id,
+                digest_id=digest_id,
+                status=DeliveryStatus.SENDING,
+                story_version=story.version,
+            )
+        )
+    updated_stories = [story for entry in content.updated for story in entry.all_stories]
+    session.execute(
+        delete(UpdateDelivery).where(
+            UpdateDelivery.subscriber_id == sub.subscriber_id,
+            UpdateDelivery.story_id.in_([story.id for story in updated_stories]),
+            UpdateDelivery.status == DeliveryStatus.PENDING,
+        )
+    )
+    for story in updated_stories:
+        session.add(
+            UpdateDelivery(
                 subscriber_id=sub.subscriber_id,
                 story_id=story.id,
                 subscription_id=sub.id,
@@ -259,57 +480,94 @@ def _promise(
     session.flush()
 
 
-def _settle_sent(
-    factory: sessionmaker[Session], digest_id: int, transport: str, provider_id: str
+def _settle(
+    factory: sessionmaker[Session],
+    digest_id: int,
+    status: DeliveryStatus,
+    *,
+    transport: str | None = None,
+    provider_id: str | None = None,
+    error: str | None = None,
 ) -> None:
+    """Record how a claimed digest ended, for it and each of its deliveries."""
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
         digest = session.get(Digest, digest_id)
         if digest is None:
             return
-        digest.status = DeliveryStatus.SENT
-        digest.sent_at = now
-        digest.transport = transport
-        digest.message_id = provider_id
-        session.execute(
-            update(Delivery)
-            .where(Delivery.digest_id == digest_id)
-            .values(status=DeliveryStatus.SENT, sent_at=now)
-        )
+        if digest.status == DeliveryStatus.SENT and status == DeliveryStatus.UNKNOWN:
+            return  # the provider's event webhook already reported it sent
+        digest.status = status
+        if transport:
+            digest.transport = transport
+        if provider_id:
+            digest.message_id = provider_id
+        if error is not None:
+            digest.error = error[:2000]
+        values: dict[str, Any] = {"status": status}
+        if status == DeliveryStatus.SENT:
+            digest.sent_at = now
+            values["sent_at"] = now
+        _set_deliveries(session, [digest_id], **values)
+
+
+def settle_digest(session: Session, digest_id: int, status: DeliveryStatus) -> bool:
+    """Mark a digest and its deliveries (inside the caller's transaction); False if unknown id."""
+    digest = session.get(Digest, digest_id)
+    if digest is None:
+        return False
+    digest.status = status
+    values: dict[str, Any] = {"status": status}
+    if status == DeliveryStatus.SENT:
+        digest.sent_at = digest.sent_at or datetime.now(UTC)
+        values["sent_at"] = digest.sent_at
+    _set_deliveries(session, [digest_id], **values)
+    return True
+
+
+def _set_deliveries(session: Session, digest_ids: list[int], **values: Any) -> None:
+    for model in (Delivery, UpdateDelivery):
+        session.execute(update(model).where(model.digest_id.in_(digest_ids)).values(**values))
 
 
 def _release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
     """The transport is away for now: free the stories for the next run."""
     with unit_of_work(factory) as session:
-        digest = session.get(Digest, digest_id)
-        if digest is None:
-            return
-        digest.status = DeliveryStatus.FAILED
-        digest.error = f"deferred: {error}"[:2000]
-        # Free the period so a later run in the same period may send.
+        _release_in(session, digest_id, f"deferred: {error}")
+
+
+def _release_in(session: Session, digest_id: int, error: str) -> None:
+    digest = session.get(Digest, digest_id)
+    if digest is None:
+        raise NotFoundError(f"no digest with id {digest_id}")
+    digest.status = DeliveryStatus.FAILED
+    digest.error = error[:2000]
+    # Free the period so a later run in the same period may send.
+    if "~" not in digest.period_key:
         digest.period_key = f"{digest.period_key}~{digest.id}"[:40]
-        session.execute(
-            update(Delivery)
-            .where(Delivery.digest_id == digest_id)
-            .values(status=DeliveryStatus.PENDING, digest_id=None)
-        )
-        sub = session.get(Subscription, digest.subscription_id)
-        if sub is not None:
-            sub.last_digest_at = None
+    _set_deliveries(session, [digest_id], status=DeliveryStatus.PENDING, digest_id=None)
+    sub = session.get(Subscription, digest.subscription_id)
+    if sub is not None:
+        sub.last_digest_at = None
 
 
-def _fail(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
+def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest:
+    """An operator decided an ``unknown`` or ``failed`` digest should go out again."""
     with unit_of_work(factory) as session:
         digest = session.get(Digest, digest_id)
         if digest is None:
-            return
-        digest.status = DeliveryStatus.FAILED
-        digest.error = error[:2000]
-        session.execute(
-            update(Delivery)
-            .where(Delivery.digest_id == digest_id)
-            .values(status=DeliveryStatus.FAILED)
-        )
+            raise NotFoundError(f"no digest with id {digest_id}")
+        if "~" in digest.period_key:
+            raise ResendRefusedError(f"digest {digest_id} was already released; nothing to do")
+        if digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED):
+            raise ResendRefusedError(
+                f"digest {digest_id} is {digest.status.value}; only unknown or failed "
+                "digests can be sent again"
+            )
+        _release_in(session, digest_id, f"released for resending (was {digest.status.value})")
+        session.flush()
+        session.expunge(digest)
+        return digest
 
 
 def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: datetime) -> int:
@@ -330,7 +588,5 @@ def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: 
             if not delivered:
                 unknown += 1
                 digest.error = "process stopped while sending; not resent to avoid a duplicate"
-            session.execute(
-                update(Delivery).where(Delivery.digest_id == digest.id).values(status=status)
-            )
+            _set_deliveries(session, [digest.id], status=status)
     return unknown

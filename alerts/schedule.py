@@ -1,7 +1,8 @@
 """When a subscription's next digest is due, in the subscriber's own time zone.
 
 Each digest belongs to a period named in local time ("D2026-11-28",
-"W2026-48", "H2026-11-28T14"); the database allows one digest per
+"W2026-48", "H2026-11-28T14"; an instant batch is named by its first story,
+see ``alerts.digest``); the database allows one digest per
 subscription and period, so a DST fall-back hour that fires a trigger twice,
 or two schedulers started by mistake, still send one email.
 """

@@ -261,6 +261,12 @@ class Subscriber(Base):
     suppressed_at: Mapped[datetime | None]
     suppressed_reason: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A random secret that signed confirmation and preferences links name;
+    # replacing it revokes every such link sent before.
+    token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # When the last confirmation email left: at most one per address per few
+    # minutes, however often someone submits the form with this address.
+    confirmation_sent_at: Mapped[datetime | None]
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan"
@@ -279,6 +285,8 @@ class Subscription(Base):
     send_hour: Mapped[int] = mapped_column(Integer, default=8)
     send_weekday: Mapped[int] = mapped_column(Integer, default=0)
     include_updates: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Digest entry order: "newest" first or most "coverage" (outlets) first.
+    ordering: Mapped[str] = mapped_column(String(16), default="newest", server_default="newest")
     confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     confirmed_at: Mapped[datetime | None]
     unsubscribe_token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -335,6 +343,90 @@ class Delivery(Base):
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "delivery_status"))
     story_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class UpdateDelivery(Base):
+    """A later version of a story promised to a subscriber who was sent an earlier one.
+
+    One row per (subscriber, story, version): an update is announced at most once.
+    """
+
+    __tablename__ = "update_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscriber_id", "story_id", "story_version"),
+        Index("ix_update_deliveries_digest_id", "digest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    subscription_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="SET NULL")
+    )
+    digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id", ondelete="SET NULL"))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "update_status"))
+    story_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class MailEvent(Base):
+    """A mail provider's event (bounce, spam report, delivered...) that changed something.
+
+    Providers retry their callbacks and re-number them, so the natural key
+    (message, event, time, address) makes handling one event twice a no-op.
+    """
+
+    __tablename__ = "mail_events"
+    __table_args__ = (UniqueConstraint("message_id", "event", "timestamp", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), default="")
+    event: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str] = mapped_column(String(320))
+    digest_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Webhook(Base):
+    """A URL that receives a topic's new stories as signed JSON, for chat tools and scripts."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # Shared with the receiver, which checks the HMAC-SHA256 signature with it.
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    topic: Mapped[Topic] = relationship()
+
+
+class WebhookDelivery(Base):
+    """A story version promised to a webhook; ``batch_id`` is the POST's idempotency key."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "story_id", "story_version"),
+        Index("ix_webhook_deliveries_batch_id", "batch_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    story_version: Mapped[int] = mapped_column(Integer, default=1)
+    batch_id: Mapped[str] = mapped_column(String(40))
+    status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "webhook_status"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 

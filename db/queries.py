@@ -6,6 +6,7 @@ of work (a pipeline item, a job, a request) owns the transaction.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from db.models import (
     CrawlRun,
     CrawlStatus,
+    DeliveryStatus,
+    Digest,
     Frequency,
     Source,
     SourceKind,
@@ -394,6 +397,57 @@ def running_crawl_runs(*, session: Session) -> list[CrawlRun]:
 # --- subscribers and subscriptions -------------------------------------------------
 
 
+def _new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def get_subscriber(*, session: Session, email: str) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
+
+
+def ensure_subscriber(*, session: Session, email: str, timezone: str = "UTC") -> Subscriber:
+    """The subscriber with this address, created when new; it always has a link secret."""
+    subscriber = get_subscriber(session=session, email=email)
+    if subscriber is None:
+        subscriber = Subscriber(email=email.strip().lower(), timezone=timezone)
+        session.add(subscriber)
+    if subscriber.token is None:
+        subscriber.token = _new_secret()
+    session.flush()
+    return subscriber
+
+
+def subscriber_by_token(*, session: Session, token: str) -> Subscriber | None:
+    return session.scalar(select(Subscriber).where(Subscriber.token == token))
+
+
+def subscription_for(
+    *, session: Session, subscriber: Subscriber, topic: Topic
+) -> Subscription | None:
+    return session.scalar(
+        select(Subscription).where(
+            Subscription.subscriber_id == subscriber.id, Subscription.topic_id == topic.id
+        )
+    )
+
+
+def new_subscription(
+    *, session: Session, subscriber: Subscriber, topic: Topic, frequency: Frequency
+) -> Subscription:
+    """An unconfirmed subscription with its own unsubscribe secret."""
+    sub = Subscription(
+        subscriber_id=subscriber.id,
+        topic_id=topic.id,
+        unsubscribe_token=_new_secret(),
+        frequency=frequency,
+        confirmed=False,
+        active=True,
+    )
+    session.add(sub)
+    session.flush()
+    return sub
+
+
 def subscribe(
     *,
     session: Session,
@@ -405,21 +459,17 @@ def subscribe(
     timezone: str = "UTC",
     send_hour: int = 8,
     send_weekday: int = 0,
+    include_updates: bool | None = None,
+    ordering: str | None = None,
 ) -> tuple[Subscription, bool]:
-    """Create or update one subscription; returns (subscription, created)."""
-    email = email.strip().lower()
-    subscriber = session.scalar(select(Subscriber).where(Subscriber.email == email))
-    if subscriber is None:
-        subscriber = Subscriber(email=email, timezone=timezone)
-        session.add(subscriber)
-        session.flush()
-    else:
-        subscriber.timezone = timezone
-    sub = session.scalar(
-        select(Subscription).where(
-            Subscription.subscriber_id == subscriber.id, Subscription.topic_id == topic.id
-        )
-    )
+    """Create or update one subscription as the operator says; returns (subscription, created).
+
+    Public sign-ups go through ``alerts.subscribe`` instead, which never
+    activates anything before the address is confirmed.
+    """
+    subscriber = ensure_subscriber(session=session, email=email, timezone=timezone)
+    subscriber.timezone = timezone
+    sub = subscription_for(session=session, subscriber=subscriber, topic=topic)
     created = sub is None
     if sub is None:
         sub = Subscription(
@@ -432,6 +482,10 @@ def subscribe(
     sub.frequency = frequency
     sub.send_hour = send_hour
     sub.send_weekday = send_weekday
+    if include_updates is not None:
+        sub.include_updates = include_updates
+    if ordering is not None:
+        sub.ordering = ordering
     sub.active = True
     if confirmed and not sub.confirmed:
         sub.confirmed = True
@@ -466,5 +520,36 @@ def subscription_by_token(*, session: Session, token: str) -> Subscription | Non
     return session.scalar(select(Subscription).where(Subscription.unsubscribe_token == token))
 
 
-def list_subscriptions(*, session: Session) -> list[Subscription]:
-    return list(session.scalars(select(Subscription).order_by(Subscription.id)))
+def list_subscriptions(
+    *, session: Session, email: str | None = None, topic_slug: str | None = None
+) -> list[Subscription]:
+    stmt = select(Subscription).join(Subscriber).join(Topic).order_by(Subscription.id)
+    if email is not None:
+        stmt = stmt.where(Subscriber.email == email.strip().lower())
+    if topic_slug is not None:
+        stmt = stmt.where(Topic.slug == topic_slug)
+    return list(session.scalars(stmt))
+
+
+def suppress_address(*, session: Session, email: str, reason: str, when: datetime) -> bool:
+    """Never mail this address again (bounce, spam report); False when it is not a subscriber."""
+    subscriber = get_subscriber(session=session, email=email)
+    if subscriber is None:
+        return False
+    if subscriber.suppressed_at is None:
+        subscriber.suppressed_at = when
+        subscriber.suppressed_reason = reason[:100]
+    return True
+
+
+def last_failed_digest(*, session: Session, subscription_id: int) -> Digest | None:
+    """The latest digest of a subscription that could not be sent or whose fate is unknown."""
+    return session.scalar(
+        select(Digest)
+        .where(
+            Digest.subscription_id == subscription_id,
+            Digest.status.in_([DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]),
+        )
+        .order_by(Digest.id.desc())
+        .limit(1)
+    )

@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -121,3 +121,130 @@ def test_search_and_open_a_story(live_app: str, tmp_path: Path) -> None:
         ).replace("&amp;", "&")
         assert page.locator("b", has_text="bold").count() == 0  # shown as text, not markup
         browser.close()
+
+
+ADMIN_TOKEN = "browser-admin-token-0123456789"
+
+
+@pytest.fixture
+def archive_app(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str]]:
+    """A live app with 45 stories, one of them hostile, and a fixture news site to crawl."""
+    from wirewatch.demo_site.server import FixtureSite
+
+    engine = make_engine(database_url)
+    with FixtureSite() as site, unit_of_work(make_sessionmaker(engine)) as session:
+        source, _ = queries.upsert_source(
+            session=session, name="herald", url="https://h.example/rss"
+        )
+        queries.upsert_source(
+            session=session, name="asia-wire", url=site.feed_url("asia-wire"), language="en"
+        )
+        for n in range(45):
+            title = f"Мигранты и МВД, выпуск {n}"
+            if n == 7:
+                title = '<img src=x onerror="alert(1)"> мигранты <script>alert(2)</script>'
+            queries.insert_story_if_new(
+                session=session,
+                record=queries.StoryRecord(
+                    url_key=f"b{n:063d}",
+                    canonical_url=f"https://h.example/b{n}",
+                    url=f"https://h.example/b{n}",
+                    canonicalizer_version=1,
+                    guid=None,
+                    source_id=source.id,
+                    title=title,
+                    body=f"Трудовых мигрантов {n} <svg onload=alert(3)>",
+                    summary="",
+                    authors=[],
+                    language="ru",
+                    published_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n),
+                    published_estimated=False,
+                    fetched_at=datetime.now(UTC),
+                    fingerprint=f"{n:064x}",
+                    extraction_method="feed",
+                ),
+            )
+        session.commit()
+        engine.dispose()
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=database_url,
+            admin_token=ADMIN_TOKEN,
+            allow_private_hosts=["127.0.0.1"],
+            download_delay=0,
+        )
+        app = create_app(settings)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", ADMIN_TOKEN
+        app.state.crawls.wait(timeout=120)
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_paginate_search_then_crawl_and_watch_it_finish(
+    archive_app: tuple[str, str], tmp_path: Path
+) -> None:
+    executable = _browser_or_skip()
+    from playwright.sync_api import Dialog, sync_playwright
+
+    base, token = archive_app
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        page = browser.new_page()
+
+        def on_dialog(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.goto(base + "/?limit=20")
+        page.fill("input[name=q]", "мигрантов")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/?q=*")
+        first = [t.strip() for t in page.locator(".story h2").all_inner_texts()]
+        assert len(first) == 20 and page.locator(".story mark").count() >= 20
+        page.click("a[rel=next]")
+        page.wait_for_url("**cursor=*")
+        second = [t.strip() for t in page.locator(".story h2").all_inner_texts()]
+        assert len(second) == 20 and not set(first) & set(second)
+        page.click("a[rel=next]")
+        third = [t.strip() for t in page.locator(".story h2").all_inner_texts()]
+        assert len(third) == 5 and page.locator("a[rel=next]").count() == 0
+        page.click(".story h2 a >> nth=0")
+        page.wait_for_url("**/stories/*")
+        assert (
+            "Мигранты" in page.locator("h1").inner_text()
+            or "мигранты" in page.locator("h1").inner_text()
+        )
+
+        page.goto(base + "/sources")
+        assert page.locator("button.crawl-now").count() == 0  # not logged in
+        page.goto(base + "/login?next=/sources")
+        page.fill("input[name=token]", token)
+        page.click("form.admin button[type=submit]")
+        page.wait_for_url("**/sources")
+        page.locator("tr", has_text="asia-wire").locator("button.crawl-now").click()
+        page.wait_for_url("**/crawls/*")
+        page.wait_for_function(
+            "() => ['succeeded', 'partial', 'failed'].includes("
+            "document.getElementById('status').textContent)",
+            timeout=120_000,
+        )
+        assert page.locator("#status").inner_text() == "succeeded"
+        assert int(page.locator("#new").inner_text()) > 0
+        page.screenshot(path=str(tmp_path / "crawl.png"))
+        page.goto(base + "/?source=asia-wire")
+        assert page.locator(".story").count() > 0
+        browser.close()
+    assert dialogs == []  # no stored script ran

@@ -1,7 +1,193 @@
-"""The JSON API under /api (OpenAPI at /api/docs)."""
+"""The JSON API under /api (OpenAPI at /api/openapi.json, browsable at /api/docs).
+
+Reading needs nothing unless the archive is private; changing sources and
+topics and starting crawls needs ``Authorization: Bearer <admin token>``.
+Errors are JSON ``{"detail": ...}``: 401 without the token, 404 for an unknown
+name or id, 422 for a query that does not parse or an out-of-range parameter,
+429 when crawl starts come too fast.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
+from typing import Annotated
 
-router = APIRouter(prefix="/api", tags=["api"])
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+
+from db import queries
+from web import schemas
+from web.actions import save_source, save_topic, set_source_enabled, set_topic_enabled
+from web.auth import AdminApi, Reader
+from web.crawls import Started
+from web.deps import FactoryDep, SessionDep, SettingsDep
+from web.params import Cursor, Limit, SearchFilters
+from wirewatch import archive
+
+router = APIRouter(prefix="/api", tags=["api"], responses=schemas.ERRORS)
+
+SourceName = Annotated[str, Path(max_length=100)]
+
+
+@router.get("/stories", response_model=schemas.StoryPage, summary="Search stories")
+def list_stories(
+    request: Request,
+    factory: FactoryDep,
+    filters: SearchFilters,
+    _: Reader,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> schemas.StoryPage:
+    """One page of stories matching the query and filters, newest (or most relevant) first."""
+    started = time.perf_counter()
+    page = archive.search_page(factory, filters.request(limit=limit, cursor=cursor))
+    request.app.state.metrics.search_seconds.labels("api").observe(time.perf_counter() - started)
+    return schemas.StoryPage(
+        items=[schemas.StoryHit.of(hit) for hit in page.hits],
+        next_cursor=page.next_cursor,
+        exact=page.exact,
+        pending=page.pending,
+    )
+
+
+@router.get("/stories/facets", response_model=schemas.Facets, summary="Counts for a search")
+def story_facets(factory: FactoryDep, filters: SearchFilters, _: Reader) -> schemas.Facets:
+    """How many stories match, per day (UTC) and per language (every story, not per cluster)."""
+    found = archive.search_facets(factory, filters.request())
+    return schemas.Facets(
+        total=found.total,
+        exact=found.exact,
+        by_day=[schemas.DayCount(day=day, count=n) for day, n in found.by_day],
+        by_language=found.by_language,
+    )
+
+
+@router.get("/stories/{story_id}", response_model=schemas.StoryFull, summary="One story")
+def get_story(
+    story_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Reader
+) -> schemas.StoryFull:
+    """The story's text and metadata, the other outlets that reported it, the topics it
+    matched and why, and its earlier versions."""
+    return schemas.StoryFull.of(archive.story_detail(session, story_id))
+
+
+@router.get("/topics", response_model=list[schemas.TopicOut], summary="Topics")
+def list_topics(session: SessionDep, _: Reader) -> list[schemas.TopicOut]:
+    return [schemas.TopicOut.of(t) for t in queries.list_topics(session=session)]
+
+
+@router.put(
+    "/topics/{slug}",
+    response_model=schemas.TopicOut,
+    summary="Add or change a topic (admin)",
+)
+def put_topic(
+    slug: Annotated[str, Path(pattern=schemas.SLUG)],
+    body: schemas.TopicIn,
+    response: Response,
+    factory: FactoryDep,
+    _: AdminApi,
+) -> schemas.TopicOut:
+    if body.slug != slug:
+        raise HTTPException(status_code=422, detail="the slug in the path and the body differ")
+    topic, created = save_topic(
+        factory, slug=slug, name=body.name, query=body.query, definition=body.definition
+    )
+    response.status_code = 201 if created else 200
+    return schemas.TopicOut.of(topic)
+
+
+@router.patch(
+    "/topics/{slug}", response_model=schemas.TopicOut, summary="Enable or disable a topic (admin)"
+)
+def patch_topic(
+    slug: Annotated[str, Path(pattern=schemas.SLUG)],
+    body: schemas.EnabledPatch,
+    factory: FactoryDep,
+    _: AdminApi,
+) -> schemas.TopicOut:
+    return schemas.TopicOut.of(set_topic_enabled(factory, slug, body.enabled))
+
+
+@router.get("/sources", response_model=list[schemas.SourceOut], summary="Sources and their health")
+def list_sources(session: SessionDep, _: Reader) -> list[schemas.SourceOut]:
+    return [schemas.SourceOut.of(h) for h in archive.source_health(session)]
+
+
+@router.post(
+    "/sources",
+    response_model=schemas.SourceOut,
+    status_code=201,
+    summary="Add or update a source (admin)",
+)
+def post_source(
+    body: schemas.SourceIn,
+    response: Response,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    _: AdminApi,
+) -> schemas.SourceOut:
+    source, created = save_source(
+        factory,
+        settings,
+        name=body.name,
+        url=body.url,
+        kind=body.kind,
+        language=body.language,
+        interval_minutes=body.interval_minutes,
+    )
+    response.status_code = 201 if created else 200
+    return schemas.SourceOut.from_source(source)
+
+
+@router.patch(
+    "/sources/{name}",
+    response_model=schemas.SourceOut,
+    summary="Enable or disable a source (admin)",
+)
+def patch_source(
+    name: SourceName, body: schemas.EnabledPatch, factory: FactoryDep, _: AdminApi
+) -> schemas.SourceOut:
+    return schemas.SourceOut.from_source(set_source_enabled(factory, name, body.enabled))
+
+
+@router.post(
+    "/crawls",
+    response_model=schemas.CrawlStarted,
+    status_code=202,
+    summary="Start a crawl (admin)",
+    responses={429: {"model": schemas.Problem, "description": "Too many crawl starts"}},
+)
+def post_crawl(request: Request, body: schemas.CrawlIn, _: AdminApi) -> schemas.CrawlStarted:
+    """Crawl the named sources (or all enabled ones) in a separate process.
+
+    Answers at once with the run's id; poll ``GET /api/crawls/{id}``. When these
+    sources are already being crawled, the running crawl's id comes back
+    (``joined``) instead of a second crawl."""
+    started = start_crawl_for(request, body.sources)
+    return schemas.CrawlStarted(
+        id=started.run_id, joined=started.joined, status_url=f"/api/crawls/{started.run_id}"
+    )
+
+
+def start_crawl_for(request: Request, sources: list[str] | None) -> Started:
+    wait = request.app.state.crawl_limiter.hit(client_key(request))
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail="too many crawl starts; try again shortly",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    result: Started = request.app.state.crawls.start(sources, trigger="web")
+    return result
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/crawls/{run_id}", response_model=schemas.CrawlOut, summary="A crawl's progress")
+def get_crawl(
+    run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Reader
+) -> schemas.CrawlOut:
+    """Counts so far while it runs, then its outcome."""
+    return schemas.CrawlOut.of(queries.get_crawl_run(session=session, run_id=run_id))

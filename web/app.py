@@ -10,7 +10,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 
 from db.session import make_engine, make_sessionmaker
-from web import api, routes, subscriptions
+from web import admin, api, errors, exports, metrics, routes, subscriptions
+from web.auth import Guard
+from web.background import IndexWorker
+from web.crawls import CrawlManager
+from web.ratelimit import RateLimiter
 from wirewatch.settings import Settings, get_settings
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -27,18 +31,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
 
+    factory = make_sessionmaker(engine)
+    indexer = IndexWorker(factory)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        indexer.start()
         yield
+        indexer.stop()
         engine.dispose()
 
     app = FastAPI(
-        title="wirewatch", version="0.1.0", docs_url="/api/docs", redoc_url=None, lifespan=lifespan
+        title="wirewatch",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    app.state.sessions = factory
     app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    app.state.guard = Guard.from_settings(settings)
+    app.state.metrics = metrics.Metrics(factory)
+    app.state.crawls = CrawlManager(settings, factory)
+    app.state.crawl_limiter = RateLimiter(settings.crawl_trigger_limit, window=60)
+    app.state.login_limiter = RateLimiter(10, window=60)
+    errors.install(app)
 
     @app.middleware("http")
     async def security_headers(
@@ -47,11 +67,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on
+        # every form POST, and admin forms check that Origin names this site.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     app.include_router(routes.router)
+    app.include_router(admin.router)
     app.include_router(subscriptions.router)
+    app.include_router(exports.router)
     app.include_router(api.router)
+    app.include_router(metrics.router)
 
     return app

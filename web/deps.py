@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: a database session, the settings, the templates."""
+"""Request-scoped dependencies: a database session (or the factory), the settings, the templates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from wirewatch.settings import Settings
 
@@ -15,6 +15,12 @@ from wirewatch.settings import Settings
 def get_session(request: Request) -> Iterator[Session]:
     with request.app.state.sessions() as session:
         yield session
+
+
+def get_factory(request: Request) -> sessionmaker[Session]:
+    """For calls that run several short transactions (search with indexing, exports)."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -28,5 +34,6 @@ def get_templates(request: Request) -> Jinja2Templates:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+FactoryDep = Annotated[sessionmaker[Session], Depends(get_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]

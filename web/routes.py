@@ -1,61 +1,150 @@
-"""Archive pages: latest stories and search, a story, sources; and /healthz."""
+"""Archive pages: search, a story, topics, sources and crawl runs; and /healthz.
+
+Each handler parses its input, calls one archive function and renders. Stored
+text reaches templates as plain strings (autoescaped) or as markup built by
+``db.search.snippets``, which escapes everything but its own ``<mark>``.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
 
 from db import queries
-from db.models import Story
-from web.deps import SessionDep, TemplatesDep
-from wirewatch.archive import search_archive
-from wirewatch.errors import QueryError
+from web.auth import Reader
+from web.deps import FactoryDep, SessionDep
+from web.pages import render
+from web.params import Cursor, Filters, Limit, SearchFilters
+from wirewatch import archive
+from wirewatch.errors import NotFoundError, QueryError, WirewatchError
 
-router = APIRouter()
-MAX_QUERY_CHARS = 500
+router = APIRouter(include_in_schema=False)
+FACET_DAYS = 60
+
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
-    session: SessionDep,
-    templates: TemplatesDep,
-    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    factory: FactoryDep,
+    filters: SearchFilters,
+    _: Reader,
+    limit: Limit = 20,
+    cursor: Cursor = None,
 ) -> Response:
-    error = None
-    hits = []
-    stories: list[Story] = []
-    if q.strip():
-        try:
-            hits = search_archive(session, q, limit=50)
-        except QueryError as exc:
-            error = str(exc)
-    else:
-        stories = queries.latest_stories(session=session, limit=50)
-    return templates.TemplateResponse(
-        request, "index.html", {"q": q, "hits": hits, "stories": stories, "error": error}
+    searching = any(
+        (
+            filters.q.strip(),
+            filters.source,
+            filters.lang,
+            filters.topic,
+            filters.since,
+            filters.until,
+            filters.cluster,
+        )
     )
+    context: dict[str, object] = {
+        "f": filters,
+        "cursor": cursor,
+        "error": None,
+        "page": None,
+        "facets": None,
+        "sources": [],
+        "topics": [],
+    }
+    started = time.perf_counter()
+    try:
+        screen = archive.search_screen(
+            factory, filters.request(limit=limit, cursor=cursor), with_facets=searching
+        )
+    except (QueryError, NotFoundError, WirewatchError) as exc:
+        context["error"] = str(exc)
+    else:
+        request.app.state.metrics.search_seconds.labels("web").observe(
+            time.perf_counter() - started
+        )
+        context.update(_screen_context(screen, filters, limit))
+    return render(request, "index.html", context)
+
+
+def _screen_context(
+    screen: archive.SearchScreen, filters: Filters, limit: int
+) -> dict[str, object]:
+    params = {k: v for k, v in _query_params(filters).items() if v not in ("", None)}
+    days = screen.facets.by_day[-FACET_DAYS:] if screen.facets else []
+    return {
+        "page": screen.page,
+        "facets": screen.facets,
+        "days": days,
+        "day_max": max((n for _, n in days), default=1),
+        "sources": screen.sources,
+        "topics": screen.topics,
+        "next_url": "/?"
+        + urlencode({**params, "limit": limit, "cursor": screen.page.next_cursor or ""}),
+        "first_url": "/?" + urlencode({**params, "limit": limit}),
+        "export_base": "/api/stories",
+        "export_query": urlencode(params),
+    }
+
+
+def _query_params(filters: Filters) -> dict[str, object]:
+    return {
+        "q": filters.q,
+        "since": filters.since,
+        "until": filters.until,
+        "source": filters.source,
+        "lang": filters.lang,
+        "topic": filters.topic,
+        "cluster": filters.cluster,
+        "sort": filters.sort,
+        "collapse": "true" if filters.collapse else "false",
+    }
 
 
 @router.get("/stories/{story_id}", response_class=HTMLResponse)
-def story_page(
-    request: Request, story_id: int, session: SessionDep, templates: TemplatesDep
+def story_page(request: Request, story_id: Id, session: SessionDep, _: Reader) -> Response:
+    detail = archive.story_detail(session, story_id)
+    url = detail.story.canonical_url
+    safe_url = url if url.startswith(("http://", "https://")) else None
+    return render(
+        request, "story.html", {"story": detail.story, "detail": detail, "safe_url": safe_url}
+    )
+
+
+@router.get("/topics", response_class=HTMLResponse)
+def topics_page(request: Request, session: SessionDep, _: Reader) -> Response:
+    topics = queries.list_topics(session=session)
+    return render(
+        request,
+        "topics.html",
+        {"topics": topics, "error": None, "form": {"slug": "", "name": "", "query": ""}},
+    )
+
+
+@router.get("/topics/{slug}", response_class=HTMLResponse)
+def topic_page(
+    request: Request, slug: Annotated[str, Path(max_length=100)], session: SessionDep, _: Reader
 ) -> Response:
-    story = session.get(Story, story_id)
-    if story is None:
-        raise HTTPException(status_code=404, detail=f"no story with id {story_id}")
-    matches = queries.topics_for_story(session=session, story_id=story_id)
-    return templates.TemplateResponse(request, "story.html", {"story": story, "matches": matches})
+    return render(request, "topic.html", {"overview": archive.topic_overview(session, slug)})
 
 
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request, session: SessionDep, templates: TemplatesDep) -> Response:
-    sources = queries.list_sources(session=session)
+def sources_page(request: Request, session: SessionDep, _: Reader) -> Response:
+    health = archive.source_health(session)
     runs = queries.recent_crawl_runs(session=session, limit=10)
-    return templates.TemplateResponse(request, "sources.html", {"sources": sources, "runs": runs})
+    return render(request, "sources.html", {"health": health, "runs": runs})
+
+
+@router.get("/crawls/{run_id}", response_class=HTMLResponse)
+def crawl_page(request: Request, run_id: Id, session: SessionDep, _: Reader) -> Response:
+    run = queries.get_crawl_run(session=session, run_id=run_id)
+    return render(request, "crawl.html", {"run": run})
 
 
 @router.get("/healthz")

@@ -1,31 +1,109 @@
-"""Search the stored archive with the same query language topics use.
+"""The archive as its readers see it: search pages, counts, exports, a story in context.
 
-Filters (date, source, language) narrow the rows in SQL; the query itself is
-evaluated by the topic matcher, newest first, so a search and an alert can
-never disagree about what a query means.
+The web pages, the JSON API and ``wirewatch search`` all call these, so a
+query means the same everywhere (and the same as in topic alerts: the search
+index holds the topic matcher's own word keys, see ``db.search``). Each
+function takes a session factory or a session and keeps transactions short:
+an export of a million rows is many small reads, never one long one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
-from db.models import Source, Story
-from wirewatch.query import Document, analyze_document, parse
+from db import queries
+from db.models import Source, Story, StoryVersion, Topic, TopicMatch
+from db.search import (
+    Facets,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    Sort,
+    SyncResult,
+    facets,
+    pending_count,
+    scan,
+    search,
+    sync,
+)
+from db.session import unit_of_work
+from wirewatch.errors import NotFoundError
 
-MAX_LIMIT = 1000
-BATCH = 500
+__all__ = [
+    "ClusterMember",
+    "ExportRow",
+    "SearchHit",
+    "SearchPage",
+    "SearchRequest",
+    "SearchScreen",
+    "SourceHealth",
+    "StoryDetail",
+    "TopicOverview",
+    "export_rows",
+    "refresh_index",
+    "search_archive",
+    "search_facets",
+    "search_page",
+    "search_screen",
+    "source_health",
+    "story_detail",
+    "topic_overview",
+]
+
+MAX_LIMIT = 1000  # `wirewatch search --limit`
+# A search brings at most this many changed stories into the index before it runs;
+# the web app's background indexer keeps the queue short, so this is rarely reached.
+REFRESH_ON_SEARCH = 2000
+HEALTH_DAYS = 7
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    story: Story
-    source_name: str
-    why: list[str]
+def refresh_index(factory: sessionmaker[Session], *, limit: int = REFRESH_ON_SEARCH) -> SyncResult:
+    """Index stories changed since the last call (in its own transaction)."""
+    with factory() as session:
+        if not pending_count(session):
+            return SyncResult(0, 0)
+    with unit_of_work(factory) as session:
+        return sync(session, limit=limit)
+
+
+def search_page(
+    factory: sessionmaker[Session], request: SearchRequest, *, explain: bool = False
+) -> SearchPage:
+    """One page of results; raises QueryError, NotFoundError or SearchRequestError."""
+    refresh_index(factory)
+    with factory() as session:
+        return search(session, request, explain=explain)
+
+
+def search_facets(factory: sessionmaker[Session], request: SearchRequest) -> Facets:
+    with factory() as session:
+        return facets(session, request)
+
+
+@dataclass
+class SearchScreen:
+    """Everything the search page shows: results, counts, and the filter choices."""
+
+    page: SearchPage
+    facets: Facets | None
+    sources: list[str]
+    topics: list[tuple[str, str]]  # (slug, name)
+
+
+def search_screen(
+    factory: sessionmaker[Session], request: SearchRequest, *, with_facets: bool
+) -> SearchScreen:
+    page = search_page(factory, request)
+    with factory() as session:
+        counts = facets(session, request) if with_facets else None
+        sources = [s.name for s in queries.list_sources(session=session)]
+        topics = [(t.slug, t.name) for t in queries.list_topics(session=session)]
+    return SearchScreen(page, counts, sources, topics)
 
 
 def search_archive(
@@ -33,48 +111,245 @@ def search_archive(
     query: str,
     *,
     since: datetime | None = None,
+    until: datetime | None = None,
     source: str | None = None,
     language: str | None = None,
+    topic: str | None = None,
+    sort: Sort = "newest",
     limit: int = 20,
 ) -> list[SearchHit]:
-    """Stories matching ``query`` (raises QueryError), newest first, at most ``limit``."""
-    compiled = parse(query)
+    """Up to ``limit`` stories matching ``query``, newest first, with why each matched.
+
+    Every story is listed (copies in a cluster too), as the CLI always did.
+    """
     limit = max(1, min(limit, MAX_LIMIT))
     hits: list[SearchHit] = []
-    for story, source_name in _candidates(session, since=since, source=source, language=language):
-        document = analyze_document(
-            Document(
-                title=story.title,
-                text=story.body or story.summary,
-                lang=story.language,
-                source=source_name,
-                url=story.canonical_url,
-            )
+    cursor: str | None = None
+    while len(hits) < limit:
+        request = SearchRequest(
+            query=query,
+            since=since,
+            until=until,
+            source=source,
+            language=language,
+            topic=topic,
+            sort=sort,
+            collapse=False,
+            limit=min(limit - len(hits), 100),
+            cursor=cursor,
         )
-        result = compiled.match(document)
-        if result.matched:
-            hits.append(SearchHit(story, source_name or "", list(result.why)))
-            if len(hits) >= limit:
-                break
+        page = search(session, request, explain=True)
+        hits.extend(page.hits)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
     return hits
 
 
-def _candidates(
-    session: Session, *, since: datetime | None, source: str | None, language: str | None
-) -> Iterator[tuple[Story, str | None]]:
-    when = func.coalesce(Story.published_at, Story.fetched_at)
-    stmt = select(Story, Source.name).outerjoin(Source, Story.source_id == Source.id)
-    if since is not None:
-        stmt = stmt.where(when >= since)
-    if source is not None:
-        stmt = stmt.where(Source.name == source)
-    if language is not None:
-        stmt = stmt.where(Story.language == language)
-    stmt = stmt.order_by(when.desc(), Story.id.desc())
-    offset = 0
+# --- exports ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    id: int
+    published: datetime
+    fetched: datetime
+    source: str
+    language: str | None
+    title: str
+    url: str
+    text: str
+    authors: list[str]
+    cluster_id: int | None
+
+
+def export_rows(
+    factory: sessionmaker[Session],
+    request: SearchRequest,
+    *,
+    max_rows: int | None = None,
+    batch: int = 500,
+) -> Iterator[ExportRow]:
+    """Every story matching ``request`` (newest first), read in short batches: flat memory."""
+    cursor = request.cursor
+    sent = 0
     while True:
-        rows = session.execute(stmt.limit(BATCH).offset(offset)).all()
-        if not rows:
+        with factory() as session:
+            ids, cursor = scan(session, replace(request, cursor=cursor), batch=batch)
+            rows = _export_batch(session, ids)
+        for row in rows:
+            if max_rows is not None and sent >= max_rows:
+                return
+            sent += 1
+            yield row
+        if cursor is None:
             return
-        yield from ((story, name) for story, name in rows)
-        offset += BATCH
+
+
+def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
+    if not ids:
+        return []
+    stories = {
+        s.id: s
+        for s in session.scalars(
+            select(Story).options(joinedload(Story.source)).where(Story.id.in_(ids))
+        )
+    }
+    rows = []
+    for story_id in ids:
+        story = stories.get(story_id)
+        if story is None:
+            continue
+        rows.append(
+            ExportRow(
+                id=story.id,
+                published=story.published_at or story.fetched_at,
+                fetched=story.fetched_at,
+                source=story.source.name if story.source else "",
+                language=story.language,
+                title=story.title,
+                url=story.canonical_url,
+                text=story.body or story.summary,
+                authors=[str(a) for a in story.authors],
+                cluster_id=story.cluster_id,
+            )
+        )
+    return rows
+
+
+# --- one story ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClusterMember:
+    story_id: int
+    title: str
+    source: str
+    url: str
+    language: str | None
+    when: datetime
+
+
+@dataclass
+class StoryDetail:
+    story: Story
+    source: str
+    members: list[ClusterMember]  # the other stories of its cluster, oldest first
+    topics: list[tuple[Topic, TopicMatch]]
+    versions: list[StoryVersion]  # earlier texts, newest first
+
+
+def story_detail(session: Session, story_id: int) -> StoryDetail:
+    story = session.scalar(
+        select(Story).options(joinedload(Story.source)).where(Story.id == story_id)
+    )
+    if story is None:
+        raise NotFoundError(f"no story with id {story_id}")
+    members: list[ClusterMember] = []
+    if story.cluster_id is not None:
+        rows = session.execute(
+            select(Story, Source.name)
+            .outerjoin(Source, Story.source_id == Source.id)
+            .where(Story.cluster_id == story.cluster_id, Story.id != story.id)
+            .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
+            .limit(200)
+        ).all()
+        members = [
+            ClusterMember(
+                s.id,
+                s.title,
+                name or "",
+                s.canonical_url,
+                s.language,
+                s.published_at or s.fetched_at,
+            )
+            for s, name in rows
+        ]
+    versions = list(
+        session.scalars(
+            select(StoryVersion)
+            .where(StoryVersion.story_id == story.id)
+            .order_by(StoryVersion.version.desc())
+        )
+    )
+    return StoryDetail(
+        story=story,
+        source=story.source.name if story.source else "",
+        members=members,
+        topics=queries.topics_for_story(session=session, story_id=story.id),
+        versions=versions,
+    )
+
+
+# --- sources and topics ------------------------------------------------------------------
+
+
+@dataclass
+class SourceHealth:
+    source: Source
+    stories: int  # stored in all
+    per_day: float  # stories dated within the last HEALTH_DAYS days, per day
+
+
+def source_health(session: Session, *, now: datetime | None = None) -> list[SourceHealth]:
+    now = now or datetime.now(UTC)
+    since = now - timedelta(days=HEALTH_DAYS)
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    totals = dict(
+        session.execute(select(Story.source_id, func.count()).group_by(Story.source_id)).all()
+    )
+    recent = dict(
+        session.execute(
+            select(Story.source_id, func.count()).where(when >= since).group_by(Story.source_id)
+        ).all()
+    )
+    return [
+        SourceHealth(s, int(totals.get(s.id, 0)), int(recent.get(s.id, 0)) / HEALTH_DAYS)
+        for s in queries.list_sources(session=session)
+    ]
+
+
+@dataclass(frozen=True)
+class TopicStory:
+    story_id: int
+    title: str
+    source: str
+    url: str
+    when: datetime
+    matched_at: datetime
+    why: list[str]
+
+
+@dataclass
+class TopicOverview:
+    topic: Topic
+    matches: int
+    recent: list[TopicStory]
+
+
+def topic_overview(session: Session, slug: str, *, limit: int = 50) -> TopicOverview:
+    topic = queries.get_topic(session=session, slug=slug)
+    count = session.scalar(
+        select(func.count()).select_from(TopicMatch).where(TopicMatch.topic_id == topic.id)
+    )
+    rows = session.execute(
+        select(TopicMatch, Story, Source.name)
+        .join(Story, Story.id == TopicMatch.story_id)
+        .outerjoin(Source, Story.source_id == Source.id)
+        .where(TopicMatch.topic_id == topic.id)
+        .order_by(TopicMatch.matched_at.desc(), TopicMatch.id.desc())
+        .limit(limit)
+    ).all()
+    recent = [
+        TopicStory(
+            story.id,
+            story.title,
+            name or "",
+            story.canonical_url,
+            story.published_at or story.fetched_at,
+            match.matched_at,
+            [str(w) for w in match.why],
+        )
+        for match, story, name in rows
+    ]
+    return TopicOverview(topic, int(count or 0), recent)

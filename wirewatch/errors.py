@@ -10,6 +10,7 @@
     ├── ExtractionError        an article page could not be turned into text
     └── DeliveryError          a message could not be handed to the mail transport
         ├── TemporaryDeliveryError   retry later (429, 5xx, connection trouble)
+        ├── UncertainDeliveryError   the transport may have taken it (answer lost): do not resend
         └── PermanentDeliveryError   do not retry (400, bad address)
             └── TransportAuthError   401/403: the whole run stops, the key is wrong
 
@@ -79,6 +80,14 @@ class TemporaryDeliveryError(DeliveryError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class UncertainDeliveryError(DeliveryError):
+    """The request reached the transport but its answer was lost: it may have been sent.
+
+    Resending could deliver the message twice (SendGrid has no idempotency
+    key), so the message is recorded as ``unknown`` instead of being retried.
+    """
 
 
 class PermanentDeliveryError(DeliveryError):

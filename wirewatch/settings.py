@@ -34,7 +34,7 @@ from pydantic_settings import (
 from wirewatch.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
-SECRET_FIELDS = ("sendgrid_api_key",)
+SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -72,7 +72,12 @@ class _TomlFileSource(PydanticBaseSettingsSource):
 
 def _secret_files_source() -> dict[str, Any]:
     values: dict[str, Any] = {}
-    env_names = {"sendgrid_api_key": "SENDGRID_API_KEY_FILE"}
+    env_names = {
+        "sendgrid_api_key": "SENDGRID_API_KEY_FILE",
+        "secret_key": "WIREWATCH_SECRET_KEY_FILE",
+        "admin_token": "WIREWATCH_ADMIN_TOKEN_FILE",
+        "metrics_token": "WIREWATCH_METRICS_TOKEN_FILE",
+    }
     for field, env_name in env_names.items():
         path = os.environ.get(env_name)
         if path:
@@ -106,6 +111,12 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=0, le=65535)
     base_url: str = "http://127.0.0.1:8000"
+    # Admin actions (sources, crawls, topics) need this token (generated into data_dir
+    # when unset); /metrics needs the metrics token, or the admin token when that is unset.
+    admin_token: SecretStr | None = None
+    metrics_token: SecretStr | None = None
+    archive_public: bool = True
+    crawl_trigger_limit: int = Field(default=10, ge=1)
 
     # Mail
     mail_from: str = "wirewatch <alerts@wirewatch.localhost>"
@@ -124,6 +135,14 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
+    # Instant digests wait at most this long for the crawl in progress to finish.
+    instant_batch_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+
+    # Subscriptions: signing key for links in emails (generated into data_dir when unset),
+    # the SendGrid event webhook's verification key, and the subscribe rate limit.
+    secret_key: SecretStr | None = None
+    sendgrid_webhook_public_key: str | None = None
+    subscribe_rate_limit: int = Field(default=10, ge=1)
 
     # Crawling
     user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"

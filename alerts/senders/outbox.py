@@ -25,8 +25,11 @@ _MAX_ID_CHARS = 120
 def outbox_filename(message: OutgoingMessage, now: datetime) -> str:
     """Sortable by time, unique by message id, safe on every filesystem."""
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    safe_id = _UNSAFE.sub("_", message.message_id.strip("<>"))[:_MAX_ID_CHARS].strip("._")
-    return f"{stamp}-{safe_id or 'message'}.eml"
+    return f"{stamp}-{_safe_id(message.message_id)}.eml"
+
+
+def _safe_id(message_id: str) -> str:
+    return _UNSAFE.sub("_", message_id.strip("<>"))[:_MAX_ID_CHARS].strip("._") or "message"
 
 
 class OutboxSender:
@@ -50,6 +53,19 @@ class OutboxSender:
                 f"cannot write to the outbox folder {self.directory}: {exc.strerror or exc}"
             ) from exc
         return SendResult(transport=self.name, provider_id=target.name)
+
+    def was_delivered(self, message_id: str) -> bool:
+        """Whether a message with this id (or file name) is in the folder.
+
+        Lets a run after a crash tell "written, then killed" from "killed before
+        writing", which no network transport can.
+        """
+        if not self.directory.is_dir():
+            return False
+        if message_id.endswith(".eml"):
+            return (self.directory / message_id).is_file()
+        suffix = f"-{_safe_id(message_id)}.eml"
+        return any(path.name.endswith(suffix) for path in self.directory.glob("*.eml"))
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

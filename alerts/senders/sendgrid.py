@@ -9,6 +9,8 @@ Status handling follows the API's documentation: 202 accepted, 200 in sandbox
 mode (checked, not sent), 429 rate limited (wait as the headers say), 5xx try
 later, 401/403 the key is wrong or lacks the Mail Send scope (stop everything),
 any other 4xx the body is wrong (the API says why in ``errors[].message``).
+A request that could not be sent is retried; one whose answer was lost is
+reported as uncertain, since the API has no idempotency key to retry with.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from wirewatch.errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
+    UncertainDeliveryError,
 )
 
 DEFAULT_HOST = "https://api.sendgrid.com"
@@ -115,10 +118,18 @@ class SendGridSender:
             response = self._client.client.mail.send.post(request_body=body, timeout=self.timeout)
         except HTTPError as exc:
             raise self._from_http_error(exc, message) from exc
-        except (URLError, http.client.HTTPException, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
+        except URLError as exc:
+            # urllib wraps only what fails while connecting and sending the request:
+            # SendGrid never got the whole message, so trying again is safe.
             raise TemporaryDeliveryError(
-                f"cannot reach SendGrid at {self.host}: {type(exc).__name__}: {reason}"
+                f"cannot reach SendGrid at {self.host}: {type(exc).__name__}: {exc.reason}"
+            ) from exc
+        except (http.client.HTTPException, OSError) as exc:
+            # The request went out and the answer was lost (timeout, connection dropped):
+            # SendGrid may have accepted it, and it has no idempotency key to retry with.
+            raise UncertainDeliveryError(
+                f"SendGrid at {self.host} got the request but its answer was lost "
+                f"({type(exc).__name__}: {exc}); the message may have been sent"
             ) from exc
         status = int(response.status_code)
         if status not in _SUCCESS:

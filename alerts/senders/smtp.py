@@ -24,6 +24,7 @@ from wirewatch.errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
+    UncertainDeliveryError,
 )
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -31,6 +32,7 @@ DEFAULT_TIMEOUT = 30.0
 # 530 authentication required, 534 mechanism too weak, 535 credentials invalid, 538 needs TLS
 _AUTH_CODES = frozenset({530, 534, 535, 538})
 _QUEUE_ID = re.compile(r"queued as\s+<?([^\s>]+)", re.IGNORECASE)
+_DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,22 @@ class SmtpSender:
         code, text = smtp.rcpt(message.to_address)
         if code not in (250, 251):
             raise smtplib.SMTPRecipientsRefused({message.to_address: (code, text)})
-        code, text = smtp.data(data)  # raises only when DATA itself is refused
+        code, text = smtp.docmd("DATA")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, text)
+        # What smtplib's data() does, split so that a lost reply is told apart: until
+        # the final "." arrives the server discards the message, after it may queue it.
+        payload = _DOT_AT_LINE_START.sub(b"..", data)
+        if not payload.endswith(b"\r\n"):
+            payload += b"\r\n"
+        smtp.send(payload + b".\r\n")
+        try:
+            code, text = smtp.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            raise UncertainDeliveryError(
+                f"SMTP server {self.target} received the message but its answer was lost "
+                f"({type(exc).__name__}: {exc}); it may have been queued"
+            ) from exc
         if code != 250:
             raise smtplib.SMTPDataError(code, text)
         return text.decode("utf-8", "replace")

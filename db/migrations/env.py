@@ -7,6 +7,7 @@ from typing import Any, Literal
 from alembic import context
 
 from db.models import Base, UTCDateTime
+from db.search.schema import TABLES as SEARCH_TABLES
 from db.session import make_engine
 
 config = context.config
@@ -51,8 +52,10 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fa
     return False
 
 
-# Tables owned by libraries, not by our models (APScheduler's job store).
-FOREIGN_TABLES = {"apscheduler_jobs"}
+# Tables not described by our models: APScheduler's job store, and the search
+# index (an FTS5 virtual table with its shadow tables, a tsvector table, the queue
+# its triggers fill), which db/search/schema.py creates with raw SQL per dialect.
+FOREIGN_TABLES = {"apscheduler_jobs"} | set(SEARCH_TABLES)
 
 
 def _include_object(

@@ -11,7 +11,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from wirewatch.archive import SearchHit, search_archive
+from wirewatch.archive import SearchHit, refresh_index, search_archive
 from wirewatch.cli.common import ctx, parse_since, user_errors
 
 
@@ -21,21 +21,38 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class SortOrder(StrEnum):
+    newest = "newest"
+    relevance = "relevance"
+
+
 def search(
     query: str = typer.Argument(..., help='Query: words, "phrases", AND/OR/NOT, (groups).'),
     since: str = typer.Option(None, help="Only stories since a date (2026-11-01) or span (7d)."),
+    until: str = typer.Option(None, help="Only stories before a date (2026-11-08) or span ago."),
     source: str = typer.Option(None, help="Only this source (its name)."),
     lang: str = typer.Option(None, help="Only this language (ru, tg, en)."),
+    topic: str = typer.Option(None, help="Only stories this topic matched (its slug)."),
+    sort: SortOrder = typer.Option(SortOrder.newest, help="newest first, or most relevant first."),
     limit: int = typer.Option(20, min=1, max=1000, help="At most this many results."),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="Output format."),
 ) -> None:
-    """Search stored stories, newest first."""
+    """Search stored stories, newest first (the same query language as topics)."""
     c = ctx()
     with user_errors():
         c.migrate()
+        refresh_index(c.factory, limit=1_000_000)
         with c.factory() as session:
             hits = search_archive(
-                session, query, since=parse_since(since), source=source, language=lang, limit=limit
+                session,
+                query,
+                since=parse_since(since),
+                until=parse_since(until),
+                source=source,
+                language=lang,
+                topic=topic,
+                sort=sort.value,  # type: ignore[arg-type]
+                limit=limit,
             )
             rows = [_row(hit) for hit in hits]
     if output == OutputFormat.json:

@@ -8,6 +8,7 @@ and prints what happened at each step. Nothing leaves the machine.
 from __future__ import annotations
 
 import shutil
+import statistics
 import time
 from datetime import UTC, datetime
 
@@ -19,7 +20,16 @@ from alerts.digest import send_due_digests
 from alerts.senders import make_sender
 from crawler.runner import settle, start_crawl
 from db import queries
-from db.models import Cluster, CrawlRun, Frequency, Source, SourceKind, Story, TopicMatch
+from db.models import (
+    Cluster,
+    CrawlRun,
+    Delivery,
+    Frequency,
+    Source,
+    SourceKind,
+    Story,
+    TopicMatch,
+)
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_topics
 from wirewatch.cli.common import ctx, reset_context, user_errors
@@ -114,6 +124,7 @@ def demo(
             f"{summary.sent} digest(s) sent with {summary.stories} entries; "
             f"from crawl start to digest in the outbox: {delay:.1f} s"
         )
+        _report_delay(c)
 
         c.console.rule("5. crawl again")
         again = _crawl(c)
@@ -131,6 +142,24 @@ def _crawl(c: AppContext) -> CrawlRun:
     while handle.running():
         time.sleep(0.3)
     return settle(c.factory, handle)
+
+
+def _report_delay(c: AppContext) -> None:
+    """How long each delivered story waited between being matched (stored) and leaving."""
+    with c.factory() as session:
+        rows = session.execute(
+            select(Delivery.sent_at, TopicMatch.matched_at)
+            .join(TopicMatch, TopicMatch.story_id == Delivery.story_id)
+            .where(Delivery.sent_at.is_not(None))
+        ).all()
+    waits = sorted((sent - matched).total_seconds() for sent, matched in rows if sent)
+    if not waits:
+        return
+    c.console.print(
+        f"instant delivery: stories left {statistics.median(waits):.1f} s (median) and at most "
+        f"{waits[-1]:.1f} s after they were stored; the limit is "
+        f"instant_batch_minutes={c.settings.instant_batch_minutes:g} min plus one scheduler tick"
+    )
 
 
 def _report_archive(c: AppContext, expected_on_beat: int) -> None:
@@ -156,7 +185,9 @@ def _report_archive(c: AppContext, expected_on_beat: int) -> None:
             )
             or 0
         )
-        multi = session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+        multi = (
+            session.scalar(select(func.count()).select_from(Cluster).where(Cluster.size > 1)) or 0
+        )
         c.console.print(
             f"{matched} stories matched the default topic: {articles} articles "
             f"(the fixture site marks {expected_on_beat} articles as on the beat) and "

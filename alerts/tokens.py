@@ -1,0 +1,163 @@
+"""Signed, single-purpose tokens for the links in emails and for web forms.
+
+Each token signs one random per-row secret (a subscription's
+``unsubscribe_token`` or a subscriber's ``token``) with the site's secret key
+and a salt naming its purpose. So a token:
+
+* cannot be guessed (the secret is random, the signature needs the key);
+* cannot be turned into another address's token (changing the secret breaks
+  the signature) nor used for another purpose (the salt differs: an
+  unsubscribe token is no confirmation token);
+* stays harmless when replayed: the actions it allows are idempotent.
+
+Confirmation links expire; unsubscribe and preferences links do not (a
+digest from last year must still unsubscribe), but replacing the row's
+secret revokes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
+
+from wirewatch.errors import ConfigError, WirewatchError
+from wirewatch.settings import Settings
+
+KEY_FILE = "secret_key"
+CONFIRM_MAX_AGE = 7 * 24 * 3600
+CSRF_MAX_AGE = 4 * 3600
+_UNSUBSCRIBE = "wirewatch.unsubscribe"
+_PREFERENCES = "wirewatch.preferences"
+_CONFIRM = "wirewatch.confirm"
+_CSRF = "wirewatch.csrf"
+
+
+class TokenError(WirewatchError):
+    """A link's token is malformed, forged, expired or meant for something else."""
+
+
+def new_secret() -> str:
+    """A random per-row secret (32 URL-safe characters)."""
+    return secrets.token_urlsafe(24)
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The configured key, or the one generated once into ``data_dir`` and shared from there."""
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value().strip()
+        if len(value) < 16:
+            raise ConfigError("WIREWATCH_SECRET_KEY must be at least 16 characters long")
+        return value.encode()
+    path = Path(settings.data_dir) / KEY_FILE
+    try:
+        return _read_or_create(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"no WIREWATCH_SECRET_KEY is set and {path} cannot be read or created: {exc}"
+        ) from exc
+
+
+def _read_or_create(path: Path) -> bytes:
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secrets.token_urlsafe(48).encode())
+            handle.flush()
+            os.fsync(handle.fileno())
+        # link() never replaces: when two processes race, both end up with the winner's key.
+        with contextlib.suppress(FileExistsError):
+            os.link(temp, path)
+    finally:
+        Path(temp).unlink(missing_ok=True)
+    return path.read_bytes().strip()
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """What a confirmation link confirms: these subscriptions of this subscriber."""
+
+    subscriber_secret: str
+    subscription_ids: tuple[int, ...]
+
+
+class Tokens:
+    """Makes and checks every kind of token with one key."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Tokens:
+        return cls(secret_key(settings))
+
+    # -- unsubscribe and preferences: the row's secret, signed --------------------------
+
+    def unsubscribe(self, subscription_secret: str) -> str:
+        return Signer(self._key, salt=_UNSUBSCRIBE).sign(subscription_secret).decode()
+
+    def check_unsubscribe(self, token: str) -> str:
+        """The subscription secret the token names."""
+        return self._unsign(_UNSUBSCRIBE, token, "unsubscribe")
+
+    def preferences(self, subscriber_secret: str) -> str:
+        return Signer(self._key, salt=_PREFERENCES).sign(subscriber_secret).decode()
+
+    def check_preferences(self, token: str) -> str:
+        """The subscriber secret the token names."""
+        return self._unsign(_PREFERENCES, token, "preferences")
+
+    def _unsign(self, salt: str, token: str, what: str) -> str:
+        try:
+            return Signer(self._key, salt=salt).unsign(token.strip()).decode()
+        except (BadData, UnicodeDecodeError) as exc:
+            raise TokenError(f"this {what} link is not valid (was it copied completely?)") from exc
+
+    # -- confirmation: which subscriptions, and an expiry --------------------------------
+
+    def confirm(self, subscriber_secret: str, subscription_ids: list[int]) -> str:
+        payload = {"s": subscriber_secret, "i": sorted(subscription_ids)}
+        return URLSafeTimedSerializer(self._key, salt=_CONFIRM).dumps(payload)
+
+    def check_confirm(self, token: str, *, max_age: int = CONFIRM_MAX_AGE) -> ConfirmRequest:
+        serializer = URLSafeTimedSerializer(self._key, salt=_CONFIRM)
+        try:
+            payload: Any = serializer.loads(token.strip(), max_age=max_age)
+        except SignatureExpired as exc:
+            raise TokenError(
+                "this confirmation link has expired; subscribe again to get a new one"
+            ) from exc
+        except BadData as exc:
+            raise TokenError("this confirmation link is not valid") from exc
+        if not (
+            isinstance(payload, dict)
+            and isinstance(payload.get("s"), str)
+            and isinstance(payload.get("i"), list)
+            and all(isinstance(i, int) for i in payload["i"])
+        ):
+            raise TokenError("this confirmation link is not valid")
+        return ConfirmRequest(payload["s"], tuple(payload["i"]))
+
+    # -- CSRF: a form token bound to a random cookie value -------------------------------
+
+    def csrf(self, cookie_value: str) -> str:
+        return URLSafeTimedSerializer(self._key, salt=_CSRF).dumps(cookie_value)
+
+    def check_csrf(self, token: str, cookie_value: str, *, max_age: int = CSRF_MAX_AGE) -> None:
+        try:
+            value = URLSafeTimedSerializer(self._key, salt=_CSRF).loads(token, max_age=max_age)
+        except SignatureExpired as exc:
+            raise TokenError("the form has expired; reload the page and send it again") from exc
+        except BadData as exc:
+            raise TokenError("the form could not be verified; reload the page") from exc
+        if not cookie_value or not secrets.compare_digest(str(value), cookie_value):
+            raise TokenError("the form could not be verified; reload the page")

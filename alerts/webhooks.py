@@ -1,0 +1,431 @@
+"""A topic's new stories as signed JSON POSTs, for chat tools and scripts.
+
+Each POST carries a batch of stories and three headers:
+
+    X-Wirewatch-Event:     stories
+    X-Wirewatch-Delivery:  the batch id (the same on every retry of that batch)
+    X-Wirewatch-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>." + body>
+
+The receiver recomputes the HMAC with the webhook's secret, compares in
+constant time, refuses old timestamps (replays), and ignores a delivery id it
+has already handled. Unlike email, a webhook can be retried safely because of
+that id, so a lost answer or a crash mid-POST is simply retried: receivers
+that skip known ids see every batch exactly once.
+
+The body has a ``text`` field, so chat tools' incoming webhooks (Slack,
+Mattermost, Rocket.Chat) show a readable message without any glue.
+
+Webhooks are added by the operator (CLI), never by the public; still, a URL
+that resolves to a non-public address is refused unless it is listed in
+``allow_private_hosts``, so a webhook cannot be aimed at internal services.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.compose import Candidate, build_entries, subject_for
+from db import queries
+from db.models import (
+    DeliveryStatus,
+    Story,
+    TopicMatch,
+    Webhook,
+    WebhookDelivery,
+)
+from db.session import unit_of_work
+from wirewatch.errors import ConfigError, NotFoundError, WirewatchError
+from wirewatch.settings import Settings
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Wirewatch-Signature"
+DELIVERY_HEADER = "X-Wirewatch-Delivery"
+EVENT_HEADER = "X-Wirewatch-Event"
+SIGNATURE_TOLERANCE = 300
+TIMEOUT = 10.0
+STALE_SENDING = timedelta(minutes=15)
+FIRST_WINDOW = timedelta(days=1)
+
+
+class WebhookSignatureError(WirewatchError):
+    """A webhook request's signature is missing, malformed, stale or wrong."""
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Wirewatch-Signature`` value for this body at this time."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={mac.hexdigest()}"
+
+
+def verify(
+    secret: str,
+    header: str | None,
+    body: bytes,
+    *,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE,
+) -> None:
+    """What a receiver does (also in docs/digests.md); raises on any mismatch."""
+    if not header:
+        raise WebhookSignatureError(f"no {SIGNATURE_HEADER} header")
+    fields = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(fields["t"])
+    except (KeyError, ValueError) as exc:
+        raise WebhookSignatureError(f"{SIGNATURE_HEADER} has no valid t=") from exc
+    current = time.time() if now is None else now
+    if abs(current - timestamp) > tolerance:
+        raise WebhookSignatureError("signature timestamp is too old or in the future")
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    if not hmac.compare_digest(expected, fields.get("v1", "")):
+        raise WebhookSignatureError("signature does not match the body")
+
+
+# -- managing webhooks --------------------------------------------------------------------
+
+
+def add_webhook(session: Session, settings: Settings, *, topic_slug: str, url: str) -> Webhook:
+    """A new webhook for a topic, with a fresh secret to give to the receiver."""
+    check_url(url, settings.allow_private_hosts)
+    topic = queries.get_topic(session=session, slug=topic_slug)
+    webhook = Webhook(topic_id=topic.id, url=url, secret=secrets.token_urlsafe(32), active=True)
+    session.add(webhook)
+    session.flush()
+    return webhook
+
+
+def remove_webhook(session: Session, webhook_id: int) -> Webhook:
+    webhook = session.get(Webhook, webhook_id)
+    if webhook is None:
+        raise NotFoundError(f"no webhook with id {webhook_id} (see `wirewatch webhooks list`)")
+    webhook.active = False
+    return webhook
+
+
+def list_webhooks(session: Session) -> list[Webhook]:
+    return list(session.scalars(select(Webhook).order_by(Webhook.id)))
+
+
+def check_url(url: str, allow: Sequence[str], *, resolve: bool = False) -> None:
+    """An absolute http(s) URL; with ``resolve``, also one that reaches a public address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"webhook URL {url!r} must be an absolute http:// or https:// URL")
+    if not resolve:
+        return
+    host = parts.hostname.rstrip(".").lower()
+    allowed_hosts = {entry.strip().lower() for entry in allow}
+    if host in allowed_hosts:
+        return
+    networks = []
+    for entry in allow:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise ConfigError(f"webhook host {host!r} does not resolve: {exc}") from exc
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0])
+        if not ip.is_global and not any(ip in net for net in networks if ip.version == net.version):
+            raise ConfigError(
+                f"webhook host {host!r} resolves to {ip}, which is not a public address; "
+                "add it to WIREWATCH_ALLOW_PRIVATE_HOSTS if that is intended"
+            )
+
+
+# -- delivering -----------------------------------------------------------------------------
+
+
+@dataclass
+class WebhookRunSummary:
+    posted: int = 0
+    stories: int = 0
+    deferred: int = 0
+    failed: int = 0
+    held: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    webhook_id: int
+    url: str
+    secret: str
+    batch_id: str
+    body: bytes
+    stories: int
+
+
+def deliver_webhooks(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    crawling: bool = False,
+    client: httpx.Client | None = None,
+) -> WebhookRunSummary:
+    """POST each active webhook's new stories, at most one batch per webhook per run."""
+    now = now or datetime.now(UTC)
+    summary = WebhookRunSummary()
+    with factory() as session:
+        ids = list(session.scalars(select(Webhook.id).where(Webhook.active.is_(True))))
+    if not ids:
+        return summary
+    own_client = client is None
+    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    try:
+        for webhook_id in ids:
+            try:
+                batch = _claim(factory, settings, webhook_id, now, crawling, summary)
+            except IntegrityError:
+                continue  # another process claimed these stories for this webhook first
+            if batch is not None:
+                _post(factory, settings, http, batch, summary)
+    finally:
+        if own_client:
+            http.close()
+    return summary
+
+
+def _claim(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    webhook_id: int,
+    now: datetime,
+    crawling: bool,
+    summary: WebhookRunSummary,
+) -> _Batch | None:
+    with unit_of_work(factory) as session:
+        webhook = session.get(Webhook, webhook_id)
+        if webhook is None or not webhook.active:
+            return None
+        rows = _unfinished(session, webhook, now)
+        if rows:
+            batch_id = rows[0].batch_id
+        else:
+            candidates = _candidates(session, webhook)
+            if not candidates:
+                return None
+            waiting_since = min(c.match.matched_at for c in candidates)
+            batch_window = timedelta(minutes=settings.instant_batch_minutes)
+            if crawling and now - waiting_since < batch_window:
+                summary.held += 1
+                return None
+            batch_id = uuid.uuid4().hex
+            rows = [
+                WebhookDelivery(
+                    webhook_id=webhook.id,
+                    story_id=c.story.id,
+                    story_version=c.story.version,
+                    batch_id=batch_id,
+                    status=DeliveryStatus.SENDING,
+                    attempts=0,
+                    created_at=now,
+                )
+                for c in candidates[: settings.digest_max_items]
+            ]
+            session.add_all(rows)
+        for row in rows:
+            row.status = DeliveryStatus.SENDING
+            row.attempts += 1
+        session.flush()
+        body = _payload(session, settings, webhook, rows, batch_id, now)
+        return _Batch(webhook.id, webhook.url, webhook.secret, batch_id, body, len(rows))
+
+
+def _unfinished(session: Session, webhook: Webhook, now: datetime) -> list[WebhookDelivery]:
+    """The batch to retry first: deferred, or left ``sending`` by a process that died."""
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(
+            WebhookDelivery.webhook_id == webhook.id,
+            (WebhookDelivery.status == DeliveryStatus.PENDING)
+            | (
+                (WebhookDelivery.status == DeliveryStatus.SENDING)
+                & (WebhookDelivery.created_at <= now - STALE_SENDING)
+            ),
+        )
+        .order_by(WebhookDelivery.id)
+    ).all()
+    if not rows:
+        return []
+    first = rows[0].batch_id
+    return [row for row in rows if row.batch_id == first]
+
+
+def _candidates(session: Session, webhook: Webhook) -> list[Candidate]:
+    """Matched stories this webhook has not had, or has had in an older version."""
+    seen = dict(
+        session.execute(
+            select(WebhookDelivery.story_id, func.max(WebhookDelivery.story_version))
+            .where(WebhookDelivery.webhook_id == webhook.id)
+            .group_by(WebhookDelivery.story_id)
+        ).all()
+    )
+    rows = session.execute(
+        select(Story, TopicMatch)
+        .join(TopicMatch, TopicMatch.story_id == Story.id)
+        .where(
+            TopicMatch.topic_id == webhook.topic_id,
+            TopicMatch.matched_at >= webhook.created_at - FIRST_WINDOW,
+        )
+        .order_by(TopicMatch.matched_at, Story.id)
+    ).all()
+    return [
+        Candidate(story, match)
+        for story, match in rows
+        if story.id not in seen or story.version > seen[story.id]
+    ]
+
+
+def _payload(
+    session: Session,
+    settings: Settings,
+    webhook: Webhook,
+    rows: list[WebhookDelivery],
+    batch_id: str,
+    now: datetime,
+) -> bytes:
+    base = settings.base_url.rstrip("/")
+    versions = {row.story_id: row.story_version for row in rows}
+    pairs = session.execute(
+        select(Story, TopicMatch)
+        .join(TopicMatch, TopicMatch.story_id == Story.id)
+        .where(TopicMatch.topic_id == webhook.topic_id, Story.id.in_(list(versions)))
+    ).all()
+    earlier = set(
+        session.scalars(
+            select(WebhookDelivery.story_id).where(
+                WebhookDelivery.webhook_id == webhook.id,
+                WebhookDelivery.story_id.in_(list(versions)),
+                WebhookDelivery.batch_id != batch_id,
+            )
+        )
+    )
+    fresh = [Candidate(s, m) for s, m in pairs if s.id not in earlier]
+    changed = [Candidate(s, m) for s, m in pairs if s.id in earlier]
+    entries = build_entries(session, webhook.topic, fresh)
+    entries += build_entries(session, webhook.topic, changed, updated=True)
+    stories: list[dict[str, Any]] = []
+    for entry in entries:
+        story = entry.story
+        stories.append(
+            {
+                "id": story.id,
+                "title": story.title,
+                "url": entry.safe_url,
+                "archive_url": f"{base}/stories/{story.id}",
+                "source": entry.source_name,
+                "language": story.language,
+                "published_at": entry.when.isoformat(),
+                "why": entry.why,
+                "snippet": entry.snippet,
+                "also_reported_by": entry.also_outlets,
+                "updated": entry.updated,
+                "version": story.version,
+            }
+        )
+    new_count = sum(1 for e in entries if not e.updated)
+    headline = subject_for(new_count, webhook.topic.name, len(entries) - new_count)
+    lines = [headline] + [
+        f"• {s['title']} — {s['source']}" + (f" {s['url']}" if s["url"] else "") for s in stories
+    ]
+    payload = {
+        "id": batch_id,
+        "type": "stories",
+        "topic": {"slug": webhook.topic.slug, "name": webhook.topic.name},
+        "sent_at": now.isoformat(),
+        "text": "\n".join(lines),
+        "stories": stories,
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def _post(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    http: httpx.Client,
+    batch: _Batch,
+    summary: WebhookRunSummary,
+) -> None:
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": settings.user_agent,
+        EVENT_HEADER: "stories",
+        DELIVERY_HEADER: batch.batch_id,
+        SIGNATURE_HEADER: sign(batch.secret, timestamp, batch.body),
+    }
+    outcome: DeliveryStatus
+    try:
+        check_url(batch.url, settings.allow_private_hosts, resolve=True)
+        response = http.post(batch.url, content=batch.body, headers=headers)
+    except ConfigError as exc:
+        outcome, error = DeliveryStatus.FAILED, str(exc)
+    except httpx.HTTPError as exc:
+        # Safe to retry even if it arrived: the receiver sees the same delivery id.
+        outcome, error = DeliveryStatus.PENDING, f"{type(exc).__name__}: {exc}"
+    else:
+        status = response.status_code
+        if 200 <= status < 300:
+            outcome, error = DeliveryStatus.SENT, ""
+        elif status in (408, 429) or status >= 500:
+            outcome, error = DeliveryStatus.PENDING, f"HTTP {status}"
+        else:
+            outcome, error = DeliveryStatus.FAILED, f"HTTP {status}: {response.text[:200]}"
+    _settle(factory, batch, outcome, error)
+    if outcome == DeliveryStatus.SENT:
+        summary.posted += 1
+        summary.stories += batch.stories
+        return
+    if outcome == DeliveryStatus.PENDING:
+        summary.deferred += 1
+    else:
+        summary.failed += 1
+    summary.errors.append(f"webhook {batch.webhook_id} ({batch.url}): {error}")
+    log.warning("webhook %s delivery %s: %s", batch.webhook_id, batch.batch_id, error)
+
+
+def _settle(
+    factory: sessionmaker[Session], batch: _Batch, outcome: DeliveryStatus, error: str
+) -> None:
+    now = datetime.now(UTC)
+    with unit_of_work(factory) as session:
+        rows = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.batch_id == batch.batch_id)
+        ).all()
+        for row in rows:
+            row.status = outcome
+            if outcome == DeliveryStatus.SENT:
+                row.sent_at = now
+        webhook = session.get(Webhook, batch.webhook_id)
+        if webhook is None:
+            return
+        if outcome == DeliveryStatus.SENT:
+            webhook.last_success_at = now
+            webhook.failures = 0
+            webhook.last_error = None
+        else:
+            webhook.failures += 1
+            webhook.last_error = error[:2000]

@@ -1,0 +1,44 @@
+"""Full-text archive search on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
+
+    page = search(session, SearchRequest(query="МВД AND Москва", since=..., limit=20))
+    page.hits          # SearchHit(story, source_name, why, title_html, snippet_html, ...)
+    page.next_cursor   # pass back as SearchRequest(cursor=...) for the next page
+    facets(session, SearchRequest(query=...))   # counts per day and per language
+    sync(session)      # bring the index up to date with changed stories
+
+The index is kept in step by triggers (every write to ``stories`` queues the
+story) and drained by :func:`sync`; see docs/archive.md.
+"""
+
+from db.search.indexer import SyncResult, pending_count, rebuild, sync
+from db.search.schema import TABLES
+from db.search.searcher import (
+    MAX_LIMIT,
+    Facets,
+    SearchHit,
+    SearchPage,
+    SearchRequest,
+    SearchRequestError,
+    Sort,
+    facets,
+    scan,
+    search,
+)
+
+__all__ = [
+    "MAX_LIMIT",
+    "TABLES",
+    "Facets",
+    "SearchHit",
+    "SearchPage",
+    "SearchRequest",
+    "SearchRequestError",
+    "Sort",
+    "SyncResult",
+    "facets",
+    "pending_count",
+    "rebuild",
+    "scan",
+    "search",
+    "sync",
+]

@@ -1,0 +1,239 @@
+"""Signed JSON webhooks, received by a real HTTP server on 127.0.0.1 that checks signatures."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.digest import send_due_digests
+from alerts.senders import MockSender
+from alerts.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    WebhookSignatureError,
+    add_webhook,
+    deliver_webhooks,
+    sign,
+    verify,
+)
+from db.models import Cluster, CrawlRun, CrawlStatus, DeliveryStatus, Story, WebhookDelivery
+from db.session import unit_of_work
+from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
+from wirewatch.errors import ConfigError
+from wirewatch.settings import Settings
+
+
+@dataclass
+class Receiver:
+    """A chat tool's incoming webhook: verifies, records, skips delivery ids it has seen."""
+
+    secret: str = ""
+    fail_with: list[int] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    handled: dict[str, dict[str, Any]] = field(default_factory=dict)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.requests.append({"headers": dict(self.headers), "body": body})
+            if state.fail_with:
+                self.send_response(state.fail_with.pop(0))
+                self.end_headers()
+                return
+            try:
+                verify(state.secret, self.headers.get(SIGNATURE_HEADER), body)
+            except WebhookSignatureError:
+                self.send_response(401)
+                self.end_headers()
+                return
+            state.handled.setdefault(self.headers[DELIVERY_HEADER], json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/wirewatch"
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        base_url="https://ww.example",
+        allow_private_hosts=["127.0.0.1"],
+    )
+
+
+def _hook(factory: sessionmaker[Session], settings: Settings, receiver: Receiver) -> None:
+    with unit_of_work(factory) as session:
+        topic(session)
+        hook = add_webhook(session, settings, topic_slug="mvd", url=receiver.url)
+        hook.created_at = NOW - timedelta(hours=2)
+        receiver.secret = hook.secret
+
+
+def _stories(factory: sessionmaker[Session]) -> None:
+    with unit_of_work(factory) as session:
+        cluster = Cluster(size=2, languages={"ru": 1, "en": 1})
+        session.add(cluster)
+        session.flush()
+        story(session, 1, "МВД открывает представительство", cluster=cluster.id)
+        story(
+            session,
+            2,
+            "MVD opens an office",
+            source="wire",
+            language="en",
+            body="The MVD office opens.",
+            cluster=cluster.id,
+        )
+        story(session, 3, "Представительство МВД в Душанбе")
+    match(factory)
+
+
+def test_a_signed_batch_arrives_once_with_text_for_chat_tools(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    _hook(session_factory, settings, receiver)
+    _stories(session_factory)
+    summary = deliver_webhooks(session_factory, settings, now=NOW)
+    assert summary.posted == 1 and summary.stories == 3
+    [request] = receiver.requests
+    assert request["headers"]["Content-Type"].startswith("application/json")
+    [payload] = receiver.handled.values()
+    assert payload["topic"] == {"slug": "mvd", "name": "MVD offices"}
+    assert payload["text"].startswith("2 new stories: MVD offices\n• ")
+    titles = {s["title"]: s for s in payload["stories"]}
+    assert len(titles) == 2  # one entry per cluster
+    entry = titles["MVD opens an office"]  # the earliest story of the cluster leads it
+    assert entry["also_reported_by"] == 1 and entry["why"] and entry["updated"] is False
+    assert entry["archive_url"].startswith("https://ww.example/stories/")
+    assert deliver_webhooks(session_factory, settings, now=NOW).posted == 0  # nothing new
+
+
+def test_signature_check_refuses_tampering_and_replays() -> None:
+    body = b'{"id": "1"}'
+    now = int(time.time())
+    header = sign("s3cret", now, body)
+    verify("s3cret", header, body)
+    for secret, hdr, data in (
+        ("s3cret", header, b'{"id": "2"}'),
+        ("other", header, body),
+        ("s3cret", sign("s3cret", now - 3600, body), body),
+        ("s3cret", None, body),
+        ("s3cret", "v1=abc", body),
+    ):
+        with pytest.raises(WebhookSignatureError):
+            verify(secret, hdr, data)
+
+
+def test_a_failed_batch_is_retried_with_the_same_delivery_id(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    _hook(session_factory, settings, receiver)
+    _stories(session_factory)
+    receiver.fail_with = [503]
+    first = deliver_webhooks(session_factory, settings, now=NOW)
+    assert first.deferred == 1 and not receiver.handled
+    with unit_of_work(session_factory) as session:
+        story(session, 4, "МВД: ещё одно представительство")
+    match(session_factory)
+    second = deliver_webhooks(session_factory, settings, now=NOW + timedelta(minutes=1))
+    third = deliver_webhooks(session_factory, settings, now=NOW + timedelta(minutes=2))
+    assert (second.posted, third.posted) == (1, 1)
+    ids = [r["headers"][DELIVERY_HEADER] for r in receiver.requests]
+    assert ids[0] == ids[1] != ids[2]  # the retry reused its id; the new story got a new one
+    delivered = [s["title"] for p in receiver.handled.values() for s in p["stories"]]
+    assert len(delivered) == len(set(delivered)) == 3
+
+
+def test_a_rejected_batch_is_not_retried(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    _hook(session_factory, settings, receiver)
+    _stories(session_factory)
+    receiver.fail_with = [410]
+    failed = deliver_webhooks(session_factory, settings, now=NOW)
+    assert failed.failed == 1 and "HTTP 410" in failed.errors[0]
+    assert deliver_webhooks(session_factory, settings, now=NOW + timedelta(minutes=1)).posted == 0
+    assert len(receiver.requests) == 1
+    with session_factory() as session:
+        statuses = set(session.scalars(select(WebhookDelivery.status)))
+    assert statuses == {DeliveryStatus.FAILED}
+
+
+def test_changed_stories_are_posted_again_marked_updated(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    _hook(session_factory, settings, receiver)
+    with unit_of_work(session_factory) as session:
+        story_id = story(session, 1, "МВД откроет представительство")
+    match(session_factory)
+    deliver_webhooks(session_factory, settings, now=NOW)
+    with unit_of_work(session_factory) as session:
+        row = session.get(Story, story_id)
+        assert row is not None
+        row.version, row.title, row.matched_at = 2, "МВД открыло представительство", None
+    match(session_factory)
+    deliver_webhooks(session_factory, settings, now=NOW + timedelta(minutes=5))
+    latest = list(receiver.handled.values())[-1]
+    assert latest["text"].startswith("1 updated story: ")
+    assert latest["stories"][0]["updated"] is True and latest["stories"][0]["version"] == 2
+
+
+def test_webhooks_go_out_with_the_digest_run_and_wait_for_a_crawl(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    _hook(session_factory, settings, receiver)
+    _stories(session_factory)
+    with unit_of_work(session_factory) as session:
+        session.add(CrawlRun(status=CrawlStatus.RUNNING, started_at=NOW))
+    patient = settings.model_copy(update={"instant_batch_minutes": 60.0})  # matched 30 min ago
+    held = send_due_digests(session_factory, patient, MockSender(), now=NOW, tokens=TOKENS)
+    assert held.webhooks is not None and held.webhooks.held == 1 and not receiver.requests
+    with unit_of_work(session_factory) as session:
+        for run in session.scalars(select(CrawlRun)):
+            run.status = CrawlStatus.SUCCEEDED
+    sent = send_due_digests(session_factory, patient, MockSender(), now=NOW, tokens=TOKENS)
+    assert sent.webhooks is not None and sent.webhooks.posted == 1
+
+
+def test_webhooks_to_internal_addresses_are_refused(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    with unit_of_work(session_factory) as session:
+        topic(session)
+        with pytest.raises(ConfigError, match="http"):
+            add_webhook(session, settings, topic_slug="mvd", url="file:///etc/passwd")
+    _hook(session_factory, settings, receiver)
+    _stories(session_factory)
+    strict = settings.model_copy(update={"allow_private_hosts": []})
+    summary = deliver_webhooks(session_factory, strict, now=NOW)
+    assert summary.failed == 1 and "not a public address" in summary.errors[0]
+    assert receiver.requests == []

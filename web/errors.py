@@ -1,0 +1,61 @@
+"""Errors as answers: JSON under /api and for non-browser clients, an escaped HTML page otherwise.
+
+Error messages may quote user input (a query, a URL); the HTML page escapes
+them like any other text (ADVERSARIAL case 23).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from db.search import SearchRequestError
+from web.pages import render
+from wirewatch.errors import NotFoundError, QueryError, SourceError
+
+TITLES = {
+    401: "Log in needed",
+    403: "Not allowed",
+    404: "Not found",
+    422: "Cannot do that",
+    429: "Too many requests",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not _wants_html(request):
+        return await http_exception_handler(request, exc)
+    context = {
+        "status": exc.status_code,
+        "title": TITLES.get(exc.status_code, "Something went wrong"),
+        "message": exc.detail if isinstance(exc.detail, str) else "request refused",
+    }
+    response = render(request, "error.html", context, status_code=exc.status_code)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    status = 404 if isinstance(exc, NotFoundError) else 422
+    if _wants_html(request):
+        return await _http_error(request, StarletteHTTPException(status, str(exc)))
+    body: dict[str, object] = {"detail": str(exc)}
+    if isinstance(exc, QueryError):
+        body["position"] = exc.position
+    return JSONResponse(body, status_code=status)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in (NotFoundError, QueryError, SourceError, SearchRequestError):
+        app.add_exception_handler(error, _domain_error)

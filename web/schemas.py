@@ -1,0 +1,309 @@
+"""JSON shapes of the API (they are its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from db.models import CrawlRun, Source, SourceKind, Topic
+from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
+
+
+class Problem(BaseModel):
+    """Every error: a message a person can act on (or FastAPI's list of field errors)."""
+
+    detail: str | list[dict[str, Any]]
+    position: int | None = Field(None, description="Where a query stopped parsing (0-based)")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Token required"},
+    404: {"model": Problem, "description": "No such story, source, topic or crawl"},
+    422: {"model": Problem, "description": "A parameter or the query is not valid"},
+}
+
+
+class StoryHit(BaseModel):
+    id: int
+    title: str
+    url: str
+    source: str
+    language: str | None
+    published: datetime
+    cluster_id: int | None
+    cluster_size: int = Field(description="Stories (outlets) in its cluster, this one included")
+    title_html: str = Field(description="Escaped title with <mark> around matched words")
+    snippet_html: str = Field(description="Escaped text excerpt with <mark> around matches")
+    score: float | None = Field(None, description="Relevance (sort=relevance only)")
+
+    @classmethod
+    def of(cls, hit: SearchHit) -> StoryHit:
+        story = hit.story
+        return cls(
+            id=story.id,
+            title=story.title,
+            url=story.canonical_url,
+            source=hit.source_name,
+            language=story.language,
+            published=story.published_at or story.fetched_at,
+            cluster_id=story.cluster_id,
+            cluster_size=hit.cluster_size,
+            title_html=str(hit.title_html),
+            snippet_html=str(hit.snippet_html),
+            score=hit.score,
+        )
+
+
+class StoryPage(BaseModel):
+    items: list[StoryHit]
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null at the end"
+    )
+    exact: bool = Field(description="False when candidates were checked one by one by the matcher")
+    pending: int = Field(description="Changed stories not yet searchable (indexing in progress)")
+
+
+class DayCount(BaseModel):
+    day: date
+    count: int
+
+
+class Facets(BaseModel):
+    total: int
+    exact: bool = Field(description="False: counted from the first candidates only (a lower bound)")
+    by_day: list[DayCount]
+    by_language: dict[str, int]
+
+
+class ClusterMember(BaseModel):
+    id: int
+    title: str
+    source: str
+    url: str
+    language: str | None
+    published: datetime
+
+
+class TopicMatch(BaseModel):
+    slug: str
+    name: str
+    why: list[str]
+    matched_at: datetime
+
+
+class StoryVersion(BaseModel):
+    version: int
+    title: str
+    replaced_at: datetime
+
+
+class StoryFull(BaseModel):
+    id: int
+    title: str
+    url: str
+    source: str
+    language: str | None
+    published: datetime
+    published_estimated: bool
+    fetched: datetime
+    updated: datetime | None
+    authors: list[str]
+    text: str
+    summary: str
+    version: int
+    cluster_id: int | None
+    also_reported_by: list[ClusterMember]
+    topics: list[TopicMatch]
+    versions: list[StoryVersion]
+
+    @classmethod
+    def of(cls, detail: StoryDetail) -> StoryFull:
+        s = detail.story
+        return cls(
+            id=s.id,
+            title=s.title,
+            url=s.canonical_url,
+            source=detail.source,
+            language=s.language,
+            published=s.published_at or s.fetched_at,
+            published_estimated=s.published_estimated,
+            fetched=s.fetched_at,
+            updated=s.updated_at,
+            authors=[str(a) for a in s.authors],
+            text=s.body,
+            summary=s.summary,
+            version=s.version,
+            cluster_id=s.cluster_id,
+            also_reported_by=[
+                ClusterMember(
+                    id=m.story_id,
+                    title=m.title,
+                    source=m.source,
+                    url=m.url,
+                    language=m.language,
+                    published=m.when,
+                )
+                for m in detail.members
+            ],
+            topics=[
+                TopicMatch(
+                    slug=t.slug, name=t.name, why=[str(w) for w in m.why], matched_at=m.matched_at
+                )
+                for t, m in detail.topics
+            ],
+            versions=[
+                StoryVersion(version=v.version, title=v.title, replaced_at=v.replaced_at)
+                for v in detail.versions
+            ],
+        )
+
+
+class TopicOut(BaseModel):
+    slug: str
+    name: str
+    definition: str
+    query: str
+    enabled: bool
+    atom: str = Field(description="Atom feed of the topic's matches")
+
+    @classmethod
+    def of(cls, topic: Topic) -> TopicOut:
+        return cls(
+            slug=topic.slug,
+            name=topic.name,
+            definition=topic.definition,
+            query=topic.query,
+            enabled=topic.enabled,
+            atom=f"/topics/{topic.slug}/atom.xml",
+        )
+
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
+
+
+class TopicIn(BaseModel):
+    slug: str = Field(pattern=SLUG, description="lowercase letters, digits and '-'")
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1, max_length=10_000)
+    definition: str = Field("", max_length=5000)
+
+
+class SourceOut(BaseModel):
+    name: str
+    kind: SourceKind
+    url: str
+    homepage: str | None
+    language: str | None
+    enabled: bool
+    interval_minutes: int
+    last_crawled_at: datetime | None
+    last_success_at: datetime | None
+    last_new_story_at: datetime | None
+    error_count: int
+    last_error: str | None
+    stories: int
+    stories_per_day: float = Field(description="Stories dated within the last 7 days, per day")
+
+    @classmethod
+    def of(cls, health: SourceHealth) -> SourceOut:
+        return cls.from_source(health.source, health.stories, health.per_day)
+
+    @classmethod
+    def from_source(cls, s: Source, stories: int = 0, per_day: float = 0.0) -> SourceOut:
+        return cls(
+            name=s.name,
+            kind=s.kind,
+            url=s.url,
+            homepage=s.homepage,
+            language=s.language,
+            enabled=s.enabled,
+            interval_minutes=s.interval_minutes,
+            last_crawled_at=s.last_crawled_at,
+            last_success_at=s.last_success_at,
+            last_new_story_at=s.last_new_story_at,
+            error_count=s.error_count,
+            last_error=s.last_error,
+            stories=stories,
+            stories_per_day=round(per_day, 2),
+        )
+
+
+SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+class SourceIn(BaseModel):
+    name: str = Field(pattern=SOURCE_NAME)
+    url: str = Field(min_length=1, max_length=2000)
+    kind: SourceKind = SourceKind.FEED
+    language: str | None = Field(None, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+    interval_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+
+
+class EnabledPatch(BaseModel):
+    enabled: bool
+
+
+class CrawlIn(BaseModel):
+    sources: list[str] | None = Field(
+        None, max_length=500, description="Source names; omit to crawl every enabled source"
+    )
+
+
+class CrawlStarted(BaseModel):
+    id: int
+    joined: bool = Field(description="True: these sources were already being crawled; its id")
+    status_url: str
+
+
+class CrawlError(BaseModel):
+    source: str = ""
+    url: str = ""
+    error: str = ""
+
+
+class CrawlOut(BaseModel):
+    id: int
+    status: Literal["running", "succeeded", "partial", "failed"]
+    finished: bool
+    trigger: str
+    started_at: datetime
+    finished_at: datetime | None
+    sources_total: int
+    sources_done: int
+    fetched: int
+    new: int
+    duplicates: int
+    updated: int
+    failed: int
+    not_modified: int
+    errors: list[CrawlError]
+
+    @classmethod
+    def of(cls, run: CrawlRun) -> CrawlOut:
+        return cls(
+            id=run.id,
+            status=run.status.value,  # type: ignore[arg-type]
+            finished=run.finished_at is not None,
+            trigger=run.trigger,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            sources_total=run.sources_total,
+            sources_done=run.sources_done,
+            fetched=run.fetched,
+            new=run.new,
+            duplicates=run.duplicates,
+            updated=run.updated,
+            failed=run.failed,
+            not_modified=run.not_modified,
+            errors=[
+                CrawlError(
+                    source=str(e.get("source", "")),
+                    url=str(e.get("url", "")),
+                    error=str(e.get("error", "")),
+                )
+                for e in run.errors
+                if isinstance(e, dict)
+            ],
+        )
