@@ -77,7 +77,7 @@ def web(
     host: str = typer.Option(None, help="Address to bind (default: WIREWATCH_WEB_HOST)."),
     port: int = typer.Option(None, help="Port (default: WIREWATCH_WEB_PORT)."),
 ) -> None:
-    """Run only the web app (stories, search, sources, unsubscribe pages)."""
+    """Run only the web app: the archive, subscriptions, the JSON API."""
     c = ctx()
     with user_errors():
         c.migrate()
