@@ -564,3 +564,17 @@ def test_rebuild_reindexes_everything(archive: sessionmaker[Session]) -> None:
     with archive() as session:
         assert count == session.query(Story).count()
     assert len(_all_pages(archive, SearchRequest(query="МВД", collapse=False, limit=100))) > 3
+
+
+def test_an_entry_that_cannot_be_replaced_rebuilds_the_index(
+    archive: sessionmaker[Session],
+) -> None:
+    """SQLite removes an FTS5 entry only given its old text: without it, start over."""
+    with unit_of_work(archive) as session:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("PostgreSQL replaces rows in place")
+        session.execute(text("INSERT INTO search_queue (story_id, seq, has_old) VALUES (3, 1, 0)"))
+        session.execute(text("UPDATE stories SET title = 'Кенгуру' WHERE id = 3"))
+    with unit_of_work(archive) as session:
+        assert sync(session).rebuilt
+    assert _all_pages(archive, SearchRequest(query="кенгуру")) == [3]

@@ -21,7 +21,7 @@ from web.deps import FactoryDep, SessionDep
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
 from wirewatch import archive
-from wirewatch.errors import NotFoundError, QueryError, WirewatchError
+from wirewatch.errors import WirewatchError
 
 router = APIRouter(include_in_schema=False)
 FACET_DAYS = 60
@@ -63,7 +63,7 @@ def index(
         screen = archive.search_screen(
             factory, filters.request(limit=limit, cursor=cursor), with_facets=searching
         )
-    except (QueryError, NotFoundError, WirewatchError) as exc:
+    except WirewatchError as exc:  # a query that does not parse, an unknown source or topic
         context["error"] = str(exc)
     else:
         request.app.state.metrics.search_seconds.labels("web").observe(

@@ -72,7 +72,9 @@ class DayCount(BaseModel):
 
 class Facets(BaseModel):
     total: int
-    exact: bool = Field(description="False: counted from the first candidates only (a lower bound)")
+    exact: bool = Field(
+        description="False: includes candidates the matcher did not check (an upper bound)"
+    )
     by_day: list[DayCount]
     by_language: dict[str, int]
 

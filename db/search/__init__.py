@@ -10,20 +10,11 @@ The index is kept in step by triggers (every write to ``stories`` queues the
 story) and drained by :func:`sync`; see docs/archive.md.
 """
 
+from db.search.facets import Facets, facets
 from db.search.indexer import SyncResult, pending_count, rebuild, sync
+from db.search.request import MAX_LIMIT, SearchRequest, SearchRequestError, Sort
 from db.search.schema import TABLES
-from db.search.searcher import (
-    MAX_LIMIT,
-    Facets,
-    SearchHit,
-    SearchPage,
-    SearchRequest,
-    SearchRequestError,
-    Sort,
-    facets,
-    scan,
-    search,
-)
+from db.search.searcher import SearchHit, SearchPage, scan, search
 
 __all__ = [
     "MAX_LIMIT",

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 # Bump when tokens change (stemmers, markers, analysis): the index is then rebuilt.
 # Per dialect, since each stores its own form of the tokens.
-ANALYZER_VERSIONS = {"sqlite": "1", "postgresql": "2"}
+ANALYZER_VERSIONS = {"sqlite": "2", "postgresql": "3"}
 _VERSION_KEY = "analyzer_version"
 
 # PostgreSQL limits: positions up to 16383, 256 positions per lexeme, 1 MB per tsvector.
@@ -89,25 +89,27 @@ def pending_count(session: Session) -> int:
 
 
 def sync(session: Session, *, limit: int = 2000) -> SyncResult:
-    """Index up to ``limit`` queued stories in the caller's transaction (which it may commit).
+    """Index up to ``limit`` queued stories in the caller's transaction (the caller commits).
 
     Rebuilds everything instead when the analyser changed since the index was
     built, or when the triggers had gone missing (the index may have missed
-    changes).
+    changes), or when an entry cannot be replaced incrementally.
     """
     conn = session.connection()
-    rebuilt = False
     if schema.ensure_triggers(conn) or _stored_version(conn) != _version(conn):
         log.warning("search index out of date (triggers or analyser changed): rebuilding")
-        rebuild(conn)
-        rebuilt = True
+        return SyncResult(rebuild(conn), 0, rebuilt=True)
     indexed = 0
-    while indexed < limit:
-        done = _drain_batch(conn, min(BATCH, limit - indexed))
-        if not done:
-            break
-        indexed += done
-    return SyncResult(indexed, pending_count(session), rebuilt)
+    try:
+        while indexed < limit:
+            done = _drain_batch(conn, min(BATCH, limit - indexed))
+            if not done:
+                break
+            indexed += done
+    except IndexOutOfStep as exc:
+        log.warning("search index out of step (%s): rebuilding", exc)
+        return SyncResult(rebuild(conn), 0, rebuilt=True)
+    return SyncResult(indexed, pending_count(session))
 
 
 def _stored_version(conn: Connection) -> str | None:

@@ -33,7 +33,7 @@ from db.search.plan import (
     Word,
     single_words,
 )
-from db.search.tokens import EVERY, TOKENS_PER_WORD
+from db.search.tokens import EVERY, TOKENS_PER_WORD, slot_of
 
 # Phrases and NEARs expand into one group per combination of their words' keys.
 MAX_COMBINATIONS = 16
@@ -163,7 +163,16 @@ class Fts5Renderer(_Renderer):
         alts = self._alternatives(meta.tokens, meta.prefix)
         return self.join(self.OR, alts) if alts else _fts_string("!none")
 
-    def _near_groups(self, words: list[list[str]], distance: int, title: bool) -> str | None:
+    def _near_groups(
+        self, words: list[list[tuple[str, int, int]]], extra: int, title: bool
+    ) -> str | None:
+        """OR of NEAR groups, one per choice of a key for each word.
+
+        ``words``: per word, its alternatives as (FTS5 string, tokens of a word
+        carrying it, its index in the word). A word's keys are consecutive
+        tokens, so for adjacent words the distance between the chosen keys is
+        known exactly; ``extra`` words may stand anywhere in between (slop).
+        """
         combos = 1
         for alts in words:
             combos *= len(alts)
@@ -171,14 +180,21 @@ class Fts5Renderer(_Renderer):
             return None
         groups = []
         for combo in itertools.product(*words):
-            group = f"NEAR({' '.join(combo)}, {distance})"
+            span = sum(size for _, size, _ in combo[:-1]) + combo[-1][2] - combo[0][2]
+            between = max(span - 1 + extra * TOKENS_PER_WORD, 0)
+            group = f"NEAR({' '.join(text for text, _, _ in combo)}, {between})"
             groups.append("{title} : " + group if title else group)
         return self.join(self.OR, groups)
 
+    def _slotted(self, word: Word) -> list[tuple[str, int, int]]:
+        alts = [(_fts_string(t), *slot_of(t)) for t in word.tokens]
+        if word.prefix is not None:  # any form with this start: of either script
+            alts.append((_fts_string(word.prefix) + " *", TOKENS_PER_WORD, 0))
+        return alts
+
     def phrase(self, phrase: PhraseP) -> Rendered:
-        words = [self._alternatives(w.tokens, w.prefix) for w in phrase.words]
-        width = TOKENS_PER_WORD * (len(words) + phrase.slop) - 2
-        groups = self._near_groups(words, width, phrase.title)
+        words = [self._slotted(w) for w in phrase.words]
+        groups = self._near_groups(words, phrase.slop, phrase.title)
         if groups is None:
             return self.loose(phrase)
         return Rendered(groups, False)
@@ -186,10 +202,10 @@ class Fts5Renderer(_Renderer):
     def near(self, near: NearP) -> Rendered:
         left, right = single_words(near.left), single_words(near.right)
         if left is not None and right is not None:
-            lefts = [a for w in left for a in self._alternatives(w.tokens, w.prefix)]
-            rights = [a for w in right for a in self._alternatives(w.tokens, w.prefix)]
-            width = TOKENS_PER_WORD * (near.distance + 2) - 2
-            groups = self._near_groups([lefts, rights], width, near.title)
+            lefts = [(a, TOKENS_PER_WORD, 0) for w in left for a, _, _ in self._slotted(w)]
+            rights = [(a, TOKENS_PER_WORD, 0) for w in right for a, _, _ in self._slotted(w)]
+            # either order, up to `distance` words of any script between: the widest case
+            groups = self._near_groups([lefts, rights], near.distance + 1, near.title)
             if groups is not None:
                 return Rendered(groups, False)
         return self.loose(near)

@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from wirewatch.query.document import AnalyzedDocument
+from wirewatch.query.normalize import Script, script_of
 from wirewatch.query.stemming import document_keys
 
 FORM = "#"  # the folded word itself: exact (=) and wildcard (*) terms
@@ -57,13 +58,42 @@ def key_token(key: str) -> str | None:
     return marker + value
 
 
+# The tokens of a word, in this order, by the word's script: every word of a
+# script has exactly these many tokens, so on SQLite (where a word's keys are
+# consecutive tokens) the distance between two keys of adjacent words is known.
+SLOTS = {
+    Script.CYRILLIC: (FORM, FAMILY_MARKERS["r"], FAMILY_MARKERS["t"], FAMILY_MARKERS["xc"]),
+    Script.LATIN: (FORM, FAMILY_MARKERS["e"], FAMILY_MARKERS["xl"]),
+    Script.OTHER: (FORM, FAMILY_MARKERS["n"]),
+}
+# A key too long to index keeps its slot with this (no query asks for it).
+TOO_LONG = "\u2026"
+
+
 @lru_cache(maxsize=262_144)
 def word_tokens(form: str) -> tuple[str, ...]:
-    """Tokens of one folded document word: its form, then its keys."""
-    if len(form) > MAX_KEY_CHARS:
-        return ()
-    keys = (key_token(key) for key in document_keys(form))
-    return (FORM + form, *(token for token in keys if token is not None))
+    """Tokens of one folded document word: its form, then its keys (see SLOTS)."""
+    script = script_of(form)
+    values = {FORM: form}
+    for key in document_keys(form):
+        family, _, value = key.partition(":")
+        marker = FAMILY_MARKERS.get(family)
+        if marker is not None:
+            values[marker] = value
+    return tuple(
+        marker + (value if 0 < len(value) <= MAX_KEY_CHARS else TOO_LONG)
+        for marker in SLOTS[script]
+        for value in (values.get(marker, ""),)
+    )
+
+
+def slot_of(token: str) -> tuple[int, int]:
+    """(tokens per word, index of this token in its word) for a query token."""
+    marker = token[:1]
+    for slots in SLOTS.values():
+        if marker != FORM and marker in slots:
+            return len(slots), slots.index(marker)
+    return len(SLOTS[script_of(token[1:])]), 0
 
 
 def clean_value(value: str) -> bool:
