@@ -6,7 +6,7 @@ import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import queries
@@ -44,6 +44,30 @@ def test_migrations_match_models_and_go_both_ways(database_url: str) -> None:
     engine.dispose()
     upgrade(database_url)
     check(database_url)
+
+
+def test_band_index_survives_the_clustered_layout_migration(database_url: str) -> None:
+    """0004 rebuilds lsh_bands; stored band hashes must come through both ways."""
+    downgrade(database_url, "0003")
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        story_id = queries.insert_story_if_new(session=session, record=record(7))
+    bands = [(story_id, band, (band + 1) * 1_000_003 + (1 << 62)) for band in range(32)]
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO lsh_bands (story_id, band, hash) VALUES (:s, :b, :h)"),
+            [{"s": s, "b": b, "h": h} for s, b, h in bands],
+        )
+    read = text("SELECT story_id, band, hash FROM lsh_bands ORDER BY band")
+    upgrade(database_url)
+    with engine.connect() as conn:
+        assert [tuple(row) for row in conn.execute(read)] == bands
+    downgrade(database_url, "0003")
+    with engine.connect() as conn:
+        assert [tuple(row) for row in conn.execute(read)] == bands
+    upgrade(database_url)
+    engine.dispose()
 
 
 def test_second_sighting_inserts_nothing(session_factory: sessionmaker[Session]) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Connection,
     Row,
     Table,
+    bindparam,
     delete,
     insert,
     select,
@@ -56,6 +57,27 @@ _RESOLVE_ATTEMPTS = 3
 _bands = cast(Table, LshBand.__table__)
 _stories = cast(Table, Story.__table__)
 _clusters = cast(Table, Cluster.__table__)
+
+# The statements every new story runs, built once: constructing them per call
+# cost more than the database spent running them.
+_TEXTS = select(_stories.c.id, _stories.c.title, _stories.c.body).where(
+    _stories.c.id.in_(bindparam("ids", expanding=True))
+)
+_NEW_CLUSTER = (
+    insert(_clusters)
+    .values(
+        first_story_id=bindparam("first"),
+        first_seen_at=bindparam("seen"),
+        size=1,
+        languages=bindparam("counts", type_=_clusters.c.languages.type),
+    )
+    .returning(_clusters.c.id)
+)
+_SET_CLUSTER = (
+    update(_stories)
+    .where(_stories.c.id == bindparam("story"))
+    .values(cluster_id=bindparam("cluster"))
+)
 
 
 @dataclass(frozen=True)
@@ -182,11 +204,7 @@ class NearDuplicateIndex:
         ranked = self.candidates(signature, exclude=exclude)
         if not ranked:
             return []
-        rows = self._db.execute(
-            select(_stories.c.id, _stories.c.title, _stories.c.body).where(
-                _stories.c.id.in_([row.story_id for row in ranked])
-            )
-        )
+        rows = self._db.execute(_TEXTS, {"ids": [row.story_id for row in ranked]})
         texts = {row.id: (row.title, row.body) for row in rows}
         matches: dict[int, Match] = {}
         weak = 0
@@ -282,16 +300,12 @@ class NearDuplicateIndex:
         queries.insert_bands(self._db, story_id, bands)
 
     def _new_cluster(self, story_id: int, language: str | None, seen_at: datetime) -> int:
-        cluster_id: int = self._db.execute(
-            insert(_clusters)
-            .values(
-                first_story_id=story_id,
-                first_seen_at=seen_at,
-                size=1,
-                languages={language or UNKNOWN_LANGUAGE: 1},
-            )
-            .returning(_clusters.c.id)
-        ).scalar_one()
+        values = {
+            "first": story_id,
+            "seen": seen_at,
+            "counts": {language or UNKNOWN_LANGUAGE: 1},
+        }
+        cluster_id: int = self._db.execute(_NEW_CLUSTER, values).scalar_one()
         self._set_story_cluster(story_id, cluster_id)
         return cluster_id
 
@@ -363,9 +377,7 @@ class NearDuplicateIndex:
             self.session.expire(cached)
 
     def _set_story_cluster(self, story_id: int, cluster_id: int | None) -> None:
-        self._db.execute(
-            update(_stories).where(_stories.c.id == story_id).values(cluster_id=cluster_id)
-        )
+        self._db.execute(_SET_CLUSTER, {"story": story_id, "cluster": cluster_id})
         cached = self.session.identity_map.get(self.session.identity_key(Story, story_id))
         if cached is not None:
             set_committed_value(cached, "cluster_id", cluster_id)
