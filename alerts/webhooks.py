@@ -24,18 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select
@@ -52,7 +48,8 @@ from db.models import (
     WebhookDelivery,
 )
 from db.session import unit_of_work
-from wirewatch.errors import ConfigError, NotFoundError, WirewatchError
+from wirewatch.errors import BlockedURLError, ConfigError, NotFoundError, WirewatchError
+from wirewatch.netguard import AddressPolicy, check_scheme_only, guarded_client
 from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -104,7 +101,7 @@ def verify(
 
 def add_webhook(session: Session, settings: Settings, *, topic_slug: str, url: str) -> Webhook:
     """A new webhook for a topic, with a fresh secret to give to the receiver."""
-    check_url(url, settings.allow_private_hosts)
+    check_url(url)
     topic = queries.get_topic(session=session, slug=topic_slug)
     webhook = Webhook(topic_id=topic.id, url=url, secret=secrets.token_urlsafe(32), active=True)
     session.add(webhook)
@@ -124,34 +121,14 @@ def list_webhooks(session: Session) -> list[Webhook]:
     return list(session.scalars(select(Webhook).order_by(Webhook.id)))
 
 
-def check_url(url: str, allow: Sequence[str], *, resolve: bool = False) -> None:
-    """An absolute http(s) URL; with ``resolve``, also one that reaches a public address."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"webhook URL {url!r} must be an absolute http:// or https:// URL")
-    if not resolve:
-        return
-    host = parts.hostname.rstrip(".").lower()
-    allowed_hosts = {entry.strip().lower() for entry in allow}
-    if host in allowed_hosts:
-        return
-    networks = []
-    for entry in allow:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
+def check_url(url: str) -> None:
+    """An absolute http(s) URL (where it points is vetted at delivery, by the address policy)."""
     try:
-        infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise ConfigError(f"webhook host {host!r} does not resolve: {exc}") from exc
-    for info in infos:
-        ip = ipaddress.ip_address(info[4][0])
-        if not ip.is_global and not any(ip in net for net in networks if ip.version == net.version):
-            raise ConfigError(
-                f"webhook host {host!r} resolves to {ip}, which is not a public address; "
-                "add it to WIREWATCH_ALLOW_PRIVATE_HOSTS if that is intended"
-            )
+        check_scheme_only(url)
+    except BlockedURLError as exc:
+        raise ConfigError(
+            f"webhook URL {url!r} must be an absolute http:// or https:// URL: {exc.reason}"
+        ) from None
 
 
 # -- delivering -----------------------------------------------------------------------------
@@ -193,7 +170,9 @@ def deliver_webhooks(
     if not ids:
         return summary
     own_client = client is None
-    http = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    # The guarded client vets the addresses it connects to, so a receiver's name
+    # that later resolves to an internal address (DNS rebinding) is still refused.
+    http = client or guarded_client(AddressPolicy.from_settings(settings), timeout=TIMEOUT)
     try:
         for webhook_id in ids:
             try:
@@ -379,10 +358,9 @@ def _post(
     }
     outcome: DeliveryStatus
     try:
-        check_url(batch.url, settings.allow_private_hosts, resolve=True)
         response = http.post(batch.url, content=batch.body, headers=headers)
-    except ConfigError as exc:
-        outcome, error = DeliveryStatus.FAILED, str(exc)
+    except BlockedURLError as exc:
+        outcome, error = DeliveryStatus.FAILED, f"webhook URL refused: {exc.reason}"
     except httpx.HTTPError as exc:
         # Safe to retry even if it arrived: the receiver sees the same delivery id.
         outcome, error = DeliveryStatus.PENDING, f"{type(exc).__name__}: {exc}"

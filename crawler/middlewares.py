@@ -33,7 +33,8 @@ from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThreadPool
 
-from crawler.netguard import (
+from wirewatch.errors import BlockedURLError
+from wirewatch.netguard import (
     AddressPolicy,
     Resolve,
     check_scheme_only,
@@ -41,7 +42,6 @@ from crawler.netguard import (
     parse_ip_literal,
     vet_host,
 )
-from wirewatch.errors import BlockedURLError
 from wirewatch.settings import Settings
 
 if TYPE_CHECKING:

@@ -56,5 +56,7 @@ def test_web_process_never_loads_scrapy() -> None:
     import sys
 
     code = "import sys, web.app; print(sorted(m for m in sys.modules if m.split('.')[0] in ('scrapy', 'twisted')))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]", out.stdout

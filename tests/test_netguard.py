@@ -20,7 +20,8 @@ from typing import Any, Self
 import pytest
 
 from crawler.middlewares import AddressRefusedError, refusals, safety_settings, vetted_ipv4
-from crawler.netguard import (
+from wirewatch.errors import BlockedURLError, ConfigError, FetchError
+from wirewatch.netguard import (
     AddressPolicy,
     check_scheme_only,
     check_url,
@@ -28,7 +29,6 @@ from crawler.netguard import (
     non_public_reason,
     vet_host,
 )
-from wirewatch.errors import BlockedURLError, ConfigError, FetchError
 from wirewatch.settings import Settings
 
 MiB = 1024 * 1024

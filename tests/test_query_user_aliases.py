@@ -36,7 +36,9 @@ def user_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 def test_user_entities_extend_the_bundled_ones(user_aliases: Path) -> None:
     query = parse("@khujand-police AND @dushanbe")
     assert query.matches(Document(title="УВД Согдийской области направило офицера в Сталинабад"))
-    assert query.matches(Document(title="Раёсати ВКД дар вилояти Суғд ва Душанбе"))  # bundled alias kept
+    assert query.matches(
+        Document(title="Раёсати ВКД дар вилояти Суғд ва Душанбе")
+    )  # bundled alias kept
 
 
 def test_without_the_file_the_entity_is_unknown() -> None:

@@ -33,14 +33,21 @@ def _crawl(settings: Settings, factory: sessionmaker[Session]) -> CrawlRun:
     return settle(factory, handle)
 
 
-def test_changed_page_becomes_a_new_version(tmp_path: Path, database_url: str, factory: sessionmaker[Session]) -> None:
+def test_changed_page_becomes_a_new_version(
+    tmp_path: Path, database_url: str, factory: sessionmaker[Session]
+) -> None:
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, allow_private_hosts=["127.0.0.1"], download_delay=0
+        data_dir=tmp_path,
+        database_url=database_url,
+        allow_private_hosts=["127.0.0.1"],
+        download_delay=0,
     )
     with FixtureSite(faults=True) as site:
         with unit_of_work(factory) as session:
             queries.upsert_source(
-                session=session, name="developing", url=f"{site.base_url}/_faults/changing.xml?key=water"
+                session=session,
+                name="developing",
+                url=f"{site.base_url}/_faults/changing.xml?key=water",
             )
         first = _crawl(settings, factory)
         second = _crawl(settings, factory)
@@ -59,13 +66,20 @@ def test_unchanged_entries_are_not_rewritten_without_validators(
     """A feed with no ETag/Last-Modified is re-read in full; stored stories must not change."""
     outlet = load_manifest().outlet("moskovsky-vestnik")  # summaries only: bodies come from pages
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, allow_private_hosts=["127.0.0.1"], download_delay=0
+        data_dir=tmp_path,
+        database_url=database_url,
+        allow_private_hosts=["127.0.0.1"],
+        download_delay=0,
     )
     with FixtureSite() as site:
         with unit_of_work(factory) as session:
-            queries.upsert_source(session=session, name="vestnik", url=outlet.feed_url(site.base_url))
+            queries.upsert_source(
+                session=session, name="vestnik", url=outlet.feed_url(site.base_url)
+            )
         first = _crawl(settings, factory)
-        with unit_of_work(factory) as session:  # forget the validators, as a server without them would
+        with unit_of_work(
+            factory
+        ) as session:  # forget the validators, as a server without them would
             session.execute(update(Source).values(etag=None, last_modified=None))
         with factory() as session:
             bodies = dict(session.execute(select(Story.id, Story.body)).all())

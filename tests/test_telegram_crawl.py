@@ -19,14 +19,19 @@ pytestmark = pytest.mark.slow
 
 def test_channel_posts_are_stored_once(tmp_path: Path, database_url: str) -> None:
     settings = Settings(
-        data_dir=tmp_path, database_url=database_url, allow_private_hosts=["127.0.0.1"], download_delay=0
+        data_dir=tmp_path,
+        database_url=database_url,
+        allow_private_hosts=["127.0.0.1"],
+        download_delay=0,
     )
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)
     with FixtureSite() as site:
         with unit_of_work(factory) as session:
             queries.upsert_source(
-                session=session, name="tg-herald", kind=SourceKind.TELEGRAM,
+                session=session,
+                name="tg-herald",
+                kind=SourceKind.TELEGRAM,
                 url=f"{site.base_url}/telegram/s/dushanbe_herald",
             )
         runs = []

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crawler.netguard import AddressPolicy
 from db import queries
 from db.models import Source, SourceKind, Topic
 from db.session import unit_of_work
 from wirewatch.bootstrap import validate_source_url
+from wirewatch.netguard import AddressPolicy
 from wirewatch.query import parse
 from wirewatch.settings import Settings
 

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import yaml
 from sqlalchemy.orm import Session
 
-from crawler.netguard import AddressPolicy, check_scheme_only, vet_host
 from db import queries
 from db.models import SourceKind
 from wirewatch.errors import BlockedURLError, ConfigError, QueryError, SourceError
+from wirewatch.netguard import AddressPolicy, check_scheme_only, vet_host
 from wirewatch.query import parse
 
 

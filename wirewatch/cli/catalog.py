@@ -6,13 +6,13 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from crawler.netguard import AddressPolicy
 from db import queries
 from db.models import SourceKind, Topic
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_sources, load_topics, validate_source_url
 from wirewatch.cli.common import ctx, user_errors
 from wirewatch.errors import ConfigError, QueryError
+from wirewatch.netguard import AddressPolicy
 from wirewatch.query import parse
 from wirewatch.topic_preview import preview_query
 
