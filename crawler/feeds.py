@@ -50,6 +50,8 @@ class ParsedFeed:
     entries: list[FeedEntry]
     malformed: str | None = None
     skipped: list[str] = field(default_factory=list)
+    # Where the entries older than these are (a Telegram preview's "more" link).
+    older_page: str | None = None
 
 
 def parse_feed(

@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree, html
 from w3lib.encoding import html_to_unicode
@@ -151,7 +151,27 @@ def parse_telegram_page(
         else:
             entries.append(entry)
     title = channel_title or (entries[0].authors[0] if entries and entries[0].authors else "")
-    return ParsedFeed(title=title, language=None, entries=entries, skipped=skipped)
+    return ParsedFeed(
+        title=title,
+        language=None,
+        entries=entries,
+        skipped=skipped,
+        older_page=_older_page(root, base_url),
+    )
+
+
+def _older_page(root: Any, base_url: str) -> str | None:
+    """``base_url?before=N`` when the page says older posts exist (t.me's "more" link).
+
+    The link's own href is site-relative to t.me; the preview's address is
+    what the source was configured with, so the query goes on that.
+    """
+    more = _first(root, f".//a[{_cls('js-messages_more')}][@data-before]")
+    before = (more.get("data-before") or "").strip() if more is not None else ""
+    if not before.isdigit():
+        return None
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, f"before={before}", ""))
 
 
 def _not_a_preview() -> ParsedFeed:

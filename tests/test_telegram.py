@@ -17,6 +17,7 @@ from crawler.telegram import (
     post_title,
     telegram_preview_url,
 )
+from wirewatch.demo_site.telegram_pages import before_of, page_of
 from wirewatch.errors import SourceError
 
 DEMO_SITES = Path(__file__).resolve().parent.parent / "wirewatch" / "demo_site" / "sites"
@@ -415,3 +416,42 @@ def test_fixture_links_point_at_demo_site_stories(channel: str) -> None:
     links = re.findall(r'href="\{\{ROOT\}\}/([^"]+)"', page)
     assert links, "the page should link to the demo outlets"
     assert set(links) <= stories
+
+
+# --- paging back through a channel ------------------------------------------------------
+
+
+def test_more_link_gives_the_older_page_on_the_preview_address() -> None:
+    feed = _page("dushanbe_herald")
+    assert feed.older_page == "https://t.me/s/dushanbe_herald?before=4810"
+    body = (FIXTURES / "dushanbe_herald.html").read_bytes()
+    paged = parse_telegram_page(body, base_url="https://t.me/s/dushanbe_herald?before=4900")
+    assert paged.older_page == "https://t.me/s/dushanbe_herald?before=4810"
+
+
+def test_a_page_without_a_more_link_is_the_channels_first() -> None:
+    assert (
+        parse_telegram_page(
+            _minimal(_message("chan/5", _text("x"))), base_url="https://t.me/s/chan"
+        ).older_page
+        is None
+    )
+
+
+def test_fixture_pages_walk_the_whole_history_once() -> None:
+    html = (FIXTURES / "dushanbe_herald.html").read_text(encoding="utf-8")
+    all_ids = [int(n) for n in re.findall(r'data-post="dushanbe_herald/(\d+)"', html)]
+    seen: list[int] = []
+    before: int | None = None
+    while True:
+        page = page_of(html, "dushanbe_herald", before=before, size=4)
+        ids = [int(n) for n in re.findall(r'data-post="dushanbe_herald/(\d+)"', page)]
+        assert 0 < len(ids) <= 4 and ids == sorted(ids)
+        seen = ids + seen
+        feed = parse_telegram_page(page.encode(), base_url="https://t.me/s/dushanbe_herald")
+        if feed.older_page is None:
+            break
+        assert feed.older_page.endswith(f"?before={ids[0]}")
+        before = ids[0]
+    assert seen == all_ids
+    assert before_of("before=4812") == 4812 and before_of("before=x") is None

@@ -155,6 +155,7 @@ class Settings(BaseSettings):
     download_delay: float = Field(default=1.0, ge=0)
     obey_robots_txt: bool = True
     follow_article_links: bool = True
+    telegram_backfill_pages: int = Field(default=5, ge=0, le=100)
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     redis_url: str | None = None

@@ -18,7 +18,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.extraction import extract_article
-from crawler.feeds import FeedEntry, parse_feed
+from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.telegram import parse_telegram_page
 from crawler.urls import canonicalize_url, url_key
@@ -95,6 +95,7 @@ class FeedSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         ref: SourceRef = response.meta["source"]
+        older_page = int(response.meta.get("telegram_page", 0))
         fetched_at = datetime.now(UTC)
         etag = _header(response, "ETag")
         last_modified = _header(response, "Last-Modified")
@@ -118,7 +119,14 @@ class FeedSpider(scrapy.Spider):
                 content_type=_header(response, "Content-Type"),
                 fetched_at=fetched_at,
             )
-        if not feed.entries and feed.malformed:
+        if older_page:
+            # An older page of a channel whose newest page was read and recorded:
+            # the source's fetch state (validators, health) stays that page's.
+            if feed.malformed:
+                self.crawler.stats.inc_value("wirewatch/telegram_older_page_failed")
+                self.logger.warning("older Telegram page %s unreadable", response.url)
+                return
+        elif not feed.entries and feed.malformed:
             yield SourceFetchItem(
                 ref.id,
                 ref.name,
@@ -128,17 +136,22 @@ class FeedSpider(scrapy.Spider):
                 malformed=feed.malformed,
             )
             return
-        yield SourceFetchItem(
-            ref.id,
-            ref.name,
-            ref.url,
-            response.status,
-            etag=etag,
-            last_modified=last_modified,
-            entries=len(feed.entries),
-            malformed=feed.malformed,
-        )
+        else:
+            yield SourceFetchItem(
+                ref.id,
+                ref.name,
+                ref.url,
+                response.status,
+                etag=etag,
+                last_modified=last_modified,
+                entries=len(feed.entries),
+                malformed=feed.malformed,
+            )
         known = self._known_keys(feed.entries)
+        if ref.kind == SourceKind.TELEGRAM:
+            older = self._older_telegram_page(feed, ref, older_page, known)
+            if older is not None:
+                yield older
         # A Telegram post is its own full text; its permalink page adds nothing.
         follow = ref.kind != SourceKind.TELEGRAM and self.settings.getbool(
             "WIREWATCH_FOLLOW_ARTICLE_LINKS", True
@@ -161,6 +174,41 @@ class FeedSpider(scrapy.Spider):
                     errback=self.article_failed,
                     meta={"item": item},
                 )
+
+    def _older_telegram_page(
+        self,
+        feed: ParsedFeed,
+        ref: SourceRef,
+        depth: int,
+        known: dict[str, queries.KnownStory],
+    ) -> scrapy.Request | None:
+        """The next older preview page, while every post on this one is new.
+
+        A preview shows a channel's newest 20 posts: a channel that posted more
+        since the last crawl would lose the rest. The walk stops at a page that
+        holds a stored post (the crawls have met), at the channel's first post,
+        or after WIREWATCH_TELEGRAM_BACKFILL_PAGES pages.
+        """
+        limit = self.settings.getint("WIREWATCH_TELEGRAM_BACKFILL_PAGES", 5)
+        if feed.older_page is None or depth >= limit or known:
+            return None
+        return scrapy.Request(
+            feed.older_page,
+            callback=self.parse_feed,
+            errback=self.older_page_failed,
+            meta={"source": ref, "telegram_page": depth + 1},
+        )
+
+    def older_page_failed(self, failure: Failure) -> None:
+        """Logged and counted; the source stays healthy (its newest page was read)."""
+        request = failure.request  # type: ignore[attr-defined]
+        self.crawler.stats.inc_value("wirewatch/telegram_older_page_failed")
+        self.logger.warning(
+            "older Telegram page %s failed (%s): posts older than the ones stored "
+            "from the newer pages are not fetched this time",
+            request.url,
+            _describe_failure(failure),
+        )
 
     def _known_keys(self, entries: list[FeedEntry]) -> dict[str, queries.KnownStory]:
         keys = [url_key(canonicalize_url(e.link)) for e in entries]

@@ -31,6 +31,7 @@ from wirewatch.demo_site.content import OutletFiles, substitute
 from wirewatch.demo_site.faults import ROBOTS_KINDS, Faults, RobotsKind
 from wirewatch.demo_site.manifest import Manifest, load_manifest
 from wirewatch.demo_site.responses import Response, Stream, http_date, not_modified, text
+from wirewatch.demo_site.telegram_pages import TELEGRAM_PAGE_SIZE, before_of, page_of
 
 HOST = "127.0.0.1"
 TELEGRAM_PREFIX = "/telegram/s/"
@@ -40,10 +41,11 @@ IDLE_CONNECTION_TIMEOUT = 30.0
 class _Router:
     """Maps a request on the main origin to a response; shared by all handler threads."""
 
-    def __init__(self, manifest: Manifest, faults: Faults | None) -> None:
+    def __init__(self, manifest: Manifest, faults: Faults | None, telegram_page_size: int) -> None:
         self.files = OutletFiles(manifest)
         self.faults = faults
         self.manifest = manifest
+        self.telegram_page_size = telegram_page_size
         self._started = time.time()
 
     def route(self, path: str, query: str, root_url: str) -> Response | Stream:
@@ -56,7 +58,7 @@ class _Router:
                 return text(404, "fault routes are off; start the server with faults enabled")
             return self.faults.handle(path.removeprefix("/_faults").lstrip("/"), query, root_url)
         if path.startswith(TELEGRAM_PREFIX):
-            return self._telegram(path.removeprefix(TELEGRAM_PREFIX), root_url)
+            return self._telegram(path.removeprefix(TELEGRAM_PREFIX), query, root_url)
         slug, slash, rest = path.lstrip("/").partition("/")
         if self.files.outlet(slug) is None:
             return text(404, f"no outlet {slug!r} here; see {root_url}/")
@@ -68,14 +70,20 @@ class _Router:
         data = substitute(found.path.read_bytes(), f"{root_url}/{slug}", root_url)
         return Response(200, data, found.content_type, last_modified=found.path.stat().st_mtime)
 
-    def _telegram(self, channel: str, root_url: str) -> Response:
+    def _telegram(self, channel: str, query: str, root_url: str) -> Response:
         """Channel previews shaped like https://t.me/s/<channel>, linking to the outlets."""
         if not channel.replace("_", "").isalnum():
             return text(404, f"no channel {channel!r}")
         page = self.manifest.root / "telegram" / "s" / f"{channel}.html"
         if not page.is_file():
             return text(404, f"no channel {channel!r}")
-        data = substitute(page.read_bytes(), root_url, root_url)
+        html = page_of(
+            page.read_text(encoding="utf-8"),
+            channel,
+            before=before_of(query),
+            size=self.telegram_page_size,
+        )
+        data = substitute(html.encode("utf-8"), root_url, root_url)
         return Response(200, data, "text/html; charset=utf-8", last_modified=page.stat().st_mtime)
 
     def _robots(self) -> Response:
@@ -224,12 +232,19 @@ class FixtureSite:
     ``request_log`` records ``(method, path, status)`` for every answered request.
     """
 
-    def __init__(self, root: Path | None = None, faults: bool = False, *, port: int = 0) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        faults: bool = False,
+        *,
+        port: int = 0,
+        telegram_page_size: int = TELEGRAM_PAGE_SIZE,
+    ) -> None:
         self.port = port
         self.manifest = load_manifest(root)
         self.stopping = threading.Event()
         self.faults = Faults(self.manifest, self.stopping) if faults else None
-        self.router = _Router(self.manifest, self.faults)
+        self.router = _Router(self.manifest, self.faults, telegram_page_size)
         self.request_log: list[tuple[str, str, int]] = []
         self.verbose = False
         self._log_lock = threading.Lock()
