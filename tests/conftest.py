@@ -55,6 +55,7 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
             "WIREWATCH_TEST_POSTGRES_URL",
             "WIREWATCH_TEST_REDIS_URL",
             "WIREWATCH_REQUIRE_SERVICES",
+            "WIREWATCH_REQUIRE_BROWSER",
         ):
             monkeypatch.delenv(name)
     for name in ("SENDGRID_API_KEY", "SENDGRID_HOST", "SMTP_URL", "SENDGRID_API_KEY_FILE"):

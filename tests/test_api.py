@@ -15,6 +15,7 @@ from db import queries
 from db.models import Cluster, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import ROOT
+from tests.factories import revision_of, story_record
 from web.app import create_app
 from wirewatch.demo_site.server import FixtureSite
 from wirewatch.settings import Settings
@@ -34,23 +35,16 @@ def _seed(database_url: str) -> None:
         for i, row in enumerate(rows):
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"{i:064d}",
-                    canonical_url=f"https://h.example/{i}",
-                    url=f"https://h.example/{i}",
-                    canonicalizer_version=1,
-                    guid=None,
+                record=story_record(
+                    i,
+                    f"https://h.example/{i}",
                     source_id=source.id,
                     title=row["title"],
                     body=row["text"],
-                    summary="",
                     authors=["Desk"],
                     language=row["lang"],
                     published_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=i),
-                    published_estimated=False,
                     fetched_at=datetime(2026, 11, 20, tzinfo=UTC),
-                    fingerprint="f" * 64,
-                    extraction_method="feed",
                 ),
             )
         cluster = Cluster(size=2, languages={"en": 1, "ru": 1})
@@ -155,24 +149,7 @@ def test_story_detail_with_cluster_topics_and_versions(
         queries.record_new_version(
             session=session,
             story=story,
-            record=queries.StoryRecord(
-                url_key=story.url_key,
-                canonical_url=story.canonical_url,
-                url=story.url,
-                canonicalizer_version=1,
-                guid=None,
-                source_id=story.source_id,
-                title="Updated title",
-                body="Updated text",
-                summary="",
-                authors=[],
-                language="en",
-                published_at=story.published_at,
-                published_estimated=False,
-                fetched_at=datetime.now(UTC),
-                fingerprint="e" * 64,
-                extraction_method="feed",
-            ),
+            record=revision_of(story, title="Updated title", body="Updated text"),
             when=datetime.now(UTC),
         )
     engine.dispose()

@@ -30,6 +30,7 @@ from schemathesis.checks import (
 
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.factories import story_record
 from web.app import create_app
 from wirewatch.settings import Settings
 
@@ -44,23 +45,14 @@ def live_api(tmp_path: Path, database_url: str) -> Iterator[str]:
         for n in range(12):
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"{n:064d}",
-                    canonical_url=f"https://h.example/{n}",
-                    url=f"https://h.example/{n}",
-                    canonicalizer_version=1,
-                    guid=None,
+                record=story_record(
+                    n,
+                    f"https://h.example/{n}",
                     source_id=source.id,
                     title=f"МВД Таджикистана {n}",
                     body="Представительство",
-                    summary="",
-                    authors=[],
                     language="ru",
                     published_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n),
-                    published_estimated=False,
-                    fetched_at=datetime.now(UTC),
-                    fingerprint=f"{n:064x}",
-                    extraction_method="feed",
                 ),
             )
         queries.upsert_topic(session=session, slug="t", name="T", query="МВД")

@@ -33,6 +33,7 @@ from db.search import (
 )
 from db.session import unit_of_work
 from tests.conftest import ROOT
+from tests.factories import revision_of, story_record
 from wirewatch.errors import NotFoundError, QueryError
 from wirewatch.query import Document, analyze_document, parse
 from wirewatch.query.normalize import WORD_RE, fold_text
@@ -65,23 +66,16 @@ def _load(factory: sessionmaker[Session]) -> None:
             host = "news.ozodi.org" if i % 3 == 0 else "www.asiaplustj.info"
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"{i:064d}",
-                    canonical_url=f"https://{host}/{i}",
-                    url=f"https://{host}/{i}",
-                    canonicalizer_version=1,
-                    guid=None,
+                record=story_record(
+                    i,
+                    f"https://{host}/{i}",
                     source_id=(plus.id, ozodi.id, None)[i % 3],
                     title=title,
                     body=body if i % 7 else "",
                     summary=body if i % 7 == 0 else "",
-                    authors=[],
                     language=lang if i % 4 else None,
                     published_at=BASE + timedelta(hours=5 * i) if i % 5 else None,
-                    published_estimated=False,
                     fetched_at=BASE + timedelta(hours=3 * i + 1),
-                    fingerprint="f" * 64,
-                    extraction_method="feed",
                 ),
             )
 
@@ -313,23 +307,13 @@ def test_one_entry_per_cluster_newest_matching_member(archive: sessionmaker[Sess
         for n, title in enumerate(("Кенгуру прибыл в Москву", "Москва встречает гостей")):
             story_id = queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"pair{n}".ljust(64, "0"),
-                    canonical_url=f"https://p.example/{n}",
-                    url=f"https://p.example/{n}",
-                    canonicalizer_version=1,
-                    guid=None,
-                    source_id=None,
+                record=story_record(
+                    f"pair{n}",
+                    f"https://p.example/{n}",
                     title=title,
-                    body="",
-                    summary="",
-                    authors=[],
                     language="ru",
                     published_at=BASE + timedelta(days=400 + n),
-                    published_estimated=False,
                     fetched_at=BASE,
-                    fingerprint="f" * 64,
-                    extraction_method="feed",
                 ),
             )
             session.query(Story).filter(Story.id == story_id).update({Story.cluster_id: pair.id})
@@ -383,23 +367,14 @@ def test_snippets_mark_matches_and_escape_stored_text(
     with unit_of_work(session_factory) as session:
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="a" * 64,
-                canonical_url="https://e.example/1",
-                url="https://e.example/1",
-                canonicalizer_version=1,
-                guid=None,
-                source_id=None,
+            record=story_record(
+                1,
+                "https://e.example/1",
                 title=f"МВД {hostile} открыло офис",
                 body=f"Представительство {hostile} мигрантов",
-                summary="",
-                authors=[],
                 language="ru",
                 published_at=BASE,
-                published_estimated=False,
                 fetched_at=BASE,
-                fingerprint="f" * 64,
-                extraction_method="feed",
             ),
         )
         sync(session)
@@ -430,23 +405,8 @@ def test_index_follows_inserts_updates_deletes(archive: sessionmaker[Session]) -
         queries.record_new_version(
             session=session,
             story=row,
-            record=queries.StoryRecord(
-                url_key=row.url_key,
-                canonical_url=row.canonical_url,
-                url=row.url,
-                canonicalizer_version=1,
-                guid=None,
-                source_id=row.source_id,
-                title="Зебра сбежала из зоопарка",
-                body="Полиция ищет зебру.",
-                summary="",
-                authors=[],
-                language="ru",
-                published_at=row.published_at,
-                published_estimated=False,
-                fetched_at=BASE,
-                fingerprint="e" * 64,
-                extraction_method="feed",
+            record=revision_of(
+                row, title="Зебра сбежала из зоопарка", body="Полиция ищет зебру.", fetched_at=BASE
             ),
             when=BASE,
         )
@@ -480,22 +440,13 @@ def test_changed_analyser_or_lost_triggers_rebuild_the_index(
     with unit_of_work(archive) as session:
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="z" * 64,
-                canonical_url="https://z.example/",
-                url="https://z.example/",
-                canonicalizer_version=1,
-                guid=None,
-                source_id=None,
+            record=story_record(
+                "z" * 64,
+                "https://z.example/",
                 title="Жираф",
-                body="",
-                summary="",
-                authors=[],
                 language="ru",
                 published_at=BASE,
-                published_estimated=False,
                 fetched_at=BASE,
-                fingerprint="f" * 64,
                 extraction_method=None,
             ),
         )

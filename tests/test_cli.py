@@ -148,6 +148,7 @@ def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None
 
     from db import queries
     from db.session import make_engine, make_sessionmaker, unit_of_work
+    from tests.factories import story_record
     from wirewatch.topic_preview import preview_query
 
     runner.invoke(app, ["init", "--no-sources"])
@@ -164,23 +165,14 @@ def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None
         for n, (lang, title, age) in enumerate(titles):
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"{n:064d}",
-                    canonical_url=f"https://x.example/{n}",
-                    url=f"https://x.example/{n}",
-                    canonicalizer_version=1,
-                    guid=None,
-                    source_id=None,
+                record=story_record(
+                    n,
+                    f"https://x.example/{n}",
                     title=title,
                     body=title,
-                    summary="",
-                    authors=[],
                     language=lang,
                     published_at=now - timedelta(days=age),
-                    published_estimated=False,
                     fetched_at=now,
-                    fingerprint=f"{n:064x}",
-                    extraction_method="feed",
                 ),
             )
     with factory() as session:

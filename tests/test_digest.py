@@ -34,6 +34,7 @@ from db.models import (
     UpdateDelivery,
 )
 from db.session import unit_of_work
+from tests.factories import revision_of
 from tests.test_digest_fixtures import NOW, TOKENS, match, seed, story, subscribe
 from wirewatch.errors import (
     PermanentDeliveryError,
@@ -538,24 +539,7 @@ def _revise(factory: sessionmaker[Session], story_id: int, title: str, body: str
     with unit_of_work(factory) as session:
         row = session.get(Story, story_id)
         assert row is not None
-        record = queries.StoryRecord(
-            url_key=row.url_key,
-            canonical_url=row.canonical_url,
-            url=row.url,
-            canonicalizer_version=1,
-            guid=None,
-            source_id=row.source_id,
-            title=title,
-            body=body,
-            summary="",
-            authors=[],
-            language=row.language,
-            published_at=row.published_at,
-            published_estimated=False,
-            fetched_at=NOW,
-            fingerprint="e" * 64,
-            extraction_method="feed",
-        )
+        record = revision_of(row, title=title, body=body, fetched_at=NOW)
         queries.record_new_version(session=session, story=row, record=record, when=NOW)
 
 

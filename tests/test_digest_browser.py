@@ -28,8 +28,8 @@ from alerts.digest import send_due_digests
 from alerts.senders import MockSender
 from db.models import Cluster, Story
 from db.session import unit_of_work
+from tests.browser import chromium
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, subscribe, topic
-from tests.test_web_browser import CHROMIUM_FLAGS, _browser_or_skip
 from web.app import create_app
 from wirewatch.settings import Settings
 
@@ -98,14 +98,10 @@ def _glyph_pixels(page: Any, text: str) -> str:
 def test_digest_layout_at_600px(
     session_factory: sessionmaker[Session], database_url: str, tmp_path: Path
 ) -> None:
-    executable = _browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
     settings = Settings(data_dir=tmp_path, database_url=database_url, base_url="https://ww.example")
     html = _digest_html(session_factory, settings)
     outside: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 600, "height": 900})
         page.on("request", lambda request: outside.append(request.url))
         page.set_content(html, wait_until="load")
@@ -130,7 +126,6 @@ def test_digest_layout_at_600px(
         # Cyrillic letters are drawn as distinct glyphs, not as identical "missing" boxes.
         assert _glyph_pixels(page, "ЖЖЖ") != _glyph_pixels(page, "ШШШ")
         assert _glyph_pixels(page, "ҷҳӯ") != _glyph_pixels(page, "\u0378\u0378\u0378")
-        browser.close()
     assert outside == [], f"the digest loaded something: {outside}"
 
 
@@ -171,12 +166,8 @@ def _outbox(settings: Settings) -> list[EmailMessage]:
 def test_subscribe_then_confirm_in_the_browser(
     live_app: tuple[str, Settings], tmp_path: Path
 ) -> None:
-    executable = _browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
     base, settings = live_app
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 600, "height": 900})
         page.goto(base + "/subscribe")
         page.fill("input[name=email]", "reader@newsroom.example")
@@ -206,4 +197,3 @@ def test_subscribe_then_confirm_in_the_browser(
         assert page.is_checked("input[name=active][value=mvd]")
         assert page.input_value("select[name=timezone]") == "Asia/Dushanbe"
         page.screenshot(path=str(tmp_path / "preferences.png"), full_page=True)
-        browser.close()

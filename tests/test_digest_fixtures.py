@@ -11,6 +11,7 @@ from alerts.tokens import Tokens
 from db import queries
 from db.models import Frequency, Story, Subscription, Topic
 from db.session import unit_of_work
+from tests.factories import story_record
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TOKENS = Tokens(b"test-key-for-signed-links-0123456789")
@@ -41,23 +42,15 @@ def story(
     )
     story_id = queries.insert_story_if_new(
         session=session,
-        record=queries.StoryRecord(
-            url_key=f"{n:064d}",
-            canonical_url=f"https://{source}.example/{n}",
-            url=f"https://{source}.example/{n}",
-            canonicalizer_version=1,
-            guid=None,
+        record=story_record(
+            n,
+            f"https://{source}.example/{n}",
             source_id=src.id,
             title=title,
             body=body if body is not None else f"{title}. Представительство МВД в Москве.",
-            summary="",
-            authors=[],
             language=language,
             published_at=published or NOW - timedelta(hours=1, minutes=n),
-            published_estimated=False,
             fetched_at=NOW - timedelta(hours=1),
-            fingerprint=f"{n:064x}",
-            extraction_method="feed",
         ),
     )
     assert story_id is not None

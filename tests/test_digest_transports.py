@@ -28,6 +28,7 @@ from alerts.senders import make_sender
 from db import queries
 from db.models import DeliveryStatus, Digest, Frequency, Subscription
 from db.session import unit_of_work
+from tests.factories import story_record
 from tests.servers.sendgrid_stub import DEFAULT_API_KEY, SendGridStub
 from tests.servers.smtp import SmtpTestServer
 from tests.test_senders_sendgrid import _is_loopback, network_calls
@@ -45,23 +46,15 @@ def _seed(factory: sessionmaker[Session]) -> None:
         )
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="a" * 64,
-                canonical_url="https://herald.example/1",
-                url="https://herald.example/1",
-                canonicalizer_version=1,
-                guid=None,
+            record=story_record(
+                1,
+                "https://herald.example/1",
                 source_id=source.id,
                 title=TITLE,
                 body="Представительство получит дипломатический статус.",
-                summary="",
-                authors=[],
                 language="ru",
                 published_at=NOW - timedelta(hours=1),
-                published_estimated=False,
                 fetched_at=NOW - timedelta(hours=1),
-                fingerprint="b" * 64,
-                extraction_method="feed",
             ),
         )
         topic, _ = queries.upsert_topic(
@@ -149,23 +142,14 @@ def test_digest_over_smtp_and_the_unsubscribe_link_works(
     with unit_of_work(session_factory) as session:
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="c" * 64,
-                canonical_url="https://herald.example/2",
-                url="https://herald.example/2",
-                canonicalizer_version=1,
-                guid=None,
-                source_id=None,
+            record=story_record(
+                2,
+                "https://herald.example/2",
                 title="МВД: второй офис",
                 body="МВД",
-                summary="",
-                authors=[],
                 language="ru",
                 published_at=NOW,
-                published_estimated=False,
                 fetched_at=NOW,
-                fingerprint="d" * 64,
-                extraction_method="feed",
             ),
         )
     again = send_due_digests(

@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from db import queries
 from db.models import CrawlStatus, DeliveryStatus, Digest, Frequency
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.factories import story_record
 from web.app import create_app
 from wirewatch.settings import Settings
 
@@ -64,22 +65,13 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
             session.add(Digest(subscription_id=sub.id, period_key=key, status=sent))
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="a" * 64,
-                canonical_url="https://s.example/1",
-                url="https://s.example/1",
-                canonicalizer_version=1,
-                guid=None,
+            record=story_record(
+                1,
+                "https://s.example/1",
                 source_id=source.id,
                 title="t",
-                body="",
                 summary="s",
-                authors=[],
                 language="en",
-                published_at=None,
-                published_estimated=False,
-                fetched_at=datetime.now(UTC),
-                fingerprint="f" * 64,
                 extraction_method="feed-summary",
             ),
         )

@@ -13,26 +13,18 @@ from db import queries
 from db.migrate import check, downgrade, upgrade
 from db.models import Story, Tombstone
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.factories import story_record
 
 
-def record(n: int, *, title: str = "", body: str = "") -> queries.StoryRecord:
-    return queries.StoryRecord(
-        url_key=f"{n:064d}",
-        canonical_url=f"https://example.org/news/{n}",
+def record(n: int) -> queries.StoryRecord:
+    return story_record(
+        n,
+        f"https://example.org/news/{n}",
         url=f"https://example.org/news/{n}?utm_source=rss",
-        canonicalizer_version=1,
-        guid=None,
-        source_id=None,
-        title=title or f"Story {n}",
-        body=body or f"Body of story {n}",
-        summary="",
-        authors=[],
+        title=f"Story {n}",
+        body=f"Body of story {n}",
         language="en",
         published_at=datetime(2026, 11, 1, tzinfo=UTC),
-        published_estimated=False,
-        fetched_at=datetime.now(UTC),
-        fingerprint=f"{n:064x}",
-        extraction_method="feed",
     )
 
 

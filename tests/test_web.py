@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from db import queries
 from db.models import Frequency
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.factories import story_record
 from web.app import create_app
 from wirewatch.settings import Settings
 
@@ -29,23 +30,14 @@ def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
         )
         queries.insert_story_if_new(
             session=session,
-            record=queries.StoryRecord(
-                url_key="k" * 64,
-                canonical_url="javascript:alert(1)",
-                url="javascript:alert(1)",
-                canonicalizer_version=1,
-                guid=None,
+            record=story_record(
+                1,
+                "javascript:alert(1)",
                 source_id=source.id,
                 title=f"МВД Таджикистана {HOSTILE}",
                 body=f"Представительство в Москве {HOSTILE}",
-                summary="",
-                authors=[],
                 language="ru",
                 published_at=datetime(2026, 11, 3, tzinfo=UTC),
-                published_estimated=False,
-                fetched_at=datetime.now(UTC),
-                fingerprint="f" * 64,
-                extraction_method="feed",
             ),
         )
         topic, _ = queries.upsert_topic(session=session, slug="t", name="Topic", query="МВД")

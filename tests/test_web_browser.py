@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import threading
 import time
@@ -16,29 +14,12 @@ import uvicorn
 
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.browser import chromium
+from tests.factories import story_record
 from web.app import create_app
 from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.browser
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _browser_or_skip() -> str:
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    if os.environ.get("WIREWATCH_REQUIRE_BROWSER") == "1":
-        pytest.fail("chromium is not installed (mandatory because WIREWATCH_REQUIRE_BROWSER=1)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
 
 
 @pytest.fixture
@@ -57,23 +38,14 @@ def live_app(tmp_path: Path, database_url: str) -> Iterator[str]:
         ):
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"{n:064d}",
-                    canonical_url=f"https://h.example/{n}",
-                    url=f"https://h.example/{n}",
-                    canonicalizer_version=1,
-                    guid=None,
+                record=story_record(
+                    n,
+                    f"https://h.example/{n}",
                     source_id=source.id,
                     title=title,
                     body=f"{title}. <script>window.pwned=1</script>",
-                    summary="",
-                    authors=[],
                     language="ru",
                     published_at=datetime(2026, 11, 20 + n, tzinfo=UTC),
-                    published_estimated=False,
-                    fetched_at=datetime.now(UTC),
-                    fingerprint=f"{n:064x}",
-                    extraction_method="feed",
                 ),
             )
     engine.dispose()
@@ -98,11 +70,7 @@ def live_app(tmp_path: Path, database_url: str) -> Iterator[str]:
 
 
 def test_search_and_open_a_story(live_app: str, tmp_path: Path) -> None:
-    executable = _browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         page = browser.new_page()
         page.goto(live_app + "/")
         assert page.locator(".story").count() == 3
@@ -120,7 +88,6 @@ def test_search_and_open_a_story(live_app: str, tmp_path: Path) -> None:
             "&gt;", ">"
         ).replace("&amp;", "&")
         assert page.locator("b", has_text="bold").count() == 0  # shown as text, not markup
-        browser.close()
 
 
 ADMIN_TOKEN = "browser-admin-token-0123456789"
@@ -145,23 +112,14 @@ def archive_app(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str]]:
                 title = '<img src=x onerror="alert(1)"> мигранты <script>alert(2)</script>'
             queries.insert_story_if_new(
                 session=session,
-                record=queries.StoryRecord(
-                    url_key=f"b{n:063d}",
-                    canonical_url=f"https://h.example/b{n}",
-                    url=f"https://h.example/b{n}",
-                    canonicalizer_version=1,
-                    guid=None,
+                record=story_record(
+                    n,
+                    f"https://h.example/b{n}",
                     source_id=source.id,
                     title=title,
                     body=f"Трудовых мигрантов {n} <svg onload=alert(3)>",
-                    summary="",
-                    authors=[],
                     language="ru",
                     published_at=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n),
-                    published_estimated=False,
-                    fetched_at=datetime.now(UTC),
-                    fingerprint=f"{n:064x}",
-                    extraction_method="feed",
                 ),
             )
         session.commit()
@@ -194,13 +152,11 @@ def archive_app(tmp_path: Path, database_url: str) -> Iterator[tuple[str, str]]:
 def test_paginate_search_then_crawl_and_watch_it_finish(
     archive_app: tuple[str, str], tmp_path: Path
 ) -> None:
-    executable = _browser_or_skip()
-    from playwright.sync_api import Dialog, sync_playwright
+    from playwright.sync_api import Dialog
 
     base, token = archive_app
     dialogs: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+    with chromium() as browser:
         page = browser.new_page()
 
         def on_dialog(dialog: Dialog) -> None:
@@ -246,5 +202,4 @@ def test_paginate_search_then_crawl_and_watch_it_finish(
         page.screenshot(path=str(tmp_path / "crawl.png"))
         page.goto(base + "/?source=asia-wire")
         assert page.locator(".story").count() > 0
-        browser.close()
     assert dialogs == []  # no stored script ran
