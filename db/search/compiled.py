@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
@@ -21,6 +22,9 @@ from wirewatch.query.document import AnalyzedDocument
 
 # Below this many stories PostgreSQL searches the whole index at once (see candidates).
 PG_WINDOW_MIN_STORIES = 20_000
+# PostgreSQL newest-first: time a page may spend looking further back in time
+# windows before it ends early with a cursor where it stopped.
+PG_WINDOW_BUDGET = 0.03  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,9 @@ class Compiled:
     newest: int | None = None
     oldest: int | None = None
     windows: bool = False
+    # PostgreSQL newest-first: when looking further back stops for this search
+    # (time.monotonic()), shared by every candidate round of one page.
+    window_deadline: float | None = None
     documents: dict[int, AnalyzedDocument] = field(default_factory=dict)
 
 
@@ -133,6 +140,7 @@ def gin_first(session: Session, c: Compiled) -> None:
             )
         ).one()
         c.windows = (size or 0) >= PG_WINDOW_MIN_STORIES
+        c.window_deadline = time.monotonic() + PG_WINDOW_BUDGET
         session.execute(text("SET LOCAL enable_indexscan = off"))
 
 
