@@ -24,7 +24,7 @@ from wirewatch.query.document import AnalyzedDocument
 PG_WINDOW_MIN_STORIES = 20_000
 # PostgreSQL newest-first: time a page may spend looking further back in time
 # windows before it ends early with a cursor where it stopped.
-PG_WINDOW_BUDGET = 0.03  # seconds
+PG_WINDOW_BUDGET = 0.02  # seconds
 
 
 @dataclass(frozen=True, slots=True)
