@@ -17,7 +17,8 @@ difference between the two runs.
 
 Usage::
 
-    python -m bench.dedup.scale [--n 100000] [--postgres URL] [--batch 50] [--workdir DIR]
+    python -m bench.dedup.scale [--n 100000] [--postgres URL [--no-sqlite]] [--batch 50]
+                                [--workdir DIR] [--only baseline|neardup]
 
 ``--postgres`` is a server URL whose user may create databases (one is made
 and dropped per run). SQLite files go to ``--workdir`` (a temp dir by default).
@@ -278,10 +279,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--only", choices=("baseline", "neardup"), help="one run only (no comparison printed)"
     )
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="with --postgres: run on PostgreSQL only"
+    )
     args = parser.parse_args(argv)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dedup-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    kinds = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    if args.no_sqlite and not args.postgres:
+        parser.error("--no-sqlite needs --postgres")
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
         runs = {}
