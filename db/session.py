@@ -40,7 +40,13 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    # psycopg prepares a statement after a few runs, and PostgreSQL may then
+    # switch it to a generic plan that ignores the values: for a band lookup
+    # or a tsquery (whose selectivity is all in the value) that plan can be a
+    # sequential scan, seen at 25 ms instead of 0.5 ms. Plan with the values.
+    connect_args.setdefault("options", "-c plan_cache_mode=force_custom_plan")
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
 def _tune_sqlite(engine: Engine) -> None:
