@@ -34,18 +34,7 @@ def test_channel_posts_are_stored_once(tmp_path: Path, database_url: str) -> Non
     engine = make_engine(database_url)
     factory = make_sessionmaker(engine)
     with FixtureSite() as site:
-        with unit_of_work(factory) as session:
-            queries.upsert_source(
-                session=session,
-                name="tg-herald",
-                kind=SourceKind.TELEGRAM,
-                url=f"{site.base_url}/telegram/s/dushanbe_herald",
-            )
-        runs = []
-        for _ in range(2):
-            handle = start_crawl(settings, factory, crawl_all=True)
-            handle.wait(timeout=120)
-            runs.append(settle(factory, handle))
+        runs = _crawl_channel(settings, factory, site, runs=2)
         requested = [path for _, path, _ in site.request_log]
     assert [r.status for r in runs] == [CrawlStatus.SUCCEEDED, CrawlStatus.SUCCEEDED]
     assert runs[0].new == 9 and runs[1].new == 0
