@@ -25,17 +25,9 @@ from functools import lru_cache
 
 from wirewatch.query import Query
 from wirewatch.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
-from wirewatch.query.document import (
-    ZONE_GAP,
-    AnalyzedDocument,
-    Document,
-    _host,
-    _lang,
-    detect_language,
-)
+from wirewatch.query.document import AnalyzedDocument, Document, analyze_document
 from wirewatch.query.matcher import TermMatcher
-from wirewatch.query.normalize import WORD_RE, Script, fold_word, normalize_text, script_of
-from wirewatch.query.stemming import document_keys
+from wirewatch.query.normalize import Script, script_of
 from wirewatch.query.translit import cyrillic_skeleton, latin_skeleton
 
 
@@ -126,37 +118,4 @@ def _terms(node: Node, title: bool) -> list[tuple[Term, bool]]:
 
 def analyze_for(document: Document, keys: KeyFilter) -> AnalyzedDocument:
     """Like :func:`wirewatch.query.analyze_document`, with only the keys ``keys`` wants."""
-    title, text = normalize_text(document.title or ""), normalize_text(document.text or "")
-    title_words = [fold_word(w) for w in WORD_RE.findall(title)]
-    text_words = [fold_word(w) for w in WORD_RE.findall(text)]
-    title_end = len(title_words)
-    forms: dict[str, list[int]] = {}
-    for position, form in enumerate(title_words):
-        forms.setdefault(form, []).append(position)
-    for position, form in enumerate(text_words, title_end + ZONE_GAP):
-        forms.setdefault(form, []).append(position)
-    postings: dict[str, list[int]] = {}
-    for form, positions in forms.items():
-        if not keys.wants(form):
-            continue
-        for key in document_keys(form):
-            known = postings.get(key)
-            postings[key] = positions if known is None else sorted(known + positions)
-    title_keys = frozenset(
-        key for form in set(title_words) if keys.wants(form) for key in document_keys(form)
-    )
-    words = title_words + text_words
-    lang = _lang(document.lang)
-    return AnalyzedDocument(
-        document=document,
-        title=title,
-        text=text,
-        words=words,
-        title_end=title_end,
-        postings=postings,
-        title_keys=title_keys,
-        forms=forms,
-        lang=lang or detect_language(title + " " + text, words),
-        source=" ".join(fold_word(w) for w in WORD_RE.findall(document.source or "")),
-        host=_host(document.url),
-    )
+    return analyze_document(document, stem_only=keys.wants)

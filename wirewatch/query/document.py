@@ -8,7 +8,7 @@ and ``title:`` restricts a term to positions below ``title_end``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -118,8 +118,15 @@ class AnalyzedDocument:
         return "title" if position < self.title_end else "text"
 
 
-def analyze_document(doc: Document) -> AnalyzedDocument:
-    """Tokenise, fold and stem a story once; every topic then reads the result."""
+def analyze_document(
+    doc: Document, stem_only: Callable[[str], bool] | None = None
+) -> AnalyzedDocument:
+    """Tokenise, fold and stem a story once; every topic then reads the result.
+
+    ``stem_only`` (a word form -> whether to stem it) limits stemming to the
+    words one query can match (``db.search.analysis``); forms and positions
+    are always kept.
+    """
     title, text = normalize_text(doc.title or ""), normalize_text(doc.text or "")
     title_words = [fold_word(w) for w in WORD_RE.findall(title)]
     text_words = [fold_word(w) for w in WORD_RE.findall(text)]
@@ -131,11 +138,18 @@ def analyze_document(doc: Document) -> AnalyzedDocument:
         forms.setdefault(form, []).append(position)
     postings: dict[str, list[int]] = {}
     for form, positions in forms.items():
+        if stem_only is not None and not stem_only(form):
+            continue
         for key in document_keys(form):
             known = postings.get(key)
             # Lists are shared between keys and never mutated after this loop.
             postings[key] = positions if known is None else sorted(known + positions)
-    title_keys = frozenset(key for form in set(title_words) for key in document_keys(form))
+    title_keys = frozenset(
+        key
+        for form in set(title_words)
+        if stem_only is None or stem_only(form)
+        for key in document_keys(form)
+    )
     words = title_words + text_words
     return AnalyzedDocument(
         document=doc,
