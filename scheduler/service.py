@@ -18,6 +18,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 
 from db.session import make_engine
 from scheduler import jobs
@@ -38,12 +40,10 @@ JOBS = (
 def build_scheduler(
     settings: Settings, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
+    store = SQLAlchemyJobStore(engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE)
+    _create_jobstore_table(store)
     scheduler = scheduler_class(
-        jobstores={
-            "default": SQLAlchemyJobStore(
-                engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE
-            )
-        },
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
         job_defaults={
             "coalesce": True,
@@ -64,6 +64,21 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),
         )
     return scheduler
+
+
+def _create_jobstore_table(store: SQLAlchemyJobStore) -> None:
+    """Create APScheduler's table before start, tolerating a concurrent creator.
+
+    Two schedulers starting together both see the table missing and both
+    create it; PostgreSQL refuses the second CREATE (a duplicate type), which
+    would kill that scheduler before it could stay passive behind the lease.
+    """
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    except DBAPIError:
+        if not inspect(store.engine).has_table(JOBSTORE_TABLE):
+            raise
+        log.info("job store table %s was created by another scheduler", JOBSTORE_TABLE)
 
 
 def run_scheduler(settings: Settings) -> None:

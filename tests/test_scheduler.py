@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -134,3 +135,34 @@ def test_scheduler_process_crawls_and_sends_on_its_own(
         matched = session.scalar(select(func.count()).select_from(TopicMatch))
         delivered = session.scalars(select(Delivery.story_id)).all()
     assert len(delivered) == len(set(delivered)) == matched
+
+
+def test_schedulers_starting_together_both_get_the_job_store(database_url: str) -> None:
+    """Concurrent CREATE TABLEs of APScheduler's table must not kill the losing scheduler."""
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+    from sqlalchemy import inspect
+
+    from db.session import make_engine
+    from scheduler.service import JOBSTORE_TABLE, _create_jobstore_table
+
+    stores = [
+        SQLAlchemyJobStore(engine=make_engine(database_url), tablename=JOBSTORE_TABLE)
+        for _ in range(4)
+    ]
+    errors: list[BaseException] = []
+
+    def create(store: SQLAlchemyJobStore) -> None:
+        try:
+            _create_jobstore_table(store)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert inspect(stores[0].engine).has_table(JOBSTORE_TABLE)
+    for store in stores:
+        store.engine.dispose()
