@@ -47,6 +47,11 @@ from wirewatch.settings import Settings
 url, smtp, data_dir, block_at, where, marker, go = sys.argv[1:8]
 settings = Settings(data_dir=data_dir, database_url=url, smtp_url=smtp, instant_batch_minutes=0)
 
+def mark(to):
+    # Written whole, then renamed: the test may kill us the moment the file exists.
+    Path(marker + ".tmp").write_text(to)
+    Path(marker + ".tmp").rename(marker)
+
 class Sender:
     name = "smtp"
     def __init__(self):
@@ -55,11 +60,11 @@ class Sender:
     def send(self, message):
         self.count += 1
         if self.count == int(block_at) and where == "before":
-            Path(marker).write_text(message.to)
+            mark(message.to)
             time.sleep(3600)
         result = self.inner.send(message)
         if self.count == int(block_at) and where == "after":
-            Path(marker).write_text(message.to)
+            mark(message.to)
             time.sleep(3600)
         return result
 
@@ -142,6 +147,7 @@ def test_sigkill_mid_run_then_restart_sends_the_rest_and_repeats_nothing(
     os.kill(first.pid, signal.SIGKILL)
     first.wait(timeout=30)
     in_flight = marker.read_text()
+    assert in_flight in emails, in_flight
     before_restart = [m.rcpt_tos[0] for m in smtp_server.messages]
     assert len(before_restart) == (3 if where == "after" else 2)
     assert (in_flight in before_restart) == (where == "after")
