@@ -430,6 +430,37 @@ def test_snippets_mark_matches_and_escape_stored_text(
     assert "мигранты ≈ мигрантов" in hit.why
 
 
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [("ҳукумат", "ҲУКУМАТИ"), ("хукумат", "Ҳукумати"), ("елки", "Ёлки"), ("migrant", "MIGRANTS")],
+)
+def test_snippet_of_a_long_story_shows_the_hit_deep_in_it(
+    session_factory: sessionmaker[Session], query: str, word: str
+) -> None:
+    """Only a window of a long text is analysed: it must be the one holding the hit,
+    whatever the case and the Tajik or Russian letters the query folded away."""
+    filler = " ".join(f"слово{n} word{n}" for n in range(300))
+    with unit_of_work(session_factory) as session:
+        queries.insert_story_if_new(
+            session=session,
+            record=story_record(
+                1,
+                "https://e.example/long",
+                title="Навигариҳо",
+                body=f"{filler} Дар ин ҷо {word} нав. {filler}",
+                language="tg",
+                published_at=BASE,
+                fetched_at=BASE,
+            ),
+        )
+        sync(session)
+    with session_factory() as session:
+        hit = search(session, SearchRequest(query=query)).hits[0]
+    snippet = str(hit.snippet_html)
+    assert f"<mark>{word}</mark>" in snippet
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+
+
 def test_index_follows_inserts_updates_deletes(archive: sessionmaker[Session]) -> None:
     def found(query: str) -> set[int]:
         with unit_of_work(archive) as session:

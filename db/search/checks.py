@@ -57,41 +57,27 @@ def check(session: Session, c: Compiled, rows: list[Row]) -> list[Row]:
     return accepted
 
 
+_CLUSTER_MEMBERS = text(
+    "SELECT m.id, m.cluster_id, d.sort_key FROM stories m "
+    "JOIN search_docs d ON d.story_id = m.id "
+    "WHERE m.cluster_id IN (SELECT cluster_id FROM stories WHERE id IN :ids)"
+).bindparams(bindparam("ids", expanding=True))
+
+
 def collapse(session: Session, c: Compiled, rows: list[Row]) -> list[Row]:
     """Keep a story only when no newer story of its cluster matches too (one entry per cluster)."""
     if not rows:
         return rows
-    ids = [r.story_id for r in rows]
-    cluster_of: dict[int, int] = {
-        sid: cid
-        for sid, cid in session.execute(
-            select(Story.id, Story.cluster_id).where(
-                Story.id.in_(ids), Story.cluster_id.isnot(None)
-            )
-        )
-        if cid is not None
-    }
-    if not cluster_of:
-        return rows
+    # One statement: every member of the rows' clusters, with its place in time.
+    # Each row's own story is a member of its cluster, so this also says which
+    # cluster each row is in. With plain index scans off (PostgreSQL) the
+    # planner still looks each part up by key, through bitmap scans.
+    members_of = session.execute(_CLUSTER_MEMBERS, {"ids": [r.story_id for r in rows]})
+    cluster_of: dict[int, int] = {}
     members: dict[int, list[int]] = {}
-    # two lookups by key rather than a join: plain index scans may be off (PostgreSQL)
-    member_cluster: dict[int, int] = {
-        sid: cid
-        for sid, cid in session.execute(
-            select(Story.id, Story.cluster_id).where(
-                Story.cluster_id.in_(sorted(set(cluster_of.values())))
-            )
-        )
-        if cid is not None
-    }
-    keys_of = session.execute(
-        text("SELECT story_id, sort_key FROM search_docs WHERE story_id IN :ids").bindparams(
-            bindparam("ids", expanding=True)
-        ),
-        {"ids": sorted(member_cluster)},
-    )
-    for sid, key in keys_of:
-        members.setdefault(int(member_cluster[sid]), []).append(int(key))
+    for sid, cid, key in members_of:
+        cluster_of[int(sid)] = int(cid)
+        members.setdefault(int(cid), []).append(int(key))
     newer = {
         r.key: [k for k in members.get(cluster_of[r.story_id], []) if k > r.key]
         for r in rows

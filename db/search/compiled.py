@@ -122,6 +122,14 @@ def compile_request(
     )
 
 
+_BOUNDS_THEN_GIN = text(
+    "SELECT (SELECT min(sort_key) FROM search_docs), "
+    "(SELECT max(sort_key) FROM search_docs), "
+    "(SELECT reltuples FROM pg_class WHERE oid = 'search_docs'::regclass), "
+    "set_config('enable_indexscan', 'off', true)"
+)
+
+
 def gin_first(session: Session, c: Compiled) -> None:
     """PostgreSQL: for the rest of this transaction, no plain index scans.
 
@@ -131,17 +139,11 @@ def gin_first(session: Session, c: Compiled) -> None:
     Other lookups here are by lists of keys, which bitmap scans serve as well.
     """
     if c.dialect == "postgresql" and c.match is not None:
-        # read before: min() and max() need the plain index scan this turns off
-        c.oldest, c.newest, size = session.execute(
-            text(
-                "SELECT (SELECT min(sort_key) FROM search_docs), "
-                "(SELECT max(sort_key) FROM search_docs), "
-                "(SELECT reltuples FROM pg_class WHERE oid = 'search_docs'::regclass)"
-            )
-        ).one()
+        # min() and max() need the plain index scan this turns off: the statement
+        # is planned before set_config runs, so it turns it off for the next ones.
+        c.oldest, c.newest, size, _ = session.execute(_BOUNDS_THEN_GIN).one()
         c.windows = (size or 0) >= PG_WINDOW_MIN_STORIES
         c.window_deadline = time.monotonic() + PG_WINDOW_BUDGET
-        session.execute(text("SET LOCAL enable_indexscan = off"))
 
 
 def _uses_field(node: Node, name: str) -> bool:

@@ -126,22 +126,14 @@ def _hits(session: Session, c: Compiled, rows: list[Row], explain: bool) -> list
     if not rows:
         return []
     ids = [r.story_id for r in rows]
-    stories = {
-        s.id: s
-        for s in session.scalars(
-            select(Story).options(joinedload(Story.source)).where(Story.id.in_(ids))
-        )
-    }
-    cluster_ids = {s.cluster_id for s in stories.values() if s.cluster_id is not None}
-    sizes = (
-        dict(
-            session.execute(
-                select(Cluster.id, Cluster.size).where(Cluster.id.in_(cluster_ids))
-            ).all()
-        )
-        if cluster_ids
-        else {}
-    )
+    loaded = session.execute(
+        select(Story, Cluster.size)
+        .outerjoin(Cluster, Story.cluster_id == Cluster.id)
+        .options(joinedload(Story.source))
+        .where(Story.id.in_(ids))
+    ).all()
+    stories = {story.id: story for story, _ in loaded}
+    sizes = {story.id: size or 1 for story, size in loaded}
     hits = []
     locator = Locator.of(c.query)
     for row in rows:
@@ -173,7 +165,7 @@ def _hits(session: Session, c: Compiled, rows: list[Row], explain: bool) -> list
                 why=why,
                 title_html=title_html,
                 snippet_html=snippet_html,
-                cluster_size=sizes.get(story.cluster_id, 1) if story.cluster_id else 1,
+                cluster_size=sizes[story.id],
                 score=row.score,
             )
         )

@@ -95,7 +95,9 @@ class Locator:
     def __init__(self, prefixes: list[str]) -> None:
         alternatives = sorted({p for p in prefixes if len(p) >= 2}, key=len, reverse=True)
         self.pattern = (
-            re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, alternatives)) + ")")
+            re.compile(
+                r"(?<![^\W_])(?:" + "|".join(map(_unfolded, alternatives)) + ")", re.IGNORECASE
+            )
             if alternatives
             else None
         )
@@ -125,7 +127,7 @@ class Locator:
             return text, False, False
         start = 0
         if self.pattern is not None:
-            found = self.pattern.search(text.lower().translate(_FOLD))
+            found = self.pattern.search(text)
             if found is not None and found.start() > self.LEAD_CHARS:
                 start = text.find(" ", found.start() - self.LEAD_CHARS) + 1
         end = start + self.WINDOW_CHARS
@@ -135,7 +137,14 @@ class Locator:
         return text[start:end], start > 0, end < len(text)
 
 
-_FOLD = str.maketrans("ёҳҷӣӯқғ", "ехчиукг")
+# Letters a folded prefix stands for: the text is searched as it is, not folded,
+# since folding a whole long story costs more than the rest of its snippet.
+_UNFOLDED = {"е": "её", "х": "хҳ", "ч": "чҷ", "и": "иӣ", "у": "уӯ", "к": "кқ", "г": "гғ"}
+
+
+def _unfolded(prefix: str) -> str:
+    """A pattern for ``prefix`` that also finds the letters folding turned into its own."""
+    return "".join(f"[{_UNFOLDED[ch]}]" if ch in _UNFOLDED else re.escape(ch) for ch in prefix)
 
 
 def _words(node: Node) -> list[Term]:
