@@ -3,20 +3,24 @@
 Runs inside the caller's transaction. The unique URL key decides "new" (so
 two crawler processes racing on one story store it once); near-duplicates
 join a cluster rather than being dropped, so "who had it first" survives.
+``delete_story`` is the way back out: it undoes what storing did to the
+near-duplicate index before the row goes, and leaves a tombstone.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from crawler.dedup import NearDuplicateIndex, is_substantive_change
+from crawler.dedup import NearDuplicateIndex, Removal, is_substantive_change
 from crawler.items import StoryItem
 from crawler.urls import CANONICALIZER_VERSION
 from db import queries
-from db.models import Source
+from db.models import Cluster, Source, Story
+from wirewatch.errors import NotFoundError
 
 
 def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
@@ -52,6 +56,36 @@ def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
         return queries.StoreOutcome(story.id, "updated")
     queries.touch_story(session=session, story=story, when=now)
     return queries.StoreOutcome(story.id, "duplicate")
+
+
+@dataclass(frozen=True)
+class StoryDeletion:
+    """What deleting one story did, for the person who asked for it."""
+
+    story_id: int
+    title: str
+    removal: Removal
+    # Stories left in its cluster (0 when the cluster went with it, or it had none).
+    cluster_size: int
+
+
+def delete_story(session: Session, story_id: int) -> StoryDeletion:
+    """Delete a story, keep its cluster true, and tombstone its URL; raises NotFoundError.
+
+    The cluster is recounted before the row goes (``NearDuplicateIndex.remove``):
+    deleting the row alone would leave the cluster counting it, and naming it
+    as the first report when it was. Runs inside the caller's transaction.
+    """
+    story = session.get(Story, story_id)
+    if story is None:
+        raise NotFoundError(f"no story with id {story_id}")
+    title = story.title
+    removal = NearDuplicateIndex(session).remove(story_id)
+    queries.delete_story(session=session, story_id=story_id)
+    size = 0
+    if removal.cluster_id is not None and not removal.cluster_deleted:
+        size = session.scalar(select(Cluster.size).where(Cluster.id == removal.cluster_id)) or 0
+    return StoryDeletion(story_id, title, removal, size)
 
 
 def _record(item: StoryItem, now: datetime) -> queries.StoryRecord:

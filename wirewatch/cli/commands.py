@@ -11,6 +11,7 @@ MODULES = (
     "wirewatch.cli.service",
     "wirewatch.cli.crawl",
     "wirewatch.cli.archive",
+    "wirewatch.cli.stories",
     "wirewatch.cli.subscriptions",
     "wirewatch.cli.catalog",
     "wirewatch.cli.extract",
