@@ -149,6 +149,13 @@ class Cluster(Base):
 
 
 class Story(Base):
+    """One stored article; its id names it in links and emails, so it is never reused.
+
+    SQLite needs AUTOINCREMENT for that: a plain INTEGER PRIMARY KEY hands the
+    id of the newest story, once deleted, to the next one stored. PostgreSQL's
+    sequence never goes back.
+    """
+
     __tablename__ = "stories"
     __table_args__ = (
         Index("ix_stories_published_at", "published_at"),
@@ -156,6 +163,7 @@ class Story(Base):
         Index("ix_stories_fingerprint", "fingerprint"),
         Index("ix_stories_cluster_id", "cluster_id"),
         Index("ix_stories_source_id", "source_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -6,12 +6,14 @@ import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import queries
 from db.migrate import check, downgrade, upgrade
-from db.models import Story, Tombstone
+from db.models import Cluster, Story, StoryVersion, Tombstone
+from db.search import schema as search_schema
+from db.search import sync
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
 
@@ -60,6 +62,80 @@ def test_band_index_survives_the_clustered_layout_migration(database_url: str) -
         assert [tuple(row) for row in conn.execute(read)] == bands
     upgrade(database_url)
     engine.dispose()
+
+
+def test_story_ids_migration_keeps_rows_children_and_search_triggers(database_url: str) -> None:
+    """0005 rebuilds stories on SQLite (AUTOINCREMENT): nothing that names a story may go.
+
+    The children (bands, versions) would be cascade-deleted with the old table
+    if foreign keys were enforced during the copy; the search triggers go with
+    it and must come back without the index being rebuilt. The next id is above
+    every id the archive still names, here a deleted first report of a cluster.
+    """
+    downgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        inserted = [
+            queries.insert_story_if_new(session=session, record=record(n)) for n in range(4)
+        ]
+    *ids, gone = [story_id for story_id in inserted if story_id is not None]
+    assert len(ids) == 3
+    with unit_of_work(factory) as session:
+        session.add(Cluster(first_story_id=gone, size=1, languages={"en": 1}))
+        session.add(StoryVersion(story_id=ids[0], version=1, title="t", body="b", fingerprint="0"))
+        queries.delete_story(session=session, story_id=gone)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO lsh_bands (story_id, band, hash) VALUES (:s, :b, :h)"),
+            [{"s": s, "b": b, "h": b * 7 + s} for s in ids for b in range(4)],
+        )
+    with unit_of_work(factory) as session:
+        sync(session)
+    before = _archive(engine)
+
+    upgrade(database_url)
+
+    assert _archive(engine) == before
+    _assert_consistent(engine)
+    with unit_of_work(factory) as session:
+        assert not sync(session).rebuilt  # the triggers came back: no full reindex
+        new = queries.insert_story_if_new(session=session, record=record(5))
+    assert new is not None and new > gone
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            sequence = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'stories'"))
+            assert sequence.scalar_one() == new
+
+    downgrade(database_url, "0004")
+    assert _archive(engine) == {**before, "stories": [*before["stories"], new]}
+    _assert_consistent(engine)
+    upgrade(database_url)
+    engine.dispose()
+
+
+def _archive(engine: Engine) -> dict[str, list[object]]:
+    """Every story id, and every row that names one."""
+    queries_by_table = {
+        "stories": "SELECT id FROM stories ORDER BY id",
+        "story_versions": "SELECT story_id, version FROM story_versions ORDER BY id",
+        "lsh_bands": "SELECT story_id, band, hash FROM lsh_bands ORDER BY story_id, band",
+        "clusters": "SELECT first_story_id FROM clusters ORDER BY id",
+    }
+    with engine.connect() as conn:
+        return {
+            table: [row[0] if len(row) == 1 else tuple(row) for row in conn.execute(text(sql))]
+            for table, sql in queries_by_table.items()
+        }
+
+
+def _assert_consistent(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert search_schema.missing_triggers(conn) == []
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalars().all() == ["ok"]
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
 def test_second_sighting_inserts_nothing(session_factory: sessionmaker[Session]) -> None:

@@ -229,6 +229,23 @@ def test_unknown_ids_are_named_and_the_rest_still_deleted(
     assert again.output.count(f"id {first}") == 1  # named twice, reported once
 
 
+def test_the_id_of_a_deleted_story_is_never_given_to_another(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    """Links, emails and a repeated delete name a story by id: it must stay that story's."""
+    first, second, newest = (crawl(session_factory, copy).story_id for copy in COPIES)
+    assert first is not None and second is not None and newest is not None
+
+    assert delete(str(newest), "--yes").exit_code == 0
+    later = crawl(session_factory, ("vestnik", "https://vestnik.example/news/4", *COPIES[2][2:]))
+
+    assert later.status == "new" and later.story_id is not None and later.story_id > newest
+    repeated = delete(str(newest), "--yes")
+    assert repeated.exit_code == 1
+    assert f"no story with id {newest}: already deleted, or never stored" in repeated.output
+    assert stored(session_factory) == {first, second, later.story_id}
+
+
 def test_nothing_is_deleted_unless_the_user_says_yes(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:

@@ -8,6 +8,7 @@
     ├── QueryError             a topic or search query does not parse (has .position)
     ├── NotFoundError          a named source, topic, story or subscription does not exist
     ├── ExtractionError        an article page could not be turned into text
+    ├── MigrationError         a schema migration would lose or break data: nothing changed
     └── DeliveryError          a message could not be handed to the mail transport
         ├── TemporaryDeliveryError   retry later (429, 5xx, connection trouble)
         ├── UncertainDeliveryError   the transport may have taken it (answer lost): do not resend
@@ -68,6 +69,10 @@ class NotFoundError(WirewatchError):
 
 class ExtractionError(WirewatchError):
     """An article page could not be turned into text."""
+
+
+class MigrationError(WirewatchError):
+    """A schema migration stopped before it could lose or break data; it changed nothing."""
 
 
 class DeliveryError(WirewatchError):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 from alembic import context
+from sqlalchemy import Connection
 
 from db.models import Base, UTCDateTime
 from db.search.schema import TABLES as SEARCH_TABLES
@@ -40,9 +43,30 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     engine = make_engine(_database_url())
-    with engine.connect() as conn:
+    with engine.connect() as conn, _sqlite_foreign_keys_off(conn):
         _run(conn)
     engine.dispose()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """Let a migration rebuild a table that others reference (SQLite's 12-step ALTER).
+
+    With enforcement on, dropping the old copy of a table deletes every row
+    that references it (``ON DELETE CASCADE``). The pragma is ignored inside a
+    transaction, so it is set on the driver connection before alembic begins
+    one, and set back before the connection goes back to the pool.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
