@@ -402,24 +402,30 @@ def test_facets_count_per_day_and_language(archive: sessionmaker[Session]) -> No
         assert sum(counts.by_language.values()) == counts.total
 
 
-def test_snippets_mark_matches_and_escape_stored_text(
-    session_factory: sessionmaker[Session],
-) -> None:
-    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-    with unit_of_work(session_factory) as session:
+def _store_one(factory: sessionmaker[Session], title: str, body: str, language: str = "ru") -> None:
+    with unit_of_work(factory) as session:
         queries.insert_story_if_new(
             session=session,
             record=story_record(
                 1,
                 "https://e.example/1",
-                title=f"МВД {hostile} открыло офис",
-                body=f"Представительство {hostile} мигрантов",
-                language="ru",
+                title=title,
+                body=body,
+                language=language,
                 published_at=BASE,
                 fetched_at=BASE,
             ),
         )
         sync(session)
+
+
+def test_snippets_mark_matches_and_escape_stored_text(
+    session_factory: sessionmaker[Session],
+) -> None:
+    hostile = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    _store_one(
+        session_factory, f"МВД {hostile} открыло офис", f"Представительство {hostile} мигрантов"
+    )
     with session_factory() as session:
         hit = search(session, SearchRequest(query="мигранты OR мвд"), explain=True).hits[0]
     for html in (str(hit.title_html), str(hit.snippet_html)):
@@ -440,20 +446,7 @@ def test_snippet_of_a_long_story_shows_the_hit_deep_in_it(
     """Only a window of a long text is analysed: it must be the one holding the hit,
     whatever the case and the Tajik or Russian letters the query folded away."""
     filler = " ".join(f"слово{n} word{n}" for n in range(300))
-    with unit_of_work(session_factory) as session:
-        queries.insert_story_if_new(
-            session=session,
-            record=story_record(
-                1,
-                "https://e.example/long",
-                title="Навигариҳо",
-                body=f"{filler} Дар ин ҷо {word} нав. {filler}",
-                language="tg",
-                published_at=BASE,
-                fetched_at=BASE,
-            ),
-        )
-        sync(session)
+    _store_one(session_factory, "Навигариҳо", f"{filler} Дар ин ҷо {word} нав. {filler}", "tg")
     with session_factory() as session:
         hit = search(session, SearchRequest(query=query)).hits[0]
     snippet = str(hit.snippet_html)
