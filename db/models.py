@@ -135,9 +135,16 @@ class Source(Base):
 
 
 class Cluster(Base):
-    """One real-world story, reported by one or more outlets."""
+    """One real-world story, reported by one or more outlets.
+
+    Its id names it in ``/?cluster=N`` links, API results and CLI output, so
+    it is never reused, though clusters are deleted in normal operation
+    (merged away, or their last story deleted): SQLite needs AUTOINCREMENT for
+    that, as for ``Story``.
+    """
 
     __tablename__ = "clusters"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Not a foreign key: clusters and stories reference each other, and the

@@ -162,12 +162,14 @@ def test_remove_moves_first_counts_down_and_deletes_empty_clusters(
     assert removal.cluster_deleted and bands == 0
     assert cluster_row(session_factory, cluster_id) is None
 
-    # A copy arriving now starts afresh instead of joining a deleted cluster.
+    # A copy arriving now starts afresh instead of joining a deleted cluster,
+    # under a new id: the deleted one was the newest, and is never handed out again.
     with session_factory() as session, session.begin():
         session.delete(session.get(Story, second_id))
         fresh_story, fresh = store(session, AGENCY_TITLE, AGENCY_BODY)
+    assert fresh > cluster_id
     cluster = cluster_row(session_factory, fresh)
-    assert cluster is not None  # SQLite may reuse the deleted id; the content is what counts
+    assert cluster is not None
     assert (cluster.size, cluster.first_story_id) == (1, fresh_story)
 
 
@@ -305,3 +307,27 @@ def test_story_bridging_two_clusters_merges_them(session_factory: sessionmaker[S
     with session_factory() as session:
         members = session.scalars(select(Story.id).where(Story.cluster_id == min(a, b))).all()
     assert sorted(members) == sorted([first_half, second_half, story.id])
+
+
+def test_id_of_a_cluster_merged_away_is_never_given_to_another(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """``/?cluster=N`` links and CLI output name a cluster by id: a deleted one names nothing.
+
+    The newest cluster is the one a merge absorbs; a plain SQLite row id would
+    hand its id to the next cluster made.
+    """
+    with session_factory() as session, session.begin():
+        _, kept = store(session, AGENCY_TITLE, AGENCY_BODY)
+        _, absorbed = store(session, OTHER_TITLE, OTHER_BODY)
+        bridge = AGENCY_BODY + "\n\n" + OTHER_BODY
+        story = add_story(session, AGENCY_TITLE, bridge)
+        merge = NearDuplicateIndex(session).assign_detailed(
+            story.id, signature_for(AGENCY_TITLE, bridge), language="ru", published_at=NOON
+        )
+    assert (merge.cluster_id, merge.merged) == (kept, (absorbed,)) and absorbed > kept
+
+    with session_factory() as session, session.begin():
+        _, later = store(session, ENGLISH_TITLE, ENGLISH_BODY, language="en")
+    assert later > absorbed
+    assert cluster_row(session_factory, absorbed) is None

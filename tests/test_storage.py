@@ -64,13 +64,18 @@ def test_band_index_survives_the_clustered_layout_migration(database_url: str) -
     engine.dispose()
 
 
-def test_story_ids_migration_keeps_rows_children_and_search_triggers(database_url: str) -> None:
-    """0005 rebuilds stories on SQLite (AUTOINCREMENT): nothing that names a story may go.
+def test_ids_migration_keeps_rows_children_clusters_and_search_triggers(
+    database_url: str,
+) -> None:
+    """0005 rebuilds stories and clusters on SQLite (AUTOINCREMENT): nothing that names one may go.
 
-    The children (bands, versions) would be cascade-deleted with the old table
-    if foreign keys were enforced during the copy; the search triggers go with
-    it and must come back without the index being rebuilt. The next id is above
-    every id the archive still names, here a deleted first report of a cluster.
+    The children (bands, versions) would be cascade-deleted with the old
+    stories table, and every story unlinked from its cluster with the old
+    clusters table, if foreign keys were enforced during the copy; the search
+    triggers go with stories and must come back without the index being
+    rebuilt. Ids are copied, gaps and all. The next story id is above every id
+    the archive still names, here a deleted first report of a cluster; the next
+    cluster id is above the highest one stored.
     """
     downgrade(database_url, "0004")
     engine = make_engine(database_url)
@@ -82,7 +87,16 @@ def test_story_ids_migration_keeps_rows_children_and_search_triggers(database_ur
     *ids, gone = [story_id for story_id in inserted if story_id is not None]
     assert len(ids) == 3
     with unit_of_work(factory) as session:
-        session.add(Cluster(first_story_id=gone, size=1, languages={"en": 1}))
+        first, merged, newest = (
+            Cluster(first_story_id=story_id, size=1, languages={"en": 1})
+            for story_id in (gone, ids[1], ids[2])
+        )
+        session.add_all([first, merged, newest])
+        session.flush()
+        session.get_one(Story, ids[0]).cluster_id = first.id
+        session.get_one(Story, ids[1]).cluster_id = newest.id
+        session.get_one(Story, ids[2]).cluster_id = newest.id
+        session.delete(merged)  # a gap the copy must keep
         session.add(StoryVersion(story_id=ids[0], version=1, title="t", body="b", fingerprint="0"))
         queries.delete_story(session=session, story_id=gone)
     with engine.begin() as conn:
@@ -93,6 +107,7 @@ def test_story_ids_migration_keeps_rows_children_and_search_triggers(database_ur
     with unit_of_work(factory) as session:
         sync(session)
     before = _archive(engine)
+    assert before["clusters"] == [(first.id, gone), (newest.id, ids[2])]
 
     upgrade(database_url)
 
@@ -101,31 +116,81 @@ def test_story_ids_migration_keeps_rows_children_and_search_triggers(database_ur
     with unit_of_work(factory) as session:
         assert not sync(session).rebuilt  # the triggers came back: no full reindex
         new = queries.insert_story_if_new(session=session, record=record(5))
-    assert new is not None and new > gone
+        assert new is not None
+        cluster = Cluster(first_story_id=new, size=1, languages={"en": 1})
+        session.add(cluster)
+        session.flush()
+        session.get_one(Story, new).cluster_id = cluster.id
+    assert new > gone and cluster.id > newest.id
     if engine.dialect.name == "sqlite":
-        with engine.connect() as conn:
-            sequence = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = 'stories'"))
-            assert sequence.scalar_one() == new
+        assert _sequences(engine) == {"stories": new, "clusters": cluster.id}
 
     downgrade(database_url, "0004")
-    assert _archive(engine) == {**before, "stories": [*before["stories"], new]}
+    assert _archive(engine) == {
+        **before,
+        "stories": [*before["stories"], (new, cluster.id)],
+        "clusters": [*before["clusters"], (cluster.id, new)],
+    }
     _assert_consistent(engine)
+    if engine.dialect.name == "sqlite":
+        assert _sequences(engine) == {}
     upgrade(database_url)
     engine.dispose()
 
 
+def test_cluster_sequence_starts_above_an_id_a_story_still_names(database_url: str) -> None:
+    """A story naming a deleted cluster (foreign keys were off) keeps that id from a new one."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL always enforces the reference, and its sequence never goes back")
+    downgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        story_id = queries.insert_story_if_new(session=session, record=record(1))
+        kept, gone = (Cluster(first_story_id=story_id, size=1, languages={}) for _ in range(2))
+        session.add_all([kept, gone])
+        session.flush()
+        session.get_one(Story, story_id).cluster_id = gone.id
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection  # outside a transaction: the pragma counts
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys=OFF")
+        driver.execute("DELETE FROM clusters WHERE id = ?", (gone.id,))
+        driver.execute("PRAGMA foreign_keys=ON")
+        dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    assert len(dangling) == 1
+
+    upgrade(database_url)
+
+    with unit_of_work(factory) as session:
+        cluster = Cluster(first_story_id=story_id, size=1, languages={})
+        session.add(cluster)
+    assert cluster.id > gone.id > kept.id
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == dangling
+    engine.dispose()
+
+
 def _archive(engine: Engine) -> dict[str, list[object]]:
-    """Every story id, and every row that names one."""
+    """Every story and cluster id, and every row that names one."""
     queries_by_table = {
-        "stories": "SELECT id FROM stories ORDER BY id",
+        "stories": "SELECT id, cluster_id FROM stories ORDER BY id",
         "story_versions": "SELECT story_id, version FROM story_versions ORDER BY id",
         "lsh_bands": "SELECT story_id, band, hash FROM lsh_bands ORDER BY story_id, band",
-        "clusters": "SELECT first_story_id FROM clusters ORDER BY id",
+        "clusters": "SELECT id, first_story_id FROM clusters ORDER BY id",
     }
     with engine.connect() as conn:
         return {
             table: [row[0] if len(row) == 1 else tuple(row) for row in conn.execute(text(sql))]
             for table, sql in queries_by_table.items()
+        }
+
+
+def _sequences(engine: Engine) -> dict[str, int]:
+    """SQLite's AUTOINCREMENT high-water marks, by table."""
+    with engine.connect() as conn:
+        return {
+            name: seq for name, seq in conn.execute(text("SELECT name, seq FROM sqlite_sequence"))
         }
 
 
