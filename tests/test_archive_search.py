@@ -9,8 +9,10 @@ labelled ru/en/tg stories.
 
 from __future__ import annotations
 
+import importlib
 import json
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -38,6 +40,9 @@ from tests.factories import revision_of, story_record
 from wirewatch.errors import NotFoundError, QueryError
 from wirewatch.query import Document, analyze_document, parse
 from wirewatch.query.normalize import WORD_RE, fold_text
+
+# The module, not the function db.search exports under the same name.
+facets_module = importlib.import_module("db.search.facets")
 
 STORIES = ROOT / "tests" / "data" / "topic_police_liaison.jsonl"
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
@@ -400,6 +405,65 @@ def test_facets_count_per_day_and_language(archive: sessionmaker[Session]) -> No
         assert counts.total == len(expected) and counts.exact
         assert sum(n for _, n in counts.by_day) == counts.total
         assert sum(counts.by_language.values()) == counts.total
+
+
+@pytest.mark.parametrize(
+    ("budget", "whole_share"),
+    [(None, 0.4), (60.0, 0.0), (0.0, 0.0)],
+    ids=["all-at-once", "all-in-windows", "first-window-only"],
+)
+def test_facets_on_a_budget_count_newest_first_and_say_from_when(
+    archive: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    budget: float | None,
+    whole_share: float,
+) -> None:
+    """PostgreSQL counts in the pages' time windows when counting at once takes too long
+    (forced here: no time for it); out of time, it says from which day on it counted."""
+    with archive() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite always counts every match")
+        when = {s.id: s.published_at or s.fetched_at for s in session.query(Story)}
+    with archive() as session, session.begin():
+        session.execute(text("ANALYZE search_docs"))  # the plan reads the table's size
+    monkeypatch.setattr(compiled, "PG_WINDOW_MIN_STORIES", 0)
+    monkeypatch.setattr(facets_module, "WHOLE_SHARE", whole_share)
+    docs = _documents(archive)
+    partial = 0
+    for query in ("МВД", '"трудовых мигрантов"', "мигрантов OR migrants", "police NEAR/3 office"):
+        with archive() as session:
+            counts = facets(session, SearchRequest(query=query), budget=budget)
+        since = counts.since
+        expected = {
+            i
+            for i in _brute(docs, query)
+            if since is None or when[i] >= datetime(since.year, since.month, since.day, tzinfo=UTC)
+        }
+        assert counts.total == len(expected), query
+        assert sum(n for _, n in counts.by_day) == counts.total
+        assert all(day >= since for day, _ in counts.by_day) if since else True
+        assert (since is None) == (budget != 0.0), query
+        partial += since is not None and len(expected) < len(_brute(docs, query))
+    assert partial or budget != 0.0  # the partial counts really left stories out
+
+
+def test_facet_counting_stops_at_its_time_limit_and_the_session_goes_on(
+    archive: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window that takes too long is cancelled by PostgreSQL, not waited for."""
+    with archive() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("statement timeouts are PostgreSQL's")
+    slow = text("SELECT 0 AS k, 1 AS sid, 0 AS v, NULL AS s, 'ru' AS lang FROM pg_sleep(0.3)")
+    monkeypatch.setattr(facets_module, "candidate_sql", lambda c, **_: (slow, {}))
+    with archive() as session:
+        c = compiled.compile_request(session, SearchRequest(query="МВД"))
+        started = time.monotonic()
+        assert facets_module._grouped(session, c, 0.02) is None
+        assert time.monotonic() - started < 0.25
+        assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
+        assert facets_module._grouped(session, c, 5.0) == [(0, "ru", 0, 1)]
+        assert session.execute(text("SHOW statement_timeout")).scalar() == "0"
 
 
 def _store_one(factory: sessionmaker[Session], title: str, body: str, language: str = "ru") -> None:

@@ -58,6 +58,7 @@ def story_facets(factory: FactoryDep, filters: SearchFilters, _: Reader) -> sche
         exact=found.exact,
         by_day=[schemas.DayCount(day=day, count=n) for day, n in found.by_day],
         by_language=found.by_language,
+        since=found.since,
     )
 
 

@@ -77,6 +77,11 @@ class Facets(BaseModel):
     )
     by_day: list[DayCount]
     by_language: dict[str, int]
+    since: date | None = Field(
+        None,
+        description="Null: every match was counted. A day: the time allowed for counting ran "
+        "out, and only matches from that day (UTC) on were counted",
+    )
 
 
 class ClusterMember(BaseModel):

@@ -158,7 +158,7 @@ def _pg_newest(session: Session, c: Compiled, after: Position | None, limit: int
     """
     rows: list[Row] = []
     position = after
-    for number, (window, floor) in enumerate(_time_windows(c, after)):
+    for number, (window, floor) in enumerate(time_windows(c, after)):
         narrowed = replace(
             c,
             match=f"({c.match}) & {window}",
@@ -199,7 +199,7 @@ def _run(
     ]
 
 
-def _time_windows(c: Compiled, after: Position | None) -> Iterator[tuple[str, int]]:
+def time_windows(c: Compiled, after: Position | None) -> Iterator[tuple[str, int]]:
     """(tsquery part, sort key where the window starts) for the last few days, the
     month before, the year before that (PG_*_WINDOWS), going back from the cursor."""
     bounds = [x for x in (after.key if after else None, c.hi) if x is not None]
