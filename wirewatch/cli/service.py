@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+from types import FrameType
 
 import typer
 
@@ -60,6 +61,10 @@ def run() -> None:
     with user_errors():
         c.migrate()
     _announce_mail(c)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again: with the
+    # default handler that kills this process at once, before the scheduler it
+    # started is told to stop (a `docker stop` or `kill` left it running alone).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     scheduler = subprocess.Popen([sys.executable, "-m", "wirewatch.cli", "scheduler"])
     c.console.print(f"scheduler started (pid {scheduler.pid})")
     c.console.print(f"web: http://{c.settings.web_host}:{c.settings.web_port}")
@@ -71,6 +76,10 @@ def run() -> None:
             scheduler.wait(timeout=15)
         except subprocess.TimeoutExpired:
             scheduler.kill()
+
+
+def _exit_on_signal(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 def web(
