@@ -248,6 +248,20 @@ def test_the_default_topic_query_agrees(archive: sessionmaker[Session]) -> None:
         assert set(got) == expected and expected, topic["slug"]
 
 
+def _force_pg_windows(
+    archive: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, skip_reason: str
+) -> dict[int, datetime]:
+    """Make PostgreSQL use time windows on this small archive; each story's time."""
+    with archive() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip(skip_reason)
+        when = {s.id: s.published_at or s.fetched_at for s in session.query(Story)}
+    with archive() as session, session.begin():
+        session.execute(text("ANALYZE search_docs"))  # the plan reads the table's size
+    monkeypatch.setattr(compiled, "PG_WINDOW_MIN_STORIES", 0)
+    return when
+
+
 @pytest.mark.parametrize("budget", [60.0, 0.0], ids=["whole-windows", "one-window-per-page"])
 def test_time_windows_give_the_matchers_answers_newest_first(
     archive: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, budget: float
@@ -257,13 +271,9 @@ def test_time_windows_give_the_matchers_answers_newest_first(
     With no time budget every page stops after one window and hands on a cursor,
     so pages may be empty; together they must still be exactly the matches, in order.
     """
-    with archive() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("time windows are PostgreSQL's plan; SQLite walks the index by time")
-        when = {s.id: s.published_at or s.fetched_at for s in session.query(Story)}
-    with archive() as session, session.begin():
-        session.execute(text("ANALYZE search_docs"))  # the plan reads the table's size
-    monkeypatch.setattr(compiled, "PG_WINDOW_MIN_STORIES", 0)
+    when = _force_pg_windows(
+        archive, monkeypatch, "time windows are PostgreSQL's plan; SQLite walks the index by time"
+    )
     monkeypatch.setattr(compiled, "PG_WINDOW_BUDGET", budget)
     docs = _documents(archive)
     queries_ = HAND_WRITTEN + list(_generated_queries(docs, 60, seed=9))
@@ -420,13 +430,7 @@ def test_facets_on_a_budget_count_newest_first_and_say_from_when(
 ) -> None:
     """PostgreSQL counts in the pages' time windows when counting at once takes too long
     (forced here: no time for it); out of time, it says from which day on it counted."""
-    with archive() as session:
-        if session.get_bind().dialect.name != "postgresql":
-            pytest.skip("SQLite always counts every match")
-        when = {s.id: s.published_at or s.fetched_at for s in session.query(Story)}
-    with archive() as session, session.begin():
-        session.execute(text("ANALYZE search_docs"))  # the plan reads the table's size
-    monkeypatch.setattr(compiled, "PG_WINDOW_MIN_STORIES", 0)
+    when = _force_pg_windows(archive, monkeypatch, "SQLite always counts every match")
     monkeypatch.setattr(facets_module, "WHOLE_SHARE", whole_share)
     docs = _documents(archive)
     partial = 0
