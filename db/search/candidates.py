@@ -159,12 +159,7 @@ def _pg_newest(session: Session, c: Compiled, after: Position | None, limit: int
     rows: list[Row] = []
     position = after
     for number, (window, floor) in enumerate(time_windows(c, after)):
-        narrowed = replace(
-            c,
-            match=f"({c.match}) & {window}",
-            loose=f"({c.loose}) & {window}" if c.loose else None,
-        )
-        rows += _run(session, narrowed, after=position, keys=None, limit=limit - len(rows))
+        rows += _run(session, within(c, window), after=position, keys=None, limit=limit - len(rows))
         if len(rows) >= limit or (c.oldest is not None and floor <= c.oldest):
             return Found(rows)
         position = Position(floor)
@@ -181,6 +176,15 @@ def _pg_newest(session: Session, c: Compiled, after: Position | None, limit: int
             return Found(rows, stopped_at=floor)
     rows += _run(session, c, after=position, keys=None, limit=limit - len(rows))
     return Found(rows)
+
+
+def within(c: Compiled, window: str) -> Compiled:
+    """``c`` asking GIN only for stories of one time window (its day or month lexemes)."""
+    return replace(
+        c,
+        match=f"({c.match}) & {window}",
+        loose=f"({c.loose}) & {window}" if c.loose else None,
+    )
 
 
 def _run(

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from db.search.candidates import candidate_sql, time_windows
+from db.search.candidates import candidate_sql, time_windows, within
 from db.search.checks import check
 from db.search.compiled import Compiled, Row, compile_request, gin_first
 from db.search.request import SearchRequest
@@ -115,13 +115,7 @@ def _windows(c: Compiled) -> Iterator[tuple[Compiled, int]]:
     start with days already counted."""
     upper = c.hi if c.hi is not None else _NO_END
     for window, floor in time_windows(c, None):
-        part = replace(
-            c,
-            match=f"({c.match}) & {window}",
-            loose=f"({c.loose}) & {window}" if c.loose else None,
-            hi=upper,
-        )
-        yield part, upper
+        yield replace(within(c, window), hi=upper), upper
         upper = floor
         if (c.lo is not None and floor <= c.lo) or (c.oldest is not None and floor <= c.oldest):
             return
@@ -129,13 +123,16 @@ def _windows(c: Compiled) -> Iterator[tuple[Compiled, int]]:
 
 
 def _grouped(session: Session, c: Compiled, seconds: float | None) -> list[Any] | None:
-    """(day, language, needs the matcher, count) rows of one part; None when out of time."""
+    """(day, language, needs the matcher, count) rows of one part; None when out of time.
+
+    ``seconds`` (PostgreSQL only) is enforced by a statement timeout.
+    """
     stmt, params = candidate_sql(c, after=None, keys=None, limit=None, ordered=False)
     grouped = text(
         f"SELECT k / {1 << SORT_SHIFT} / {SECONDS_PER_DAY} AS day, lang, v, count(*) "
         f"FROM ({stmt.text}) AS m GROUP BY day, lang, v"
     )
-    if seconds is None or c.dialect != "postgresql":
+    if seconds is None:
         return list(session.execute(grouped, params))
     if seconds <= 0:
         return None
