@@ -24,6 +24,12 @@ operator send an unknown or failed digest again on purpose.
 Instant digests are batched: while a crawl is storing stories, they wait for
 it to finish, but never longer than ``instant_batch_minutes`` after a story
 matched, so one crawl becomes one email.
+
+A digest holds at most ``digest_max_items`` entries; what does not fit goes
+out in further messages of the same run ("parts"), so a flood is never left
+behind. An instant digest's period is named after the stories it carries, not
+after those still waiting: two schedulers racing for the same stories collide,
+and a message that leaves stories for the next part never blocks it.
 """
 
 from __future__ import annotations
@@ -98,6 +104,7 @@ class _Claimed:
     message: OutgoingMessage
     stories: int
     updates: int
+    more: int
 
 
 def send_due_digests(
@@ -129,19 +136,24 @@ def send_due_digests(
     for subscription_id, period in due:
         summary.considered += 1
         try:
-            _send_one(
-                factory,
-                settings,
-                sender,
-                subscription_id,
-                period,
-                now,
-                dry_run,
-                summary,
-                sleep,
-                tokens,
-                crawling,
-            )
+            part = 1
+            while (
+                _send_one(
+                    factory,
+                    settings,
+                    sender,
+                    subscription_id,
+                    _part_key(period, part),
+                    now,
+                    dry_run,
+                    summary,
+                    sleep,
+                    tokens,
+                    crawling,
+                )
+                and not dry_run
+            ):
+                part += 1
         except TransportAuthError as exc:
             summary.errors.append(f"mail transport refused our credentials, run stopped: {exc}")
             log.error("mail transport refused our credentials; stopping the digest run: %s", exc)
@@ -149,6 +161,11 @@ def send_due_digests(
     if webhooks and not dry_run:
         summary.webhooks = deliver_webhooks(factory, settings, now=now, crawling=crawling)
     return summary
+
+
+def _part_key(period: str, part: int) -> str:
+    """The first message of a period carries its plain key; later parts are numbered."""
+    return period if part == 1 else f"{period}+{part}"
 
 
 def crawl_in_progress(session: Session) -> bool:
@@ -253,7 +270,8 @@ def _send_one(
     sleep: Callable[[float], None] | None,
     tokens: Tokens,
     crawling: bool,
-) -> None:
+) -> bool:
+    """Claim, send and settle one message; True when it went out and stories still wait."""
     claimed = _claim(
         factory,
         settings,
@@ -266,11 +284,11 @@ def _send_one(
         summary=summary,
     )
     if claimed is None:
-        return
+        return False
     message = claimed.message
     if dry_run:
         summary.previews.append(message)
-        return
+        return False
     digest_id = claimed.digest_id
     try:
         kwargs = {"sleep": sleep} if sleep is not None else {}
@@ -289,19 +307,19 @@ def _send_one(
         _release(factory, digest_id, str(exc))
         summary.deferred += 1
         summary.errors.append(f"digest {digest_id} to {message.to} deferred: {exc}")
-        return
+        return False
     except UncertainDeliveryError as exc:
         _settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
         summary.unknown += 1
         summary.errors.append(
             f"digest {digest_id} to {message.to} may or may not have left, not resent: {exc}"
         )
-        return
+        return False
     except PermanentDeliveryError as exc:
         _settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
         summary.failed += 1
         summary.errors.append(f"digest {digest_id} to {message.to} failed: {exc}")
-        return
+        return False
     _settle(
         factory,
         digest_id,
@@ -312,6 +330,7 @@ def _send_one(
     summary.sent += 1
     summary.stories += claimed.stories
     summary.updates += claimed.updates
+    return claimed.more > 0
 
 
 def _claim(
@@ -350,11 +369,9 @@ def _claim(
                 if summary is not None:
                     summary.held += 1
                 return None
-            # Named after its first story, so two schedulers racing for it collide.
-            local = waiting_since.astimezone(zone(sub.subscriber.timezone))
-            first = min(c.story.id for c in [*new, *updated])
-            period = f"I{local:%Y%m%dT%H%M%S}-{first}"
         content = _content(session, sub, new, updated, settings.digest_max_items)
+        if sub.frequency == Frequency.INSTANT:
+            period = _instant_key(sub, new, updated, content)
         if sub.subscriber.token is None:
             sub.subscriber.token = new_secret()
         digest = Digest(
@@ -379,6 +396,7 @@ def _claim(
             message,
             stories=sum(len(e.all_stories) for e in content.new),
             updates=sum(len(e.all_stories) for e in content.updated),
+            more=content.more,
         )
         if dry_run:
             transaction.rollback()
@@ -405,6 +423,25 @@ def _claim(
 def _may_receive(sub: Subscription) -> bool:
     """Checked again inside the claim: an unsubscribe or a bounce may have just arrived."""
     return sub.active and sub.confirmed and sub.subscriber.suppressed_at is None
+
+
+def _instant_key(
+    sub: Subscription, new: list[Candidate], updated: list[Candidate], content: DigestContent
+) -> str:
+    """Named after the stories this message carries (when its oldest matched, its lowest
+    id), so two schedulers racing for them collide while stories left for a later part
+    or run never meet a key already taken."""
+    included = {story.id for story in content.stories}
+    carried = [c for c in [*new, *updated] if c.story.id in included]
+    waiting_since = _waiting_since(
+        [c for c in new if c.story.id in included],
+        [c for c in updated if c.story.id in included],
+        min(c.match.matched_at for c in carried),
+    )
+    local = waiting_since.astimezone(zone(sub.subscriber.timezone))
+    first = min(included)
+    kind = "I" if any(c.story.id in included for c in new) else "U"
+    return f"{kind}{local:%Y%m%dT%H%M%S}-{first}"
 
 
 def _waiting_since(new: list[Candidate], updated: list[Candidate], now: datetime) -> datetime:

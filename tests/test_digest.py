@@ -499,7 +499,7 @@ def test_a_story_on_two_topics_of_one_subscriber_arrives_once(
     assert {m.subject.split(": ")[1] for m in sender.sent} == {"MVD offices", "Offices"}
 
 
-def test_a_flood_is_capped_and_the_rest_follows_next_time(
+def test_a_flood_is_split_into_as_many_messages_as_it_takes(
     session_factory: sessionmaker[Session], settings: Settings
 ) -> None:
     capped = settings.model_copy(update={"digest_max_items": 20})
@@ -510,13 +510,67 @@ def test_a_flood_is_capped_and_the_rest_follows_next_time(
     match(session_factory)
     sender = MockSender()
     first = _send(session_factory, capped, sender)
-    assert first.stories == 20
-    assert "10 more matching stories will follow in your next digest" in sender.sent[0].text
+    assert first.sent == 2 and first.stories == 30
+    assert "10 more matching stories follow in a separate message" in sender.sent[0].text
+    assert "more matching" not in sender.sent[1].text
     second = _send(session_factory, capped, sender, NOW + timedelta(minutes=1))
-    assert second.stories == 10 and "more matching" not in sender.sent[1].text
+    assert second.sent == 0 and len(sender.sent) == 2
     with session_factory() as session:
         delivered = session.scalars(select(Delivery.story_id)).all()
     assert len(delivered) == len(set(delivered)) == 30
+
+
+@pytest.mark.parametrize("frequency", list(Frequency))
+def test_every_story_of_a_large_batch_arrives_and_later_ones_too(
+    session_factory: sessionmaker[Session], settings: Settings, frequency: Frequency
+) -> None:
+    """A batch larger than a digest holds, oldest stories stored first (lowest ids), sent
+    newest first: the stories left over must not block the subscription."""
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example", frequency)
+        for n in range(62):
+            story(session, n, f"МВД: сообщение {n}", published=NOW - timedelta(minutes=90 - n))
+    match(session_factory)
+    sender = MockSender()
+    first = _send(session_factory, settings, sender)
+    assert settings.digest_max_items == 50
+    assert (first.sent, first.stories, first.failed) == (2, 62, 0)
+    with unit_of_work(session_factory) as session:
+        story(session, 100, "МВД: ещё одно сообщение", published=NOW + timedelta(minutes=30))
+    match(session_factory, NOW + timedelta(minutes=31))
+    later = NOW + timedelta(days=8)  # due again whatever the frequency
+    second = _send(session_factory, settings, sender, later)
+    assert (second.sent, second.stories) == (1, 1)
+    with session_factory() as session:
+        delivered = session.scalars(select(Delivery.story_id)).all()
+        stories = session.scalars(select(Story.id)).all()
+    assert sorted(delivered) == sorted(stories) and len(delivered) == 63
+    texts = "\n".join(message.text for message in sender.sent)
+    assert all(texts.count(f"МВД: сообщение {n}\n") == 1 for n in range(62))
+
+
+def test_a_continuation_that_cannot_go_out_waits_for_the_next_run(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    capped = settings.model_copy(update={"digest_max_items": 10})
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example")
+        for n in range(25):
+            story(session, n, f"МВД: весть {n}", published=NOW - timedelta(minutes=60 - n))
+    match(session_factory)
+    offers = 0
+
+    def second_part_down(_: OutgoingMessage) -> SendResult | None:
+        nonlocal offers
+        offers += 1
+        if offers > 1:
+            raise TemporaryDeliveryError("503 from provider", retry_after=0)
+        return None
+
+    first = _send(session_factory, capped, MockSender(second_part_down))
+    assert (first.sent, first.deferred) == (1, 1)
+    second = _send(session_factory, capped, MockSender(), NOW + timedelta(minutes=1))
+    assert (second.sent, second.stories) == (2, 15)
 
 
 def test_nothing_new_sends_nothing_and_keeps_the_watermark(
