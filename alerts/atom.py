@@ -13,13 +13,13 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from core.settings import Settings
+from db import queries
+from db.models import Story, TopicMatch
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.compose import Candidate, DigestEntry, build_entries
-from db import queries
-from db.models import Story, TopicMatch
-from wirewatch.settings import Settings
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"

@@ -19,6 +19,10 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from core.errors import QueryError
+from core.query import Document, Query, analyze_document, parse
+from core.settings import Settings
+from db.models import Source, Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,10 +32,6 @@ from alerts.schedule import zone
 from alerts.senders import OutgoingMessage
 from alerts.senders.message import new_message_id
 from alerts.tokens import Tokens
-from db.models import Source, Story, Subscription, Topic, TopicMatch
-from wirewatch.errors import QueryError
-from wirewatch.query import Document, Query, analyze_document, parse
-from wirewatch.settings import Settings
 
 ORDERINGS = ("newest", "coverage")
 _LIST_ID_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")

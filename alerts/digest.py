@@ -40,16 +40,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from alerts.compose import Candidate, DigestContent, build_entries, compose_digest
-from alerts.matching import match_pending
-from alerts.schedule import due_period, first_window, zone
-from alerts.senders import OutgoingMessage, Sender, send_with_retry
-from alerts.tokens import Tokens, new_secret
-from alerts.webhooks import WebhookRunSummary, deliver_webhooks
+from core.errors import (
+    NotFoundError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    TransportAuthError,
+    UncertainDeliveryError,
+    WirewatchError,
+)
+from core.settings import Settings
 from db import queries
 from db.models import (
     Delivery,
@@ -64,15 +63,16 @@ from db.models import (
     UpdateDelivery,
 )
 from db.session import unit_of_work
-from wirewatch.errors import (
-    NotFoundError,
-    PermanentDeliveryError,
-    TemporaryDeliveryError,
-    TransportAuthError,
-    UncertainDeliveryError,
-    WirewatchError,
-)
-from wirewatch.settings import Settings
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.compose import Candidate, DigestContent, build_entries, compose_digest
+from alerts.matching import match_all_pending
+from alerts.schedule import due_period, first_window, zone
+from alerts.senders import OutgoingMessage, Sender, send_with_retry
+from alerts.tokens import Tokens, new_secret
+from alerts.webhooks import WebhookRunSummary, deliver_webhooks
 
 log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=15)
@@ -122,8 +122,7 @@ def send_due_digests(
     now = now or datetime.now(UTC)
     tokens = tokens or Tokens.from_settings(settings)
     summary = DigestRunSummary()
-    with unit_of_work(factory) as session:
-        match_pending(session)
+    match_all_pending(factory)
     if not dry_run:
         summary.unknown = recover_interrupted(factory, sender, now=now)
     with factory() as session:

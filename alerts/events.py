@@ -30,17 +30,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.errors import ConfigError, WirewatchError
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
+from db import queries
+from db.models import DeliveryStatus, Digest, MailEvent
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from alerts.digest import settle_digest
-from db import queries
-from db.models import DeliveryStatus, Digest, MailEvent
-from wirewatch.errors import ConfigError, WirewatchError
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"

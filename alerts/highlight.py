@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from wirewatch.query import Hit
-from wirewatch.query.normalize import WORD_RE, fold_word
-from wirewatch.query.stemming import document_keys
+from core.query import Hit
+from core.query.normalize import WORD_RE, fold_word
+from core.query.stemming import document_keys
 
 SNIPPET_CHARS = 320
 _STEM_KEYS = ("r:", "t:", "e:", "n:")

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
+from core.errors import QueryError
+from core.query import Document, TopicIndex, analyze_document, parse
 from db import queries
 from db.models import Story
-from wirewatch.errors import QueryError
-from wirewatch.query import Document, TopicIndex, analyze_document, parse
+from db.session import unit_of_work
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -79,5 +79,22 @@ def match_stories(session: Session, stories: Iterable[Story]) -> int:
 
 
 def match_pending(session: Session, *, batch: int = 500) -> int:
-    """Match stories stored but not yet matched (a crash between store and match loses nothing)."""
+    """Match up to ``batch`` stories stored but not yet matched, in the caller's transaction."""
     return match_stories(session, queries.stories_needing_match(session=session, limit=batch))
+
+
+def match_all_pending(factory: sessionmaker[Session], *, batch: int = 500) -> int:
+    """Match every stored story not yet matched, one transaction per ``batch`` stories.
+
+    This is the one place stories meet topics: the crawler only stores them
+    (``matched_at`` stays empty), and every alerts pass starts here, so a story
+    is matched once, by whichever pass sees it first, and a crash between
+    storing and matching loses nothing.
+    """
+    total = 0
+    while True:
+        with unit_of_work(factory) as session:
+            stories = queries.stories_needing_match(session=session, limit=batch)
+            if not stories:
+                return total
+            total += match_stories(session, stories)

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.errors import ConfigError
 from db.models import Frequency, Subscription
-from wirewatch.errors import ConfigError
 
 
 def zone(name: str) -> ZoneInfo:

@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from core.errors import ConfigError, WirewatchError
+from core.settings import Settings
+from db import queries
+from db.models import Frequency, Subscriber, Subscription, Topic
+from db.session import unit_of_work
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,11 +29,6 @@ from alerts.schedule import zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
 from alerts.senders.message import new_message_id
 from alerts.tokens import TokenError, Tokens, new_secret
-from db import queries
-from db.models import Frequency, Subscriber, Subscription, Topic
-from db.session import unit_of_work
-from wirewatch.errors import ConfigError, WirewatchError
-from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 CONFIRM_RESEND = timedelta(minutes=15)

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import ConfigError, WirewatchError
+from core.settings import Settings
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
-
-from wirewatch.errors import ConfigError, WirewatchError
-from wirewatch.settings import Settings
 
 KEY_FILE = "secret_key"
 CONFIRM_MAX_AGE = 7 * 24 * 3600

@@ -34,11 +34,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
-
-from alerts.compose import Candidate, build_entries, subject_for
+from core.errors import BlockedURLError, ConfigError, NotFoundError, WirewatchError
+from core.netguard import AddressPolicy, check_scheme_only, guarded_client
+from core.settings import Settings
 from db import queries
 from db.models import (
     DeliveryStatus,
@@ -48,9 +46,11 @@ from db.models import (
     WebhookDelivery,
 )
 from db.session import unit_of_work
-from wirewatch.errors import BlockedURLError, ConfigError, NotFoundError, WirewatchError
-from wirewatch.netguard import AddressPolicy, check_scheme_only, guarded_client
-from wirewatch.settings import Settings
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from alerts.compose import Candidate, build_entries, subject_for
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Wirewatch-Signature"

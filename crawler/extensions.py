@@ -12,11 +12,10 @@ import os
 from datetime import UTC, datetime
 from typing import Self
 
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
 
 
 class CrawlRunRecorder:

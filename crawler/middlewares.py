@@ -21,6 +21,16 @@ from email.utils import parsedate_to_datetime
 from time import monotonic, time
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.errors import BlockedURLError
+from core.netguard import (
+    AddressPolicy,
+    Resolve,
+    check_scheme_only,
+    normalize_host,
+    parse_ip_literal,
+    vet_host,
+)
+from core.settings import Settings
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -32,17 +42,6 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import defer
 from twisted.internet.error import DNSLookupError
 from twisted.internet.threads import deferToThreadPool
-
-from wirewatch.errors import BlockedURLError
-from wirewatch.netguard import (
-    AddressPolicy,
-    Resolve,
-    check_scheme_only,
-    normalize_host,
-    parse_ip_literal,
-    vet_host,
-)
-from wirewatch.settings import Settings
 
 if TYPE_CHECKING:
     from typing import Self

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from core.errors import ConfigError
+from core.settings import Settings
 from db import queries
 from db.models import CrawlRun
 from db.session import unit_of_work
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
+from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

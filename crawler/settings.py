@@ -7,8 +7,9 @@ file, defaults). Network-safety settings come from ``crawler.middlewares``.
 
 from __future__ import annotations
 
+from core.settings import get_settings
+
 from crawler.middlewares import safety_settings
-from wirewatch.settings import get_settings
 
 _settings = get_settings()
 
@@ -20,7 +21,6 @@ ITEM_PIPELINES = {
     "crawler.pipelines.normalize.NormalizePipeline": 100,
     "crawler.pipelines.dedupe.DedupePipeline": 200,
     "crawler.pipelines.store.StorePipeline": 300,
-    "crawler.pipelines.match.MatchTopicsPipeline": 400,
 }
 EXTENSIONS = {
     "crawler.extensions.CrawlRunRecorder": 500,

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core.errors import NotFoundError
+from db import queries
+from db.models import Cluster, Source, Story
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from crawler.dedup import NearDuplicateIndex, Removal, is_substantive_change
 from crawler.items import StoryItem
 from crawler.urls import CANONICALIZER_VERSION
-from db import queries
-from db.models import Cluster, Source, Story
-from wirewatch.errors import NotFoundError
 
 
 def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from core.errors import SourceError
 from lxml import etree, html
 from w3lib.encoding import html_to_unicode
 
 from crawler.feeds import FUTURE_TOLERANCE, FeedEntry, ParsedFeed
 from crawler.text import normalise_whitespace
-from wirewatch.errors import SourceError
 
 PREVIEW_ROOT = "https://t.me/s/"
 PERMALINK_ROOT = "https://t.me/"

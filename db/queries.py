@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.errors import NotFoundError
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -33,7 +34,6 @@ from db.models import (
     TopicMatch,
     utcnow,
 )
-from wirewatch.errors import NotFoundError
 
 # --- sources -----------------------------------------------------------------
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
+from core.settings import get_settings
 from db.session import make_engine, make_sessionmaker
+
 from scheduler.lease import current_holder
-from wirewatch.settings import get_settings
 
 
 def main() -> int:

@@ -13,17 +13,16 @@ import socket
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from alerts.digest import send_due_digests
-from alerts.matching import match_pending
 from alerts.senders import make_sender
+from core.settings import get_settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
 from db.models import CrawlStatus
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from sqlalchemy.orm import Session, sessionmaker
+
 from scheduler.lease import try_acquire
-from wirewatch.settings import get_settings
 
 log = logging.getLogger(__name__)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
@@ -111,13 +110,3 @@ def send_digests() -> None:
         )
     for error in summary.errors:
         log.warning("%s", error)
-
-
-def match_sweep() -> None:
-    """Match stories a crawl stored but did not get to match (crash, topic added later)."""
-    if not holds_lease():
-        return
-    with unit_of_work(_factory()) as session:
-        count = match_pending(session)
-    if count:
-        log.info("matching sweep recorded %d new match(es)", count)

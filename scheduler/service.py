@@ -18,13 +18,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from core.settings import Settings
+from db.session import make_engine
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 
-from db.session import make_engine
 from scheduler import jobs
 from scheduler.lease import release
-from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ JOBS = (
     ("heartbeat", "scheduler.jobs:heartbeat"),
     ("crawl-due-sources", "scheduler.jobs:crawl_due_sources"),
     ("send-digests", "scheduler.jobs:send_digests"),
-    ("match-sweep", "scheduler.jobs:match_sweep"),
 )
 
 
@@ -42,6 +41,7 @@ def build_scheduler(
 ) -> BaseScheduler:
     store = SQLAlchemyJobStore(engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE)
     _create_jobstore_table(store)
+    _forget_retired_jobs(store)
     scheduler = scheduler_class(
         jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(max_workers=2)},
@@ -64,6 +64,14 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),
         )
     return scheduler
+
+
+def _forget_retired_jobs(store: SQLAlchemyJobStore) -> None:
+    """Jobs an older version stored but this one no longer has (their function may be
+    gone, which APScheduler would report as an error at every start)."""
+    current = [job_id for job_id, _ in JOBS]
+    with store.engine.begin() as conn:
+        conn.execute(store.jobs_t.delete().where(store.jobs_t.c.id.not_in(current)))
 
 
 def _create_jobstore_table(store: SQLAlchemyJobStore) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from db import queries
 from db.models import Cluster, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
@@ -18,7 +19,6 @@ from tests.conftest import ROOT
 from tests.factories import revision_of, story_record
 from web.app import create_app
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.settings import Settings
 
 STORIES = ROOT / "tests" / "data" / "topic_police_liaison.jsonl"
 TOKEN = "admin-token-for-tests-0123456789"

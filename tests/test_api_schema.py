@@ -28,11 +28,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from core.settings import Settings
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
 from web.app import create_app
-from wirewatch.settings import Settings
 
 
 @pytest.fixture

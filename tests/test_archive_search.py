@@ -21,6 +21,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import NotFoundError, QueryError
+from core.query import Document, analyze_document, parse
+from core.query.normalize import WORD_RE, fold_text
 from db import queries
 from db.models import Cluster, Source, Story
 from db.search import (
@@ -37,9 +40,6 @@ from db.search import (
 from db.session import unit_of_work
 from tests.conftest import ROOT
 from tests.factories import revision_of, story_record
-from wirewatch.errors import NotFoundError, QueryError
-from wirewatch.query import Document, analyze_document, parse
-from wirewatch.query.normalize import WORD_RE, fold_text
 
 # The module, not the function db.search exports under the same name.
 facets_module = importlib.import_module("db.search.facets")
@@ -240,7 +240,7 @@ def test_generated_queries_agree_with_the_matcher(archive: sessionmaker[Session]
 def test_the_default_topic_query_agrees(archive: sessionmaker[Session]) -> None:
     import yaml
 
-    topics = yaml.safe_load((ROOT / "wirewatch" / "data" / "default_topics.yaml").read_text())
+    topics = yaml.safe_load((ROOT / "core" / "data" / "default_topics.yaml").read_text())
     docs = _documents(archive)
     for topic in topics:
         got = _all_pages(archive, SearchRequest(query=topic["query"], collapse=False, limit=20))

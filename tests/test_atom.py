@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from db.models import Cluster, Story
 from db.session import unit_of_work
 from tests.test_digest_fixtures import match, story, topic
 from web.app import create_app
-from wirewatch.settings import Settings
 
 NS = {"a": "http://www.w3.org/2005/Atom"}
 HOSTILE = 'МВД <script>alert(1)</script> & "co" \x07'

@@ -10,11 +10,11 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from wirewatch.cli import _register_commands, app
-from wirewatch.cli.common import reset_context
-from wirewatch.cli.context import AppContext
-from wirewatch.cli.reference import walk
-from wirewatch.settings import Settings
+from cli import _register_commands, app
+from cli.common import reset_context
+from cli.context import AppContext
+from cli.reference import walk
+from core.settings import Settings
 
 runner = CliRunner()
 _register_commands()

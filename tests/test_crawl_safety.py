@@ -130,8 +130,8 @@ def child_main(config: dict[str, Any]) -> None:
     from scrapy.http import Response
     from twisted.python.failure import Failure
 
+    from core.settings import Settings
     from crawler.middlewares import safety_settings
-    from wirewatch.settings import Settings
 
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []

@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from cli.dedup import register
 from tests.test_dedup import (
     AGENCY_BODY,
     AGENCY_TITLE,
@@ -20,7 +21,6 @@ from tests.test_dedup import (
     REPRINT_BODY,
     REPRINT_TITLE,
 )
-from wirewatch.cli.dedup import register
 
 
 @pytest.fixture

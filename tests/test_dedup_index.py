@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.errors import NotFoundError
 from crawler.dedup import LshParams, NearDuplicateIndex, content_fingerprint, signature_for
 from db.models import Cluster, LshBand, Story
 from db.session import make_engine, make_sessionmaker
@@ -23,7 +24,6 @@ from tests.test_dedup import (
     REPRINT_BODY,
     REPRINT_TITLE,
 )
-from wirewatch.errors import NotFoundError
 
 NOON = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 _urls = count(1)

@@ -27,9 +27,9 @@ import pytest
 from defusedxml import EntitiesForbidden
 from protego import Protego
 
+from core.errors import ConfigError
 from wirewatch.demo_site import FixtureSite, Outlet, Story, load_manifest
 from wirewatch.demo_site.content import substitute
-from wirewatch.errors import ConfigError
 
 MANIFEST = load_manifest()
 OUTLETS = {outlet.slug: outlet for outlet in MANIFEST.outlets}

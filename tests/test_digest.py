@@ -20,6 +20,13 @@ from alerts.digest import (
 )
 from alerts.schedule import due_period
 from alerts.senders import MockSender, OutboxSender, OutgoingMessage, SendResult
+from core.errors import (
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    TransportAuthError,
+    UncertainDeliveryError,
+)
+from core.settings import Settings
 from db import queries
 from db.models import (
     Cluster,
@@ -36,13 +43,6 @@ from db.models import (
 from db.session import unit_of_work
 from tests.factories import revision_of
 from tests.test_digest_fixtures import NOW, TOKENS, match, seed, story, subscribe
-from wirewatch.errors import (
-    PermanentDeliveryError,
-    TemporaryDeliveryError,
-    TransportAuthError,
-    UncertainDeliveryError,
-)
-from wirewatch.settings import Settings
 
 
 @pytest.fixture

@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import send_due_digests
 from alerts.senders import MockSender
+from core.settings import Settings
 from db.models import Cluster, Story
 from db.session import unit_of_work
 from tests.browser import chromium
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, subscribe, topic
 from web.app import create_app
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.browser
 LONG_WORD = "Представительство" * 8  # one unbreakable word wider than the window

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import recover_interrupted, release_for_resend
 from alerts.senders import MockSender
+from core.settings import Settings
 from db.models import Delivery, DeliveryStatus, Digest, Frequency
 from db.session import unit_of_work
 from tests.conftest import ROOT
 from tests.servers.smtp import SmtpTestServer
 from tests.test_digest_fixtures import story, subscribe
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +42,7 @@ from alerts.digest import send_due_digests
 from alerts.senders import SmtpSender
 from alerts.tokens import Tokens
 from db.session import make_engine, make_sessionmaker
-from wirewatch.settings import Settings
+from core.settings import Settings
 
 url, smtp, data_dir, block_at, where, marker, go = sys.argv[1:8]
 settings = Settings(data_dir=data_dir, database_url=url, smtp_url=smtp, instant_batch_minutes=0)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.digest import send_due_digests
 from alerts.matching import match_pending
 from alerts.senders import make_sender
+from core.settings import Settings
 from db import queries
 from db.models import DeliveryStatus, Digest, Frequency, Subscription
 from db.session import unit_of_work
@@ -33,7 +34,6 @@ from tests.servers.sendgrid_stub import DEFAULT_API_KEY, SendGridStub
 from tests.servers.smtp import SmtpTestServer
 from tests.test_senders_sendgrid import _is_loopback, network_calls
 from web.app import create_app
-from wirewatch.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TITLE = "МВД Таджикистана откроет представительство в Москве"

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.errors import ConfigError
+from core.settings import Settings
 from crawler.runner import redis_key, settle, start_crawl
 from db import queries
 from db.models import CrawlStatus, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from wirewatch.demo_site.manifest import load_manifest
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
+from core.settings import Settings
 from tests.conftest import ROOT
-from wirewatch.settings import Settings
 
 ALIASES = {
     "sendgrid_api_key": "SENDGRID_API_KEY",
@@ -34,12 +34,10 @@ def test_documented_settings_exist() -> None:
 def test_cli_reference_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("TERM", "dumb")
-    from wirewatch.cli.reference import render
+    from cli.reference import render
 
     current = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
-    assert current == render(), (
-        "docs/cli.md is stale: python -m wirewatch.cli.reference > docs/cli.md"
-    )
+    assert current == render(), "docs/cli.md is stale: python -m cli.reference > docs/cli.md"
 
 
 def test_readme_names_the_two_commands() -> None:

@@ -21,12 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerts.digest import _claim, send_due_digests
 from alerts.events import SIGNATURE_HEADER, TIMESTAMP_HEADER, load_public_key, verify_request
 from alerts.senders import MockSender
+from core.settings import Settings
 from db import queries
 from db.models import Delivery, DeliveryStatus, Digest, MailEvent
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, seed
 from web.app import create_app
-from wirewatch.settings import Settings
 
 KEY = ec.generate_private_key(ec.SECP256R1())
 PUBLIC_KEY = base64.b64encode(

@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from db.models import Source, SourceKind, Story
 from db.search import SearchRequest, sync
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from web.app import create_app
 from wirewatch.archive import export_rows
-from wirewatch.settings import Settings
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

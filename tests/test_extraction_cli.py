@@ -10,8 +10,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from cli.extract import register
 from tests.test_extraction import PARAGRAPHS, article_page
-from wirewatch.cli.extract import register
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from core.settings import Settings
 from crawler.feeds import parse_feed
 from crawler.runner import settle, start_crawl
 from crawler.urls import canonicalize_url
@@ -25,7 +26,6 @@ from db import queries
 from db.models import Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import CORPORA
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.slow
 

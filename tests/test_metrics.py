@@ -10,12 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from core.settings import Settings
 from db import queries
 from db.models import CrawlStatus, DeliveryStatus, Digest, Frequency
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
 from web.app import create_app
-from wirewatch.settings import Settings
 
 METRICS_TOKEN = "metrics-token-0123456789abcdef"
 ADMIN_TOKEN = "admin-token-0123456789abcdef"

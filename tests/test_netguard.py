@@ -19,9 +19,8 @@ from typing import Any, Self
 
 import pytest
 
-from crawler.middlewares import AddressRefusedError, refusals, safety_settings, vetted_ipv4
-from wirewatch.errors import BlockedURLError, ConfigError, FetchError
-from wirewatch.netguard import (
+from core.errors import BlockedURLError, ConfigError, FetchError
+from core.netguard import (
     AddressPolicy,
     check_scheme_only,
     check_url,
@@ -29,7 +28,8 @@ from wirewatch.netguard import (
     non_public_reason,
     vet_host,
 )
-from wirewatch.settings import Settings
+from core.settings import Settings
+from crawler.middlewares import AddressRefusedError, refusals, safety_settings, vetted_ipv4
 
 MiB = 1024 * 1024
 STALL_LIMIT = 15.0  # no handler ever blocks longer than this

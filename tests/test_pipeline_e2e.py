@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import send_due_digests
 from alerts.senders import make_sender
+from core.settings import Settings
 from crawler.feeds import parse_feed
 from crawler.runner import settle, start_crawl
 from crawler.urls import canonicalize_url
@@ -29,7 +30,6 @@ from db.session import make_engine, make_sessionmaker, unit_of_work
 from wirewatch.bootstrap import load_topics
 from wirewatch.demo_site.manifest import Manifest, load_manifest
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.settings import Settings
 
 TOPIC = "police-liaison-migration"
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wirewatch.errors import ConfigError
-from wirewatch.query import Document, default_aliases, load_aliases, parse
+from core.errors import ConfigError
+from core.query import Document, default_aliases, load_aliases, parse
 
 
 def fired(query: str, text: str, aliases=None) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wirewatch.errors import QueryError
-from wirewatch.query import parse
-from wirewatch.query.ast import And, Entity, Field, Near, Not, Or, Phrase, Term
+from core.errors import QueryError
+from core.query import parse
+from core.query.ast import And, Entity, Field, Near, Not, Or, Phrase, Term
 
 
 def tree(text: str):
@@ -165,7 +165,7 @@ def test_overlong_and_overdeep_queries_are_refused():
 def test_grammar_doc_covers_every_field_and_operator():
     from pathlib import Path
 
-    from wirewatch.query.ast import FIELDS
+    from core.query.ast import FIELDS
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "query-language.md").read_text(
         encoding="utf-8"

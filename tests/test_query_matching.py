@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wirewatch.query import Document, analyze_document, parse, transliterations
+from core.query import Document, analyze_document, parse, transliterations
 
 
 def matches(query: str, text: str, title: str = "", **meta: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 from bench.matching.corpus import build_vocabularies, stories, topic_queries
-from wirewatch.query import AnalyzedDocument, Document, Query, TopicIndex, analyze_document, parse
+from core.query import AnalyzedDocument, Document, Query, TopicIndex, analyze_document, parse
 
 
 def naive(queries: list[Query], adoc: AnalyzedDocument) -> list[int]:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bench.matching.topic_quality import DEFAULT_DATA, TOPICS_FILE, load_rows, score, topic_query
-from wirewatch.query import parse
+from core.query import parse
 
 FLOORS = {  # language: (precision, recall)
     "en": (0.95, 0.93),

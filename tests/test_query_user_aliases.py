@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from wirewatch.errors import QueryError
-from wirewatch.query import Document, parse
-from wirewatch.query.aliases import default_aliases
-from wirewatch.settings import get_settings
+from core.errors import QueryError
+from core.query import Document, parse
+from core.query.aliases import default_aliases
+from core.settings import get_settings
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from db import queries
 from db.models import Delivery, DeliveryStatus, Digest, Frequency, TopicMatch
 from db.session import unit_of_work
@@ -26,7 +27,6 @@ from tests.conftest import ROOT
 from wirewatch.bootstrap import load_topics
 from wirewatch.demo_site.manifest import load_manifest
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.settings import Settings
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TTL = timedelta(seconds=30)
@@ -97,14 +97,14 @@ def test_scheduler_process_crawls_and_sends_on_its_own(
         )
     env = {**os.environ, **settings.to_env()}
     first = subprocess.Popen(
-        [sys.executable, "-m", "wirewatch.cli", "scheduler"],
+        [sys.executable, "-m", "cli", "scheduler"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
     second = subprocess.Popen(
-        [sys.executable, "-m", "wirewatch.cli", "scheduler"],
+        [sys.executable, "-m", "cli", "scheduler"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,

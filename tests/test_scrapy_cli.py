@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.settings import Settings
 from db import queries
 from db.models import CrawlRun, CrawlStatus, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.conftest import ROOT
 from wirewatch.demo_site.manifest import load_manifest
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,7 @@ from alerts.senders import (
     mime_bytes,
 )
 from alerts.senders.outbox import outbox_filename
-from wirewatch.errors import TemporaryDeliveryError
+from core.errors import TemporaryDeliveryError
 
 UNSUBSCRIBE_URL = (
     "https://wirewatch.example.org/unsubscribe/"

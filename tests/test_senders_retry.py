@@ -17,13 +17,13 @@ from alerts.senders import (
     make_sender,
     send_with_retry,
 )
-from tests.test_senders_mime import make_message
-from wirewatch.errors import (
+from core.errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
 )
-from wirewatch.settings import Settings
+from core.settings import Settings
+from tests.test_senders_mime import make_message
 
 
 def scripted(*outcomes: Exception | None) -> MockSender:

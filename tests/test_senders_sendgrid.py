@@ -21,15 +21,15 @@ from alerts.senders import (
     send_with_retry,
     sendgrid_payload,
 )
-from tests.servers import sendgrid_stub as stub_servers
-from tests.servers.sendgrid_stub import SendGridStub, mail_send_validator, request_errors
-from tests.test_senders_mime import HTML, SUBJECT, TEXT, UNSUBSCRIBE_URL, make_message
-from wirewatch.errors import (
+from core.errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
 )
-from wirewatch.settings import Settings
+from core.settings import Settings
+from tests.servers import sendgrid_stub as stub_servers
+from tests.servers.sendgrid_stub import SendGridStub, mail_send_validator, request_errors
+from tests.test_senders_mime import HTML, SUBJECT, TEXT, UNSUBSCRIBE_URL, make_message
 
 sendgrid_stub = stub_servers.sendgrid_stub  # fixture
 

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from alerts.senders import SmtpSender, custom_args_from_headers, parse_smtp_url, send_with_retry
-from tests.servers import smtp as smtp_servers
-from tests.servers.smtp import USERNAME, SmtpTestServer, self_signed_tls
-from tests.test_senders_mime import HTML, SUBJECT, TEXT, UNSUBSCRIBE_URL, body_text, make_message
-from wirewatch.errors import (
+from core.errors import (
     ConfigError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
 )
+from tests.servers import smtp as smtp_servers
+from tests.servers.smtp import USERNAME, SmtpTestServer, self_signed_tls
+from tests.test_senders_mime import HTML, SUBJECT, TEXT, UNSUBSCRIBE_URL, body_text, make_message
 
 smtp_server = smtp_servers.smtp_server  # fixture
 

@@ -45,7 +45,7 @@ def test_sigterm_stops_the_web_app_and_the_scheduler_it_started(tmp_path: Path) 
     }
     env.pop("WIREWATCH_CONFIG", None)
     service = subprocess.Popen(
-        [sys.executable, "-m", "wirewatch.cli", "run"],
+        [sys.executable, "-m", "cli", "run"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

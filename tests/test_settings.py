@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 
 def test_defaults_use_embedded_sqlite_and_outbox(

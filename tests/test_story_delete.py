@@ -20,6 +20,10 @@ from typer.testing import CliRunner
 
 from alerts.digest import send_due_digests
 from alerts.senders.mock import MockSender
+from cli import _register_commands, app
+from cli.common import reset_context
+from cli.context import AppContext
+from core.settings import Settings
 from crawler.items import StoryItem
 from crawler.pipelines.dedupe import DedupePipeline
 from crawler.storage import store_story
@@ -41,10 +45,6 @@ from db.search import SearchRequest, search, sync
 from db.session import unit_of_work
 from tests.test_dedup import AGENCY_BODY, AGENCY_TITLE, REPRINT_BODY, REPRINT_TITLE
 from tests.test_digest_fixtures import NOW, TOKENS, TOPIC_SLUG, match, subscribe
-from wirewatch.cli import _register_commands, app
-from wirewatch.cli.common import reset_context
-from wirewatch.cli.context import AppContext
-from wirewatch.settings import Settings
 
 runner = CliRunner()
 _register_commands()

@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from crawler.runner import settle, start_crawl
 from db import queries
 from db.models import CrawlRun, Source, Story, StoryVersion
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from wirewatch.demo_site.manifest import load_manifest
 from wirewatch.demo_site.server import FixtureSite
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.slow
 

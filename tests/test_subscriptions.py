@@ -15,12 +15,12 @@ from alerts import subscribe as subs
 from alerts.digest import send_due_digests
 from alerts.senders import MockSender
 from alerts.tokens import TokenError, Tokens, secret_key
+from core.errors import ConfigError, NotFoundError
+from core.settings import Settings
 from db import queries
 from db.models import Frequency
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
-from wirewatch.errors import ConfigError, NotFoundError
-from wirewatch.settings import Settings
 
 DUSHANBE_DAILY = subs.Preferences(
     frequency=Frequency.DAILY, timezone="Asia/Dushanbe", send_hour=9, include_updates=False

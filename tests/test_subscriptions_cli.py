@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from cli import _register_commands, app
+from cli.common import reset_context
+from cli.context import AppContext
+from core.settings import Settings
 from db import queries
 from db.models import DeliveryStatus, Digest, Frequency
 from db.session import unit_of_work
 from tests.test_digest_fixtures import match, story, subscribe, topic
-from wirewatch.cli import _register_commands, app
-from wirewatch.cli.common import reset_context
-from wirewatch.cli.context import AppContext
-from wirewatch.settings import Settings
 
 runner = CliRunner()
 _register_commands()

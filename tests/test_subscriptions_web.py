@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.tokens import Tokens
+from core.settings import Settings
 from db import queries
 from db.models import Frequency, Subscription
 from db.session import unit_of_work
 from tests.test_digest_fixtures import subscribe, topic
 from web.app import create_app
-from wirewatch.settings import Settings
 
 ADDRESS = "reader@newsroom.example"
 

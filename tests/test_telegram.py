@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from core.errors import SourceError
 from crawler.feeds import FUTURE_TOLERANCE, FeedEntry, ParsedFeed
 from crawler.telegram import (
     NOT_A_PREVIEW,
@@ -18,7 +19,6 @@ from crawler.telegram import (
     telegram_preview_url,
 )
 from wirewatch.demo_site.telegram_pages import before_of, page_of
-from wirewatch.errors import SourceError
 
 DEMO_SITES = Path(__file__).resolve().parent.parent / "wirewatch" / "demo_site" / "sites"
 # The channel previews the demo site serves double as the parser's fixtures.

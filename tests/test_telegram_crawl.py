@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.settings import Settings
 from crawler.runner import settle, start_crawl
 from crawler.telegram import parse_telegram_page
 from db import queries
@@ -17,7 +18,6 @@ from db.models import CrawlStatus, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from wirewatch.demo_site.server import FixtureSite
 from wirewatch.demo_site.telegram_pages import page_of
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.slow
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from db import queries
 from db.models import Frequency
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
 from web.app import create_app
-from wirewatch.settings import Settings
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from core.settings import Settings
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.browser import chromium
 from tests.factories import story_record
 from web.app import create_app
-from wirewatch.settings import Settings
 
 pytestmark = pytest.mark.browser
 

@@ -27,11 +27,11 @@ from alerts.webhooks import (
     sign,
     verify,
 )
+from core.errors import ConfigError
+from core.settings import Settings
 from db.models import Cluster, CrawlRun, CrawlStatus, DeliveryStatus, Story, WebhookDelivery
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
 
 
 @dataclass

@@ -6,15 +6,14 @@ allowed) and a topic query must parse before anything is written.
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from core.netguard import AddressPolicy
+from core.query import parse
+from core.settings import Settings
 from db import queries
 from db.models import Source, SourceKind, Topic
 from db.session import unit_of_work
+from sqlalchemy.orm import Session, sessionmaker
 from wirewatch.bootstrap import validate_source_url
-from wirewatch.netguard import AddressPolicy
-from wirewatch.query import parse
-from wirewatch.settings import Settings
 
 
 def save_source(

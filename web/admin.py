@@ -11,17 +11,17 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
+from core.errors import QueryError, SourceError
+from db import queries
+from db.models import SourceKind
 from fastapi import APIRouter, Form, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from db import queries
-from db.models import SourceKind
 from web.actions import save_source, save_topic, set_source_enabled, set_topic_enabled
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import FactoryDep, SessionDep, SettingsDep
 from web.pages import render
-from wirewatch.errors import QueryError, SourceError
 
 router = APIRouter(include_in_schema=False)
 

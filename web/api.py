@@ -12,16 +12,16 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
-
 from db import queries
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from wirewatch import archive
+
 from web import schemas
 from web.actions import save_source, save_topic, set_source_enabled, set_topic_enabled
 from web.auth import AdminApi, Reader
 from web.crawls import Started
 from web.deps import FactoryDep, SessionDep, SettingsDep
 from web.params import Cursor, Limit, SearchFilters
-from wirewatch import archive
 
 router = APIRouter(prefix="/api", tags=["api"], responses=schemas.ERRORS)
 

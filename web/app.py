@@ -6,16 +6,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from core.settings import Settings, get_settings
+from db.session import make_engine, make_sessionmaker
 from fastapi import FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 
-from db.session import make_engine, make_sessionmaker
 from web import admin, api, errors, exports, metrics, routes, subscriptions
 from web.auth import Guard
 from web.background import IndexWorker
 from web.crawls import CrawlManager
 from web.ratelimit import RateLimiter
-from wirewatch.settings import Settings, get_settings
 
 TEMPLATES = Path(__file__).with_name("templates")
 

@@ -20,12 +20,11 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from alerts.tokens import TokenError, Tokens, secret_key
+from core.errors import ConfigError
+from core.settings import Settings
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
-
-from alerts.tokens import TokenError, Tokens, secret_key
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
 
 TOKEN_FILE = "admin_token"
 SESSION_COOKIE = "ww_admin"

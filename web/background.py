@@ -11,7 +11,6 @@ import threading
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-
 from wirewatch.archive import refresh_index
 
 log = logging.getLogger(__name__)

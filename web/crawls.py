@@ -14,11 +14,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from core.settings import Settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
-from wirewatch.settings import Settings
+from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 

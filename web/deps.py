@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from core.settings import Settings
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
-
-from wirewatch.settings import Settings
 
 
 def get_session(request: Request) -> Iterator[Session]:

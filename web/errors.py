@@ -6,14 +6,14 @@ them like any other text (ADVERSARIAL case 23).
 
 from __future__ import annotations
 
+from core.errors import NotFoundError, QueryError, SourceError
+from db.search import SearchRequestError
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from db.search import SearchRequestError
 from web.pages import render
-from wirewatch.errors import NotFoundError, QueryError, SourceError
 
 TITLES = {
     401: "Log in needed",

@@ -19,12 +19,12 @@ from xml.sax.saxutils import escape, quoteattr
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from wirewatch.archive import ExportRow, export_rows
 
 from web.auth import Reader
 from web.deps import FactoryDep, SettingsDep
 from web.params import SearchFilters
 from web.schemas import ERRORS
-from wirewatch.archive import ExportRow, export_rows
 
 router = APIRouter(prefix="/api", tags=["exports"], responses=ERRORS)
 

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, HTTPException, Query
-
 from wirewatch.archive import SearchRequest
 
 MAX_QUERY_CHARS = 500

@@ -11,17 +11,17 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
+from core.errors import WirewatchError
+from db import queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import text
+from wirewatch import archive
 
-from db import queries
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
-from wirewatch import archive
-from wirewatch.errors import WirewatchError
 
 router = APIRouter(include_in_schema=False)
 FACET_DAYS = 60

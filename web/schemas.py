@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
-
 from db.models import CrawlRun, Source, SourceKind, Topic
+from pydantic import BaseModel, Field
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
 
 

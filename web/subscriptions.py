@@ -25,12 +25,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
-
 from alerts import subscribe as subs
 from alerts.atom import MEDIA_TYPE, topic_feed
 from alerts.events import (
@@ -45,13 +39,19 @@ from alerts.events import (
 )
 from alerts.senders import make_sender
 from alerts.tokens import TokenError, Tokens
+from core.errors import ConfigError, DeliveryError, NotFoundError, WirewatchError
+from core.settings import Settings
 from db import queries
 from db.models import Frequency, Subscriber, Subscription
 from db.session import unit_of_work
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
 from web.deps import SessionDep, SettingsDep, TemplatesDep
 from web.ratelimit import RateLimiter
-from wirewatch.errors import ConfigError, DeliveryError, NotFoundError, WirewatchError
-from wirewatch.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter()

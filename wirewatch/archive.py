@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
-
+from core.errors import NotFoundError
 from db import queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
@@ -32,7 +30,8 @@ from db.search import (
     sync,
 )
 from db.session import unit_of_work
-from wirewatch.errors import NotFoundError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 __all__ = [
     "ClusterMember",

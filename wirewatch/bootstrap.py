@@ -13,13 +13,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
-from sqlalchemy.orm import Session
-
+from core.errors import BlockedURLError, ConfigError, QueryError, SourceError
+from core.netguard import AddressPolicy, check_scheme_only, vet_host
+from core.query import parse
 from db import queries
 from db.models import SourceKind
-from wirewatch.errors import BlockedURLError, ConfigError, QueryError, SourceError
-from wirewatch.netguard import AddressPolicy, check_scheme_only, vet_host
-from wirewatch.query import parse
+from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)

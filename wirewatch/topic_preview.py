@@ -10,11 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from core.query import Document, analyze_document, parse
+from db.models import Source, Story
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from db.models import Source, Story
-from wirewatch.query import Document, analyze_document, parse
 
 BATCH = 1000
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from core.errors import ConfigError
+from core.settings import Settings
+
 from alerts.senders.message import Sender
 from alerts.senders.outbox import OutboxSender
 from alerts.senders.sendgrid import SendGridSender
 from alerts.senders.smtp import SmtpSender
-from wirewatch.errors import ConfigError
-from wirewatch.settings import Settings
 
 
 def make_sender(settings: Settings) -> Sender:

@@ -2,7 +2,7 @@
 
 Composing code builds an `OutgoingMessage`; a `Sender` hands it to one transport
 (an outbox folder, an SMTP server or the SendGrid API) and either returns a
-`SendResult` or raises one of the delivery errors from `wirewatch.errors`:
+`SendResult` or raises one of the delivery errors from `core.errors`:
 
     TemporaryDeliveryError   try again later; ``retry_after`` says when, if the transport knows
     PermanentDeliveryError   this message can never go out as it is

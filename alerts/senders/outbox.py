@@ -14,9 +14,10 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.errors import TemporaryDeliveryError
+
 from alerts.senders.message import OutgoingMessage, SendResult
 from alerts.senders.mime import build_mime, mime_bytes
-from wirewatch.errors import TemporaryDeliveryError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_ID_CHARS = 120

@@ -14,11 +14,11 @@ import logging
 import time
 from collections.abc import Callable
 
+from core.errors import TemporaryDeliveryError
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 from tenacity.wait import wait_exponential_jitter
 
 from alerts.senders.message import OutgoingMessage, Sender, SendResult
-from wirewatch.errors import TemporaryDeliveryError
 
 log = logging.getLogger(__name__)
 INITIAL_WAIT = 1.0

@@ -24,11 +24,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 from urllib.error import URLError
 
-from python_http_client.exceptions import HTTPError
-from sendgrid import SendGridAPIClient
-
-from alerts.senders.message import OutgoingMessage, SendResult
-from wirewatch.errors import (
+from core.errors import (
     ConfigError,
     DeliveryError,
     PermanentDeliveryError,
@@ -36,6 +32,10 @@ from wirewatch.errors import (
     TransportAuthError,
     UncertainDeliveryError,
 )
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+
+from alerts.senders.message import OutgoingMessage, SendResult
 
 DEFAULT_HOST = "https://api.sendgrid.com"
 DEFAULT_TIMEOUT = 30.0

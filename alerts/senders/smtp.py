@@ -16,9 +16,7 @@ import ssl
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from alerts.senders.message import OutgoingMessage, SendResult
-from alerts.senders.mime import build_mime, mime_bytes
-from wirewatch.errors import (
+from core.errors import (
     ConfigError,
     DeliveryError,
     PermanentDeliveryError,
@@ -26,6 +24,9 @@ from wirewatch.errors import (
     TransportAuthError,
     UncertainDeliveryError,
 )
+
+from alerts.senders.message import OutgoingMessage, SendResult
+from alerts.senders.mime import build_mime, mime_bytes
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 DEFAULT_TIMEOUT = 30.0

@@ -40,6 +40,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 
+from core.query import parse
+from core.query.normalize import WORD_RE
 from db.migrate import upgrade
 from db.models import Cluster, Source, SourceKind, Story
 from db.search import SearchRequest, search
@@ -47,8 +49,6 @@ from db.search.indexer import rebuild
 from db.search.plan import lower
 from db.search.render import Fts5Renderer, TsqueryRenderer
 from db.session import make_engine, make_sessionmaker, unit_of_work
-from wirewatch.query import parse
-from wirewatch.query.normalize import WORD_RE
 
 BATCH = 5_000
 # What a page shows, fetched by the baseline too (it does no highlighting).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from wirewatch.query import Document
+from core.query import Document
 
 SEEDS = {
     "ru": [

@@ -19,7 +19,7 @@ import time
 import snowballstemmer
 
 from bench.matching.corpus import build_vocabularies, stories, topic_queries
-from wirewatch.query import Query, TopicIndex, analyze_document, parse
+from core.query import Query, TopicIndex, analyze_document, parse
 
 
 def naive(queries: list[Query], docs) -> tuple[float, list[list[int]]]:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from wirewatch.query import Document, Query, analyze_document, parse
+from core.query import Document, Query, analyze_document, parse
 
 ROOT = Path(__file__).resolve().parents[2]
-TOPICS_FILE = ROOT / "wirewatch" / "data" / "default_topics.yaml"
+TOPICS_FILE = ROOT / "core" / "data" / "default_topics.yaml"
 DEFAULT_DATA = ROOT / "tests" / "data" / "topic_police_liaison.jsonl"
 DEFAULT_SLUG = "police-liaison-migration"
 

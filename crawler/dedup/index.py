@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from core.errors import NotFoundError
+from db.models import Cluster, LshBand, Story
 from sqlalchemy import (
     Connection,
     Row,
@@ -38,8 +40,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from crawler.dedup import queries
 from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, shingle_set
 from crawler.dedup.similarity import DEFAULT_THRESHOLDS, Similarity, Thresholds, compare
-from db.models import Cluster, LshBand, Story
-from wirewatch.errors import NotFoundError
 
 UNKNOWN_LANGUAGE = "und"
 # Candidates verified per story, best-ranked first. A story already reprinted

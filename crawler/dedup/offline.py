@@ -23,6 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
+from db.migrate import upgrade
+from db.models import Story
+from db.session import make_engine, make_sessionmaker
 from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -30,9 +33,6 @@ from sqlalchemy.orm import Session
 from crawler.dedup.index import NearDuplicateIndex
 from crawler.dedup.minhash import signature_for
 from crawler.urls import canonicalize_url, url_key
-from db.migrate import upgrade
-from db.models import Story
-from db.session import make_engine, make_sessionmaker
 
 # Stories per transaction: big enough to be fast, small enough to keep the WAL short.
 BATCH = 500

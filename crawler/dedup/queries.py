@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, cast
 
+from db.models import Story
 from sqlalchemy import (
     Connection,
     Row,
@@ -28,7 +29,6 @@ from sqlalchemy import (
 )
 
 from crawler.dedup.locking import LOCK_NAMESPACE, lock_keys
-from db.models import Story
 
 _stories = cast(Table, Story.__table__)
 

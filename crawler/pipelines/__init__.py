@@ -1,1 +1,5 @@
-"""Item pipelines, one job each: normalise → deduplicate → store → match topics."""
+"""Item pipelines, one job each: normalise → deduplicate → store.
+
+Matching stories to topics is the first step of every alerts pass
+(``alerts.matching.match_all_pending``), not a crawl stage.
+"""

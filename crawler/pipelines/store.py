@@ -12,6 +12,9 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from db import queries
+from db.models import Source
+from db.session import make_engine, make_sessionmaker, unit_of_work
 from scrapy import Spider
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -22,9 +25,6 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.storage import store_story
-from db import queries
-from db.models import Source
-from db.session import make_engine, make_sessionmaker, unit_of_work
 
 log = logging.getLogger(__name__)
 

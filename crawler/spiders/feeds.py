@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+from db import queries
+from db.models import SourceKind
+from db.session import make_engine, make_sessionmaker
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -22,9 +25,6 @@ from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.telegram import parse_telegram_page
 from crawler.urls import canonicalize_url, url_key
-from db import queries
-from db.models import SourceKind
-from db.session import make_engine, make_sessionmaker
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def _database_url() -> str:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if url:
         return str(url)
-    from wirewatch.settings import get_settings
+    from core.settings import get_settings
 
     return get_settings().database_url
 

@@ -23,12 +23,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from wirewatch.query import Query
-from wirewatch.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
-from wirewatch.query.document import AnalyzedDocument, Document, analyze_document
-from wirewatch.query.matcher import TermMatcher
-from wirewatch.query.normalize import Script, script_of
-from wirewatch.query.translit import cyrillic_skeleton, latin_skeleton
+from core.query import Query
+from core.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
+from core.query.document import AnalyzedDocument, Document, analyze_document
+from core.query.matcher import TermMatcher
+from core.query.normalize import Script, script_of
+from core.query.translit import cyrillic_skeleton, latin_skeleton
 
 
 @dataclass(frozen=True)
@@ -117,5 +117,5 @@ def _terms(node: Node, title: bool) -> list[tuple[Term, bool]]:
 
 
 def analyze_for(document: Document, keys: KeyFilter) -> AnalyzedDocument:
-    """Like :func:`wirewatch.query.analyze_document`, with only the keys ``keys`` wants."""
+    """Like :func:`core.query.analyze_document`, with only the keys ``keys`` wants."""
     return analyze_document(document, stem_only=keys.wants)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.query import Document
+from core.query.document import AnalyzedDocument
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
@@ -11,8 +13,6 @@ from db.models import Source, Story
 from db.search.analysis import KeyFilter, analyze_for
 from db.search.candidates import candidates
 from db.search.compiled import Compiled, Row
-from wirewatch.query import Document
-from wirewatch.query.document import AnalyzedDocument
 
 
 def documents(session: Session, ids: Sequence[int], keys: KeyFilter) -> dict[int, AnalyzedDocument]:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from core.errors import NotFoundError
+from core.query import AliasTable, Query, parse
+from core.query.ast import Field as FieldNode
+from core.query.ast import Node
+from core.query.document import AnalyzedDocument
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -14,11 +19,6 @@ from db.search.plan import NO_MATCH, AllOf, Meta, Plan, has_positions, lower
 from db.search.render import Fts5Renderer, TsqueryRenderer
 from db.search.request import MAX_LIMIT, SearchRequest, SearchRequestError
 from db.search.tokens import LANG, SOURCE, clean_value, sort_key_bound
-from wirewatch.errors import NotFoundError
-from wirewatch.query import AliasTable, Query, parse
-from wirewatch.query.ast import Field as FieldNode
-from wirewatch.query.ast import Node
-from wirewatch.query.document import AnalyzedDocument
 
 # Below this many stories PostgreSQL searches the whole index at once (see candidates).
 PG_WINDOW_MIN_STORIES = 20_000

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
+from core.query import AliasTable
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -27,7 +28,6 @@ from db.search.checks import check
 from db.search.compiled import Compiled, Row, compile_request, gin_first
 from db.search.request import SearchRequest
 from db.search.tokens import SORT_SHIFT, seconds_of
-from wirewatch.query import AliasTable
 
 # Candidates the matcher checks for counts; past it they are counted unchecked.
 FACET_CHECK = 300

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from core.query.document import Document, analyze_document
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Story
 from db.search import schema
 from db.search.tokens import DAY, MONTH, StoryTokens, seconds_of, sort_key, story_tokens
-from wirewatch.query.document import Document, analyze_document
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from core.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
+from core.query.document import Document, analyze_document
+from core.query.matcher import MetaMatcher, TermMatcher
+
 from db.search.tokens import (
     DOMAIN,
     FORM,
@@ -28,9 +32,6 @@ from db.search.tokens import (
     clean_value,
     key_token,
 )
-from wirewatch.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
-from wirewatch.query.document import Document, analyze_document
-from wirewatch.query.matcher import MetaMatcher, TermMatcher
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from wirewatch.errors import WirewatchError
+from core.errors import WirewatchError
 
 MAX_LIMIT = 100
 MAX_CURSOR_CHARS = 200

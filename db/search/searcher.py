@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from core.query import AliasTable, Document
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -30,7 +31,6 @@ from db.search.request import (
     encode_cursor,
 )
 from db.search.snippets import Locator, highlight
-from wirewatch.query import AliasTable, Document
 
 # Candidates the matcher checks for one page; past it the page ends early with a cursor.
 SCAN_BUDGET = 5_000

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 
+from core.query import Query
+from core.query.ast import And, Entity, Field, Near, Node, Or, Phrase, Term
+from core.query.document import TITLE, ZONE_GAP, AnalyzedDocument
+from core.query.matcher import Positional, TermMatcher, compile_node
+from core.query.normalize import WORD_RE
 from markupsafe import Markup, escape
-
-from wirewatch.query import Query
-from wirewatch.query.ast import And, Entity, Field, Near, Node, Or, Phrase, Term
-from wirewatch.query.document import TITLE, ZONE_GAP, AnalyzedDocument
-from wirewatch.query.matcher import Positional, TermMatcher, compile_node
-from wirewatch.query.normalize import WORD_RE
 
 SNIPPET_WORDS = 36
 LEAD_WORDS = 8

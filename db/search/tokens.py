@@ -2,7 +2,7 @@
 
 The topic matcher files every word under several keys (folded form, Russian,
 Tajik or English stem, transliteration skeleton; see
-:mod:`wirewatch.query.stemming`). The index stores exactly those keys, so a
+:mod:`core.query.stemming`). The index stores exactly those keys, so a
 query word found by the index is a word the matcher would accept, on SQLite
 and on PostgreSQL alike. Each key family gets a one-character marker, because
 the same string can be a stem in one family and a word form in another.
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from wirewatch.query.document import AnalyzedDocument
-from wirewatch.query.normalize import Script, script_of
-from wirewatch.query.stemming import document_keys
+from core.query.document import AnalyzedDocument
+from core.query.normalize import Script, script_of
+from core.query.stemming import document_keys
 
 FORM = "#"  # the folded word itself: exact (=) and wildcard (*) terms
 FAMILY_MARKERS = {

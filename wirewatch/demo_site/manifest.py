@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from core.errors import ConfigError, NotFoundError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
-
-from wirewatch.errors import ConfigError, NotFoundError
 
 SITES_ROOT = Path(__file__).resolve().parent / "sites"
 MANIFEST_NAME = "manifest.yaml"

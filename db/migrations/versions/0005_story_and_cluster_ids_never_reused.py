@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import Connection, text
 
-from wirewatch.errors import MigrationError
+from core.errors import MigrationError
 
 revision: str = "0005"
 down_revision: str | None = "0004"

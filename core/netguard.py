@@ -1,0 +1,566 @@
+"""Which URLs wirewatch may fetch, and an HTTP client that enforces it where it connects.
+
+Sources, feeds and on-demand crawls are user-supplied URLs. Without a guard a
+URL such as ``http://169.254.169.254/`` or ``file:///etc/passwd`` turns the
+crawler into a proxy into the host's own network (SSRF). The rules:
+
+* only ``http`` and ``https``;
+* the host is resolved and **every** address it resolves to must be public
+  (``ipaddress`` ``is_global``, not multicast); IPv4 addresses hidden inside
+  IPv6 (``::ffff:a.b.c.d``, 6to4, NAT64, IPv4-compatible) are checked as IPv4.
+  Checking the resolved address rather than the text of the URL is what makes
+  ``http://2130706433/``, ``http://0x7f.1/`` or ``http://127.1/`` fail too;
+* an explicit allow-list (host names as written, IP addresses, CIDR networks)
+  opens exceptions for tests, demos and self-hosted sources.
+
+A check before fetching is not enough on its own: a name can resolve to a
+public address when checked and to a private one a moment later (DNS
+rebinding). So `fetch_url` connects to the very addresses it vetted, and the
+Scrapy side installs a resolver that vets at connect time
+(`crawler.middlewares.GuardedResolver`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import socket
+import ssl
+import time
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from core.errors import BlockedURLError, ConfigError, FetchError
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+# socket.getaddrinfo-compatible: (host, port) -> [(family, type, proto, canonname, sockaddr)]
+Resolve = Callable[[str, int | None], Sequence[tuple[Any, ...]]]
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+ALLOW_HINT = "allow it with the allow_private_hosts setting (WIREWATCH_ALLOW_PRIVATE_HOSTS)"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+_CHUNK = 64 * 1024
+_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_METADATA = ipaddress.IPv4Address("169.254.169.254")
+
+
+class AddressPolicy:
+    """The exceptions to "public addresses only": host names, IP addresses, CIDR networks.
+
+    A host name matches the URL's host exactly as written (case and a trailing dot
+    aside); an address or network matches what the host resolves to.
+    """
+
+    def __init__(self, allow: Sequence[str] = ()) -> None:
+        hosts: set[str] = set()
+        networks: list[IPNetwork] = []
+        for raw in allow:
+            entry = raw.strip()
+            if not entry:
+                continue
+            network = _parse_network(entry)
+            if network is not None:
+                networks.append(network)
+                continue
+            host = normalize_host(entry)
+            if not _HOSTNAME.match(host):
+                raise ConfigError(
+                    f"allow_private_hosts entry {raw!r} is not a host name, IP address or "
+                    "CIDR network (write e.g. 'localhost', '127.0.0.1' or '10.0.0.0/8')"
+                )
+            hosts.add(host)
+        self.hosts: frozenset[str] = frozenset(hosts)
+        self.networks: tuple[IPNetwork, ...] = tuple(networks)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AddressPolicy:
+        return cls(settings.allow_private_hosts)
+
+    def allows_host(self, host: str) -> bool:
+        return normalize_host(host) in self.hosts
+
+    def allows_address(self, ip: IPAddress) -> bool:
+        candidates = {ip, unwrap_ip(ip)}
+        return any(
+            c in net for c in candidates for net in self.networks if c.version == net.version
+        )
+
+    def __repr__(self) -> str:
+        entries = sorted(self.hosts) + [str(n) for n in self.networks]
+        return f"AddressPolicy(allow={entries!r})"
+
+
+def _parse_network(entry: str) -> IPNetwork | None:
+    try:
+        return ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+def normalize_host(host: str) -> str:
+    """Lower case, no brackets, no trailing dot, IDNA (punycode) for non-ASCII names."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
+
+
+def unwrap_ip(ip: IPAddress) -> IPAddress:
+    """``::ffff:127.0.0.1`` is 127.0.0.1 on the wire, but ``ipaddress`` does not say it is loopback."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    embedded: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        embedded.append(ip.sixtofour)
+    if ip.teredo is not None:
+        embedded.extend(ip.teredo)
+    if ip in _NAT64 or int(ip) >> 32 == 0:  # NAT64 or deprecated IPv4-compatible ::a.b.c.d
+        embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return embedded
+
+
+def non_public_reason(ip: IPAddress) -> str | None:
+    """Why *ip* must not be fetched ("loopback", "private", ...), or None when it is public."""
+    ip = unwrap_ip(ip)
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_loopback:
+        return "loopback"
+    if ip == _METADATA:
+        return "link-local (cloud metadata service)"
+    if ip.is_link_local:
+        return "link-local"
+    if ip in _SHARED_ADDRESS_SPACE:
+        return "shared address space (carrier-grade NAT)"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_reserved:
+        return "reserved"
+    if ip.is_private:
+        return "private"
+    if not ip.is_global:
+        return "special-purpose"
+    if isinstance(ip, ipaddress.IPv6Address):
+        for inner in _embedded_ipv4(ip):
+            inner_reason = non_public_reason(inner)
+            if inner_reason is not None:
+                return f"IPv6 address embedding {inner}: {inner_reason}"
+    return None
+
+
+def check_scheme_only(url: str) -> None:
+    """Refuse anything but an absolute http(s) URL with a host; no DNS involved.
+
+    For links that are only stored or rendered (feed entries), never fetched here.
+    """
+    _split_http_url(url)
+
+
+def _split_http_url(url: str) -> tuple[str, int]:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise BlockedURLError(url, f"the URL does not parse: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme}:" if scheme else "no scheme"
+        raise BlockedURLError(url, f"{shown} is not allowed; only http and https URLs are fetched")
+    host = parts.hostname
+    if not host:
+        raise BlockedURLError(url, "the URL has no host")
+    return host, port if port is not None else (443 if scheme == "https" else 80)
+
+
+def parse_ip_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(normalize_host(host))
+    except ValueError:
+        return None
+
+
+def lookup(host: str, port: int | None = None, resolve: Resolve | None = None) -> list[IPAddress]:
+    """Every address *host* resolves to, in resolver order; OSError when it does not resolve."""
+    addresses: list[IPAddress] = []
+    for info in (resolve or socket.getaddrinfo)(normalize_host(host), port):
+        ip = unwrap_ip(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]))
+        if ip not in addresses:
+            addresses.append(ip)
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, f"{host!r} resolved to no address")
+    return addresses
+
+
+def vet_host(
+    host: str, policy: AddressPolicy, *, port: int | None = None, resolve: Resolve | None = None
+) -> list[IPAddress]:
+    """The addresses to connect to for *host*, all of them allowed by *policy*.
+
+    Raises BlockedURLError (message names the host) when any address is not
+    allowed, OSError when the name does not resolve.
+    """
+    literal = parse_ip_literal(host)
+    addresses = [unwrap_ip(literal)] if literal is not None else lookup(host, port, resolve)
+    if policy.allows_host(host):
+        return addresses
+    for ip in addresses:
+        if policy.allows_address(ip):
+            continue
+        reason = non_public_reason(ip)
+        if reason is None:
+            continue
+        if literal is not None:
+            why = f"{normalize_host(host)} is not a public address ({reason})"
+        else:
+            why = f"{normalize_host(host)} resolves to {ip}, not a public address ({reason})"
+        raise BlockedURLError(host, f"{why}; {ALLOW_HINT}")
+    return addresses
+
+
+def check_url(url: str, policy: AddressPolicy, resolve: Resolve | None = None) -> None:
+    """Refuse *url* unless it is http(s) and every address of its host is public or allowed.
+
+    Use this to validate input (the "add source" form, the API); fetching must still
+    go through `fetch_url` or the Scrapy middlewares, which vet again at connect time.
+    """
+    try:
+        host, port = _split_http_url(url)
+        try:
+            vet_host(host, policy, port=port, resolve=resolve)
+        except BlockedURLError as exc:
+            raise BlockedURLError(url, exc.reason) from None
+        except OSError as exc:
+            raise BlockedURLError(url, f"the host {host!r} does not resolve ({exc})") from None
+    except BlockedURLError as exc:
+        logger.warning("Refused URL %s: %s", url, exc.reason)
+        raise
+
+
+# --- the guarded HTTP client ---------------------------------------------------------------
+
+
+def _time_left(
+    deadline: float | None, timeout: float | None, error: type[Exception]
+) -> float | None:
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the time budget for this fetch is used up")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """Clamps every socket wait to what is left of the whole fetch's time budget.
+
+    httpx's timeouts apply per read, so a server trickling a byte every few
+    seconds would never time out; the deadline makes the budget total.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float | None) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _budget(self, timeout: float | None, error: type[Exception]) -> float | None:
+        return _time_left(self._deadline, timeout, error)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._budget(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._budget(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        budget = self._budget(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._inner.start_tls(ssl_context, server_hostname, budget), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.NetworkBackend):
+    """Resolves and vets the host itself, then connects to a vetted address.
+
+    TLS still verifies the certificate against the host name, because httpcore
+    passes the URL's host (not our address) as the server name.
+    """
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolve: Resolve | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self._policy = policy
+        self._resolve = resolve
+        self._deadline = deadline
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = vet_host(host, self._policy, port=port, resolve=self._resolve)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host!r}: {exc}") from exc
+        last_error: Exception | None = None
+        for ip in addresses:
+            budget = _time_left(self._deadline, timeout, httpcore.ConnectTimeout)
+            try:
+                stream = self._inner.connect_tcp(
+                    str(ip), port, budget, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+                continue
+            return _DeadlineStream(stream, self._deadline)
+        assert last_error is not None
+        raise last_error
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        raise BlockedURLError(path, "unix sockets are never fetched")
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """An httpx transport whose every connection goes through `GuardedBackend`.
+
+    No proxy support: a proxy would resolve the host on its side of the guard.
+    """
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        resolve: Resolve | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__(trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=4,
+            network_backend=GuardedBackend(policy, resolve, deadline),
+        )
+
+
+def guarded_client(
+    policy: AddressPolicy,
+    *,
+    timeout: float = 30.0,
+    resolve: Resolve | None = None,
+    deadline: float | None = None,
+) -> httpx.Client:
+    """An httpx client that cannot reach blocked addresses; it does not follow redirects.
+
+    It does not cap body sizes: stream responses, or use `fetch_url`, which does.
+    """
+    return httpx.Client(
+        transport=GuardedTransport(policy, resolve=resolve, deadline=deadline),
+        timeout=httpx.Timeout(timeout),
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    """A fully read response; headers have lower-case names and describe the decoded body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    final_url: str
+    redirects: tuple[str, ...] = ()
+
+
+def fetch_url(
+    url: str,
+    policy: AddressPolicy,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    timeout: float = 30.0,
+    max_redirects: int = 5,
+    headers: Mapping[str, str] | None = None,
+    resolve: Resolve | None = None,
+) -> FetchResponse:
+    """GET *url* within limits: guarded connections, every redirect hop re-checked.
+
+    *timeout* bounds the whole fetch including redirects; *max_bytes* bounds both
+    the bytes received and the decoded (decompressed) body. Any status is
+    returned; the caller decides what a 404 means. Raises BlockedURLError for a
+    refused URL or hop, FetchError for timeouts, oversized bodies, too many
+    redirects and network failures.
+    """
+    deadline = time.monotonic() + timeout
+    request_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    request_headers["accept-encoding"] = "gzip, deflate"
+    current = url
+    visited: list[str] = []
+    with guarded_client(policy, timeout=timeout, resolve=resolve, deadline=deadline) as client:
+        for _ in range(max_redirects + 1):
+            try:
+                check_scheme_only(current)
+            except BlockedURLError as exc:
+                logger.warning("Refused to fetch %s: %s", current, exc.reason)
+                raise
+            try:
+                with client.stream("GET", current, headers=request_headers) as response:
+                    location = response.headers.get("location")
+                    if response.status_code in REDIRECT_STATUSES and location:
+                        target = urljoin(current, location.strip())
+                        if not _same_origin(current, target):
+                            for name in CREDENTIAL_HEADERS:
+                                request_headers.pop(name, None)
+                        visited.append(current)
+                        current = target
+                        continue
+                    body = _read_body(response, current, max_bytes)
+                    return FetchResponse(
+                        status=response.status_code,
+                        headers=_decoded_headers(response.headers),
+                        body=body,
+                        final_url=current,
+                        redirects=tuple(visited),
+                    )
+            except BlockedURLError as exc:
+                logger.warning("Refused to fetch %s: %s", current, exc.reason)
+                raise BlockedURLError(current, exc.reason) from None
+            except httpx.TimeoutException:
+                raise FetchError(current, f"no complete response within {timeout:g} s") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(current, f"network error: {exc}") from None
+    raise FetchError(url, f"too many redirects (more than {max_redirects}); last was {current}")
+
+
+def _same_origin(a: str, b: str) -> bool:
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
+
+
+def _decoded_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {
+        name.lower(): value
+        for name, value in headers.items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    }
+
+
+def _read_body(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    decoder = _decoder_for(response.headers.get("content-encoding", ""), url)
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(url, f"response of {declared} bytes exceeds the {max_bytes}-byte limit")
+    body = bytearray()
+    received = 0
+    for raw in response.iter_raw(_CHUNK):
+        received += len(raw)
+        if received > max_bytes:
+            raise FetchError(url, f"response exceeds the {max_bytes}-byte limit")
+        for piece in decoder(raw):
+            body += piece
+            if len(body) > max_bytes:
+                raise FetchError(url, f"decompressed response exceeds the {max_bytes}-byte limit")
+    for piece in decoder(b""):
+        body += piece
+        if len(body) > max_bytes:
+            raise FetchError(url, f"decompressed response exceeds the {max_bytes}-byte limit")
+    return bytes(body)
+
+
+Decoder = Callable[[bytes], Iterator[bytes]]
+
+
+def _decoder_for(content_encoding: str, url: str) -> Decoder:
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return _identity
+    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(
+            url, f"unsupported content-encoding {content_encoding!r} (only gzip and deflate)"
+        )
+    return _BoundedInflater(gzip=codings[0] != "deflate", url=url)
+
+
+def _identity(data: bytes) -> Iterator[bytes]:
+    if data:
+        yield data
+
+
+class _BoundedInflater:
+    """zlib decompression in slices of at most 64 KiB, so a bomb never materialises.
+
+    ``decoder(b"")`` marks the end of the input.
+    """
+
+    def __init__(self, *, gzip: bool, url: str) -> None:
+        # 47: gzip or zlib header, auto-detected; deflate starts as zlib and may turn out raw.
+        self._wbits = 47 if gzip else 15
+        self._inflater = zlib.decompressobj(self._wbits)
+        self._started = False
+        self._url = url
+
+    def __call__(self, data: bytes) -> Iterator[bytes]:
+        if not data:
+            if self._started and not self._inflater.eof:
+                raise FetchError(self._url, "compressed body is truncated")
+            yield self._inflater.flush()
+            return
+        pending = data
+        while pending:
+            try:
+                piece = self._inflater.decompress(pending, _CHUNK)
+            except zlib.error as exc:
+                if not self._started and self._wbits == 15:
+                    self._wbits = -15  # "deflate" sent as a raw stream, as some servers do
+                    self._inflater = zlib.decompressobj(self._wbits)
+                    continue
+                raise FetchError(self._url, f"corrupt compressed body: {exc}") from None
+            self._started = True
+            yield piece
+            if self._inflater.eof and self._inflater.unused_data:
+                pending = self._inflater.unused_data  # next gzip member
+                self._inflater = zlib.decompressobj(self._wbits)
+            else:
+                pending = self._inflater.unconsumed_tail

@@ -1,0 +1,213 @@
+"""A story analysed once, reused for every topic and every query.
+
+Title and body are tokenised into one positional stream: title words take
+positions ``0 .. title_end-1`` and body words start at ``title_end + ZONE_GAP``,
+so phrases and NEAR never join the last title word to the first body word,
+and ``title:`` restricts a term to positions below ``title_end``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from core.query.normalize import WORD_RE, fold_word, normalize_text
+from core.query.stemming import document_keys
+
+# Larger than the longest allowed NEAR/slop distance (see parser.MAX_DISTANCE).
+ZONE_GAP = 1000
+TITLE, TEXT = 0, 1
+
+_TAJIK_LETTERS = "ҳҷӣӯқғҲҶӢӮҚҒ"
+_TAJIK_WORDS = frozenset(
+    {"ва", "дар", "бо", "аз", "ки", "барои", "ин", "он", "шуд", "мебошад", "намуд", "кард",
+     "гуфт", "вазорати", "ҷумҳурии", "тоҷикистон"}
+)  # fmt: skip
+_RUSSIAN_WORDS = frozenset(
+    {"и", "в", "на", "что", "с", "по", "не", "для", "из", "от", "о", "к", "это", "как", "также",
+     "года"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A story as the crawler stores it; ``lang`` is a hint and may be wrong or absent."""
+
+    title: str = ""
+    text: str = ""
+    lang: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    zone: int
+    start: int
+    end: int
+    form: str
+
+
+class AnalyzedDocument:
+    """Positions of every word key in a story, plus what "why" lines need.
+
+    Character offsets of words are only needed to quote the story in a hit,
+    which is rare, so they are computed on first use.
+    """
+
+    __slots__ = (
+        "_tokens",
+        "document",
+        "forms",
+        "host",
+        "lang",
+        "postings",
+        "source",
+        "text",
+        "title",
+        "title_end",
+        "title_keys",
+        "words",
+    )
+
+    def __init__(
+        self,
+        document: Document,
+        title: str,
+        text: str,
+        words: list[str],
+        title_end: int,
+        postings: dict[str, list[int]],
+        title_keys: frozenset[str],
+        forms: dict[str, list[int]],
+        lang: str | None,
+        source: str,
+        host: str,
+    ) -> None:
+        self.document = document
+        self.title = title
+        self.text = text
+        self.words = words
+        self.title_end = title_end
+        self.postings = postings
+        self.title_keys = title_keys
+        self.forms = forms
+        self.lang = lang
+        self.source = source
+        self.host = host
+        self._tokens: list[Token] | None = None
+
+    @property
+    def tokens(self) -> list[Token]:
+        if self._tokens is None:
+            self._tokens = _tokens(self.title, TITLE) + _tokens(self.text, TEXT)
+        return self._tokens
+
+    def token_at(self, position: int) -> Token:
+        if position < self.title_end:
+            return self.tokens[position]
+        return self.tokens[position - ZONE_GAP]
+
+    def surface(self, first: int, last: int) -> str:
+        """The document's own text from token ``first`` to token ``last`` (positions)."""
+        a, b = self.token_at(first), self.token_at(last)
+        return (self.title, self.text)[a.zone][a.start : b.end]
+
+    def zone_name(self, position: int) -> str:
+        return "title" if position < self.title_end else "text"
+
+
+def analyze_document(
+    doc: Document, stem_only: Callable[[str], bool] | None = None
+) -> AnalyzedDocument:
+    """Tokenise, fold and stem a story once; every topic then reads the result.
+
+    ``stem_only`` (a word form -> whether to stem it) limits stemming to the
+    words one query can match (``db.search.analysis``); forms and positions
+    are always kept.
+    """
+    title, text = normalize_text(doc.title or ""), normalize_text(doc.text or "")
+    title_words = [fold_word(w) for w in WORD_RE.findall(title)]
+    text_words = [fold_word(w) for w in WORD_RE.findall(text)]
+    title_end = len(title_words)
+    forms: dict[str, list[int]] = {}
+    for position, form in enumerate(title_words):
+        forms.setdefault(form, []).append(position)
+    for position, form in enumerate(text_words, title_end + ZONE_GAP):
+        forms.setdefault(form, []).append(position)
+    postings: dict[str, list[int]] = {}
+    for form, positions in forms.items():
+        if stem_only is not None and not stem_only(form):
+            continue
+        for key in document_keys(form):
+            known = postings.get(key)
+            # Lists are shared between keys and never mutated after this loop.
+            postings[key] = positions if known is None else sorted(known + positions)
+    title_keys = frozenset(
+        key
+        for form in set(title_words)
+        if stem_only is None or stem_only(form)
+        for key in document_keys(form)
+    )
+    words = title_words + text_words
+    return AnalyzedDocument(
+        document=doc,
+        title=title,
+        text=text,
+        words=words,
+        title_end=title_end,
+        postings=postings,
+        title_keys=title_keys,
+        forms=forms,
+        lang=_lang(doc.lang) or detect_language(title + " " + text, words),
+        source=" ".join(fold_word(w) for w in WORD_RE.findall(doc.source or "")),
+        host=_host(doc.url),
+    )
+
+
+def _tokens(text: str, zone: int) -> list[Token]:
+    return [Token(zone, m.start(), m.end(), fold_word(m.group())) for m in WORD_RE.finditer(text)]
+
+
+def _lang(lang: str | None) -> str:
+    """Accept "ru-RU", "RU" and "ru" alike; "tj" is a common mistake for Tajik."""
+    code = (lang or "").strip().lower().replace("_", "-").split("-")[0]
+    return "tg" if code == "tj" else code
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return ""
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname or ""
+    except ValueError:
+        return ""
+    return host.removeprefix("www.").rstrip(".")
+
+
+def detect_language(text: str, forms: Sequence[str]) -> str | None:
+    """Guess ru, tg or en; None when there is nothing to go on.
+
+    Only ``lang:`` uses this, when the source did not say; matching itself never
+    depends on it. Tajik is told from Russian by its own letters and function
+    words, since Tajik typed on a Russian keyboard has no special letters.
+    """
+    cyrillic = latin = russian = 0
+    tajik = sum(text.count(ch) for ch in _TAJIK_LETTERS)
+    for form in forms:
+        first = form[0]
+        if "\u0400" <= first <= "\u04ff":
+            cyrillic += 1
+            tajik += form in _TAJIK_FOLDED
+            russian += form in _RUSSIAN_WORDS
+        elif first.isascii() and first.isalpha():
+            latin += 1
+    if cyrillic == 0 and latin == 0:
+        return None
+    if latin > cyrillic:
+        return "en"
+    return "tg" if tajik > russian else "ru"
+
+
+_TAJIK_FOLDED = frozenset(fold_word(w) for w in _TAJIK_WORDS)

@@ -1,0 +1,291 @@
+"""The one settings object every part of wirewatch reads.
+
+Precedence, lowest to highest: built-in defaults < config file (TOML) <
+environment variables < values passed explicitly (CLI flags, tests).
+
+The config file is ``./wirewatch.toml`` when present, or the path in
+``WIREWATCH_CONFIG``. Keys in the file are the field names below
+(``database_url = "..."``). Environment variables are the field names in
+upper case with the ``WIREWATCH_`` prefix, except the mail-provider settings,
+which keep the names their providers document (``SENDGRID_API_KEY``,
+``SENDGRID_HOST``, ``SMTP_URL``). Each secret may also be given as a path in a
+``*_FILE`` variable (``SENDGRID_API_KEY_FILE``), as container secrets are.
+
+``docs/configuration.md`` lists every setting; a test fails when one is added
+here without being documented there.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from core.errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "wirewatch.toml"
+SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
+PACKAGE_DATA = Path(__file__).resolve().parent / "data"
+
+
+def _config_file_path() -> Path | None:
+    explicit = os.environ.get("WIREWATCH_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"WIREWATCH_CONFIG points at {explicit!r}, which is not a file")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+class _TomlFileSource(PydanticBaseSettingsSource):
+    """Reads the optional TOML config file; unknown keys are an error, not a silent no-op."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = _config_file_path()
+        if path is None:
+            return {}
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        known = set(self.settings_cls.model_fields)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+        return data
+
+
+def _secret_files_source() -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    env_names = {
+        "sendgrid_api_key": "SENDGRID_API_KEY_FILE",
+        "secret_key": "WIREWATCH_SECRET_KEY_FILE",
+        "admin_token": "WIREWATCH_ADMIN_TOKEN_FILE",
+        "metrics_token": "WIREWATCH_METRICS_TOKEN_FILE",
+    }
+    for field, env_name in env_names.items():
+        path = os.environ.get(env_name)
+        if path:
+            try:
+                values[field] = Path(path).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(f"{env_name}={path!r} cannot be read: {exc}") from exc
+    return values
+
+
+class Settings(BaseSettings):
+    """wirewatch configuration; see docs/configuration.md for each field."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_",
+        extra="ignore",
+        populate_by_name=True,
+        validate_default=True,
+    )
+
+    # Storage
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    # Sources and topics loaded by `wirewatch init` (YAML files users edit).
+    sources_file: Path = PACKAGE_DATA / "sources.yaml"
+    topics_file: Path = PACKAGE_DATA / "default_topics.yaml"
+    # Extra entity aliases for queries (@name), extending core/data/aliases.yaml.
+    aliases_file: Path | None = None
+
+    # Web
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=0, le=65535)
+    base_url: str = "http://127.0.0.1:8000"
+    # Admin actions (sources, crawls, topics) need this token (generated into data_dir
+    # when unset); /metrics needs the metrics token, or the admin token when that is unset.
+    admin_token: SecretStr | None = None
+    metrics_token: SecretStr | None = None
+    archive_public: bool = True
+    crawl_trigger_limit: int = Field(default=10, ge=1)
+
+    # Mail
+    mail_from: str = "wirewatch <alerts@wirewatch.localhost>"
+    outbox_dir: Path | None = None
+    sendgrid_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "sendgrid_api_key")
+    )
+    sendgrid_host: str = Field(
+        default="https://api.sendgrid.com",
+        validation_alias=AliasChoices("SENDGRID_HOST", "sendgrid_host"),
+    )
+    smtp_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("SMTP_URL", "smtp_url")
+    )
+    mail_transport: Literal["auto", "outbox", "smtp", "sendgrid"] = "auto"
+    send_max_attempts: int = Field(default=5, ge=1, le=20)
+    send_backoff_max_seconds: float = Field(default=60.0, ge=0)
+    digest_max_items: int = Field(default=50, ge=1, le=500)
+    # Instant digests wait at most this long for the crawl in progress to finish.
+    instant_batch_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+
+    # Subscriptions: signing key for links in emails (generated into data_dir when unset),
+    # the SendGrid event webhook's verification key, and the subscribe rate limit.
+    secret_key: SecretStr | None = None
+    sendgrid_webhook_public_key: str | None = None
+    subscribe_rate_limit: int = Field(default=10, ge=1)
+
+    # Crawling
+    user_agent: str = "wirewatch/0.1 (+https://github.com/wirewatch/wirewatch)"
+    download_timeout: float = Field(default=30.0, gt=0)
+    download_max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    download_warn_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    concurrent_requests: int = Field(default=16, ge=1)
+    concurrent_requests_per_domain: int = Field(default=1, ge=1)
+    download_delay: float = Field(default=1.0, ge=0)
+    obey_robots_txt: bool = True
+    follow_article_links: bool = True
+    telegram_backfill_pages: int = Field(default=5, ge=0, le=100)
+    allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_crawl_interval_minutes: int = Field(default=30, ge=1)
+    redis_url: str | None = None
+
+    # Scheduler
+    scheduler_tick_seconds: int = Field(default=60, ge=1)
+    misfire_grace_seconds: int = Field(default=6 * 3600, ge=1)
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            _SecretFileSource(settings_cls),
+            _TomlFileSource(settings_cls),
+        )
+
+    @field_validator("allow_private_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                f"unsupported database URL {value!r}: use sqlite:///PATH or postgresql+psycopg://..."
+            )
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _fill_derived(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'wirewatch.db'}"
+        if self.outbox_dir is None:
+            self.outbox_dir = self.data_dir / "outbox"
+        if self.mail_transport == "sendgrid" and self.sendgrid_api_key is None:
+            raise ValueError("mail_transport is 'sendgrid' but SENDGRID_API_KEY is not set")
+        if self.mail_transport == "smtp" and not self.smtp_url:
+            raise ValueError("mail_transport is 'smtp' but SMTP_URL is not set")
+        return self
+
+    @property
+    def effective_mail_transport(self) -> Literal["outbox", "smtp", "sendgrid"]:
+        """SendGrid when a key is set, else SMTP when a URL is set, else the outbox folder."""
+        if self.mail_transport != "auto":
+            return self.mail_transport
+        if self.sendgrid_api_key is not None:
+            return "sendgrid"
+        if self.smtp_url:
+            return "smtp"
+        return "outbox"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, for child processes (crawls)."""
+        env: dict[str, str] = {}
+        aliases = {
+            "sendgrid_api_key": "SENDGRID_API_KEY",
+            "sendgrid_host": "SENDGRID_HOST",
+            "smtp_url": "SMTP_URL",
+        }
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            if isinstance(value, list):
+                text = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                text = "true" if value else "false"
+            else:
+                text = str(value)
+            env[aliases.get(name, f"WIREWATCH_{name.upper()}")] = text
+        return env
+
+    def redacted(self) -> dict[str, Any]:
+        """Every setting with secrets masked, for `wirewatch config show`."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name in SECRET_FIELDS or isinstance(value, SecretStr):
+                shown[name] = "********" if value is not None else None
+            elif name == "database_url" or (name == "smtp_url" and value):
+                shown[name] = _redact_url(value)
+            elif isinstance(value, Path):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        return shown
+
+
+class _SecretFileSource(PydanticBaseSettingsSource):
+    """``*_FILE`` variables: secrets read from files (container secrets)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _secret_files_source()
+
+
+def _redact_url(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:********@{host}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own `Settings(...)` instead."""
+    try:
+        return Settings()
+    except ConfigError:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from exc

@@ -1,3 +1,0 @@
-from wirewatch.cli import main
-
-main()
