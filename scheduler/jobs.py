@@ -1,8 +1,9 @@
 """Job bodies. Each asks the database what is due, does it, and records it.
 
 They are referenced by import path from the job store, so they take no
-arguments and build what they need from the settings; the lease is checked
-first so a passive scheduler does nothing.
+arguments: ``configure`` hands them the settings the scheduler was started
+with (the process's own settings otherwise). The lease is checked first so a
+passive scheduler does nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from functools import lru_cache
 
 from alerts.digest import send_due_digests
 from alerts.senders import make_sender
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
 from db.models import CrawlStatus
@@ -27,15 +28,27 @@ from scheduler.lease import try_acquire
 log = logging.getLogger(__name__)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 _running_crawl: CrawlHandle | None = None
+_configured: Settings | None = None
+
+
+def configure(settings: Settings | None) -> None:
+    """Run the jobs of this process with ``settings`` (None: the process's own settings)."""
+    global _configured
+    _configured = settings
+    _factory.cache_clear()
+
+
+def _settings() -> Settings:
+    return _configured if _configured is not None else get_settings()
 
 
 @lru_cache(maxsize=1)
 def _factory() -> sessionmaker[Session]:
-    return make_sessionmaker(make_engine(get_settings().database_url))
+    return make_sessionmaker(make_engine(_settings().database_url))
 
 
 def holds_lease() -> bool:
-    settings = get_settings()
+    settings = _settings()
     ttl = timedelta(seconds=max(3 * settings.scheduler_tick_seconds, 30))
     ok = try_acquire(_factory(), HOLDER, now=datetime.now(UTC), ttl=ttl)
     if not ok:
@@ -63,7 +76,7 @@ def crawl_due_sources() -> None:
     with factory() as session:
         due = queries.due_sources(session=session, now=datetime.now(UTC))
     if due:
-        _running_crawl = start_crawl(get_settings(), factory, trigger="scheduler")
+        _running_crawl = start_crawl(_settings(), factory, trigger="scheduler")
         log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
 
 
@@ -99,7 +112,7 @@ def _alive(pid: int) -> bool:
 def send_digests() -> None:
     if not holds_lease():
         return
-    settings = get_settings()
+    settings = _settings()
     summary = send_due_digests(_factory(), settings, make_sender(settings))
     if summary.considered:
         log.info(

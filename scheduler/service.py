@@ -39,6 +39,7 @@ JOBS = (
 def build_scheduler(
     settings: Settings, scheduler_class: type[BaseScheduler] = BlockingScheduler
 ) -> BaseScheduler:
+    jobs.configure(settings)
     store = SQLAlchemyJobStore(engine=make_engine(settings.database_url), tablename=JOBSTORE_TABLE)
     _create_jobstore_table(store)
     _forget_retired_jobs(store)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.settings import Settings
 from db import queries
 from db.models import Delivery, DeliveryStatus, Digest, Frequency, TopicMatch
-from db.session import unit_of_work
+from db.session import make_engine, unit_of_work
 from scheduler.lease import current_holder, release, try_acquire
 from scheduler.service import JOBS, build_scheduler
 from tests.conftest import ROOT
@@ -58,6 +58,25 @@ def test_jobs_are_declared_with_fixed_ids_and_survive_a_restart(
     for job in jobs.values():
         assert job.misfire_grace_time == settings.misfire_grace_seconds
         assert job.coalesce is True and job.max_instances == 1
+
+
+def test_jobs_run_with_the_settings_the_scheduler_was_built_with(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scheduler import jobs
+
+    monkeypatch.setenv("WIREWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    settings = Settings(data_dir=tmp_path, database_url=database_url, scheduler_tick_seconds=5)
+    try:
+        scheduler = build_scheduler(settings, BackgroundScheduler)
+        scheduler.start(paused=True)
+        scheduler.shutdown(wait=False)
+        assert jobs.holds_lease()
+        assert str(jobs._factory().kw["bind"].url) == str(make_engine(database_url).url)
+        assert not (tmp_path / "elsewhere.db").exists()
+    finally:
+        release(jobs._factory(), jobs.HOLDER)
+        jobs.configure(None)
 
 
 @pytest.fixture
