@@ -17,15 +17,13 @@ secret revokes them.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, WirewatchError
+from core.secretfile import read_or_create_secret
 from core.settings import Settings
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 
@@ -56,29 +54,11 @@ def secret_key(settings: Settings) -> bytes:
         return value.encode()
     path = Path(settings.data_dir) / KEY_FILE
     try:
-        return _read_or_create(path)
+        return read_or_create_secret(path, nbytes=48).encode()
     except OSError as exc:
         raise ConfigError(
             f"no WIREWATCH_SECRET_KEY is set and {path} cannot be read or created: {exc}"
         ) from exc
-
-
-def _read_or_create(path: Path) -> bytes:
-    if path.exists():
-        return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".secret-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_urlsafe(48).encode())
-            handle.flush()
-            os.fsync(handle.fileno())
-        # link() never replaces: when two processes race, both end up with the winner's key.
-        with contextlib.suppress(FileExistsError):
-            os.link(temp, path)
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    return path.read_bytes().strip()
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ unless ``archive_public`` is off. ``/metrics`` takes its own bearer token.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +19,7 @@ from urllib.parse import urlsplit
 
 from alerts.tokens import TokenError, Tokens, secret_key
 from core.errors import ConfigError
+from core.secretfile import read_or_create_secret
 from core.settings import Settings
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
@@ -41,26 +39,11 @@ def admin_token(settings: Settings) -> str:
         return value
     path = Path(settings.data_dir) / TOKEN_FILE
     try:
-        return _read_or_create(path)
+        return read_or_create_secret(path, nbytes=32)
     except OSError as exc:
         raise ConfigError(
             f"no WIREWATCH_ADMIN_TOKEN is set and {path} cannot be read or created: {exc}"
         ) from exc
-
-
-def _read_or_create(path: Path) -> str:
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".admin-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(32))
-        with contextlib.suppress(FileExistsError):
-            os.link(temp, path)  # never replaces: racing processes agree on the first token
-    finally:
-        Path(temp).unlink(missing_ok=True)
-    return path.read_text(encoding="utf-8").strip()
 
 
 @dataclass(frozen=True)
