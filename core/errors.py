@@ -7,7 +7,6 @@
     │   └── FetchError         no usable response within our limits (timeout, size, redirects)
     ├── QueryError             a topic or search query does not parse (has .position)
     ├── NotFoundError          a named source, topic, story or subscription does not exist
-    ├── ExtractionError        an article page could not be turned into text
     ├── MigrationError         a schema migration would lose or break data: nothing changed
     └── DeliveryError          a message could not be handed to the mail transport
         ├── TemporaryDeliveryError   retry later (429, 5xx, connection trouble)
@@ -65,10 +64,6 @@ class QueryError(WirewatchError):
 
 class NotFoundError(WirewatchError):
     """A named object does not exist."""
-
-
-class ExtractionError(WirewatchError):
-    """An article page could not be turned into text."""
 
 
 class MigrationError(WirewatchError):

@@ -252,15 +252,6 @@ def delete_story(*, session: Session, story_id: int) -> None:
     session.delete(story)
 
 
-def latest_stories(*, session: Session, limit: int = 50) -> list[Story]:
-    stmt = (
-        select(Story)
-        .order_by(func.coalesce(Story.published_at, Story.fetched_at).desc(), Story.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(stmt))
-
-
 def count_stories(*, session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(Story)) or 0)
 
