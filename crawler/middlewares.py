@@ -486,7 +486,9 @@ class RetryAfterMiddleware(RetryMiddleware):
 def safety_settings(settings: Settings) -> dict[str, Any]:
     """The Scrapy settings that switch all of the above on, from wirewatch's settings.
 
-    Meant to be applied at a high priority ("cmdline") so nothing below can undo them.
+    ``crawler/settings.py`` applies them as the project's settings, so only a spider's
+    ``custom_settings`` or a command-line ``-s`` option could override them; no spider
+    of ours sets any of these.
     """
     return {
         # Only HTTP(S), and only through Scrapy's HTTP/1.1 handler, which uses the resolver below.

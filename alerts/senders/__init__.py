@@ -1,7 +1,8 @@
 """Mail transports behind one interface: outbox folder, SMTP, SendGrid.
 
 Pick one with `make_sender(settings)`, wrap calls in `send_with_retry`, and
-handle the three delivery errors from `core.errors` as described in
+handle the four delivery errors from `core.errors` (temporary, uncertain,
+permanent, and refused credentials) as described in
 `alerts.senders.message`. See docs/mail.md.
 """
 
