@@ -93,6 +93,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(
         env_prefix="WIREWATCH_",
+        # An empty variable means unset, as a compose file passes `KEY: ${KEY:-}`.
+        env_ignore_empty=True,
         extra="ignore",
         populate_by_name=True,
         validate_default=True,

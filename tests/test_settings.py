@@ -55,6 +55,19 @@ def test_provider_variables_keep_their_names(monkeypatch: pytest.MonkeyPatch) ->
     assert "SG.secret" not in str(settings.redacted())
 
 
+def test_empty_variables_count_as_unset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("SENDGRID_API_KEY", "SMTP_URL", "WIREWATCH_MAIL_FROM", "WIREWATCH_REDIS_URL"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert settings.sendgrid_api_key is None and settings.smtp_url is None
+    assert settings.effective_mail_transport == "outbox"
+    assert (
+        settings.redis_url is None
+        and settings.mail_from == Settings.model_fields["mail_from"].default
+    )
+
+
 def test_secret_from_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     secret = tmp_path / "key"
     secret.write_text("SG.from-file\n")
