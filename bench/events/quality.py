@@ -1,0 +1,142 @@
+"""Same-event grouping quality: pairwise precision and recall, dev and test parts.
+
+    .venv/bin/python -m bench.events.quality [--split dev|test|all] [--threshold P]
+
+Groups every report of the labelled events in time order, exactly as the
+database index does, then counts pairs: a pair is "grouped" when both reports
+land in one event. Reported for all pairs and for cross-language pairs, and
+for the contest's labelled pairs (a pair is grouped when the model would join
+the second report to the first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bench.events.data import (
+    CONTEST_DEV,
+    CONTEST_TEST,
+    ContestPair,
+    Report,
+    background_frequencies,
+    load_contest,
+    load_reports,
+)
+from crawler.events.grouping import group
+from crawler.events.pairs import DocumentFrequencies, PairModel, default_model, pair_features
+
+
+@lru_cache(maxsize=1)
+def background() -> DocumentFrequencies:
+    return background_frequencies()
+
+
+@dataclass
+class PairScore:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def add(self, predicted: bool, actual: bool) -> None:
+        self.tp += predicted and actual
+        self.fp += predicted and not actual
+        self.fn += actual and not predicted
+
+    def __str__(self) -> str:
+        return f"P {self.precision:.3f}  R {self.recall:.3f}  (tp {self.tp}, fp {self.fp}, fn {self.fn})"
+
+
+def grouping_scores(
+    reports: list[Report], model: PairModel, threshold: float | None = None
+) -> dict[str, PairScore]:
+    """Pairwise scores of grouping these reports: all pairs, cross-language, near misses."""
+    events = group(
+        [r.signature for r in reports],
+        model=model,
+        threshold=threshold,
+        frequencies=background(),
+    )
+    scores = {"all": PairScore(), "cross-language": PairScore(), "telegram-article": PairScore()}
+    for i, a in enumerate(reports):
+        for j in range(i + 1, len(reports)):
+            b = reports[j]
+            predicted, actual = events[i] == events[j], a.event == b.event
+            scores["all"].add(predicted, actual)
+            if a.lang != b.lang:
+                scores["cross-language"].add(predicted, actual)
+            if {a.kind, b.kind} == {"telegram", "article"}:
+                scores["telegram-article"].add(predicted, actual)
+    return scores
+
+
+def without_dates(reports: list[Report]) -> list[Report]:
+    """The same reports with no publication times: every event open at once.
+
+    Our labelled events are spread over months, so the time window alone keeps
+    most of them apart; an archive has many events of the beat in any one
+    window. Grouping without dates shows what the content evidence alone is
+    worth, a floor for a dense week.
+    """
+    return [
+        dataclasses.replace(r, signature=dataclasses.replace(r.signature, published=None))
+        for r in reports
+    ]
+
+
+def contest_score(
+    pairs: list[ContestPair], model: PairModel, threshold: float | None = None
+) -> PairScore:
+    frequencies = background()
+    limit = model.threshold if threshold is None else threshold
+    score = PairScore()
+    for pair in pairs:
+        probability = model.probability(pair_features(pair.first, pair.second, frequencies.idf))
+        score.add(probability >= limit, pair.same)
+    return score
+
+
+def report(split: str, model: PairModel, threshold: float | None = None) -> None:
+    reports = load_reports(split)
+    events = len({r.event for r in reports})
+    print(f"our events, {split}: {len(reports)} reports of {events} events")
+    for name, score in grouping_scores(reports, model, threshold).items():
+        print(f"  {name:18} {score}")
+    undated = grouping_scores(without_dates(reports), model, threshold)
+    for name in ("all", "cross-language"):
+        print(f"  {name + ', no dates':18} {undated[name]}")
+    files = {"dev": CONTEST_DEV, "test": CONTEST_TEST, "all": CONTEST_DEV + CONTEST_TEST}[split]
+    pairs = load_contest(files)
+    if pairs:
+        print(f"contest pairs, {split} ({', '.join(files)}): {len(pairs)} pairs")
+        print(f"  {'all':18} {contest_score(pairs, model, threshold)}")
+        russian = [p for p in pairs if p.lang == "ru"]
+        if russian and len(russian) != len(pairs):
+            print(f"  {'ru':18} {contest_score(russian, model, threshold)}")
+    else:
+        print("contest pairs: ../shared/corpora/dedup/tgcontest-pairs not found, skipped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "test", "all", "both"), default="both")
+    parser.add_argument("--threshold", type=float, default=None)
+    args = parser.parse_args()
+    model = default_model()
+    print(f"join threshold {args.threshold or model.threshold:.3f}")
+    for split in ("dev", "test") if args.split == "both" else (args.split,):
+        report(split, model, args.threshold)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The beat's vocabulary as concepts that hold across Russian, Tajik and English.
+
+Each concept of ``data/lexicon.yaml`` is a small query in the topic language,
+and every entity of the alias table is a concept too, so a story analysed once
+yields the same concept names whichever language it was written in: "МВД
+открыло представительство" and "ВКД намояндагӣ кушод" and "the interior
+ministry opened an office" all have ``police``, ``office`` and ``open``.
+Grouping reports of one event (crawler/events) compares these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from core.errors import ConfigError, QueryError
+from core.query import AnalyzedDocument, TopicIndex, parse
+from core.query.aliases import default_aliases
+
+DEFAULT_LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
+KINDS = ("thing", "action", "place", "entity")
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    name: str
+    kind: str
+    query: str
+
+
+class Lexicon:
+    """Concepts filed in one percolator index: a story is checked against all at once."""
+
+    def __init__(self, concepts: Iterable[Concept]) -> None:
+        self.concepts: dict[str, Concept] = {}
+        self._index: TopicIndex[str] = TopicIndex()
+        for concept in concepts:
+            if concept.kind not in KINDS:
+                raise ConfigError(f"concept {concept.name!r}: unknown kind {concept.kind!r}")
+            try:
+                self._index.add(concept.name, parse(concept.query))
+            except QueryError as exc:
+                raise ConfigError(f"concept {concept.name!r} does not parse: {exc}") from exc
+            self.concepts[concept.name] = concept
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def concepts_of(self, document: AnalyzedDocument) -> frozenset[str]:
+        """The names of every concept the story mentions."""
+        return frozenset(name for name, _ in self._index.match(document))
+
+    def kind(self, name: str) -> str:
+        return self.concepts[name].kind
+
+
+def load_lexicon(path: Path = DEFAULT_LEXICON_FILE) -> Lexicon:
+    """The concepts of ``path`` plus one per entity of the bundled alias table."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read the lexicon {path}: {exc}") from exc
+    concepts = [
+        Concept(name, str(entry.get("kind", "thing")), str(entry["query"]))
+        for name, entry in (data.get("concepts") or {}).items()
+    ]
+    known = {concept.name for concept in concepts}
+    concepts += [
+        Concept(name, "entity", f"@{name}")
+        for name in default_aliases().names()
+        if name not in known
+    ]
+    return Lexicon(concepts)
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return load_lexicon()

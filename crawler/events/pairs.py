@@ -1,0 +1,202 @@
+"""How likely two reports are to be about one event: features, and a small learned model.
+
+The features are the evidence an editor would weigh: the same concepts and
+entities (in any language), the same act or a different one ("signed" vs
+"ratified"), the same names and figures, the same words when the language is
+shared, the time between them, and a Telegram post linking the article. A
+logistic regression, trained here on our own labelled events
+(``bench/events/train.py``, ``model.json`` beside this file), weighs them; its
+coefficients are few and readable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from core.lexicon import Lexicon, default_lexicon
+
+from crawler.events.signature import EventSignature
+
+MODEL_FILE = Path(__file__).resolve().parent / "model.json"
+
+FEATURES = (
+    "concepts",
+    "entities",
+    "places",
+    "places_conflict",
+    "actions_same",
+    "actions_conflict",
+    "words",
+    "title_words",
+    "names",
+    "numbers_shared",
+    "numbers_conflict",
+    "same_lang",
+    "link",
+    "concepts_x_other_lang",
+    "names_x_other_lang",
+)
+
+Idf = Callable[[str], float]
+
+
+class DocumentFrequencies:
+    """Document frequencies of signature keys, as an inverse-frequency weight.
+
+    Rare keys (a surname, an unusual place) say more about the event than
+    common ones ("police", "Moscow"). Counted over whatever collection is at
+    hand: the stories being grouped offline, or the archive in the database.
+    """
+
+    def __init__(self, counts: Mapping[str, int] | None = None, total: int = 0) -> None:
+        self.counts: dict[str, int] = dict(counts or {})
+        self.total = total
+
+    @classmethod
+    def of(cls, signatures: Iterable[EventSignature]) -> DocumentFrequencies:
+        frequencies = cls()
+        for signature in signatures:
+            frequencies.add(signature)
+        return frequencies
+
+    def add(self, signature: EventSignature) -> None:
+        self.total += 1
+        for key in signature_keys(signature):
+            self.counts[key] = self.counts.get(key, 0) + 1
+
+    def idf(self, key: str) -> float:
+        return math.log((self.total + 1) / (self.counts.get(key, 0) + 1)) + 1.0
+
+
+def signature_keys(signature: EventSignature) -> set[str]:
+    """Every key a signature is counted under for document frequencies."""
+    return (
+        {"c:" + c for c in signature.concepts}
+        | set(signature.words)
+        | {"n:" + n for n in signature.names}
+    )
+
+
+def pair_features(
+    a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
+) -> list[float]:
+    lexicon = lexicon or default_lexicon()
+    actions_a = {c for c in a.concepts if lexicon.kind(c) == "action"}
+    actions_b = {c for c in b.concepts if lexicon.kind(c) == "action"}
+    entities_a = {c for c in a.concepts if lexicon.kind(c) == "entity"}
+    entities_b = {c for c in b.concepts if lexicon.kind(c) == "entity"}
+    places_a = {c for c in a.concepts if lexicon.kind(c) == "place"}
+    places_b = {c for c in b.concepts if lexicon.kind(c) == "place"}
+    concepts = _weighted_cosine(a.concepts - actions_a, b.concepts - actions_b, idf, "c:")
+    names = _weighted_jaccard(a.names, b.names, idf, "n:")
+    same_lang = float(a.lang is not None and a.lang == b.lang)
+    both_actions = bool(actions_a and actions_b)
+    shared_numbers = a.numbers & b.numbers
+    both_numbers = bool(a.numbers and b.numbers)
+    return [
+        concepts,
+        _weighted_jaccard(entities_a, entities_b, idf, "c:"),
+        _weighted_jaccard(places_a, places_b, idf, "c:"),
+        float(bool(places_a and places_b and (places_a ^ places_b))),
+        len(actions_a & actions_b) / len(actions_a | actions_b) if both_actions else 0.0,
+        float(both_actions and not actions_a & actions_b),
+        _tfidf_cosine(a.words, b.words, idf),
+        _weighted_cosine(a.title_words, b.title_words, idf, ""),
+        names,
+        len(shared_numbers) / min(len(a.numbers), len(b.numbers)) if both_numbers else 0.0,
+        float(both_numbers and not shared_numbers),
+        same_lang,
+        float(_linked(a, b)),
+        concepts * (1.0 - same_lang),
+        names * (1.0 - same_lang),
+    ]
+
+
+def _linked(a: EventSignature, b: EventSignature) -> bool:
+    return bool((a.url and a.url in b.links) or (b.url and b.url in a.links))
+
+
+def _weighted_cosine(
+    a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
+) -> float:
+    if not a or not b:
+        return 0.0
+    shared = sum(idf(prefix + k) ** 2 for k in a & b)
+    norm_a = math.sqrt(sum(idf(prefix + k) ** 2 for k in a))
+    norm_b = math.sqrt(sum(idf(prefix + k) ** 2 for k in b))
+    return shared / (norm_a * norm_b)
+
+
+def _weighted_jaccard(
+    a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
+) -> float:
+    union = a | b
+    if not union:
+        return 0.0
+    return sum(idf(prefix + k) for k in a & b) / sum(idf(prefix + k) for k in union)
+
+
+def _tfidf_cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
+    if not a or not b:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    dot = sum(
+        math.log1p(count) * math.log1p(large[key]) * idf(key) ** 2
+        for key, count in small.items()
+        if key in large
+    )
+    if not dot:
+        return 0.0
+    norm_a = math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in a.items()))
+    norm_b = math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in b.items()))
+    return dot / (norm_a * norm_b)
+
+
+@dataclass(frozen=True)
+class PairModel:
+    """Logistic regression over ``FEATURES``; ``threshold`` is the join probability."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    means: tuple[float, ...]
+    scales: tuple[float, ...]
+
+    def probability(self, features: list[float]) -> float:
+        z = self.bias + sum(
+            w * (x - m) / s
+            for w, x, m, s in zip(self.weights, features, self.means, self.scales, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "features": list(FEATURES),
+            "weights": list(self.weights),
+            "bias": self.bias,
+            "threshold": self.threshold,
+            "means": list(self.means),
+            "scales": list(self.scales),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> PairModel:
+        if list(data["features"]) != list(FEATURES):  # type: ignore[call-overload]
+            raise ValueError("model.json was trained on other features; retrain it")
+        return cls(
+            weights=tuple(float(w) for w in data["weights"]),  # type: ignore[attr-defined]
+            bias=float(data["bias"]),  # type: ignore[arg-type]
+            threshold=float(data["threshold"]),  # type: ignore[arg-type]
+            means=tuple(float(m) for m in data["means"]),  # type: ignore[attr-defined]
+            scales=tuple(float(s) for s in data["scales"]),  # type: ignore[attr-defined]
+        )
+
+
+@lru_cache(maxsize=1)
+def default_model() -> PairModel:
+    return PairModel.from_json(json.loads(MODEL_FILE.read_text(encoding="utf-8")))

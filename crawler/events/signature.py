@@ -1,0 +1,266 @@
+"""What a report says about its event, reduced to what can be compared across languages.
+
+Copies share their words; independent reports of one event share much less:
+the same actors and places (named differently in each script), the same kind
+of act (an office opened, an agreement signed), the same figures, and a time.
+A signature keeps exactly those:
+
+* ``concepts``: the beat's concepts and entities (core.lexicon), the same
+  names whatever the language;
+* ``words``: content-word stems with their counts (title words count twice),
+  for reports in one language;
+* ``names``: transliteration skeletons of capitalised words, so "Душанбе",
+  "Dushanbe" and "Душанбе" meet, as do people's surnames;
+* ``numbers``: figures of two digits or more;
+* ``published``, ``url`` and ``links``: when, and what a Telegram post points to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from core.lexicon import Lexicon, default_lexicon
+from core.query import Document, analyze_document
+from core.query.normalize import Script, fold_word, script_of
+from core.query.stemming import english_stem, russian_stem, tajik_stem
+from core.query.translit import cyrillic_skeleton, latin_skeleton, skeleton_stem
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
+_NUMBER = re.compile(r"\d[\d\s.,]*\d|\d")
+_SENTENCE_END = re.compile(r"[.!?…:;»\"]\s*$")
+MIN_WORD = 3
+MIN_NAME = 3
+TITLE_WEIGHT = 2
+
+# Words too common in news to say anything about which event a report is on.
+_STOP = frozenset(
+    fold_word(w)
+    for w in [
+        "the",
+        "and",
+        "for",
+        "that",
+        "with",
+        "from",
+        "this",
+        "have",
+        "has",
+        "had",
+        "was",
+        "were",
+        "are",
+        "been",
+        "will",
+        "would",
+        "said",
+        "says",
+        "also",
+        "after",
+        "about",
+        "into",
+        "over",
+        "than",
+        "then",
+        "they",
+        "their",
+        "there",
+        "which",
+        "while",
+        "more",
+        "most",
+        "other",
+        "its",
+        "his",
+        "her",
+        "who",
+        "what",
+        "when",
+        "where",
+        "year",
+        "years",
+        "new",
+        "news",
+        "today",
+        "said",
+        "according",
+        "reported",
+        "это",
+        "как",
+        "что",
+        "для",
+        "его",
+        "она",
+        "они",
+        "было",
+        "были",
+        "будет",
+        "может",
+        "также",
+        "после",
+        "года",
+        "году",
+        "более",
+        "который",
+        "которые",
+        "которая",
+        "этом",
+        "этого",
+        "при",
+        "про",
+        "или",
+        "уже",
+        "еще",
+        "так",
+        "все",
+        "всех",
+        "когда",
+        "чтобы",
+        "сообщает",
+        "сообщил",
+        "сообщила",
+        "заявил",
+        "заявила",
+        "отметил",
+        "отметила",
+        "рассказал",
+        "говорится",
+        "глава",
+        "министр",
+        "министра",
+        "министерство",
+        "республики",
+        "страны",
+        "сторон",
+        "сторона",
+        "время",
+        "ин",
+        "ки",
+        "барои",
+        "бо",
+        "дар",
+        "аз",
+        "ва",
+        "он",
+        "буд",
+        "шуд",
+        "мебошад",
+        "мешавад",
+        "намуд",
+        "карда",
+        "кард",
+        "гуфт",
+        "гуфта",
+        "иброз",
+        "изҳор",
+        "хабар",
+        "дод",
+        "дода",
+        "шуда",
+        "шудааст",
+        "аст",
+        "будааст",
+        "низ",
+        "чунин",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class EventSignature:
+    concepts: frozenset[str]
+    words: dict[str, int]
+    names: frozenset[str]
+    numbers: frozenset[str]
+    title_words: frozenset[str] = frozenset()
+    lang: str | None = None
+    published: datetime | None = None
+    url: str | None = None
+    links: frozenset[str] = field(default_factory=frozenset)
+    source: str | None = None
+
+
+def signature_of(
+    *,
+    title: str,
+    text: str,
+    lang: str | None = None,
+    published: datetime | None = None,
+    url: str | None = None,
+    links: frozenset[str] | set[str] | list[str] = frozenset(),
+    source: str | None = None,
+    lexicon: Lexicon | None = None,
+) -> EventSignature:
+    """The signature of one report (its title and text as stored)."""
+    analysed = analyze_document(Document(title=title, text=text, lang=lang, url=url))
+    lexicon = lexicon or default_lexicon()
+    words: Counter[str] = Counter()
+    title_words = set()
+    for weight, part in ((TITLE_WEIGHT, title), (1, text)):
+        for raw in _WORD.findall(part):
+            key = _word_key(fold_word(raw), analysed.lang)
+            if key is not None:
+                words[key] += weight
+                if weight == TITLE_WEIGHT:
+                    title_words.add(key)
+    return EventSignature(
+        concepts=lexicon.concepts_of(analysed),
+        words=dict(words),
+        names=frozenset(_names(title) | _names(text)),
+        title_words=frozenset(title_words),
+        numbers=frozenset(_numbers(f"{title}\n{text}")),
+        lang=analysed.lang or None,
+        published=published,
+        url=url,
+        links=frozenset(links),
+        source=source,
+    )
+
+
+def _word_key(form: str, lang: str | None) -> str | None:
+    if len(form) < MIN_WORD or form in _STOP:
+        return None
+    script = script_of(form)
+    if script is Script.LATIN:
+        return "e:" + english_stem(form)
+    if script is Script.CYRILLIC:
+        return "t:" + tajik_stem(form) if lang == "tg" else "r:" + russian_stem(form)
+    return None
+
+
+def name_key(form: str) -> str:
+    """One key for a name in either script: "Душанбе" and "Dushanbe" share it."""
+    folded = fold_word(form)
+    if script_of(folded) is Script.CYRILLIC:
+        return skeleton_stem(cyrillic_skeleton(folded))
+    return skeleton_stem(latin_skeleton(folded))
+
+
+def _names(text: str) -> set[str]:
+    """Capitalised words that are not merely first in their sentence, and abbreviations."""
+    names: set[str] = set()
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if len(word) < MIN_NAME and not (len(word) >= 2 and word.isupper()):
+            continue
+        if not word[0].isupper():
+            continue
+        before = text[: match.start()]
+        sentence_start = not before.strip() or _SENTENCE_END.search(before) is not None
+        if sentence_start and not word.isupper():
+            continue
+        if fold_word(word) in _STOP:
+            continue
+        names.add(name_key(word))
+    return names
+
+
+def _numbers(text: str) -> set[str]:
+    found = set()
+    for match in _NUMBER.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if len(digits) >= 2:
+            found.add(digits.lstrip("0") or "0")
+    return found
