@@ -32,7 +32,8 @@ def dedup(
         False, "--explain", help="Also print why: reason, matched story id, Jaccard similarity."
     ),
 ) -> None:
-    """Print {"id": ..., "cluster": ...} per story; equal clusters are copies of one story."""
+    """Print {"id", "cluster", "event"} per story: equal clusters are copies of one text,
+    equal events are reports of one happening (across outlets and languages)."""
     try:
         with OfflineClusterer() as clusterer:
             clusterer.add_all(read_stories(file))
@@ -48,7 +49,11 @@ def dedup(
 
 
 def _output(placement: Placement, explain: bool) -> dict[str, Any]:
-    result: dict[str, Any] = {"id": placement.id, "cluster": placement.cluster}
+    result: dict[str, Any] = {
+        "id": placement.id,
+        "cluster": placement.cluster,
+        "event": placement.event,
+    }
     if explain:
         result.update(reason=placement.reason, match=placement.match, jaccard=placement.jaccard)
     return result

@@ -34,8 +34,11 @@ class StoryItem:
     fingerprint: str = ""
     story_id: int | None = None
     store_status: str = ""
-    # Near-duplicate signature, computed before the storage transaction opens.
+    # Near-duplicate and event signatures, computed before the storage transaction opens.
     signature: Any = None
+    event_signature: Any = None
+    # Addresses the story links to (a Telegram post's article), for event placement.
+    links: list[str] = field(default_factory=list)
     # The feed shows this stored story unchanged: count the sighting, compare nothing.
     already_stored: bool = False
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.errors import NotFoundError
-from db import queries
+from db import events, queries
 from db.models import Cluster, Source, Story
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -80,8 +80,12 @@ def delete_story(session: Session, story_id: int) -> StoryDeletion:
     if story is None:
         raise NotFoundError(f"no story with id {story_id}")
     title = story.title
+    event_id = story.event_id
     removal = NearDuplicateIndex(session).remove(story_id)
     queries.delete_story(session=session, story_id=story_id)
+    if event_id is not None:
+        session.flush()
+        events.recount(session=session, event_id=event_id)
     size = 0
     if removal.cluster_id is not None and not removal.cluster_deleted:
         size = session.scalar(select(Cluster.size).where(Cluster.id == removal.cluster_id)) or 0

@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -155,6 +156,73 @@ class Cluster(Base):
     languages: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
+class Event(Base):
+    """One happening, reported by one or more clusters of stories, in any language.
+
+    A cluster holds copies of one text; an event holds independent reports of
+    one act (crawler/events places each new story). Like clusters, its id is
+    never reused, and operators may split and merge events: a story an
+    operator placed is ``event_pinned`` and never moved by the placement.
+    ``follows_event_id`` links a later development to the event it continues.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_first_at", "first_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_story_id: Mapped[int | None] = mapped_column(Integer)
+    lead_story_id: Mapped[int | None] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(default=utcnow)
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    languages: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    follows_event_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class EventSignatureRow(Base):
+    """A story's event signature (crawler.events.signature), kept to compare later reports."""
+
+    __tablename__ = "event_signatures"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[dict[str, Any]] = mapped_column()
+
+
+class EventKey(Base):
+    """Inverted index of signature keys (concepts, names, figures), to find candidate events.
+
+    ``key`` is a 63-bit hash of the key text; ``at`` is the story's time, so a
+    lookup reads only the keys of stories inside the placement window.
+    """
+
+    __tablename__ = "event_keys"
+    __table_args__ = (
+        Index("ix_event_keys_key_at", "key", "at"),
+        Index("ix_event_keys_story_id", "story_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column()
+
+
+class TermFrequency(Base):
+    """How many stored stories carry each signature key: rare keys weigh more.
+
+    The row with the empty key counts the stories themselves.
+    """
+
+    __tablename__ = "term_frequencies"
+
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    df: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Story(Base):
     """One stored article; its id names it in links and emails, so it is never reused.
 
@@ -169,6 +237,7 @@ class Story(Base):
         Index("ix_stories_fetched_at", "fetched_at"),
         Index("ix_stories_fingerprint", "fingerprint"),
         Index("ix_stories_cluster_id", "cluster_id"),
+        Index("ix_stories_event_id", "event_id"),
         Index("ix_stories_source_id", "source_id"),
         {"sqlite_autoincrement": True},
     )
@@ -195,6 +264,13 @@ class Story(Base):
     extraction_method: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
     cluster_id: Mapped[int | None] = mapped_column(ForeignKey("clusters.id", ondelete="SET NULL"))
+    # Not a foreign key: adding one to SQLite's stories table would rebuild it
+    # (a million rows, search triggers and all); events are only deleted by
+    # merging, which moves their stories first.
+    event_id: Mapped[int | None] = mapped_column(Integer)
+    # A server default, not a Python one: inserts that do not name it (older
+    # schema revisions, bulk loads) leave it to the database.
+    event_pinned: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # Set once topic matching has looked at this version of the story.
     matched_at: Mapped[datetime | None]
 

@@ -82,10 +82,14 @@ def test_copies_share_a_cluster_and_the_rest_do_not(app: typer.Typer, tmp_path: 
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["tass-1", 2, "reprint", "en", "tass-again"]
-    assert set(rows[0]) == {"id", "cluster"}
+    assert set(rows[0]) == {"id", "cluster", "event"}
     cluster = {r["id"]: r["cluster"] for r in rows}
     assert cluster["reprint"] == cluster["tass-1"] == cluster["tass-again"]
     assert len({cluster["tass-1"], cluster[2], cluster["en"]}) == 3
+    event = {r["id"]: r["event"] for r in rows}
+    # Copies are one event; the English report of the same act joins them across languages.
+    assert event["reprint"] == event["tass-1"] == event["tass-again"] == event["en"]
+    assert event[2] != event["tass-1"]
 
 
 def test_explain_says_why(app: typer.Typer, tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ class Report:
     kind: str
     split: str
     signature: EventSignature
+    title: str = ""
+    text: str = ""
 
 
 def load_reports(split: str | None = None, folder: Path = EVENTS_DIR) -> list[Report]:
@@ -68,6 +70,8 @@ def load_reports(split: str | None = None, folder: Path = EVENTS_DIR) -> list[Re
                             links=row.get("links") or [],
                             source=row.get("source"),
                         ),
+                        title=row.get("title") or "",
+                        text=row.get("text") or "",
                     )
                 )
     return reports

@@ -25,6 +25,7 @@ from bench.events.data import (
     load_contest,
     load_reports,
 )
+from crawler.dedup.offline import InputStory, OfflineClusterer
 from crawler.events.grouping import group
 from crawler.events.pairs import DocumentFrequencies, PairModel, default_model, pair_features
 
@@ -67,6 +68,30 @@ def grouping_scores(
         threshold=threshold,
         frequencies=background(),
     )
+    return pair_scores(reports, events)
+
+
+def database_events(reports: list[Report]) -> list[int]:
+    """The event of each report when placed through the database, as ``wirewatch dedup`` does."""
+    with OfflineClusterer() as clusterer:
+        clusterer.add_all(
+            InputStory(
+                id=r.id,
+                title=r.title,
+                text=r.text,
+                url=r.signature.url,
+                source=r.signature.source,
+                published=r.signature.published,
+                language=r.lang,
+                links=tuple(sorted(r.signature.links)),
+            )
+            for r in reports
+        )
+        by_id = {placement.id: placement.event for placement in clusterer.results()}
+    return [by_id[r.id] or -i for i, r in enumerate(reports, start=1)]
+
+
+def pair_scores(reports: list[Report], events: list[int]) -> dict[str, PairScore]:
     scores = {"all": PairScore(), "cross-language": PairScore(), "telegram-article": PairScore()}
     for i, a in enumerate(reports):
         for j in range(i + 1, len(reports)):
@@ -115,6 +140,10 @@ def report(split: str, model: PairModel, threshold: float | None = None) -> None
     undated = grouping_scores(without_dates(reports), model, threshold)
     for name in ("all", "cross-language"):
         print(f"  {name + ', no dates':18} {undated[name]}")
+    if threshold is None:
+        stored = pair_scores(reports, database_events(reports))
+        for name in ("all", "cross-language"):
+            print(f"  {name + ', database':18} {stored[name]}")
     files = {"dev": CONTEST_DEV, "test": CONTEST_TEST, "all": CONTEST_DEV + CONTEST_TEST}[split]
     pairs = load_contest(files)
     if pairs:

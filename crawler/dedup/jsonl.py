@@ -73,7 +73,16 @@ def parse_story(raw: str) -> InputStory:
         source=_optional_text(data, "source"),
         published=_published(data.get("published")),
         language=_optional_text(data, "language"),
+        links=_links(data.get("links")),
     )
+
+
+def _links(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(link, str) for link in value):
+        raise StoryFormatError('"links" must be a list of URL strings')
+    return tuple(value)
 
 
 def _optional_text(data: dict[str, Any], field: str) -> str | None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, cast
 
+from db.events import count_terms
 from db.migrate import upgrade
 from db.models import Story
 from db.session import make_engine, make_sessionmaker
@@ -32,6 +33,9 @@ from sqlalchemy.orm import Session
 
 from crawler.dedup.index import NearDuplicateIndex
 from crawler.dedup.minhash import signature_for
+from crawler.events.index import EventIndex
+from crawler.events.pairs import signature_keys
+from crawler.events.signature import EventSignature, signature_of
 from crawler.urls import canonicalize_url, url_key
 
 # Stories per transaction: big enough to be fast, small enough to keep the WAL short.
@@ -60,6 +64,7 @@ class InputStory:
     source: str | None = None
     published: datetime | None = None
     language: str | None = None
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class Placement:
     reason: str
     match: Any = None
     jaccard: float | None = None
+    event: int | None = None
 
 
 class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
@@ -85,14 +91,15 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
         _scratch.create_all(self.engine)
         self.session: Session = make_sessionmaker(self.engine)()
         self.index = NearDuplicateIndex(self.session)
+        self.events = EventIndex()
         self._pending = 0
         self._count = 0
         self._fetched_at = datetime.now(UTC)
 
-    def add(self, story: InputStory) -> None:
+    def add(self, story: InputStory, event_signature: EventSignature | None = None) -> None:
         """Store one story and place it; a repeated canonical URL is the same story."""
         self._count += 1
-        key = url_key(canonicalize_url(story.url)) if story.url else f"input:{self._count}"
+        key = _key_of(story, self._count)
         signature = signature_for(story.title, story.text)
         story_id = self._insert(story, key, signature.fingerprint)
         line: dict[str, Any] = {"line": self._count, "input_id": json.dumps(story.id)}
@@ -109,6 +116,12 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
                 published_at=story.published,
                 fetched_at=self._fetched_at,
             )
+            stored = self.session.get(Story, story_id)
+            assert stored is not None
+            if event_signature is None:
+                self.events.place(self.session, stored, _event_signature(story))
+            else:
+                self.events.place(self.session, stored, event_signature, count=False)
             match = assignment.match
             line.update(
                 story_id=story_id,
@@ -123,8 +136,20 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
             self._pending = 0
 
     def add_all(self, stories: Iterable[InputStory]) -> None:
-        for story in stories:
-            self.add(story)
+        """Store a whole batch, counting its words before placing any story in an event.
+
+        Rare words weigh more when comparing reports; counted first, the first
+        stories of a batch are weighed as the last ones are.
+        """
+        batch = [(story, _event_signature(story)) for story in stories]
+        seen: set[str] = set()
+        for story, signature in batch:
+            key = _key_of(story, len(seen) + 1)
+            if key not in seen:
+                seen.add(key)
+                count_terms(session=self.session, terms=signature_keys(signature))
+        for story, signature in batch:
+            self.add(story, signature)
 
     def results(self) -> Iterator[Placement]:
         """Every input story in input order, with its cluster as it stands now."""
@@ -137,6 +162,7 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
                 _lines.c.reason,
                 matched.c.guid,
                 _lines.c.jaccard,
+                _stories.c.event_id,
             )
             .join(_stories, _stories.c.id == _lines.c.story_id)
             .outerjoin(matched, matched.c.id == _lines.c.match_story_id)
@@ -149,6 +175,7 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
                 row.reason,
                 json.loads(row.guid) if row.guid else None,
                 row.jaccard,
+                row.event_id,
             )
 
     def _insert(self, story: InputStory, key: str, fingerprint: str) -> int | None:
@@ -186,3 +213,19 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _key_of(story: InputStory, number: int) -> str:
+    return url_key(canonicalize_url(story.url)) if story.url else f"input:{number}"
+
+
+def _event_signature(story: InputStory) -> EventSignature:
+    return signature_of(
+        title=story.title,
+        text=story.text,
+        lang=story.language,
+        published=story.published,
+        url=story.url,
+        links=frozenset(story.links),
+        source=story.source,
+    )

@@ -32,6 +32,8 @@ _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d\s.,]*\d|\d")
 _SENTENCE_END = re.compile(r"[.!?…:;»\"]\s*$")
 MIN_WORD = 3
+# The most frequent content words kept: enough to compare reports, small to store.
+MAX_WORDS = 60
 MIN_NAME = 3
 TITLE_WEIGHT = 2
 
@@ -207,7 +209,7 @@ def signature_of(
                     title_words.add(key)
     return EventSignature(
         concepts=lexicon.concepts_of(analysed),
-        words=dict(words),
+        words=dict(words.most_common(MAX_WORDS)),
         names=frozenset(_names(title) | _names(text)),
         title_words=frozenset(title_words),
         numbers=frozenset(_numbers(f"{title}\n{text}")),

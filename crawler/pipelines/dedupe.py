@@ -13,6 +13,7 @@ from typing import Any, Self
 from scrapy.crawler import Crawler
 
 from crawler.dedup import content_fingerprint, signature_for
+from crawler.events.signature import signature_of
 from crawler.items import StoryItem
 from crawler.urls import url_key
 
@@ -27,4 +28,13 @@ class DedupePipeline:
             item.url_key = url_key(item.canonical_url)
             item.fingerprint = content_fingerprint(item.title, item.body)
             item.signature = signature_for(item.title, item.body)
+            item.event_signature = signature_of(
+                title=item.title,
+                text=item.body or item.summary,
+                lang=item.language,
+                published=item.published or item.fetched_at,
+                url=item.canonical_url or item.url,
+                links=frozenset(item.links),
+                source=item.source_name,
+            )
         return item

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from db import queries
-from db.models import Source
+from db.models import Source, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from scrapy import Spider
 from scrapy.crawler import Crawler
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from crawler.events.index import EventIndex
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.storage import store_story
 
@@ -42,6 +43,7 @@ class StorePipeline:
         self.crawler = crawler
         self.engine: Engine | None = None
         self.factory: sessionmaker[Session] | None = None
+        self.events = EventIndex()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -79,6 +81,8 @@ class StorePipeline:
             outcome = store_story(session, item)
             item.story_id = outcome.story_id
             item.store_status = outcome.status
+            if outcome.status == "new" and item.event_signature is not None:
+                self._place_event(session, item)
             if self.run_id is not None:
                 counts = {"fetched": 1}
                 if outcome.status == "new":
@@ -89,6 +93,14 @@ class StorePipeline:
                     counts["duplicates"] = 1
                 queries.add_crawl_counts(session=session, run_id=self.run_id, **counts)
         self.crawler.stats.inc_value(f"wirewatch/stories_{item.store_status}")
+
+    def _place_event(self, session: Session, item: StoryItem) -> None:
+        story = session.get(Story, item.story_id)
+        if story is not None:
+            placement = self.events.place(session, story, item.event_signature)
+            self.crawler.stats.inc_value(
+                "wirewatch/events_joined" if placement.joined else "wirewatch/events_new"
+            )
 
     @_transient
     def _store_fetch(self, item: SourceFetchItem) -> None:

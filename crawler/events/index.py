@@ -1,0 +1,157 @@
+"""Place each stored story into an event, in the database, shared by every process.
+
+The same decision as ``grouping.group`` (mean resemblance to an event's
+members, an event open for ``WINDOW`` after its first report), with the
+candidates found through an inverted index of signature keys inside the
+window, so the cost per story stays flat as the archive grows: one key
+lookup, the signatures of a few candidate events, one write of the story's
+own keys and term counts.
+
+A copy (a story already in a near-duplicate cluster) goes where its cluster's
+first story went, without comparison; a story an operator pinned stays put.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db import events as queries
+from db.models import Event, Story
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.events.codec import from_json, index_keys, to_json
+from crawler.events.grouping import MAX_MEMBERS, WINDOW
+from crawler.events.pairs import PairModel, default_model, pair_features, signature_keys
+from crawler.events.signature import EventSignature, signature_of
+
+# Candidate stories read per placement: the ones sharing most keys in the window.
+CANDIDATE_STORIES = 40
+# Concepts nearly every story of the beat has: compared, but no use for finding candidates.
+COMMON_CONCEPTS = frozenset({"police", "migration", "agreement", "labour", "russia", "tajikistan"})
+
+
+@dataclass(frozen=True)
+class Placement:
+    event_id: int
+    joined: bool  # False: the story started a new event
+    score: float
+
+
+class EventIndex:
+    def __init__(self, model: PairModel | None = None) -> None:
+        self.model = model or default_model()
+
+    def signature(self, story: Story, links: frozenset[str] = frozenset()) -> EventSignature:
+        """Computed outside the storage transaction: it is the costly part."""
+        return signature_of(
+            title=story.title,
+            text=story.body or story.summary,
+            lang=story.language,
+            published=_when(story),
+            url=story.canonical_url or story.url,
+            links=links,
+            source=story.source.name if story.source is not None else None,
+        )
+
+    def place(
+        self, session: Session, story: Story, signature: EventSignature, *, count: bool = True
+    ) -> Placement:
+        """Record the story's signature and put it into an event (inside the caller's transaction).
+
+        ``count=False`` when the caller counted the story's terms already (a batch
+        counted whole before placing, as ``wirewatch dedup`` does).
+        """
+        at = _when(story)
+        keys = index_keys(signature, common=COMMON_CONCEPTS)
+        queries.save_signature(
+            session=session, story_id=story.id, data=to_json(signature), keys=keys, at=at
+        )
+        terms = signature_keys(signature)
+        if count:
+            queries.count_terms(session=session, terms=terms)
+        if story.event_pinned and story.event_id is not None:
+            return Placement(story.event_id, True, 1.0)
+        copied = self._event_of_cluster(session, story)
+        if copied is not None:
+            queries.join_event(session=session, event=copied, story=story, at=at)
+            return Placement(copied.id, True, 1.0)
+        best_id, best_score = self._best_event(session, story, signature, keys, terms, at)
+        if best_id is not None:
+            event = queries.events_by_id(session=session, ids=[best_id])[best_id]
+            queries.join_event(session=session, event=event, story=story, at=at)
+            return Placement(event.id, True, best_score)
+        event = queries.start_event(session=session, story=story, at=at)
+        return Placement(event.id, False, best_score)
+
+    def _event_of_cluster(self, session: Session, story: Story) -> Event | None:
+        if story.cluster_id is None:
+            return None
+        event_id = session.scalar(
+            select(Story.event_id)
+            .where(
+                Story.cluster_id == story.cluster_id,
+                Story.id != story.id,
+                Story.event_id.is_not(None),
+            )
+            .order_by(Story.id)
+            .limit(1)
+        )
+        if event_id is None:
+            return None
+        return queries.events_by_id(session=session, ids=[event_id]).get(event_id)
+
+    def _best_event(
+        self,
+        session: Session,
+        story: Story,
+        signature: EventSignature,
+        keys: list[int],
+        terms: set[str],
+        at: datetime,
+    ) -> tuple[int | None, float]:
+        candidates = queries.candidate_stories(
+            session=session,
+            keys=keys,
+            start=at - WINDOW,
+            end=at + WINDOW,
+            exclude=story.id,
+            limit=CANDIDATE_STORIES,
+        )
+        event_ids = {event_id for _, event_id in candidates}
+        events = queries.events_by_id(session=session, ids=event_ids)
+        open_ids = [i for i, e in events.items() if abs(at - e.first_at) <= WINDOW]
+        members = {
+            event_id: [from_json(data) for data in found]
+            for event_id, found in queries.member_signatures(
+                session=session, event_ids=open_ids, per_event=MAX_MEMBERS
+            ).items()
+        }
+        if not members:
+            return None, 0.0
+        all_terms = set(terms)
+        for found in members.values():
+            for member in found:
+                all_terms |= signature_keys(member)
+        counts, total = queries.term_counts(session=session, terms=all_terms)
+
+        def idf(key: str) -> float:
+            return math.log((total + 1) / (counts.get(key, 0) + 1)) + 1.0
+
+        best_id, best_score = None, 0.0
+        for event_id, found in members.items():
+            score = sum(
+                self.model.probability(pair_features(signature, member, idf)) for member in found
+            ) / len(found)
+            if score > best_score:
+                best_id, best_score = event_id, score
+        if best_score < self.model.threshold:
+            return None, best_score
+        return best_id, best_score
+
+
+def _when(story: Story) -> datetime:
+    moment = story.published_at or story.fetched_at or datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

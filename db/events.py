@@ -1,0 +1,200 @@
+"""Statements of the event layer (placement in crawler/events, corrections by operators).
+
+Functions take a keyword-only ``session`` and never commit; the caller owns
+the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import Event, EventKey, EventSignatureRow, Source, Story, TermFrequency
+
+TOTAL_KEY = ""
+# How long after an event's first report a fuller report may still become its headline.
+LEAD_WINDOW = timedelta(hours=24)
+
+
+def save_signature(
+    *, session: Session, story_id: int, data: dict[str, Any], keys: Sequence[int], at: datetime
+) -> None:
+    session.merge(EventSignatureRow(story_id=story_id, data=data))
+    session.execute(delete(EventKey).where(EventKey.story_id == story_id))
+    if keys:
+        session.execute(
+            insert(EventKey), [{"key": key, "story_id": story_id, "at": at} for key in keys]
+        )
+
+
+def count_terms(*, session: Session, terms: Iterable[str]) -> None:
+    """One more story carries each of ``terms`` (and one more story is counted)."""
+    # Sorted: one lock order for concurrent writers.
+    rows = [{"key": term, "df": 1} for term in sorted({*terms, TOTAL_KEY})]
+    dialect = session.get_bind().dialect.name
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = upsert(TermFrequency)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[TermFrequency.key], set_={"df": TermFrequency.df + 1}
+        ),
+        rows,
+    )
+
+
+def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Document frequencies of ``terms`` (absent ones left out), and the story count."""
+    wanted = sorted({*terms, TOTAL_KEY})
+    counts: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
+        )
+        counts.update({key: df for key, df in rows})
+    return counts, counts.pop(TOTAL_KEY, 0)
+
+
+def candidate_stories(
+    *,
+    session: Session,
+    keys: Sequence[int],
+    start: datetime,
+    end: datetime,
+    exclude: int,
+    limit: int,
+) -> list[tuple[int, int]]:
+    """(story id, event id) of the placed stories in [start, end] sharing most keys."""
+    if not keys:
+        return []
+    shared = (
+        select(EventKey.story_id, func.count().label("shared"))
+        .where(EventKey.key.in_(list(keys)), EventKey.at >= start, EventKey.at <= end)
+        .where(EventKey.story_id != exclude)
+        .group_by(EventKey.story_id)
+        .order_by(func.count().desc(), EventKey.story_id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Story.id, Story.event_id)
+        .join(shared, shared.c.story_id == Story.id)
+        .where(Story.event_id.is_not(None))
+        .order_by(shared.c.shared.desc(), Story.id.desc())
+    )
+    return [(story_id, event_id) for story_id, event_id in rows if event_id is not None]
+
+
+def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(wanted)))}
+
+
+def member_signatures(
+    *, session: Session, event_ids: Iterable[int], per_event: int
+) -> dict[int, list[dict[str, Any]]]:
+    """Up to ``per_event`` signatures of each event: its first and its latest reports."""
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Story.event_id, Story.id, EventSignatureRow.data)
+        .join(EventSignatureRow, EventSignatureRow.story_id == Story.id)
+        .where(Story.event_id.in_(wanted))
+        .order_by(Story.event_id, Story.id)
+    )
+    members: dict[int, list[dict[str, Any]]] = {}
+    for event_id, _story_id, data in rows:
+        if event_id is not None:
+            members.setdefault(event_id, []).append(data)
+    half = max(1, per_event // 2)
+    return {
+        event_id: found if len(found) <= per_event else found[:half] + found[-half:]
+        for event_id, found in members.items()
+    }
+
+
+def start_event(*, session: Session, story: Story, at: datetime, pinned: bool = False) -> Event:
+    event = Event(
+        first_story_id=story.id,
+        lead_story_id=story.id,
+        first_at=at,
+        size=1,
+        languages={story.language or "?": 1},
+    )
+    session.add(event)
+    session.flush()
+    story.event_id = event.id
+    story.event_pinned = pinned
+    return event
+
+
+def join_event(*, session: Session, event: Event, story: Story, at: datetime) -> None:
+    story.event_id = event.id
+    event.size += 1
+    languages = dict(event.languages or {})
+    language = story.language or "?"
+    languages[language] = languages.get(language, 0) + 1
+    event.languages = languages
+    if at < event.first_at:
+        event.first_at = at
+        event.first_story_id = story.id
+    lead = session.get(Story, event.lead_story_id) if event.lead_story_id else None
+    if lead is None or (at - event.first_at <= LEAD_WINDOW and len(story.body) > len(lead.body)):
+        event.lead_story_id = story.id
+
+
+def recount(*, session: Session, event_id: int) -> Event | None:
+    """Size, languages, first and lead report of an event from its stories; None when empty."""
+    event = session.get(Event, event_id)
+    if event is None:
+        return None
+    stories = list(
+        session.scalars(select(Story).where(Story.event_id == event_id).order_by(Story.id))
+    )
+    if not stories:
+        session.delete(event)
+        return None
+
+    def when(story: Story) -> datetime:
+        return story.published_at or story.fetched_at
+
+    first = min(stories, key=lambda s: (when(s), s.id))
+    event.first_story_id, event.first_at = first.id, when(first)
+    event.size = len(stories)
+    languages: dict[str, int] = {}
+    for story in stories:
+        languages[story.language or "?"] = languages.get(story.language or "?", 0) + 1
+    event.languages = languages
+    early = [s for s in stories if when(s) - event.first_at <= LEAD_WINDOW]
+    event.lead_story_id = max(early, key=lambda s: (len(s.body), -s.id)).id
+    return event
+
+
+def event_stories(*, session: Session, event_id: int) -> list[Story]:
+    """An event's reports, earliest first, with their sources loaded."""
+    return list(
+        session.scalars(
+            select(Story)
+            .outerjoin(Source, Source.id == Story.source_id)
+            .where(Story.event_id == event_id)
+            .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
+        )
+    )
+
+
+def move_stories(*, session: Session, story_ids: Sequence[int], event_id: int) -> None:
+    """Put stories into an event as an operator's decision (pinned: never moved again)."""
+    session.execute(
+        update(Story)
+        .where(Story.id.in_(list(story_ids)))
+        .values(event_id=event_id, event_pinned=True)
+    )
