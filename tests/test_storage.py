@@ -167,6 +167,7 @@ def test_cluster_sequence_starts_above_an_id_a_story_still_names(database_url: s
         kept, gone = (Cluster(first_story_id=story_id, size=1, languages={}) for _ in range(2))
         session.add_all([kept, gone])
         session.flush()
+        assert story_id is not None
         _link(session, story_id, gone.id)
     with engine.connect() as conn:
         driver = conn.connection.driver_connection  # outside a transaction: the pragma counts
