@@ -233,7 +233,9 @@ class FeedSpider(scrapy.Spider):
             item.authors = item.authors or list(article.authors)
             if item.published is None and article.published is not None:
                 item.published = article.published
-            item.language = article.language or item.language
+            if article.language:
+                item.language = article.language
+                item.language_detected = True
             item.link_canonical = article.canonical_url
             item.extraction_method = article.method
         else:
