@@ -12,8 +12,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from db import queries
-from db.models import Source
+from db import queries, sources
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from scrapy import Spider
 from scrapy.crawler import Crawler
@@ -104,9 +103,9 @@ class StorePipeline:
                 last_modified=item.last_modified,
             )
             if item.malformed and item.error is None:
-                source = session.get(Source, item.source_id)
-                if source is not None:
-                    source.last_error = f"malformed feed (entries kept): {item.malformed}"[:2000]
+                sources.note_malformed_feed(
+                    session=session, source_id=item.source_id, problem=item.malformed
+                )
             if self.run_id is None:
                 return
             counts = {"sources_done": 1}

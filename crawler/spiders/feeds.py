@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from db import queries
+from db import queries, sources
 from db.models import SourceKind
 from db.session import make_engine, make_sessionmaker
 from scrapy.http import Response
@@ -59,12 +59,12 @@ class FeedSpider(scrapy.Spider):
         engine = make_engine(self.settings.get("WIREWATCH_DATABASE_URL"))
         try:
             with make_sessionmaker(engine)() as session:
-                if self.source_names:
-                    rows = [queries.get_source(session=session, name=n) for n in self.source_names]
-                elif self.crawl_all:
-                    rows = queries.list_sources(session=session, enabled_only=True)
-                else:
-                    rows = queries.due_sources(session=session, now=datetime.now(UTC))
+                rows = sources.sources_for_crawl(
+                    session=session,
+                    now=datetime.now(UTC),
+                    names=self.source_names,
+                    crawl_all=self.crawl_all,
+                )
                 refs = [
                     SourceRef(r.id, r.name, r.kind, r.url, r.language, r.etag, r.last_modified)
                     for r in rows
