@@ -76,14 +76,13 @@ def start_crawl(
             sources_total=len(chosen),
         )
         run_id = run.id
+        source_ids = ",".join(str(source.id) for source in chosen)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"crawl-{run_id}.log"
+    # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
-    if source_names:
-        args += ["-a", f"source={','.join(source_names)}"]
-    elif crawl_all:
-        args += ["-a", "all=1"]
+    args += ["-a", f"source_ids={source_ids}"]
     if settings.redis_url:
         args += ["-s", f"SCHEDULER_QUEUE_KEY={redis_key(run_id, 'requests')}"]
         args += ["-s", f"SCHEDULER_DUPEFILTER_KEY={redis_key(run_id, 'dupefilter')}"]

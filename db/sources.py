@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db import queries
@@ -30,6 +30,14 @@ def sources_for_crawl(
     if crawl_all:
         return queries.list_sources(session=session, enabled_only=True)
     return queries.due_sources(session=session, now=now)
+
+
+def sources_by_id(*, session: Session, ids: Sequence[int]) -> list[Source]:
+    """These sources in the order given; an id no longer stored is left out."""
+    if not ids:
+        return []
+    found = {s.id: s for s in session.scalars(select(Source).where(Source.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
 
 
 def record_new_story(*, session: Session, source_id: int, when: datetime) -> None:
