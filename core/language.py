@@ -112,6 +112,7 @@ _ENGLISH_DISTINCT = frozenset(
 _ENGLISH_SHARE = 0.08
 _ENGLISH_OVERRULE_SHARE = 0.15
 _UZBEK_SHARE = 0.05
+_UZBEK_SIGNS = 2
 _UZBEK_OVERRULE_SHARE = 0.1
 
 _CYRILLIC = re.compile("[\u0400-\u04ff]")
@@ -249,7 +250,9 @@ def _latin(sample: str) -> _Evidence:
     signs = len(_UZBEK_LATIN_SIGNS.findall(_APOSTROPHES.sub("ʻ", sample.lower())))
     scores = {"en": 2.0 * english, "uz": 2.0 * uzbek + signs}
     best: str | None = None
-    if words and scores["uz"] > scores["en"] and uzbek / len(words) >= _UZBEK_SHARE:
+    uzbek_share = uzbek / len(words) if words else 0.0
+    # Turkish shares words such as bu and bir; it writes neither q nor oʻ.
+    if scores["uz"] > scores["en"] and uzbek_share >= _UZBEK_SHARE and signs >= _UZBEK_SIGNS:
         best = "uz"
     elif words and english / len(words) >= _ENGLISH_SHARE:
         best = "en"

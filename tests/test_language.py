@@ -187,6 +187,12 @@ def test_a_declared_language_it_cannot_tell_is_overruled_only_by_letters_it_lack
     assert detect_language(french, "fr") == "fr"
     assert detect_language(french) is None
     assert detect_language(PASSAGES["en"][1], "fr") == "en"
+    turkish = (
+        "İçişleri Bakanlığı bu hafta Moskova'da bir temsilcilik açtı. Bakanlık, temsilciliğin "
+        "göçmen işçilere yardım edeceğini ve polis işbirliğini geliştireceğini bildirdi."
+    )
+    assert detect_language(turkish) is None  # bu and bir are Uzbek words too
+    assert detect_language(turkish, "tr") == "tr"
 
 
 def test_normalize_language() -> None:
