@@ -13,68 +13,60 @@ from datetime import UTC, datetime
 from typing import Self
 
 from db import queries
-from db.session import make_engine, make_sessionmaker, unit_of_work
+from db.session import unit_of_work
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
+from crawler.database import CrawlDatabase
+
 
 class CrawlRunRecorder:
-    def __init__(self, crawler: Crawler, database_url: str) -> None:
+    def __init__(self, crawler: Crawler, database: CrawlDatabase) -> None:
         self.crawler = crawler
-        self.database_url = database_url
+        self.database = database
         self.owns_run = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        ext = cls(crawler, crawler.settings.get("WIREWATCH_DATABASE_URL"))
+        ext = cls(crawler, CrawlDatabase.of(crawler))
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
-        engine = make_engine(self.database_url)
-        try:
-            with unit_of_work(make_sessionmaker(engine)) as session:
-                run_id = getattr(spider, "run_id", None)
-                self.owns_run = run_id is None
-                if run_id is None:
-                    run = queries.create_crawl_run(
-                        session=session, source_id=None, trigger="scrapy"
-                    )
-                    spider.run_id = run.id  # type: ignore[attr-defined]
-                else:
-                    run = queries.get_crawl_run(session=session, run_id=run_id)
-                run.pid = os.getpid()
-        finally:
-            engine.dispose()
+        with unit_of_work(self.database.sessions) as session:
+            run_id = getattr(spider, "run_id", None)
+            self.owns_run = run_id is None
+            if run_id is None:
+                run = queries.create_crawl_run(session=session, source_id=None, trigger="scrapy")
+                spider.run_id = run.id  # type: ignore[attr-defined]
+            else:
+                run = queries.get_crawl_run(session=session, run_id=run_id)
+            run.pid = os.getpid()
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats
-        engine = make_engine(self.database_url)
-        try:
-            with unit_of_work(make_sessionmaker(engine)) as session:
-                run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]
-                total = int(stats.get_value("wirewatch/sources_total", 0) or 0)
-                run.sources_total = max(run.sources_total, total)
-                if reason != "finished":
-                    queries.add_crawl_error(
-                        session=session,
-                        run_id=run.id,
-                        error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
-                    )
-                if stats.get_value("wirewatch/store_failed"):
-                    queries.add_crawl_error(
-                        session=session,
-                        run_id=run.id,
-                        error={"source": "", "url": "", "error": "stories could not be stored"},
-                    )
-                if self.owns_run:
-                    failed = reason != "finished" or bool(stats.get_value("wirewatch/store_failed"))
-                    queries.finish_crawl_run(
-                        session=session,
-                        run_id=run.id,
-                        status=queries.crawl_outcome(run, crashed=failed),
-                        when=datetime.now(UTC),
-                    )
-        finally:
-            engine.dispose()
+        with unit_of_work(self.database.sessions) as session:
+            run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]
+            total = int(stats.get_value("wirewatch/sources_total", 0) or 0)
+            run.sources_total = max(run.sources_total, total)
+            if reason != "finished":
+                queries.add_crawl_error(
+                    session=session,
+                    run_id=run.id,
+                    error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
+                )
+            if stats.get_value("wirewatch/store_failed"):
+                queries.add_crawl_error(
+                    session=session,
+                    run_id=run.id,
+                    error={"source": "", "url": "", "error": "stories could not be stored"},
+                )
+            if self.owns_run:
+                failed = reason != "finished" or bool(stats.get_value("wirewatch/store_failed"))
+                queries.finish_crawl_run(
+                    session=session,
+                    run_id=run.id,
+                    status=queries.crawl_outcome(run, crashed=failed),
+                    when=datetime.now(UTC),
+                )

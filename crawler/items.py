@@ -21,6 +21,8 @@ class StoryItem:
     guid: str | None = None
     authors: list[str] = field(default_factory=list)
     language: str | None = None
+    # Extraction read ``language`` from the article page's text: normalising keeps it.
+    language_detected: bool = False
     published: datetime | None = None
     published_estimated: bool = False
     fetched_at: datetime | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from core.errors import ConfigError
 from core.settings import Settings
-from db import queries
+from db import queries, sources
 from db.models import CrawlRun
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
@@ -66,27 +66,23 @@ def start_crawl(
             "several crawler workers share their queue through Redis: set WIREWATCH_REDIS_URL"
         )
     with unit_of_work(factory) as session:
-        if source_names:
-            sources = [queries.get_source(session=session, name=n) for n in source_names]
-        elif crawl_all:
-            sources = queries.list_sources(session=session, enabled_only=True)
-        else:
-            sources = queries.due_sources(session=session, now=datetime.now(UTC))
+        chosen = sources.sources_for_crawl(
+            session=session, now=datetime.now(UTC), names=source_names, crawl_all=crawl_all
+        )
         run = queries.create_crawl_run(
             session=session,
-            source_id=sources[0].id if len(sources) == 1 and source_names else None,
+            source_id=chosen[0].id if len(chosen) == 1 and source_names else None,
             trigger=trigger,
-            sources_total=len(sources),
+            sources_total=len(chosen),
         )
         run_id = run.id
+        source_ids = ",".join(str(source.id) for source in chosen)
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"crawl-{run_id}.log"
+    # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
-    if source_names:
-        args += ["-a", f"source={','.join(source_names)}"]
-    elif crawl_all:
-        args += ["-a", "all=1"]
+    args += ["-a", f"source_ids={source_ids}"]
     if settings.redis_url:
         args += ["-s", f"SCHEDULER_QUEUE_KEY={redis_key(run_id, 'requests')}"]
         args += ["-s", f"SCHEDULER_DUPEFILTER_KEY={redis_key(run_id, 'dupefilter')}"]

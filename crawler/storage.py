@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.errors import NotFoundError
-from db import events, queries
-from db.models import Cluster, Source, Story
-from sqlalchemy import select, update
+from db import clusters, events, queries, sources, stories
 from sqlalchemy.orm import Session
 
 from crawler.dedup import NearDuplicateIndex, Removal, is_substantive_change
@@ -38,9 +36,7 @@ def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
             fetched_at=now,
         )
         if item.source_id is not None:
-            session.execute(
-                update(Source).where(Source.id == item.source_id).values(last_new_story_at=now)
-            )
+            sources.record_new_story(session=session, source_id=item.source_id, when=now)
         return queries.StoreOutcome(new_id, "new")
     story = queries.story_by_key(session=session, url_key=item.url_key)
     if story is None:  # deleted between the insert and this read
@@ -76,7 +72,7 @@ def delete_story(session: Session, story_id: int) -> StoryDeletion:
     deleting the row alone would leave the cluster counting it, and naming it
     as the first report when it was. Runs inside the caller's transaction.
     """
-    story = session.get(Story, story_id)
+    story = stories.get_story(session=session, story_id=story_id)
     if story is None:
         raise NotFoundError(f"no story with id {story_id}")
     title = story.title
@@ -88,7 +84,7 @@ def delete_story(session: Session, story_id: int) -> StoryDeletion:
         events.recount(session=session, event_id=event_id)
     size = 0
     if removal.cluster_id is not None and not removal.cluster_deleted:
-        size = session.scalar(select(Cluster.size).where(Cluster.id == removal.cluster_id)) or 0
+        size = clusters.cluster_size(session=session, cluster_id=removal.cluster_id)
     return StoryDeletion(story_id, title, removal, size)
 
 

@@ -198,3 +198,17 @@ def move_stories(*, session: Session, story_ids: Sequence[int], event_id: int) -
         .where(Story.id.in_(list(story_ids)))
         .values(event_id=event_id, event_pinned=True)
     )
+
+
+def event_of_cluster(*, session: Session, cluster_id: int, exclude: int) -> int | None:
+    """The event of the earliest other story of a near-duplicate cluster, if placed."""
+    return session.scalar(
+        select(Story.event_id)
+        .where(
+            Story.cluster_id == cluster_id,
+            Story.id != exclude,
+            Story.event_id.is_not(None),
+        )
+        .order_by(Story.id)
+        .limit(1)
+    )

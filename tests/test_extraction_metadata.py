@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import lxml.html
 import pytest
 
+from core.language import detect_language, normalize_language
 from crawler.extraction.dates import DateFinder, parse_datetime, parse_text_date
 from crawler.extraction.jsonld import parse_jsonld
-from crawler.extraction.language import detect_language, normalize_language
 from crawler.extraction.page_meta import read_page_meta
 from crawler.extraction.title import choose_title, strip_site_name
 

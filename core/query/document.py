@@ -8,26 +8,17 @@ and ``title:`` restricts a term to positions below ``title_end``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from core.language import detect_language, normalize_language
 from core.query.normalize import WORD_RE, fold_word, normalize_text
 from core.query.stemming import document_keys
 
 # Larger than the longest allowed NEAR/slop distance (see parser.MAX_DISTANCE).
 ZONE_GAP = 1000
 TITLE, TEXT = 0, 1
-
-_TAJIK_LETTERS = "ҳҷӣӯқғҲҶӢӮҚҒ"
-_TAJIK_WORDS = frozenset(
-    {"ва", "дар", "бо", "аз", "ки", "барои", "ин", "он", "шуд", "мебошад", "намуд", "кард",
-     "гуфт", "вазорати", "ҷумҳурии", "тоҷикистон"}
-)  # fmt: skip
-_RUSSIAN_WORDS = frozenset(
-    {"и", "в", "на", "что", "с", "по", "не", "для", "из", "от", "о", "к", "это", "как", "также",
-     "года"}
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +151,7 @@ def analyze_document(
         postings=postings,
         title_keys=title_keys,
         forms=forms,
-        lang=_lang(doc.lang) or detect_language(title + " " + text, words),
+        lang=normalize_language(doc.lang) or detect_language(title + "\n" + text),
         source=" ".join(fold_word(w) for w in WORD_RE.findall(doc.source or "")),
         host=_host(doc.url),
     )
@@ -168,12 +159,6 @@ def analyze_document(
 
 def _tokens(text: str, zone: int) -> list[Token]:
     return [Token(zone, m.start(), m.end(), fold_word(m.group())) for m in WORD_RE.finditer(text)]
-
-
-def _lang(lang: str | None) -> str:
-    """Accept "ru-RU", "RU" and "ru" alike; "tj" is a common mistake for Tajik."""
-    code = (lang or "").strip().lower().replace("_", "-").split("-")[0]
-    return "tg" if code == "tj" else code
 
 
 def _host(url: str | None) -> str:
@@ -184,30 +169,3 @@ def _host(url: str | None) -> str:
     except ValueError:
         return ""
     return host.removeprefix("www.").rstrip(".")
-
-
-def detect_language(text: str, forms: Sequence[str]) -> str | None:
-    """Guess ru, tg or en; None when there is nothing to go on.
-
-    Only ``lang:`` uses this, when the source did not say; matching itself never
-    depends on it. Tajik is told from Russian by its own letters and function
-    words, since Tajik typed on a Russian keyboard has no special letters.
-    """
-    cyrillic = latin = russian = 0
-    tajik = sum(text.count(ch) for ch in _TAJIK_LETTERS)
-    for form in forms:
-        first = form[0]
-        if "\u0400" <= first <= "\u04ff":
-            cyrillic += 1
-            tajik += form in _TAJIK_FOLDED
-            russian += form in _RUSSIAN_WORDS
-        elif first.isascii() and first.isalpha():
-            latin += 1
-    if cyrillic == 0 and latin == 0:
-        return None
-    if latin > cyrillic:
-        return "en"
-    return "tg" if tajik > russian else "ru"
-
-
-_TAJIK_FOLDED = frozenset(fold_word(w) for w in _TAJIK_WORDS)

@@ -5,14 +5,14 @@ so the index survives restarts and is shared by every process; this object
 holds nothing but the caller's session. It never commits: the caller's store
 transaction makes "story stored" and "story clustered" one atomic fact.
 
-Per new story: take the band locks (``locking``), look up stories sharing a
-band, verify the best-ranked candidates by exact shingle overlap against
+Per new story: take the band locks (``db.lsh_bands``), look up stories sharing
+a band, verify the best-ranked candidates by exact shingle overlap against
 their stored text, insert the story's bands, then join the verified
 candidate's cluster, or merge the clusters of several verified candidates
 (the story bridges reprints that arrived out of order), or open a new one.
 
-Statements run on the tables through the session's connection (Core, not ORM
-entities): the ORM's per-statement work cost more than the statements.
+The statements are in ``db.lsh_bands`` (the band index) and ``db.clusters``;
+this module decides what they do.
 """
 
 from __future__ import annotations
@@ -20,24 +20,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from core.errors import NotFoundError
-from db.models import Cluster, LshBand, Story
-from sqlalchemy import (
-    Connection,
-    Row,
-    Table,
-    bindparam,
-    delete,
-    insert,
-    select,
-    update,
-)
+from db import clusters, lsh_bands
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from crawler.dedup import queries
 from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, shingle_set
 from crawler.dedup.similarity import DEFAULT_THRESHOLDS, Similarity, Thresholds, compare
 
@@ -53,31 +42,6 @@ MAX_CANDIDATES = 12
 MAX_WEAK_CANDIDATES = 4
 # Re-reads of a matched story's cluster when a concurrent merge moved it.
 _RESOLVE_ATTEMPTS = 3
-
-_bands = cast(Table, LshBand.__table__)
-_stories = cast(Table, Story.__table__)
-_clusters = cast(Table, Cluster.__table__)
-
-# The statements every new story runs, built once: constructing them per call
-# cost more than the database spent running them.
-_TEXTS = select(_stories.c.id, _stories.c.title, _stories.c.body).where(
-    _stories.c.id.in_(bindparam("ids", expanding=True))
-)
-_NEW_CLUSTER = (
-    insert(_clusters)
-    .values(
-        first_story_id=bindparam("first"),
-        first_seen_at=bindparam("seen"),
-        size=1,
-        languages=bindparam("counts", type_=_clusters.c.languages.type),
-    )
-    .returning(_clusters.c.id)
-)
-_SET_CLUSTER = (
-    update(_stories)
-    .where(_stories.c.id == bindparam("story"))
-    .values(cluster_id=bindparam("cluster"))
-)
 
 
 @dataclass(frozen=True)
@@ -190,8 +154,11 @@ class NearDuplicateIndex:
 
     def candidates(self, signature: Signature, *, exclude: int | None = None) -> list[Row[Any]]:
         """Clustered stories sharing a band, most shared first: (story_id, cluster_id, shared)."""
-        return queries.candidates(
-            self._db, signature.bands, -1 if exclude is None else exclude, self.max_candidates
+        return lsh_bands.candidates(
+            session=self.session,
+            bands=signature.bands,
+            exclude=-1 if exclude is None else exclude,
+            limit=self.max_candidates,
         )
 
     def find_copies(self, signature: Signature, *, exclude: int | None = None) -> list[Match]:
@@ -204,8 +171,9 @@ class NearDuplicateIndex:
         ranked = self.candidates(signature, exclude=exclude)
         if not ranked:
             return []
-        rows = self._db.execute(_TEXTS, {"ids": [row.story_id for row in ranked]})
-        texts = {row.id: (row.title, row.body) for row in rows}
+        texts = clusters.story_texts(
+            session=self.session, story_ids=[row.story_id for row in ranked]
+        )
         matches: dict[int, Match] = {}
         weak = 0
         for candidate in ranked:
@@ -231,23 +199,20 @@ class NearDuplicateIndex:
     def reindex(self, story_id: int, signature: Signature) -> None:
         """Replace a story's bands after its text changed; its cluster is kept."""
         self._check(signature)
-        self._db.execute(delete(_bands).where(_bands.c.story_id == story_id))
+        lsh_bands.delete_bands(session=self.session, story_id=story_id)
         self._insert_bands(story_id, signature.bands)
 
     def remove(self, story_id: int) -> Removal:
         """Take a story out of the index and its cluster; call before deleting the story row."""
-        cluster_id = self._db.execute(
-            select(_stories.c.cluster_id).where(_stories.c.id == story_id)
-        ).scalar_one_or_none()
-        self._db.execute(delete(_bands).where(_bands.c.story_id == story_id))
+        cluster_id = clusters.story_cluster(session=self.session, story_id=story_id)
+        lsh_bands.delete_bands(session=self.session, story_id=story_id)
         if cluster_id is None:
             return Removal(story_id, None, False, None)
         self._lock_clusters([cluster_id])
         self._set_story_cluster(story_id, None)
         first = self.recount(cluster_id)
         if first is None:
-            self._db.execute(delete(_clusters).where(_clusters.c.id == cluster_id))
-            self._forget_cluster(cluster_id)
+            clusters.delete_cluster(session=self.session, cluster_id=cluster_id)
             return Removal(story_id, cluster_id, True, None)
         return Removal(story_id, cluster_id, False, first)
 
@@ -256,14 +221,7 @@ class NearDuplicateIndex:
 
         Returns the first story's id, or None when no story is left in the cluster.
         """
-        members = self._db.execute(
-            select(
-                _stories.c.id,
-                _stories.c.language,
-                _stories.c.published_at,
-                _stories.c.fetched_at,
-            ).where(_stories.c.cluster_id == cluster_id)
-        ).all()
+        members = clusters.members(session=self.session, cluster_id=cluster_id)
         if not members:
             return None
         first = min(members, key=lambda m: (_seen_at(m.published_at, m.fetched_at), m.id))
@@ -276,11 +234,6 @@ class NearDuplicateIndex:
         )
         return int(first.id)
 
-    @property
-    def _db(self) -> Connection:
-        """The session's connection: Core statements skip the ORM's per-statement work."""
-        return self.session.connection()
-
     def _check(self, signature: Signature) -> None:
         if signature.params != self.params:
             raise ValueError(
@@ -291,23 +244,23 @@ class NearDuplicateIndex:
     def _story_cluster(self, story_id: int, bands: tuple[int, ...]) -> int | None:
         """The story's cluster (None: not assigned yet); takes the band locks first."""
         self.session.flush()  # a Story the caller added but did not flush yet
-        exists, cluster_id = queries.lock_and_read_cluster(self._db, story_id, bands)
+        exists, cluster_id = lsh_bands.lock_and_read_cluster(
+            session=self.session, story_id=story_id, bands=bands
+        )
         if not exists:
             raise NotFoundError(f"story {story_id} does not exist: insert it before assigning")
         return cluster_id
 
     def _insert_bands(self, story_id: int, bands: tuple[int, ...]) -> None:
-        queries.insert_bands(self._db, story_id, bands)
+        lsh_bands.insert_bands(session=self.session, story_id=story_id, bands=bands)
 
     def _new_cluster(self, story_id: int, language: str | None, seen_at: datetime) -> int:
-        values = {
-            "first": story_id,
-            "seen": seen_at,
-            "counts": {language or UNKNOWN_LANGUAGE: 1},
-        }
-        cluster_id: int = self._db.execute(_NEW_CLUSTER, values).scalar_one()
-        self._set_story_cluster(story_id, cluster_id)
-        return cluster_id
+        return clusters.new_cluster(
+            session=self.session,
+            story_id=story_id,
+            seen_at=seen_at,
+            languages={language or UNKNOWN_LANGUAGE: 1},
+        )
 
     def _join(self, cluster: Row[Any], story_id: int, language: str | None, seen: datetime) -> None:
         key = language or UNKNOWN_LANGUAGE
@@ -322,42 +275,16 @@ class NearDuplicateIndex:
 
     def _merge(self, target: int, absorbed: list[int], story_id: int) -> None:
         """Move every story of ``absorbed`` into ``target``, with the new story; recount."""
-        self._db.execute(
-            update(_stories).where(_stories.c.cluster_id.in_(absorbed)).values(cluster_id=target)
-        )
+        clusters.merge_clusters(session=self.session, target=target, absorbed=absorbed)
         self._set_story_cluster(story_id, target)
-        self._db.execute(delete(_clusters).where(_clusters.c.id.in_(absorbed)))
-        for obj in list(self.session.identity_map.values()):
-            if isinstance(obj, Story) and obj.cluster_id in absorbed:
-                set_committed_value(obj, "cluster_id", target)
-            elif isinstance(obj, Cluster) and obj.id in absorbed:
-                self.session.expunge(obj)
         self.recount(target)
 
     def _lock_clusters(self, cluster_ids: list[int]) -> dict[int, Any]:
         """Row-lock clusters in id order (PostgreSQL), so joiners and mergers cannot deadlock."""
-        rows = self._db.execute(
-            select(
-                _clusters.c.id,
-                _clusters.c.size,
-                _clusters.c.languages,
-                _clusters.c.first_seen_at,
-                _clusters.c.first_story_id,
-            )
-            .where(_clusters.c.id.in_(cluster_ids))
-            .order_by(_clusters.c.id)
-            .with_for_update()
-        )
-        return {row.id: row for row in rows}
+        return clusters.lock_clusters(session=self.session, cluster_ids=cluster_ids)
 
     def _current_clusters(self, matches: list[Match]) -> list[Match]:
-        rows = self._db.execute(
-            select(_stories.c.id, _stories.c.cluster_id).where(
-                _stories.c.id.in_([m.story_id for m in matches]),
-                _stories.c.cluster_id.is_not(None),
-            )
-        )
-        now = {row.id: row.cluster_id for row in rows}
+        now = clusters.clusters_of(session=self.session, story_ids=[m.story_id for m in matches])
         unique: dict[int, Match] = {}
         for match in matches:
             if match.story_id in now:
@@ -367,20 +294,10 @@ class NearDuplicateIndex:
         return list(unique.values())
 
     def _update_cluster(self, cluster_id: int, **values: Any) -> None:
-        self._db.execute(update(_clusters).where(_clusters.c.id == cluster_id).values(**values))
-        self._forget_cluster(cluster_id)
-
-    def _forget_cluster(self, cluster_id: int) -> None:
-        """A Cluster the caller holds in the session would be stale after a Core update."""
-        cached = self.session.identity_map.get(self.session.identity_key(Cluster, cluster_id))
-        if cached is not None:
-            self.session.expire(cached)
+        clusters.update_cluster(session=self.session, cluster_id=cluster_id, **values)
 
     def _set_story_cluster(self, story_id: int, cluster_id: int | None) -> None:
-        self._db.execute(_SET_CLUSTER, {"story": story_id, "cluster": cluster_id})
-        cached = self.session.identity_map.get(self.session.identity_key(Story, story_id))
-        if cached is not None:
-            set_committed_value(cached, "cluster_id", cluster_id)
+        clusters.set_story_cluster(session=self.session, story_id=story_id, cluster_id=cluster_id)
 
 
 def _seen_at(published_at: datetime | None, fetched_at: datetime | None) -> datetime:

@@ -8,7 +8,7 @@ what they measure is what runs in production.
 A later story can merge two clusters (it bridges copies that arrived out of
 order), so clusters are read back only after the last story: ``results()``.
 The input order and each line's story live in a scratch table of the same
-database, not in memory.
+database (``db.dedup_batches``), not in memory.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
+from db import dedup_batches, queries, stories
 from db.events import count_terms
 from db.migrate import upgrade
 from db.models import Story
 from db.session import make_engine, make_sessionmaker
-from sqlalchemy import Column, Engine, Float, Integer, MetaData, String, Table, Text, select
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from crawler.dedup.index import NearDuplicateIndex
@@ -36,23 +36,10 @@ from crawler.dedup.minhash import signature_for
 from crawler.events.index import EventIndex
 from crawler.events.pairs import signature_keys
 from crawler.events.signature import EventSignature, signature_of
-from crawler.urls import canonicalize_url, url_key
+from crawler.urls import CANONICALIZER_VERSION, canonicalize_url, url_key
 
 # Stories per transaction: big enough to be fast, small enough to keep the WAL short.
 BATCH = 500
-
-_stories = cast(Table, Story.__table__)
-_scratch = MetaData()
-_lines = Table(
-    "offline_lines",
-    _scratch,
-    Column("line", Integer, primary_key=True),
-    Column("input_id", Text, nullable=False),  # JSON, so 7 and "7" stay apart
-    Column("story_id", Integer, nullable=False),
-    Column("reason", String(20), nullable=False),
-    Column("match_story_id", Integer),
-    Column("jaccard", Float),
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
         url = f"sqlite:///{folder / 'dedup.db'}"
         upgrade(url)
         self.engine: Engine = make_engine(url)
-        _scratch.create_all(self.engine)
+        dedup_batches.create_scratch_table(self.engine)
         self.session: Session = make_sessionmaker(self.engine)()
         self.index = NearDuplicateIndex(self.session)
         self.events = EventIndex()
@@ -104,9 +91,8 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
         story_id = self._insert(story, key, signature.fingerprint)
         line: dict[str, Any] = {"line": self._count, "input_id": json.dumps(story.id)}
         if story_id is None:
-            existing = self.session.execute(
-                select(_stories.c.id).where(_stories.c.url_key == key)
-            ).scalar_one()
+            existing = stories.story_id_by_key(session=self.session, url_key=key)
+            assert existing is not None  # the insert found it stored
             line.update(story_id=existing, reason="same-url", match_story_id=existing, jaccard=1.0)
         else:
             assignment = self.index.assign_detailed(
@@ -129,19 +115,19 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
                 match_story_id=match.story_id if match else None,
                 jaccard=round(match.similarity.jaccard, 4) if match else None,
             )
-        self.session.execute(_lines.insert().values(**line))
+        dedup_batches.add_line(session=self.session, **line)
         self._pending += 1
         if self._pending >= BATCH:
             self.session.commit()
             self._pending = 0
 
-    def add_all(self, stories: Iterable[InputStory]) -> None:
+    def add_all(self, inputs: Iterable[InputStory]) -> None:
         """Store a whole batch, counting its words before placing any story in an event.
 
         Rare words weigh more when comparing reports; counted first, the first
         stories of a batch are weighed as the last ones are.
         """
-        batch = [(story, _event_signature(story)) for story in stories]
+        batch = [(story, _event_signature(story)) for story in inputs]
         seen: set[str] = set()
         for story, signature in batch:
             key = _key_of(story, len(seen) + 1)
@@ -154,21 +140,7 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
     def results(self) -> Iterator[Placement]:
         """Every input story in input order, with its cluster as it stands now."""
         self.session.commit()
-        matched = _stories.alias("matched")
-        query = (
-            select(
-                _lines.c.input_id,
-                _stories.c.cluster_id,
-                _lines.c.reason,
-                matched.c.guid,
-                _lines.c.jaccard,
-                _stories.c.event_id,
-            )
-            .join(_stories, _stories.c.id == _lines.c.story_id)
-            .outerjoin(matched, matched.c.id == _lines.c.match_story_id)
-            .order_by(_lines.c.line)
-        )
-        for row in self.session.execute(query).yield_per(1000):
+        for row in dedup_batches.placements(session=self.session):
             yield Placement(
                 json.loads(row.input_id),
                 row.cluster_id,
@@ -179,26 +151,25 @@ class OfflineClusterer(AbstractContextManager["OfflineClusterer"]):
             )
 
     def _insert(self, story: InputStory, key: str, fingerprint: str) -> int | None:
-        canonical = canonicalize_url(story.url) if story.url else key
-        statement = (
-            sqlite_insert(_stories)
-            .values(
-                url_key=key,
-                canonical_url=canonical,
-                url=story.url or "",
-                guid=json.dumps(story.id, ensure_ascii=False),
-                title=story.title,
-                body=story.text,
-                language=story.language,
-                published_at=story.published,
-                fetched_at=self._fetched_at,
-                fingerprint=fingerprint,
-            )
-            .on_conflict_do_nothing(index_elements=["url_key"])
-            .returning(_stories.c.id)
+        record = queries.StoryRecord(
+            url_key=key,
+            canonical_url=canonicalize_url(story.url) if story.url else key,
+            url=story.url or "",
+            canonicalizer_version=CANONICALIZER_VERSION,
+            guid=json.dumps(story.id, ensure_ascii=False),
+            source_id=None,
+            title=story.title,
+            body=story.text,
+            summary="",
+            authors=[],
+            language=story.language,
+            published_at=story.published,
+            published_estimated=False,
+            fetched_at=self._fetched_at,
+            fingerprint=fingerprint,
+            extraction_method=None,
         )
-        inserted: int | None = self.session.execute(statement).scalar_one_or_none()
-        return inserted
+        return queries.insert_story_if_new(session=self.session, record=record)
 
     def close(self) -> None:
         self.session.rollback()

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 
 from db import events as queries
 from db.models import Event, Story
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
@@ -89,15 +88,8 @@ class EventIndex:
     def _event_of_cluster(self, session: Session, story: Story) -> Event | None:
         if story.cluster_id is None:
             return None
-        event_id = session.scalar(
-            select(Story.event_id)
-            .where(
-                Story.cluster_id == story.cluster_id,
-                Story.id != story.id,
-                Story.event_id.is_not(None),
-            )
-            .order_by(Story.id)
-            .limit(1)
+        event_id = queries.event_of_cluster(
+            session=session, cluster_id=story.cluster_id, exclude=story.id
         )
         if event_id is None:
             return None

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
+from core.language import detect_language, normalize_language
 from lxml.html import HtmlElement
 
 from crawler.extraction.body import (
@@ -24,7 +25,6 @@ from crawler.extraction.body import (
 from crawler.extraction.dates import DateFinder
 from crawler.extraction.encoding import decode_html
 from crawler.extraction.jsonld import JsonLdArticle, parse_jsonld
-from crawler.extraction.language import detect_language, normalize_language
 from crawler.extraction.model import Article, ExtractionResult
 from crawler.extraction.mojibake import fix_mojibake
 from crawler.extraction.page_meta import PageMeta, read_page_meta

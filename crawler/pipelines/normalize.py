@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Self
 
+from core.language import detect_language
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.items import SourceFetchItem, StoryItem
-from crawler.text import guess_language, normalise_whitespace
+from crawler.text import normalise_whitespace
 from crawler.urls import choose_canonical
 
 
@@ -37,7 +38,9 @@ def normalize_story(item: StoryItem) -> StoryItem:
         first_line = item.body.split("\n", 1)[0]
         item.title = first_line[:200]
     item.canonical_url = choose_canonical(item.url, item.link_canonical, item.og_url)
-    item.language = guess_language(f"{item.title}\n{item.body}", hint=item.language)
+    if not item.language_detected:
+        # A feed entry or a post: its text decides, the feed's or source's language is the hint.
+        item.language = detect_language(f"{item.title}\n{item.body}", item.language)
     item.fetched_at = item.fetched_at or datetime.now(UTC)
     if item.published is None:
         item.published = item.fetched_at

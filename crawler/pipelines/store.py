@@ -12,17 +12,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from db import queries
-from db.models import Source, Story
-from db.session import make_engine, make_sessionmaker, unit_of_work
-from scrapy import Spider
+from db import queries, sources
+from db.models import Story
+from db.session import unit_of_work
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
-from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from crawler.database import CrawlDatabase
 from crawler.events.index import EventIndex
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.storage import store_story
@@ -38,24 +37,14 @@ _transient = retry(
 
 
 class StorePipeline:
-    def __init__(self, database_url: str, crawler: Crawler) -> None:
-        self.database_url = database_url
+    def __init__(self, database: CrawlDatabase, crawler: Crawler) -> None:
+        self.factory = database.sessions
         self.crawler = crawler
-        self.engine: Engine | None = None
-        self.factory: sessionmaker[Session] | None = None
         self.events = EventIndex()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.settings.get("WIREWATCH_DATABASE_URL"), crawler)
-
-    def open_spider(self, spider: Spider | None = None) -> None:
-        self.engine = make_engine(self.database_url)
-        self.factory = make_sessionmaker(self.engine)
-
-    def close_spider(self, spider: Spider | None = None) -> None:
-        if self.engine is not None:
-            self.engine.dispose()
+        return cls(CrawlDatabase.of(crawler), crawler)
 
     @property
     def run_id(self) -> int | None:
@@ -76,7 +65,6 @@ class StorePipeline:
 
     @_transient
     def _store_story(self, item: StoryItem) -> None:
-        assert self.factory is not None
         with unit_of_work(self.factory) as session:
             outcome = store_story(session, item)
             item.story_id = outcome.story_id
@@ -104,7 +92,6 @@ class StorePipeline:
 
     @_transient
     def _store_fetch(self, item: SourceFetchItem) -> None:
-        assert self.factory is not None
         now = datetime.now(UTC)
         with unit_of_work(self.factory) as session:
             queries.record_source_fetch(
@@ -116,9 +103,9 @@ class StorePipeline:
                 last_modified=item.last_modified,
             )
             if item.malformed and item.error is None:
-                source = session.get(Source, item.source_id)
-                if source is not None:
-                    source.last_error = f"malformed feed (entries kept): {item.malformed}"[:2000]
+                sources.note_malformed_feed(
+                    session=session, source_id=item.source_id, problem=item.malformed
+                )
             if self.run_id is None:
                 return
             counts = {"sources_done": 1}
@@ -142,7 +129,7 @@ class StorePipeline:
 
     def _count_failure_best_effort(self, item: Any, exc: Exception) -> None:
         log.error("storage failed for %s: %s", getattr(item, "url", item), exc)
-        if self.run_id is None or self.factory is None:
+        if self.run_id is None:
             return
         try:
             with unit_of_work(self.factory) as session:

@@ -1,9 +1,11 @@
 """The feed spider: fetch each due feed, read its entries, complete them from article pages.
 
 It only fetches and parses; storing, deduplicating and matching happen in the
-item pipelines. The list of sources (and which stories are already stored, so
-unchanged articles are not downloaded again) is read from the database at
-start.
+item pipelines. The sources are read once, at start: the ones the runner chose
+(``source_ids``), or, for a bare ``scrapy crawl feeds``, the named, all or due
+ones. Which stories are already stored (so unchanged articles are not
+downloaded again) is read for each feed's entries as the feed arrives. Both go
+through the crawl's one database engine (``crawler.database``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from db import queries
-from db.models import SourceKind
-from db.session import make_engine, make_sessionmaker
+from db import queries, sources
+from db.models import Source, SourceKind
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.database import CrawlDatabase
 from crawler.extraction import extract_article
 from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
@@ -37,15 +40,29 @@ class SourceRef:
     etag: str | None
     last_modified: str | None
 
+    @classmethod
+    def of(cls, source: Source) -> SourceRef:
+        return cls(
+            source.id,
+            source.name,
+            source.kind,
+            source.url,
+            source.language,
+            source.etag,
+            source.last_modified,
+        )
+
 
 class FeedSpider(scrapy.Spider):
     name = "feeds"
+    database: CrawlDatabase  # set by from_crawler
 
     def __init__(
         self,
         source: str | None = None,
         all: str | bool = False,
         run_id: str | int | None = None,
+        source_ids: str | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -53,25 +70,30 @@ class FeedSpider(scrapy.Spider):
         self.source_names = [s for s in (source or "").split(",") if s]
         self.crawl_all = str(all).lower() in ("1", "true", "yes")
         self.run_id = int(run_id) if run_id not in (None, "") else None
+        # The sources the runner chose ("" for none); None: choose them here.
+        self.source_ids = (
+            None if source_ids is None else [int(i) for i in source_ids.split(",") if i]
+        )
         self.sources: list[SourceRef] = []
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
+        spider: FeedSpider = super().from_crawler(crawler, *args, **kwargs)
+        spider.database = CrawlDatabase.of(crawler)
+        return spider
+
     def _load_sources(self) -> list[SourceRef]:
-        engine = make_engine(self.settings.get("WIREWATCH_DATABASE_URL"))
-        try:
-            with make_sessionmaker(engine)() as session:
-                if self.source_names:
-                    rows = [queries.get_source(session=session, name=n) for n in self.source_names]
-                elif self.crawl_all:
-                    rows = queries.list_sources(session=session, enabled_only=True)
-                else:
-                    rows = queries.due_sources(session=session, now=datetime.now(UTC))
-                refs = [
-                    SourceRef(r.id, r.name, r.kind, r.url, r.language, r.etag, r.last_modified)
-                    for r in rows
-                ]
-        finally:
-            engine.dispose()
-        return refs
+        with self.database.sessions() as session:
+            if self.source_ids is not None:
+                rows = sources.sources_by_id(session=session, ids=self.source_ids)
+            else:
+                rows = sources.sources_for_crawl(
+                    session=session,
+                    now=datetime.now(UTC),
+                    names=self.source_names,
+                    crawl_all=self.crawl_all,
+                )
+            return [SourceRef.of(row) for row in rows]
 
     async def start(self) -> AsyncIterator[Any]:
         self.sources = self._load_sources()
@@ -212,12 +234,8 @@ class FeedSpider(scrapy.Spider):
 
     def _known_keys(self, entries: list[FeedEntry]) -> dict[str, queries.KnownStory]:
         keys = [url_key(canonicalize_url(e.link)) for e in entries]
-        engine = make_engine(self.settings.get("WIREWATCH_DATABASE_URL"))
-        try:
-            with make_sessionmaker(engine)() as session:
-                return queries.known_story_keys(session=session, url_keys=keys)
-        finally:
-            engine.dispose()
+        with self.database.sessions() as session:
+            return queries.known_story_keys(session=session, url_keys=keys)
 
     def parse_article(self, response: Response) -> Iterator[StoryItem]:
         item: StoryItem = response.meta["item"]
@@ -233,7 +251,9 @@ class FeedSpider(scrapy.Spider):
             item.authors = item.authors or list(article.authors)
             if item.published is None and article.published is not None:
                 item.published = article.published
-            item.language = article.language or item.language
+            if article.language:
+                item.language = article.language
+                item.language_detected = True
             item.link_canonical = article.canonical_url
             item.extraction_method = article.method
         else:
