@@ -13,7 +13,8 @@ from core.query import parse
 from db import queries
 from db.models import SourceKind, Topic
 from db.session import unit_of_work
-from wirewatch.bootstrap import load_sources, load_topics, validate_source_url
+from wirewatch.bootstrap import load_sources, load_topics
+from wirewatch.catalog import check_source_url
 from wirewatch.topic_preview import preview_query
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
@@ -66,7 +67,7 @@ def sources_add(
     """Add a source (or update the one with this name)."""
     c = ctx()
     with user_errors():
-        checked = validate_source_url(url, kind, AddressPolicy.from_settings(c.settings))
+        checked = check_source_url(url, kind, AddressPolicy.from_settings(c.settings))
         c.migrate()
         with unit_of_work(c.factory) as session:
             _, created = queries.upsert_source(

@@ -13,7 +13,7 @@ from db import queries
 from db.models import Source, SourceKind, Topic
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
-from wirewatch.bootstrap import validate_source_url
+from wirewatch.catalog import check_source_url
 
 
 def save_source(
@@ -27,7 +27,7 @@ def save_source(
     interval_minutes: int | None = None,
 ) -> tuple[Source, bool]:
     """Add a source or update the one with this name; raises SourceError for a refused URL."""
-    checked = validate_source_url(url, kind, AddressPolicy.from_settings(settings))
+    checked = check_source_url(url, kind, AddressPolicy.from_settings(settings))
     with unit_of_work(factory) as session:
         source, created = queries.upsert_source(
             session=session,
