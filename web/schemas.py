@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from db.models import CrawlRun, Source, SourceKind, Topic
 from pydantic import BaseModel, Field
+from wirewatch import catalog
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
 
 
@@ -186,14 +187,15 @@ class TopicOut(BaseModel):
         )
 
 
-SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
+# The catalog's own rules (wirewatch.catalog), published in the schema.
+SLUG = catalog.TOPIC_SLUG_PATTERN
 
 
 class TopicIn(BaseModel):
     slug: str = Field(pattern=SLUG, description="lowercase letters, digits and '-'")
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, max_length=10_000)
-    definition: str = Field("", max_length=5000)
+    name: str = Field(min_length=1, max_length=catalog.MAX_TOPIC_NAME)
+    query: str = Field(min_length=1, max_length=catalog.MAX_QUERY)
+    definition: str = Field("", max_length=catalog.MAX_DEFINITION)
 
 
 class SourceOut(BaseModel):
@@ -236,15 +238,17 @@ class SourceOut(BaseModel):
         )
 
 
-SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+SOURCE_NAME = catalog.SOURCE_NAME_PATTERN
 
 
 class SourceIn(BaseModel):
     name: str = Field(pattern=SOURCE_NAME)
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(min_length=1, max_length=catalog.MAX_URL)
     kind: SourceKind = SourceKind.FEED
-    language: str | None = Field(None, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-    interval_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+    language: str | None = Field(
+        None, max_length=catalog.MAX_LANGUAGE, pattern=catalog.LANGUAGE_PATTERN
+    )
+    interval_minutes: int | None = Field(None, ge=1, le=catalog.MAX_INTERVAL)
 
 
 class EnabledPatch(BaseModel):
