@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from db.models import CrawlRun, Source, SourceKind, Topic
+from db.models import CrawlRun, Frequency, Source, SourceKind, Topic
 from pydantic import BaseModel, Field
 from wirewatch import catalog
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
@@ -317,3 +317,55 @@ class CrawlOut(BaseModel):
                 if isinstance(e, dict)
             ],
         )
+
+
+# --- subscriptions (the JSON API under /api/subscriptions) ----------------------------
+
+
+class SubscribeIn(BaseModel):
+    email: str = Field(max_length=320)
+    topics: list[str] = Field(min_length=1, max_length=50)
+    frequency: Frequency = Frequency.DAILY
+    timezone: str = Field(default="UTC", max_length=64)
+    hour: int = Field(default=8, ge=0, le=23)
+    weekday: int = Field(default=0, ge=0, le=6)
+    include_updates: bool = True
+    order: Literal["newest", "coverage"] = "newest"
+
+
+class ConfirmIn(BaseModel):
+    token: str = Field(max_length=2000)
+
+
+class SubscriptionOut(BaseModel):
+    topic: str
+    name: str
+    active: bool
+    confirmed: bool
+    frequency: Frequency
+    hour: int
+    weekday: int
+    include_updates: bool
+    order: str
+
+
+class SubscriberOut(BaseModel):
+    email: str
+    timezone: str
+    suppressed: bool
+    subscriptions: list[SubscriptionOut]
+
+
+class SubscriptionPatch(BaseModel):
+    topic: str
+    active: bool | None = None
+    frequency: Frequency | None = None
+    hour: int | None = Field(default=None, ge=0, le=23)
+    weekday: int | None = Field(default=None, ge=0, le=6)
+    include_updates: bool | None = None
+    order: Literal["newest", "coverage"] | None = None
+
+
+class PreferencesPatch(BaseModel):
+    timezone: str | None = Field(default=None, max_length=64)
+    subscriptions: list[SubscriptionPatch] = Field(default_factory=list, max_length=50)

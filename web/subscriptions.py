@@ -23,7 +23,7 @@ import secrets
 import zoneinfo
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from alerts import subscribe as subs
 from alerts.atom import MEDIA_TYPE, topic_feed
@@ -46,10 +46,10 @@ from db.models import Frequency, Subscriber, Subscription
 from db.session import unit_of_work
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from web import schemas
 from web.deps import SessionDep, SettingsDep, TemplatesDep
 from web.ratelimit import RateLimiter
 
@@ -501,68 +501,19 @@ def _prefs_from_fields(fields: dict[str, str], slug: str, updates: bool) -> subs
 # -- JSON API --------------------------------------------------------------------------------
 
 
-class SubscribeIn(BaseModel):
-    email: str = Field(max_length=320)
-    topics: list[str] = Field(min_length=1, max_length=50)
-    frequency: Frequency = Frequency.DAILY
-    timezone: str = Field(default="UTC", max_length=64)
-    hour: int = Field(default=8, ge=0, le=23)
-    weekday: int = Field(default=0, ge=0, le=6)
-    include_updates: bool = True
-    order: Literal["newest", "coverage"] = "newest"
-
-
-class ConfirmIn(BaseModel):
-    token: str = Field(max_length=2000)
-
-
-class SubscriptionOut(BaseModel):
-    topic: str
-    name: str
-    active: bool
-    confirmed: bool
-    frequency: Frequency
-    hour: int
-    weekday: int
-    include_updates: bool
-    order: str
-
-
-class SubscriberOut(BaseModel):
-    email: str
-    timezone: str
-    suppressed: bool
-    subscriptions: list[SubscriptionOut]
-
-
-class SubscriptionPatch(BaseModel):
-    topic: str
-    active: bool | None = None
-    frequency: Frequency | None = None
-    hour: int | None = Field(default=None, ge=0, le=23)
-    weekday: int | None = Field(default=None, ge=0, le=6)
-    include_updates: bool | None = None
-    order: Literal["newest", "coverage"] | None = None
-
-
-class PreferencesPatch(BaseModel):
-    timezone: str | None = Field(default=None, max_length=64)
-    subscriptions: list[SubscriptionPatch] = Field(default_factory=list, max_length=50)
-
-
 def _require_json(request: Request) -> None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/json":
         raise HTTPException(status_code=415, detail="send the body as application/json")
 
 
-def _subscriber_out(subscriber: Subscriber) -> SubscriberOut:
-    return SubscriberOut(
+def _subscriber_out(subscriber: Subscriber) -> schemas.SubscriberOut:
+    return schemas.SubscriberOut(
         email=subscriber.email,
         timezone=subscriber.timezone,
         suppressed=subscriber.suppressed_at is not None,
         subscriptions=[
-            SubscriptionOut(
+            schemas.SubscriptionOut(
                 topic=sub.topic.slug,
                 name=sub.topic.name,
                 active=sub.active,
@@ -579,7 +530,9 @@ def _subscriber_out(subscriber: Subscriber) -> SubscriberOut:
 
 
 @router.post("/api/subscriptions", status_code=202, tags=["subscriptions"])
-def api_subscribe(request: Request, body: SubscribeIn, settings: SettingsDep) -> JSONResponse:
+def api_subscribe(
+    request: Request, body: schemas.SubscribeIn, settings: SettingsDep
+) -> JSONResponse:
     """Ask for a subscription: a confirmation email goes out; the answer is always the same."""
     _require_json(request)
     if wait := _wait(request, settings):
@@ -609,8 +562,8 @@ def api_subscribe(request: Request, body: SubscribeIn, settings: SettingsDep) ->
 
 @router.post("/api/subscriptions/confirm", tags=["subscriptions"])
 def api_confirm(
-    request: Request, body: ConfirmIn, session: SessionDep, settings: SettingsDep
-) -> SubscriberOut:
+    request: Request, body: schemas.ConfirmIn, session: SessionDep, settings: SettingsDep
+) -> schemas.SubscriberOut:
     """Open a confirmation link's token: its subscriptions start."""
     _require_json(request)
     try:
@@ -637,7 +590,7 @@ def _subscriber_or_404(
 @router.get("/api/subscriptions/{token}", tags=["subscriptions"])
 def api_preferences(
     request: Request, token: str, session: SessionDep, settings: SettingsDep
-) -> SubscriberOut:
+) -> schemas.SubscriberOut:
     """A subscriber's subscriptions; the token is the one in the preferences link."""
     return _subscriber_out(_subscriber_or_404(request, session, settings, token))
 
@@ -646,10 +599,10 @@ def api_preferences(
 def api_update(
     request: Request,
     token: str,
-    body: PreferencesPatch,
+    body: schemas.PreferencesPatch,
     session: SessionDep,
     settings: SettingsDep,
-) -> SubscriberOut:
+) -> schemas.SubscriberOut:
     """Change settings, switch topics on or off; fields left out keep their value."""
     _require_json(request)
     subscriber = _subscriber_or_404(request, session, settings, token)
@@ -691,7 +644,7 @@ def api_unsubscribe(
     session: SessionDep,
     settings: SettingsDep,
     topic: Annotated[str | None, Query(max_length=100)] = None,
-) -> SubscriberOut:
+) -> schemas.SubscriberOut:
     """Unsubscribe from one topic (``?topic=slug``) or from all."""
     subscriber = _subscriber_or_404(request, session, settings, token)
     for sub in subscriber.subscriptions:
