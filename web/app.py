@@ -11,7 +11,17 @@ from db.session import make_engine, make_sessionmaker
 from fastapi import FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 
-from web import admin, api, errors, exports, metrics, routes, subscriptions
+from web import (
+    admin,
+    api,
+    errors,
+    exports,
+    feeds,
+    metrics,
+    routes,
+    sendgrid_events,
+    subscriptions,
+)
 from web.auth import Guard
 from web.background import IndexWorker
 from web.crawls import CrawlManager
@@ -75,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(subscriptions.router)
+    app.include_router(feeds.router)
+    app.include_router(sendgrid_events.router)
     app.include_router(exports.router)
     app.include_router(api.router)
     app.include_router(metrics.router)

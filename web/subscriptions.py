@@ -1,4 +1,4 @@
-"""Subscription pages and API: subscribe, confirm, preferences, unsubscribe, feeds, mail events.
+"""Subscription pages and API: subscribe, confirm, preferences, unsubscribe.
 
 * ``/subscribe`` (form) and ``POST /api/subscriptions`` (JSON) only ever send
   a confirmation email; nothing else is sent before its link is opened. They
@@ -11,8 +11,6 @@
   no cookie.
 * The HTML forms carry a CSRF token bound to a cookie; the JSON API accepts
   only ``application/json``, which another site's form cannot send.
-* ``/topics/{slug}/atom.xml`` is a topic's Atom feed, ``POST /events/sendgrid``
-  SendGrid's signed Event Webhook.
 """
 
 from __future__ import annotations
@@ -26,24 +24,12 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from alerts import subscribe as subs
-from alerts.atom import MEDIA_TYPE, topic_feed
-from alerts.events import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    EventAuthError,
-    EventPayloadError,
-    handle_events,
-    load_public_key,
-    parse_events,
-    verify_request,
-)
 from alerts.senders import make_sender
 from alerts.tokens import TokenError, Tokens
-from core.errors import ConfigError, DeliveryError, NotFoundError, WirewatchError
+from core.errors import DeliveryError, NotFoundError, WirewatchError
 from core.settings import Settings
 from db import queries
 from db.models import Frequency, Subscriber, Subscription
-from db.session import unit_of_work
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
@@ -653,49 +639,3 @@ def api_unsubscribe(
     session.commit()
     session.refresh(subscriber)
     return _subscriber_out(subscriber)
-
-
-# -- Atom feed and mail provider events --------------------------------------------------------
-
-
-@router.get("/topics/{slug}/atom.xml")
-def atom_feed(slug: str, session: SessionDep, settings: SettingsDep) -> Response:
-    try:
-        body = topic_feed(session, settings, slug)
-    except NotFoundError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return Response(body, media_type=MEDIA_TYPE, headers={"Cache-Control": "max-age=300"})
-
-
-@router.post("/events/sendgrid", include_in_schema=False)
-async def sendgrid_events(request: Request) -> JSONResponse:
-    """SendGrid's signed Event Webhook; refused unless its verification key is configured."""
-    settings: Settings = request.app.state.settings
-    if not settings.sendgrid_webhook_public_key:
-        return JSONResponse(
-            {"detail": "the SendGrid event webhook is not configured here"}, status_code=404
-        )
-    body = await request.body()
-    try:
-        key = load_public_key(settings.sendgrid_webhook_public_key)
-        verify_request(
-            key,
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-            request.headers.get(TIMESTAMP_HEADER),
-        )
-        events = parse_events(body)
-    except EventAuthError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-    except EventPayloadError as exc:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
-    except ConfigError as exc:
-        log.error("SendGrid event webhook: %s", exc)
-        return JSONResponse({"detail": "the event webhook is misconfigured"}, status_code=500)
-
-    def apply() -> dict[str, int]:
-        with unit_of_work(_sessions(request)) as session:
-            summary = handle_events(session, events)
-        return dict(vars(summary))
-
-    return JSONResponse(await run_in_threadpool(apply))
