@@ -1,4 +1,4 @@
-"""Request-scoped dependencies: a database session (or the factory), the settings, the templates.
+"""Request-scoped dependencies: a database session (or the factory), settings, templates, tokens.
 
 A handler that writes takes ``UnitOfWorkDep``: one transaction for the whole
 request, committed when the handler returns (before the response is sent, so
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
+from alerts.tokens import Tokens
 from core.settings import Settings
 from db.session import unit_of_work
 from fastapi import Depends, Request
@@ -41,6 +42,12 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def get_tokens(request: Request) -> Tokens:
+    """The app's signer of subscription links and of the subscription forms' CSRF tokens."""
+    tokens: Tokens = request.app.state.tokens
+    return tokens
+
+
 def get_templates(request: Request) -> Jinja2Templates:
     templates: Jinja2Templates = request.app.state.templates
     return templates
@@ -52,3 +59,4 @@ UnitOfWorkDep = Annotated[Session, Depends(get_unit_of_work, scope="function")]
 FactoryDep = Annotated[sessionmaker[Session], Depends(get_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+TokensDep = Annotated[Tokens, Depends(get_tokens)]

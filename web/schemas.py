@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from db.models import CrawlRun, Frequency, Source, SourceKind, Topic
+from db.models import CrawlRun, Frequency, Source, SourceKind, Subscriber, Topic
 from pydantic import BaseModel, Field
 from wirewatch import catalog
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
@@ -354,6 +354,28 @@ class SubscriberOut(BaseModel):
     timezone: str
     suppressed: bool
     subscriptions: list[SubscriptionOut]
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> SubscriberOut:
+        return cls(
+            email=subscriber.email,
+            timezone=subscriber.timezone,
+            suppressed=subscriber.suppressed_at is not None,
+            subscriptions=[
+                SubscriptionOut(
+                    topic=sub.topic.slug,
+                    name=sub.topic.name,
+                    active=sub.active,
+                    confirmed=sub.confirmed,
+                    frequency=sub.frequency,
+                    hour=sub.send_hour,
+                    weekday=sub.send_weekday,
+                    include_updates=sub.include_updates,
+                    order=sub.ordering,
+                )
+                for sub in sorted(subscriber.subscriptions, key=lambda s: s.id)
+            ],
+        )
 
 
 class SubscriptionPatch(BaseModel):
