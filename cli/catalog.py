@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from cli.common import ctx, user_errors
 from core.netguard import AddressPolicy
 from db import queries
-from db.models import SourceKind, Topic
+from db.models import SourceKind
 from db.session import unit_of_work
 from wirewatch import catalog
 from wirewatch.bootstrap import load_sources, load_topics
-from wirewatch.topic_preview import preview_query
+from wirewatch.topic_preview import preview_query, saved_or_draft
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
 topics_app = typer.Typer(
@@ -186,8 +185,7 @@ def topics_preview(
     with user_errors():
         c.migrate()
         with c.factory() as session:
-            topic = session.scalar(select(Topic).where(Topic.slug == slug_or_query))
-            query = topic.query if topic is not None else slug_or_query
+            query = saved_or_draft(session, slug_or_query)
             report = preview_query(session, query, days=days, sample_size=sample)
     c.console.print(f"{report.matched} of {report.scanned} stories from the last {days} days match")
     if report.per_language:
