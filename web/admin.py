@@ -29,7 +29,8 @@ router = APIRouter(include_in_schema=False)
 
 Csrf = Annotated[str, Form(max_length=400)]
 # Form limits only bound the work one request can cause; the catalog's rules
-# (wirewatch.catalog) decide what is accepted, with the same messages as the CLI.
+# (wirewatch.catalog) decide what is accepted, with the same messages as the CLI,
+# an empty field included (FastAPI would answer a missing one with its own error).
 FIELD_CAP = 1000
 TEXT_CAP = 20_000
 
@@ -87,8 +88,8 @@ def add_source(
     session: UnitOfWorkDep,
     settings: SettingsDep,
     csrf: Csrf,
-    name: Annotated[str, Form(max_length=FIELD_CAP)],
-    url: Annotated[str, Form(max_length=TEXT_CAP)],
+    name: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+    url: Annotated[str, Form(max_length=TEXT_CAP)] = "",
     kind: Annotated[SourceKind, Form()] = SourceKind.FEED,
     language: Annotated[str, Form(max_length=FIELD_CAP)] = "",
 ) -> Response:
@@ -148,9 +149,9 @@ def save_topic_form(
     request: Request,
     session: UnitOfWorkDep,
     csrf: Csrf,
-    slug: Annotated[str, Form(max_length=FIELD_CAP)],
-    name: Annotated[str, Form(max_length=FIELD_CAP)],
-    query: Annotated[str, Form(max_length=TEXT_CAP)],
+    slug: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+    name: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+    query: Annotated[str, Form(max_length=TEXT_CAP)] = "",
 ) -> Response:
     """A refused slug, name or query shows the form again, filled in, with the catalog's message."""
     check_admin_form(request, csrf)
