@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from cli.common import ctx, user_errors
-from core.errors import ConfigError, QueryError
 from core.netguard import AddressPolicy
-from core.query import parse
 from db import queries
-from db.models import SourceKind, Topic
+from db.models import SourceKind
 from db.session import unit_of_work
-from wirewatch.bootstrap import load_sources, load_topics, validate_source_url
-from wirewatch.topic_preview import preview_query
+from wirewatch import catalog
+from wirewatch.bootstrap import load_sources, load_topics
+from wirewatch.topic_preview import preview_query, saved_or_draft
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
 topics_app = typer.Typer(
@@ -50,34 +48,39 @@ def sources_list() -> None:
 
 @sources_app.command("add")
 def sources_add(
-    name: str = typer.Argument(..., help="Unique short name."),
+    name: str = typer.Argument(
+        ..., help="Unique short name: letters, digits, '.', '_' or '-' (e.g. asia-wire)."
+    ),
     url: str = typer.Argument(
         ..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."
     ),
     kind: SourceKind = typer.Option(SourceKind.FEED, "--kind", help="feed or telegram."),
-    language: str = typer.Option(None, "--lang", help="Main language of the outlet (ru, tg, en)."),
+    language: str = typer.Option(
+        None, "--lang", help="Main language of the outlet: a code such as ru, tg or en."
+    ),
     interval: int = typer.Option(
         None,
         "--interval",
-        min=1,
-        help="Minutes between crawls (default: WIREWATCH_DEFAULT_CRAWL_INTERVAL_MINUTES).",
+        help=f"Minutes between crawls, 1 to {catalog.MAX_INTERVAL} "
+        "(default: WIREWATCH_DEFAULT_CRAWL_INTERVAL_MINUTES).",
     ),
 ) -> None:
     """Add a source (or update the one with this name)."""
     c = ctx()
     with user_errors():
-        checked = validate_source_url(url, kind, AddressPolicy.from_settings(c.settings))
+        spec = catalog.check_source(
+            name=name,
+            url=url,
+            kind=kind,
+            language=language,
+            interval_minutes=interval,
+            default_interval=c.settings.default_crawl_interval_minutes,
+            policy=AddressPolicy.from_settings(c.settings),
+        )
         c.migrate()
         with unit_of_work(c.factory) as session:
-            _, created = queries.upsert_source(
-                session=session,
-                name=name,
-                url=checked,
-                kind=kind,
-                language=language,
-                interval_minutes=interval or c.settings.default_crawl_interval_minutes,
-            )
-    c.console.print(f"{'added' if created else 'updated'} source {name}: {checked}")
+            _, created = catalog.save_source(session=session, spec=spec)
+    c.console.print(f"{'added' if created else 'updated'} source {spec.name}: {spec.url}")
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
@@ -85,7 +88,7 @@ def _set_enabled(name: str, enabled: bool) -> None:
     with user_errors():
         c.migrate()
         with unit_of_work(c.factory) as session:
-            queries.get_source(session=session, name=name).enabled = enabled
+            catalog.set_source_enabled(session=session, name=name, enabled=enabled)
     c.console.print(f"source {name} {'enabled' if enabled else 'disabled'}")
 
 
@@ -138,7 +141,10 @@ def topics_list() -> None:
 
 @topics_app.command("add")
 def topics_add(
-    slug: str = typer.Argument(..., help="Short identifier, e.g. police-liaison-migration."),
+    slug: str = typer.Argument(
+        ...,
+        help="Short identifier: lowercase letters, digits and '-' (e.g. police-liaison-migration).",
+    ),
     query: str = typer.Option(..., "--query", "-q", help="The topic's query."),
     name: str = typer.Option(None, "--name", help="Display name (default: the slug)."),
     definition: str = typer.Option("", "--definition", help="What belongs to the topic, in words."),
@@ -146,15 +152,10 @@ def topics_add(
     """Add or update a topic; the query is checked before it is saved."""
     c = ctx()
     with user_errors():
-        try:
-            parse(query)
-        except QueryError as exc:
-            raise ConfigError(f"topic {slug!r} not saved: {exc}") from exc
+        spec = catalog.check_topic(slug=slug, name=name, query=query, definition=definition)
         c.migrate()
         with unit_of_work(c.factory) as session:
-            _, created = queries.upsert_topic(
-                session=session, slug=slug, name=name or slug, query=query, definition=definition
-            )
+            _, created = catalog.save_topic(session=session, spec=spec)
     c.console.print(f"{'added' if created else 'updated'} topic {slug}")
 
 
@@ -184,8 +185,7 @@ def topics_preview(
     with user_errors():
         c.migrate()
         with c.factory() as session:
-            topic = session.scalar(select(Topic).where(Topic.slug == slug_or_query))
-            query = topic.query if topic is not None else slug_or_query
+            query = saved_or_draft(session, slug_or_query)
             report = preview_query(session, query, days=days, sample_size=sample)
     c.console.print(f"{report.matched} of {report.scanned} stories from the last {days} days match")
     if report.per_language:

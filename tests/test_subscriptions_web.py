@@ -286,3 +286,36 @@ def test_json_api_double_opt_in_and_preferences(
     assert client.get(f"/api/subscriptions/{prefs}x").status_code == 404
     with session_factory() as session:
         assert session.scalar(select(Subscription.active).where(Subscription.id == 2)) is False
+
+
+def test_a_refused_change_of_preferences_stores_none_of_it(
+    client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    tokens = Tokens.from_settings(settings)
+    with session_factory() as session:
+        subscriber = queries.get_subscriber(session=session, email="known@newsroom.example")
+        assert subscriber is not None and subscriber.token
+        secret, zone = subscriber.token, subscriber.timezone
+    url = f"/preferences/{tokens.preferences(secret)}"
+    form = {
+        "csrf": _csrf(client.get(url).text),
+        "timezone": "Asia/Tokyo",
+        # deals on (stored first), then mvd refused: neither may stay
+        "active": ["migration-deals", "mvd"],
+        "frequency-migration-deals": "weekly",
+        "hour-mvd": "25",
+    }
+    refused = client.post(url, data=form)
+    assert refused.status_code == 400 and "Saved." not in refused.text
+    api = client.patch(
+        f"/api/subscriptions/{tokens.preferences(secret)}",
+        json={"timezone": "Asia/Tokyo", "subscriptions": [{"topic": "nope", "active": True}]},
+    )
+    assert api.status_code == 422
+    with session_factory() as session:
+        rows = {
+            s.topic.slug: s
+            for s in queries.subscriptions_of(session=session, email="known@newsroom.example")
+        }
+        assert set(rows) == {"mvd"} and rows["mvd"].active
+        assert rows["mvd"].subscriber.timezone == zone

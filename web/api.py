@@ -2,6 +2,8 @@
 
 Reading needs nothing unless the archive is private; changing sources and
 topics and starting crawls needs ``Authorization: Bearer <admin token>``.
+Sources and topics are checked and saved by the catalog (``wirewatch.catalog``),
+as in the admin forms and the CLI.
 Errors are JSON ``{"detail": ...}``: 401 without the token, 404 for an unknown
 name or id, 422 for a query that does not parse or an out-of-range parameter,
 429 when crawl starts come too fast.
@@ -12,15 +14,15 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+from core.netguard import AddressPolicy
 from db import queries
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from wirewatch import archive
+from wirewatch import archive, catalog
 
 from web import schemas
-from web.actions import save_source, save_topic, set_source_enabled, set_topic_enabled
 from web.auth import AdminApi, Reader
 from web.crawls import Started
-from web.deps import FactoryDep, SessionDep, SettingsDep
+from web.deps import FactoryDep, SessionDep, SettingsDep, UnitOfWorkDep
 from web.params import Cursor, Limit, SearchFilters
 
 router = APIRouter(prefix="/api", tags=["api"], responses=schemas.ERRORS)
@@ -85,14 +87,15 @@ def put_topic(
     slug: Annotated[str, Path(pattern=schemas.SLUG)],
     body: schemas.TopicIn,
     response: Response,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     _: AdminApi,
 ) -> schemas.TopicOut:
     if body.slug != slug:
         raise HTTPException(status_code=422, detail="the slug in the path and the body differ")
-    topic, created = save_topic(
-        factory, slug=slug, name=body.name, query=body.query, definition=body.definition
+    spec = catalog.check_topic(
+        slug=slug, name=body.name, query=body.query, definition=body.definition
     )
+    topic, created = catalog.save_topic(session=session, spec=spec)
     response.status_code = 201 if created else 200
     return schemas.TopicOut.of(topic)
 
@@ -103,10 +106,11 @@ def put_topic(
 def patch_topic(
     slug: Annotated[str, Path(pattern=schemas.SLUG)],
     body: schemas.EnabledPatch,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     _: AdminApi,
 ) -> schemas.TopicOut:
-    return schemas.TopicOut.of(set_topic_enabled(factory, slug, body.enabled))
+    topic = catalog.set_topic_enabled(session=session, slug=slug, enabled=body.enabled)
+    return schemas.TopicOut.of(topic)
 
 
 @router.get("/sources", response_model=list[schemas.SourceOut], summary="Sources and their health")
@@ -123,19 +127,20 @@ def list_sources(session: SessionDep, _: Reader) -> list[schemas.SourceOut]:
 def post_source(
     body: schemas.SourceIn,
     response: Response,
-    factory: FactoryDep,
+    session: UnitOfWorkDep,
     settings: SettingsDep,
     _: AdminApi,
 ) -> schemas.SourceOut:
-    source, created = save_source(
-        factory,
-        settings,
+    spec = catalog.check_source(
         name=body.name,
         url=body.url,
         kind=body.kind,
         language=body.language,
         interval_minutes=body.interval_minutes,
+        default_interval=settings.default_crawl_interval_minutes,
+        policy=AddressPolicy.from_settings(settings),
     )
+    source, created = catalog.save_source(session=session, spec=spec)
     response.status_code = 201 if created else 200
     return schemas.SourceOut.from_source(source)
 
@@ -146,9 +151,10 @@ def post_source(
     summary="Enable or disable a source (admin)",
 )
 def patch_source(
-    name: SourceName, body: schemas.EnabledPatch, factory: FactoryDep, _: AdminApi
+    name: SourceName, body: schemas.EnabledPatch, session: UnitOfWorkDep, _: AdminApi
 ) -> schemas.SourceOut:
-    return schemas.SourceOut.from_source(set_source_enabled(factory, name, body.enabled))
+    source = catalog.set_source_enabled(session=session, name=name, enabled=body.enabled)
+    return schemas.SourceOut.from_source(source)
 
 
 @router.post(

@@ -6,12 +6,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from alerts.tokens import Tokens
 from core.settings import Settings, get_settings
 from db.session import make_engine, make_sessionmaker
 from fastapi import FastAPI, Request, Response
 from fastapi.templating import Jinja2Templates
 
-from web import admin, api, errors, exports, metrics, routes, subscriptions
+from web import (
+    admin,
+    api,
+    errors,
+    exports,
+    feeds,
+    metrics,
+    routes,
+    sendgrid_events,
+    subscribe_pages,
+    subscribing,
+    subscriptions_api,
+)
 from web.auth import Guard
 from web.background import IndexWorker
 from web.crawls import CrawlManager
@@ -58,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.crawls = CrawlManager(settings, factory)
     app.state.crawl_limiter = RateLimiter(settings.crawl_trigger_limit, window=60)
     app.state.login_limiter = RateLimiter(10, window=60)
+    app.state.subscribe_limiter = subscribing.limiter(settings)
+    app.state.tokens = Tokens.from_settings(settings)
     errors.install(app)
 
     @app.middleware("http")
@@ -74,7 +89,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(admin.router)
-    app.include_router(subscriptions.router)
+    app.include_router(subscribe_pages.router)
+    app.include_router(subscriptions_api.router)
+    app.include_router(feeds.router)
+    app.include_router(sendgrid_events.router)
     app.include_router(exports.router)
     app.include_router(api.router)
     app.include_router(metrics.router)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from wirewatch.catalog import CatalogError
 
 from web.pages import render
 
@@ -57,5 +58,5 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for error in (NotFoundError, QueryError, SourceError, SearchRequestError):
+    for error in (NotFoundError, QueryError, SourceError, CatalogError, SearchRequestError):
         app.add_exception_handler(error, _domain_error)

@@ -14,12 +14,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from db.models import CrawlRun, Digest, Source, Story
+from db import monitoring, queries
+from db.search import pending_count
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,39 +57,43 @@ class DatabaseCollector(Collector):
         yield up
 
     def _crawls(self, session: Session) -> Iterator[Metric]:
-        totals = session.execute(
-            select(
-                func.coalesce(func.sum(CrawlRun.sources_done), 0),
-                func.coalesce(func.sum(CrawlRun.not_modified), 0),
-                func.coalesce(func.sum(CrawlRun.fetched), 0),
-                func.coalesce(func.sum(CrawlRun.new), 0),
-                func.coalesce(func.sum(CrawlRun.duplicates), 0),
-                func.coalesce(func.sum(CrawlRun.updated), 0),
-                func.coalesce(func.sum(CrawlRun.failed), 0),
-            )
-        ).one()
-        names = (
-            ("wirewatch_feed_fetches", "Feed fetches done by crawls"),
-            ("wirewatch_feed_not_modified", "Feed fetches answered 304 Not Modified"),
-            ("wirewatch_items_fetched", "Feed entries and pages processed by crawls"),
-            ("wirewatch_stories_new", "Stories stored for the first time"),
-            ("wirewatch_stories_duplicate", "Items that were an already stored story"),
-            ("wirewatch_stories_updated", "Stored stories whose text changed (new version)"),
-            ("wirewatch_fetch_failures", "Feed or page fetches that failed"),
+        totals = monitoring.crawl_totals(session=session)
+        counters = (
+            ("wirewatch_feed_fetches", "Feed fetches done by crawls", totals.feed_fetches),
+            (
+                "wirewatch_feed_not_modified",
+                "Feed fetches answered 304 Not Modified",
+                totals.not_modified,
+            ),
+            (
+                "wirewatch_items_fetched",
+                "Feed entries and pages processed by crawls",
+                totals.fetched,
+            ),
+            ("wirewatch_stories_new", "Stories stored for the first time", totals.new),
+            (
+                "wirewatch_stories_duplicate",
+                "Items that were an already stored story",
+                totals.duplicates,
+            ),
+            (
+                "wirewatch_stories_updated",
+                "Stored stories whose text changed (new version)",
+                totals.updated,
+            ),
+            ("wirewatch_fetch_failures", "Feed or page fetches that failed", totals.failed),
         )
-        for (name, doc), value in zip(names, totals, strict=True):
+        for name, doc, value in counters:
             counter = CounterMetricFamily(name, doc)
             counter.add_metric([], float(value))
             yield counter
         runs = CounterMetricFamily(
             "wirewatch_crawl_runs", "Crawl runs by outcome", labels=["status"]
         )
-        for status, count in session.execute(
-            select(CrawlRun.status, func.count()).group_by(CrawlRun.status)
-        ):
+        for status, count in monitoring.crawl_runs_by_status(session=session):
             runs.add_metric([status.value], float(count))
         yield runs
-        last = session.scalar(select(func.max(CrawlRun.finished_at)))
+        last = monitoring.last_crawl_finished(session=session)
         finished = GaugeMetricFamily(
             "wirewatch_last_crawl_finished_timestamp_seconds", "When the last crawl run ended"
         )
@@ -98,43 +102,29 @@ class DatabaseCollector(Collector):
         yield finished
 
     def _stories(self, session: Session) -> Iterator[Metric]:
-        total = session.scalar(select(func.count()).select_from(Story)) or 0
         stories = GaugeMetricFamily("wirewatch_stories", "Stories in the archive")
-        stories.add_metric([], float(total))
+        stories.add_metric([], float(queries.count_stories(session=session)))
         yield stories
-        fallback = session.scalar(
-            select(func.count())
-            .select_from(Story)
-            .where(Story.extraction_method == EXTRACTION_FALLBACK)
-        )
+        fallback = monitoring.stories_extracted_by(session=session, method=EXTRACTION_FALLBACK)
         failures = CounterMetricFamily(
             "wirewatch_extraction_failures",
             "Stories whose article page could not be fetched or extracted (feed summary kept)",
         )
-        failures.add_metric([], float(fallback or 0))
+        failures.add_metric([], float(fallback))
         yield failures
 
     def _digests(self, session: Session) -> Iterator[Metric]:
         digests = CounterMetricFamily("wirewatch_digests", "Digests by status", labels=["status"])
-        for status, count in session.execute(
-            select(Digest.status, func.count()).group_by(Digest.status)
-        ):
+        for status, count in monitoring.digests_by_status(session=session):
             digests.add_metric([status.value], float(count))
         yield digests
 
     def _sources(self, session: Session) -> Iterator[Metric]:
         gauge = GaugeMetricFamily("wirewatch_sources", "Sources by state", labels=["state"])
-        enabled = (
-            session.scalar(select(func.count()).select_from(Source).where(Source.enabled)) or 0
-        )
-        failing = (
-            session.scalar(select(func.count()).select_from(Source).where(Source.error_count > 0))
-            or 0
-        )
-        total = session.scalar(select(func.count()).select_from(Source)) or 0
-        gauge.add_metric(["enabled"], float(enabled))
-        gauge.add_metric(["disabled"], float(total - enabled))
-        gauge.add_metric(["failing"], float(failing))
+        counts = monitoring.source_counts(session=session)
+        gauge.add_metric(["enabled"], float(counts.enabled))
+        gauge.add_metric(["disabled"], float(counts.total - counts.enabled))
+        gauge.add_metric(["failing"], float(counts.failing))
         yield gauge
 
     def _scheduler(self, session: Session) -> Iterator[Metric]:
@@ -143,20 +133,16 @@ class DatabaseCollector(Collector):
             "wirewatch_scheduler_lag_seconds",
             "Seconds since the most overdue scheduled job should have run",
         )
-        if inspect(session.connection()).has_table("apscheduler_jobs"):
-            earliest = session.execute(
-                text("SELECT min(next_run_time) FROM apscheduler_jobs")
-            ).scalar()
-            if earliest is not None:
-                lag.add_metric([], max(0.0, time.time() - float(earliest)))
+        earliest = monitoring.earliest_scheduled_run(session=session)
+        if earliest is not None:
+            lag.add_metric([], max(0.0, time.time() - earliest))
         yield lag
 
     def _index(self, session: Session) -> Iterator[Metric]:
-        pending = session.execute(text("SELECT count(*) FROM search_queue")).scalar() or 0
         gauge = GaugeMetricFamily(
             "wirewatch_search_index_pending", "Changed stories waiting to be indexed for search"
         )
-        gauge.add_metric([], float(pending))
+        gauge.add_metric([], float(pending_count(session)))
         yield gauge
 
 

@@ -12,10 +12,9 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from core.errors import WirewatchError
-from db import queries
+from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import text
 from wirewatch import archive
 
 from web.auth import Reader
@@ -150,7 +149,7 @@ def crawl_page(request: Request, run_id: Id, session: SessionDep, _: Reader) -> 
 @router.get("/healthz")
 def healthz(session: SessionDep) -> JSONResponse:
     try:
-        session.execute(text("select 1"))
+        monitoring.ping(session=session)
     except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
         return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
     return JSONResponse({"status": "ok", "stories": queries.count_stories(session=session)})

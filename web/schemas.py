@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from db.models import CrawlRun, Source, SourceKind, Topic
+from db.models import CrawlRun, Frequency, Source, SourceKind, Subscriber, Topic
 from pydantic import BaseModel, Field
+from wirewatch import catalog
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
 
 
@@ -186,14 +187,15 @@ class TopicOut(BaseModel):
         )
 
 
-SLUG = r"^[a-z0-9][a-z0-9-]{0,99}$"
+# The catalog's own rules (wirewatch.catalog), published in the schema.
+SLUG = catalog.TOPIC_SLUG_PATTERN
 
 
 class TopicIn(BaseModel):
     slug: str = Field(pattern=SLUG, description="lowercase letters, digits and '-'")
-    name: str = Field(min_length=1, max_length=200)
-    query: str = Field(min_length=1, max_length=10_000)
-    definition: str = Field("", max_length=5000)
+    name: str = Field(min_length=1, max_length=catalog.MAX_TOPIC_NAME)
+    query: str = Field(min_length=1, max_length=catalog.MAX_QUERY)
+    definition: str = Field("", max_length=catalog.MAX_DEFINITION)
 
 
 class SourceOut(BaseModel):
@@ -236,15 +238,17 @@ class SourceOut(BaseModel):
         )
 
 
-SOURCE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+SOURCE_NAME = catalog.SOURCE_NAME_PATTERN
 
 
 class SourceIn(BaseModel):
     name: str = Field(pattern=SOURCE_NAME)
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(min_length=1, max_length=catalog.MAX_URL)
     kind: SourceKind = SourceKind.FEED
-    language: str | None = Field(None, max_length=8, pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
-    interval_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60)
+    language: str | None = Field(
+        None, max_length=catalog.MAX_LANGUAGE, pattern=catalog.LANGUAGE_PATTERN
+    )
+    interval_minutes: int | None = Field(None, ge=1, le=catalog.MAX_INTERVAL)
 
 
 class EnabledPatch(BaseModel):
@@ -313,3 +317,77 @@ class CrawlOut(BaseModel):
                 if isinstance(e, dict)
             ],
         )
+
+
+# --- subscriptions (the JSON API under /api/subscriptions) ----------------------------
+
+
+class SubscribeIn(BaseModel):
+    email: str = Field(max_length=320)
+    topics: list[str] = Field(min_length=1, max_length=50)
+    frequency: Frequency = Frequency.DAILY
+    timezone: str = Field(default="UTC", max_length=64)
+    hour: int = Field(default=8, ge=0, le=23)
+    weekday: int = Field(default=0, ge=0, le=6)
+    include_updates: bool = True
+    order: Literal["newest", "coverage"] = "newest"
+
+
+class ConfirmIn(BaseModel):
+    token: str = Field(max_length=2000)
+
+
+class SubscriptionOut(BaseModel):
+    topic: str
+    name: str
+    active: bool
+    confirmed: bool
+    frequency: Frequency
+    hour: int
+    weekday: int
+    include_updates: bool
+    order: str
+
+
+class SubscriberOut(BaseModel):
+    email: str
+    timezone: str
+    suppressed: bool
+    subscriptions: list[SubscriptionOut]
+
+    @classmethod
+    def of(cls, subscriber: Subscriber) -> SubscriberOut:
+        return cls(
+            email=subscriber.email,
+            timezone=subscriber.timezone,
+            suppressed=subscriber.suppressed_at is not None,
+            subscriptions=[
+                SubscriptionOut(
+                    topic=sub.topic.slug,
+                    name=sub.topic.name,
+                    active=sub.active,
+                    confirmed=sub.confirmed,
+                    frequency=sub.frequency,
+                    hour=sub.send_hour,
+                    weekday=sub.send_weekday,
+                    include_updates=sub.include_updates,
+                    order=sub.ordering,
+                )
+                for sub in sorted(subscriber.subscriptions, key=lambda s: s.id)
+            ],
+        )
+
+
+class SubscriptionPatch(BaseModel):
+    topic: str
+    active: bool | None = None
+    frequency: Frequency | None = None
+    hour: int | None = Field(default=None, ge=0, le=23)
+    weekday: int | None = Field(default=None, ge=0, le=6)
+    include_updates: bool | None = None
+    order: Literal["newest", "coverage"] | None = None
+
+
+class PreferencesPatch(BaseModel):
+    timezone: str | None = Field(default=None, max_length=64)
+    subscriptions: list[SubscriptionPatch] = Field(default_factory=list, max_length=50)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from core.errors import NotFoundError
+from db import archive as archive_reads
 from db import queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
@@ -30,8 +31,7 @@ from db.search import (
     sync,
 )
 from db.session import unit_of_work
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = [
     "ClusterMember",
@@ -186,14 +186,7 @@ def export_rows(
 
 
 def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
-    if not ids:
-        return []
-    stories = {
-        s.id: s
-        for s in session.scalars(
-            select(Story).options(joinedload(Story.source)).where(Story.id.in_(ids))
-        )
-    }
+    stories = archive_reads.stories_by_id(session=session, ids=ids)
     rows = []
     for story_id in ids:
         story = stories.get(story_id)
@@ -239,44 +232,26 @@ class StoryDetail:
 
 
 def story_detail(session: Session, story_id: int) -> StoryDetail:
-    story = session.scalar(
-        select(Story).options(joinedload(Story.source)).where(Story.id == story_id)
-    )
+    story = archive_reads.story_with_source(session=session, story_id=story_id)
     if story is None:
         raise NotFoundError(f"no story with id {story_id}")
-    members: list[ClusterMember] = []
-    if story.cluster_id is not None:
-        rows = session.execute(
-            select(Story, Source.name)
-            .outerjoin(Source, Story.source_id == Source.id)
-            .where(Story.cluster_id == story.cluster_id, Story.id != story.id)
-            .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
-            .limit(200)
-        ).all()
-        members = [
-            ClusterMember(
-                s.id,
-                s.title,
-                name or "",
-                s.canonical_url,
-                s.language,
-                s.published_at or s.fetched_at,
-            )
-            for s, name in rows
-        ]
-    versions = list(
-        session.scalars(
-            select(StoryVersion)
-            .where(StoryVersion.story_id == story.id)
-            .order_by(StoryVersion.version.desc())
+    members = [
+        ClusterMember(
+            s.id,
+            s.title,
+            name or "",
+            s.canonical_url,
+            s.language,
+            s.published_at or s.fetched_at,
         )
-    )
+        for s, name in archive_reads.cluster_members(session=session, story=story)
+    ]
     return StoryDetail(
         story=story,
         source=story.source.name if story.source else "",
         members=members,
         topics=queries.topics_for_story(session=session, story_id=story.id),
-        versions=versions,
+        versions=archive_reads.story_versions(session=session, story_id=story.id),
     )
 
 
@@ -293,15 +268,8 @@ class SourceHealth:
 def source_health(session: Session, *, now: datetime | None = None) -> list[SourceHealth]:
     now = now or datetime.now(UTC)
     since = now - timedelta(days=HEALTH_DAYS)
-    when = func.coalesce(Story.published_at, Story.fetched_at)
-    totals = dict(
-        session.execute(select(Story.source_id, func.count()).group_by(Story.source_id)).all()
-    )
-    recent = dict(
-        session.execute(
-            select(Story.source_id, func.count()).where(when >= since).group_by(Story.source_id)
-        ).all()
-    )
+    totals = archive_reads.stories_per_source(session=session)
+    recent = archive_reads.stories_per_source(session=session, since=since)
     return [
         SourceHealth(s, int(totals.get(s.id, 0)), int(recent.get(s.id, 0)) / HEALTH_DAYS)
         for s in queries.list_sources(session=session)
@@ -328,17 +296,8 @@ class TopicOverview:
 
 def topic_overview(session: Session, slug: str, *, limit: int = 50) -> TopicOverview:
     topic = queries.get_topic(session=session, slug=slug)
-    count = session.scalar(
-        select(func.count()).select_from(TopicMatch).where(TopicMatch.topic_id == topic.id)
-    )
-    rows = session.execute(
-        select(TopicMatch, Story, Source.name)
-        .join(Story, Story.id == TopicMatch.story_id)
-        .outerjoin(Source, Story.source_id == Source.id)
-        .where(TopicMatch.topic_id == topic.id)
-        .order_by(TopicMatch.matched_at.desc(), TopicMatch.id.desc())
-        .limit(limit)
-    ).all()
+    count = archive_reads.topic_match_count(session=session, topic_id=topic.id)
+    rows = archive_reads.latest_topic_matches(session=session, topic_id=topic.id, limit=limit)
     recent = [
         TopicStory(
             story.id,
@@ -351,4 +310,4 @@ def topic_overview(session: Session, slug: str, *, limit: int = 50) -> TopicOver
         )
         for match, story, name in rows
     ]
-    return TopicOverview(topic, int(count or 0), recent)
+    return TopicOverview(topic, count, recent)

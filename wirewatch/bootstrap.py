@@ -1,24 +1,23 @@
 """Bring the database in line with the sources and topics files users edit.
 
-Every query is parsed before it is saved, so a broken topic is refused here
-with the position of the mistake, never discovered at send time.
+Every entry goes through the catalog's rules (``wirewatch.catalog``), the same
+ones the CLI and the web app apply: a bad name, slug or URL is refused here,
+and a broken query with the position of the mistake, never discovered at send
+time.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
-from core.errors import BlockedURLError, ConfigError, QueryError, SourceError
-from core.netguard import AddressPolicy, check_scheme_only, vet_host
-from core.query import parse
-from db import queries
-from db.models import SourceKind
+from core.errors import ConfigError
 from sqlalchemy.orm import Session
+
+from wirewatch import catalog
+from wirewatch.catalog import CatalogError
 
 
 @dataclass(frozen=True)
@@ -43,76 +42,57 @@ def read_yaml_list(path: Path, key: str) -> list[dict[str, Any]]:
     return items
 
 
-def validate_source_url(url: str, kind: SourceKind, policy: AddressPolicy | None = None) -> str:
-    """The URL to store for a source, or SourceError saying why it is refused.
-
-    With a policy (user input: the CLI, the web), the host must also resolve
-    only to public addresses (or allowed ones). A name that does not resolve
-    right now is accepted: every fetch checks the address again anyway.
-    """
-    url = url.strip()
-    if kind == SourceKind.TELEGRAM:
-        from crawler.telegram import telegram_preview_url
-
-        return telegram_preview_url(url)
-    try:
-        check_scheme_only(url)
-        if policy is not None:
-            parts = urlsplit(url)
-            # A name that does not resolve now is checked again at every fetch.
-            with contextlib.suppress(OSError):
-                vet_host(parts.hostname or "", policy, port=parts.port)
-    except BlockedURLError as exc:
-        raise SourceError(f"refusing {url!r}: {exc.reason}") from exc
-    return url
-
-
 def load_sources(session: Session, path: Path, *, default_interval: int = 30) -> LoadReport:
+    """Add or redefine every source in the file, by the catalog's rules (in the caller's
+    transaction: one refused entry and the file changes nothing).
+
+    The file is the operator's own, so hosts are not looked up here; every
+    fetch vets the addresses it connects to anyway.
+    """
     created = updated = 0
     for number, item in enumerate(read_yaml_list(path, "sources"), 1):
         try:
-            name = str(item["name"]).strip()
-            kind = SourceKind(item.get("kind", "feed"))
-            url = validate_source_url(str(item["url"]), kind)
+            spec = catalog.check_source(
+                name=str(item["name"]),
+                url=str(item["url"]),
+                kind=str(item.get("kind", "feed")),
+                language=_text(item.get("language")),
+                interval_minutes=item.get("interval"),
+                homepage=_text(item.get("homepage")),
+                enabled=bool(item.get("enabled", True)),
+                default_interval=default_interval,
+                policy=None,
+            )
         except KeyError as exc:
             raise ConfigError(f"{path}: source {number} lacks {exc.args[0]!r}") from exc
-        except ValueError as exc:
-            raise ConfigError(f"{path}: source {number}: {exc}") from exc
-        except SourceError as exc:
+        except CatalogError as exc:
             raise ConfigError(f"{path}: source {number} ({item.get('name')}): {exc}") from exc
-        _, was_created = queries.upsert_source(
-            session=session,
-            name=name,
-            url=url,
-            kind=kind,
-            homepage=item.get("homepage"),
-            language=item.get("language"),
-            interval_minutes=int(item.get("interval", default_interval)),
-            enabled=bool(item.get("enabled", True)),
-        )
+        _, was_created = catalog.save_source(session=session, spec=spec)
         created += was_created
         updated += not was_created
     return LoadReport(created, updated)
 
 
 def load_topics(session: Session, path: Path) -> LoadReport:
+    """Add or redefine every topic in the file, by the catalog's rules (every query parsed)."""
     created = updated = 0
     for number, item in enumerate(read_yaml_list(path, "topics"), 1):
         try:
-            slug, name, query = str(item["slug"]), str(item["name"]), str(item["query"])
+            spec = catalog.check_topic(
+                slug=str(item["slug"]),
+                name=str(item["name"]),
+                query=str(item["query"]),
+                definition=str(item.get("definition", "")),
+            )
         except KeyError as exc:
             raise ConfigError(f"{path}: topic {number} lacks {exc.args[0]!r}") from exc
-        try:
-            parse(query)
-        except QueryError as exc:
-            raise ConfigError(f"{path}: topic {slug!r} has an invalid query: {exc}") from exc
-        _, was_created = queries.upsert_topic(
-            session=session,
-            slug=slug,
-            name=name,
-            query=query,
-            definition=str(item.get("definition", "")),
-        )
+        except CatalogError as exc:
+            raise ConfigError(f"{path}: topic {number}: {exc}") from exc
+        _, was_created = catalog.save_topic(session=session, spec=spec)
         created += was_created
         updated += not was_created
     return LoadReport(created, updated)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

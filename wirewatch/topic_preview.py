@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from core.query import Document, analyze_document, parse
-from db.models import Source, Story
-from sqlalchemy import func, select
+from db import archive
+from db.catalog import find_topic
 from sqlalchemy.orm import Session
 
 BATCH = 1000
@@ -39,6 +39,12 @@ class TopicPreview:
     sample: list[PreviewSample] = field(default_factory=list)
 
 
+def saved_or_draft(session: Session, slug_or_query: str) -> str:
+    """The query of the saved topic with this slug, else the argument as a draft query."""
+    topic = find_topic(session=session, slug=slug_or_query)
+    return topic.query if topic is not None else slug_or_query
+
+
 def preview_query(
     session: Session,
     query: str,
@@ -51,14 +57,10 @@ def preview_query(
     compiled = parse(query)
     now = now or datetime.now(UTC)
     report = TopicPreview(query=query, days=days)
-    when = func.coalesce(Story.published_at, Story.fetched_at)
-    stmt = (
-        select(Story, Source.name, when)
-        .outerjoin(Source, Story.source_id == Source.id)
-        .where(when >= now - timedelta(days=days))
-        .order_by(when.desc(), Story.id.desc())
-    )
-    for story, source_name, published in session.execute(stmt.execution_options(yield_per=BATCH)):
+    since = now - timedelta(days=days)
+    for story, source_name, published in archive.stories_since(
+        session=session, since=since, batch=BATCH
+    ):
         report.scanned += 1
         result = compiled.match(
             analyze_document(

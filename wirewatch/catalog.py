@@ -1,0 +1,350 @@
+"""The catalog of sources and topics: one set of rules, whoever adds or changes them.
+
+The web forms, the JSON API, the CLI and the YAML files (``wirewatch init``,
+``sources load``, ``topics load``) all go through these functions, so what one
+of them refuses the others refuse too, with the same message:
+
+* a source name is 1-100 letters, digits, ``.``, ``_`` or ``-`` and starts
+  with a letter or digit (``asia-wire``);
+* a topic slug is 1-100 lowercase letters, digits or ``-`` and starts with a
+  letter or digit (``police-liaison-migration``);
+* a topic's name is 1-200 characters, its definition at most 5,000 and its
+  query at most 10,000; the query must parse (the message shows where not);
+* a source URL is http or https (for a Telegram source: a public channel,
+  stored as its preview address). With an address policy, for URLs a person
+  types into the CLI or the web app, its host must also resolve only to public
+  addresses or to ones ``WIREWATCH_ALLOW_PRIVATE_HOSTS`` allows
+  (``core.netguard``). A name that does not resolve right now is accepted:
+  every fetch checks the address again anyway;
+* a language is a code such as ``ru``, ``tg``, ``en`` or ``pt-BR``; a crawl
+  interval is 1 to 10,080 minutes (7 days); a kind is ``feed`` or ``telegram``.
+
+A refusal is a ``CatalogError`` (``field`` names the value) raised before
+anything is written. Functions that write take the caller's session and never
+commit: the caller's unit of work (a request, a command, a whole YAML file)
+owns the transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from core.errors import BlockedURLError, QueryError, SourceError, WirewatchError
+from core.netguard import AddressPolicy, check_scheme_only, vet_host
+from core.query import parse
+from db import queries
+from db.models import Source, SourceKind, Topic
+from sqlalchemy.orm import Session
+
+# The API's OpenAPI schema publishes these same patterns and limits (web/schemas.py).
+SOURCE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+TOPIC_SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,99}$"
+LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$"
+MAX_URL = 2000
+MAX_LANGUAGE = 8
+MAX_INTERVAL = 7 * 24 * 60
+MAX_TOPIC_NAME = 200
+MAX_QUERY = 10_000
+MAX_DEFINITION = 5000
+
+
+class CatalogError(WirewatchError):
+    """A source or topic breaks one of the catalog's rules; nothing was saved."""
+
+    field = ""
+
+
+class SourceNameError(CatalogError, SourceError):
+    field = "name"
+
+
+class SourceURLError(CatalogError, SourceError):
+    field = "url"
+
+
+class SourceKindError(CatalogError, SourceError):
+    field = "kind"
+
+
+class LanguageError(CatalogError, SourceError):
+    field = "language"
+
+
+class IntervalError(CatalogError, SourceError):
+    field = "interval_minutes"
+
+
+class HomepageError(CatalogError, SourceError):
+    field = "homepage"
+
+
+class TopicSlugError(CatalogError):
+    field = "slug"
+
+
+class TopicNameError(CatalogError):
+    field = "name"
+
+
+class TopicDefinitionError(CatalogError):
+    field = "definition"
+
+
+class TopicQueryError(CatalogError, QueryError):
+    """The topic's query does not parse: names the topic, and ``position`` says where."""
+
+    field = "query"
+
+    def __init__(self, slug: str, error: QueryError, summary: str = "") -> None:
+        QueryError.__init__(self, error.reason, error.query, error.position)
+        self.args = (
+            f"topic {slug!r} not saved: {summary or f'its query does not parse: {error}'}",
+        )
+
+
+# --- the rules, one value at a time ------------------------------------------------------
+
+
+def check_source_name(value: str) -> str:
+    name = value.strip()
+    if not re.fullmatch(SOURCE_NAME_PATTERN, name):
+        raise SourceNameError(
+            f"source name {value!r} is not allowed: use 1-100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. asia-wire)"
+        )
+    return name
+
+
+def check_topic_slug(value: str) -> str:
+    if not re.fullmatch(TOPIC_SLUG_PATTERN, value):
+        raise TopicSlugError(
+            f"topic slug {value!r} is not allowed: use 1-100 lowercase letters, digits or '-', "
+            "starting with a letter or digit (e.g. police-liaison-migration)"
+        )
+    return value
+
+
+def check_kind(value: SourceKind | str) -> SourceKind:
+    try:
+        return SourceKind(value)
+    except ValueError:
+        known = " or ".join(k.value for k in SourceKind)
+        raise SourceKindError(f"source kind {value!r} is unknown: use {known}") from None
+
+
+def check_language(value: str | None) -> str | None:
+    """A language code, or None for none given."""
+    code = (value or "").strip()
+    if not code:
+        return None
+    if len(code) > MAX_LANGUAGE or not re.fullmatch(LANGUAGE_PATTERN, code):
+        raise LanguageError(
+            f"language {value!r} is not a language code: use two or three lowercase letters, "
+            "optionally with a region (ru, tg, en, pt-BR)"
+        )
+    return code
+
+
+def check_interval(value: int | str | None, *, default: int) -> int:
+    """Minutes between crawls; None takes ``default`` (the operator's setting)."""
+    if value is None or value == "":
+        return default
+    minutes: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        minutes = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        minutes = int(value.strip())
+    if minutes is None or not 1 <= minutes <= MAX_INTERVAL:
+        raise IntervalError(
+            f"crawl interval {value!r} is not allowed: give a whole number of minutes "
+            f"from 1 to {MAX_INTERVAL} (7 days)"
+        )
+    return minutes
+
+
+def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None = None) -> str:
+    """The URL to store for a source.
+
+    With a policy (user input: the CLI, the web app, the API) the host must
+    also resolve only to public (or allowed) addresses.
+    """
+    url = value.strip()
+    if not url:
+        raise SourceURLError("a source needs a URL (for Telegram: the channel, e.g. @asiaplus)")
+    if len(url) > MAX_URL:
+        raise SourceURLError(f"the URL is {len(url)} characters long; at most {MAX_URL} are kept")
+    if kind == SourceKind.TELEGRAM:
+        from crawler.telegram import telegram_preview_url
+
+        try:
+            return telegram_preview_url(url)
+        except SourceError as exc:
+            raise SourceURLError(str(exc)) from exc
+    try:
+        check_scheme_only(url)
+        if policy is not None:
+            parts = urlsplit(url)
+            # A name that does not resolve now is checked again at every fetch.
+            with contextlib.suppress(OSError):
+                vet_host(parts.hostname or "", policy, port=parts.port)
+    except BlockedURLError as exc:
+        raise SourceURLError(f"refusing {url!r}: {exc.reason}") from exc
+    return url
+
+
+def check_homepage(value: str | None) -> str | None:
+    """A source's home page is only shown and linked, never fetched: http(s) is enough."""
+    url = (value or "").strip()
+    if not url:
+        return None
+    try:
+        check_scheme_only(url)
+    except BlockedURLError as exc:
+        raise HomepageError(f"homepage {value!r} is not allowed: {exc.reason}") from exc
+    return url
+
+
+def check_topic_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise TopicNameError("a topic needs a name (1-200 characters)")
+    if len(name) > MAX_TOPIC_NAME:
+        raise TopicNameError(
+            f"the topic name is {len(name)} characters long; at most {MAX_TOPIC_NAME}"
+        )
+    return name
+
+
+def check_definition(value: str) -> str:
+    if len(value) > MAX_DEFINITION:
+        raise TopicDefinitionError(
+            f"the topic definition is {len(value)} characters long; at most {MAX_DEFINITION}"
+        )
+    return value
+
+
+def check_query(slug: str, value: str) -> str:
+    """The query as given, once it parses; a TopicQueryError shows where it does not."""
+    if len(value) > MAX_QUERY:
+        raise TopicQueryError(
+            slug,
+            QueryError("the query is too long", value, MAX_QUERY),
+            f"its query is {len(value)} characters long; at most {MAX_QUERY}",
+        )
+    try:
+        parse(value)
+    except QueryError as exc:
+        raise TopicQueryError(slug, exc) from exc
+    return value
+
+
+# --- whole definitions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source definition that passed every rule."""
+
+    name: str
+    url: str
+    kind: SourceKind
+    language: str | None
+    interval_minutes: int
+    homepage: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic definition that passed every rule."""
+
+    slug: str
+    name: str
+    query: str
+    definition: str = ""
+
+
+def check_source(
+    *,
+    name: str,
+    url: str,
+    kind: SourceKind | str = SourceKind.FEED,
+    language: str | None = None,
+    interval_minutes: int | str | None = None,
+    homepage: str | None = None,
+    enabled: bool = True,
+    default_interval: int,
+    policy: AddressPolicy | None,
+) -> SourceSpec:
+    """Every rule, cheapest first: the URL (maybe a DNS lookup) is checked last."""
+    checked_name = check_source_name(name)
+    checked_kind = check_kind(kind)
+    return SourceSpec(
+        name=checked_name,
+        kind=checked_kind,
+        language=check_language(language),
+        interval_minutes=check_interval(interval_minutes, default=default_interval),
+        homepage=check_homepage(homepage),
+        enabled=enabled,
+        url=check_source_url(url, checked_kind, policy),
+    )
+
+
+def check_topic(
+    *, slug: str, query: str, name: str | None = None, definition: str = ""
+) -> TopicSpec:
+    """Every rule; a topic without a name is named by its slug."""
+    checked_slug = check_topic_slug(slug)
+    return TopicSpec(
+        slug=checked_slug,
+        name=check_topic_name(checked_slug if name is None else name),
+        query=check_query(checked_slug, query),
+        definition=check_definition(definition),
+    )
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def save_source(*, session: Session, spec: SourceSpec) -> tuple[Source, bool]:
+    """Add the source, or redefine the one with this name; returns (source, created)."""
+    return queries.upsert_source(
+        session=session,
+        name=spec.name,
+        url=spec.url,
+        kind=spec.kind,
+        homepage=spec.homepage,
+        language=spec.language,
+        interval_minutes=spec.interval_minutes,
+        enabled=spec.enabled,
+    )
+
+
+def save_topic(*, session: Session, spec: TopicSpec) -> tuple[Topic, bool]:
+    """Add the topic, or redefine the one with this slug; returns (topic, created)."""
+    return queries.upsert_topic(
+        session=session,
+        slug=spec.slug,
+        name=spec.name,
+        query=spec.query,
+        definition=spec.definition,
+    )
+
+
+def set_source_enabled(*, session: Session, name: str, enabled: bool) -> Source:
+    """A disabled source is not crawled; its stories stay in the archive."""
+    source = queries.get_source(session=session, name=name)
+    source.enabled = enabled
+    session.flush()
+    return source
+
+
+def set_topic_enabled(*, session: Session, slug: str, enabled: bool) -> Topic:
+    """A disabled topic matches no new stories; its earlier matches stay."""
+    topic = queries.get_topic(session=session, slug=slug)
+    topic.enabled = enabled
+    session.flush()
+    return topic
