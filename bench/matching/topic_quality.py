@@ -97,9 +97,7 @@ def in_split(row: Row, split: str) -> bool:
     return split == "all" or row.get("split") == split
 
 
-def judge(
-    query: Query, rows: Iterable[Row], show: bool = False
-) -> list[tuple[Row, bool]]:
+def judge(query: Query, rows: Iterable[Row], show: bool = False) -> list[tuple[Row, bool]]:
     """Each story with whether the query matched it."""
     judged = []
     for row in rows:
