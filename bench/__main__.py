@@ -13,6 +13,10 @@ import sys
 QUICK = (
     ("extraction quality and speed vs trafilatura", ["bench.extraction.run"]),
     ("topic quality per language", ["bench.matching.topic_quality"]),
+    (
+        "topic quality on the beat set, dev half, per row",
+        ["bench.matching.topic_quality", "--beat", "--split", "dev", "--rows"],
+    ),
     ("percolator vs naive loop, 10,000 topics", ["bench.matching.percolator"]),
     ("dedup quality on the shared corpora", ["bench.dedup.quality"]),
     ("dedup index vs exact-hash baseline, 20,000 stories", ["bench.dedup.scale", "--n", "20000"]),

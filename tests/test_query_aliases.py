@@ -71,6 +71,38 @@ def test_russian_ministry_is_not_the_tajik_one():
     assert not fired("@tj-interior-ministry", "МВД России сообщило")
 
 
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        # transliteration: "Корея"/"Korea" share the key of the Tajik "кор" (work),
+        # "Россия" that of "rose", "Китай" that of "kit"
+        ("other-countries", "вай дар Русия кор мекунад"),
+        ("other-countries", "a first-aid kit"),
+        ("russia", "remittances rose by a fifth"),
+        # the Tajik stemmer cuts "Ҷопон" to "чоп" (print) and "Покистон" to "пок" (clean)
+        ("other-countries", "китоб чоп шуд"),
+        ("other-countries", "оби пок"),
+    ],
+)
+def test_country_names_do_not_match_common_words(entity, text):
+    assert not fired(f"@{entity}", text)
+
+
+@pytest.mark.parametrize(
+    ("entity", "text"),
+    [
+        ("other-countries", "Ҷумҳурии Корея"),
+        ("other-countries", "дар Ҷопон"),
+        ("other-countries", "ба Покистонро"),
+        ("other-countries", "South Korea"),
+        ("russia", "в России"),
+        ("russia", "дар Русия"),
+    ],
+)
+def test_country_names_written_as_exact_forms_still_match(entity, text):
+    assert fired(f"@{entity}", text)
+
+
 def test_every_bundled_alias_parses():
     for name in default_aliases().names():
         assert parse(f"@{name}").root.expansion  # type: ignore[union-attr]
