@@ -40,7 +40,7 @@ def search(
     """Search stored stories, newest first (the same query language as topics)."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         refresh_index(c.factory, limit=1_000_000)
         with c.factory() as session:
             hits = search_archive(

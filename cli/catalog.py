@@ -25,7 +25,7 @@ def sources_list() -> None:
     """List sources with their health."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             rows = queries.list_sources(session=session)
             table = Table(
@@ -77,7 +77,7 @@ def sources_add(
             default_interval=c.settings.default_crawl_interval_minutes,
             policy=AddressPolicy.from_settings(c.settings),
         )
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             _, created = catalog.save_source(session=session, spec=spec)
     c.console.print(f"{'added' if created else 'updated'} source {spec.name}: {spec.url}")
@@ -86,7 +86,7 @@ def sources_add(
 def _set_enabled(name: str, enabled: bool) -> None:
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             catalog.set_source_enabled(session=session, name=name, enabled=enabled)
     c.console.print(f"source {name} {'enabled' if enabled else 'disabled'}")
@@ -113,7 +113,7 @@ def sources_load(
     from pathlib import Path
 
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             report = load_sources(
                 session,
@@ -128,7 +128,7 @@ def topics_list() -> None:
     """List topics."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             table = Table("name", "on", "query")
             table.add_column("slug", no_wrap=True)
@@ -153,7 +153,7 @@ def topics_add(
     c = ctx()
     with user_errors():
         spec = catalog.check_topic(slug=slug, name=name, query=query, definition=definition)
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             _, created = catalog.save_topic(session=session, spec=spec)
     c.console.print(f"{'added' if created else 'updated'} topic {slug}")
@@ -164,7 +164,7 @@ def topics_show(slug: str = typer.Argument(..., help="Topic slug.")) -> None:
     """Show a topic's definition and query."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             t = queries.get_topic(session=session, slug=slug)
             c.console.print(f"[bold]{t.name}[/] ({t.slug})")
@@ -183,7 +183,7 @@ def topics_preview(
     """Run a topic (or a draft query) over the archive: hits per day and language, and a sample."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             query = saved_or_draft(session, slug_or_query)
             report = preview_query(session, query, days=days, sample_size=sample)
@@ -220,7 +220,7 @@ def topics_load(
     from pathlib import Path
 
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             report = load_topics(session, Path(path) if path else c.settings.topics_file)
     c.console.print(f"topics: {report.created} new, {report.updated} updated")

@@ -33,7 +33,7 @@ def crawl(
     """Crawl due sources now (or the named ones, or --all), with progress and a summary."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         handle = start_crawl(
             c.settings,
             c.factory,

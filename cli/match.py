@@ -19,7 +19,7 @@ def _topic_query(slug: str) -> str:
     """The topic's query from the archive, else from the topics file (works before `init`)."""
     c = ctx()
     try:
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             return queries.get_topic(session=session, slug=slug).query
     except NotFoundError:

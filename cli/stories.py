@@ -28,7 +28,7 @@ def stories_show(
     """Show a story: source, addresses, dates, its cluster's other stories, topics, versions."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             detail = story_detail(session, story_id)
             cluster = _cluster(session, detail.story)
@@ -47,7 +47,7 @@ def stories_delete(
     """Delete stories for good: their clusters are recounted, their URLs never stored again."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
     wanted = list(dict.fromkeys(story_ids))  # an id named twice is deleted once
     with c.factory() as session:
         found = {i: s for i in wanted if (s := session.get(Story, i)) is not None}

@@ -79,7 +79,7 @@ def subscribe(
     )
     with user_errors():
         prefs.checked()
-        c.migrate()
+        c.require_schema()
         sender = None if confirmed else make_sender(c.settings)
         result = subs.request_subscription(
             c.factory,
@@ -123,7 +123,7 @@ def unsubscribe(
     """Stop an address's digests (one topic or all)."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             changed = queries.unsubscribe(session=session, email=email, topic_slug=topic)
     if changed == 0:
@@ -152,7 +152,7 @@ def subscriptions_list(
     """Every subscription with its schedule, state and last problem."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             rows = []
             for sub in queries.list_subscriptions(session=session, email=email, topic_slug=topic):
@@ -205,7 +205,7 @@ def digest_send(
     """Send every digest (and webhook batch) that is due now."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         sender = make_sender(c.settings)
         summary = send_due_digests(c.factory, c.settings, sender, dry_run=dry_run)
     if dry_run:
@@ -242,7 +242,7 @@ def digest_status(
     """Digests that failed or whose fate is unknown (a crash or a lost answer mid-send)."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             digests = session.scalars(
                 select(Digest)
@@ -272,7 +272,7 @@ def digest_resend(
     """Send an unknown or failed digest's stories again with the next run (your decision)."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         digest = release_for_resend(c.factory, digest_id)
     c.console.print(f"digest {digest.id} released; its stories go out with the next digest run")
 
@@ -288,7 +288,7 @@ def webhooks_add(
     """Send a topic's new stories to a URL; prints the secret the receiver verifies with."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             webhook = add_webhook(session, c.settings, topic_slug=topic, url=url)
             webhook_id, secret = webhook.id, webhook.secret
@@ -301,7 +301,7 @@ def webhooks_list() -> None:
     """Webhooks, their topics and health."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with c.factory() as session:
             table = Table("id", "topic", "url", "active", "last success", "failures", "last error")
             for hook in list_webhooks(session):
@@ -324,7 +324,7 @@ def webhooks_remove(
     """Stop posting to a webhook."""
     c = ctx()
     with user_errors():
-        c.migrate()
+        c.require_schema()
         with unit_of_work(c.factory) as session:
             remove_webhook(session, webhook_id)
     c.console.print(f"webhook {webhook_id} stopped")

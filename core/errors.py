@@ -8,6 +8,7 @@
     ├── QueryError             a topic or search query does not parse (has .position)
     ├── NotFoundError          a named source, topic, story or subscription does not exist
     ├── MigrationError         a schema migration would lose or break data: nothing changed
+    ├── SchemaOutOfDateError   the database is not initialised or older than this version
     └── DeliveryError          a message could not be handed to the mail transport
         ├── TemporaryDeliveryError   retry later (429, 5xx, connection trouble)
         ├── UncertainDeliveryError   the transport may have taken it (answer lost): do not resend
@@ -64,6 +65,10 @@ class QueryError(WirewatchError):
 
 class NotFoundError(WirewatchError):
     """A named object does not exist."""
+
+
+class SchemaOutOfDateError(WirewatchError):
+    """The database has not been initialised, or is older than this version of the code."""
 
 
 class MigrationError(WirewatchError):

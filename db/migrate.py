@@ -6,6 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from db.session import make_engine
 
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 
@@ -28,3 +32,16 @@ def downgrade(database_url: str, revision: str) -> None:
 def check(database_url: str) -> None:
     """Raise if the models and the migrations have drifted apart."""
     command.check(alembic_config(database_url))
+
+
+def revisions(database_url: str) -> tuple[str | None, str]:
+    """The schema revision the database is at (None: never initialised) and the code's head."""
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert head is not None
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    return current, head

@@ -209,3 +209,36 @@ def test_match_prints_the_ids_a_topic_matches(cli: Settings, tmp_path: Path) -> 
     assert bad.exit_code == 1 and ":2:" in bad.output
     both = runner.invoke(app, ["match", "--query", "x", "--topic", "y", str(broken)])
     assert both.exit_code == 1 and "exactly one" in both.output
+
+
+@pytest.mark.parametrize(
+    "args", [["search", "МВД"], ["sources", "list"], ["stories", "show", "1"], ["digest", "status"]]
+)
+def test_commands_that_only_read_never_create_or_migrate_a_database(
+    tmp_path: Path, args: list[str]
+) -> None:
+    database = tmp_path / "never-initialised.db"
+    reset_context(
+        AppContext(settings=Settings(data_dir=tmp_path, database_url=f"sqlite:///{database}"))
+    )
+    try:
+        result = runner.invoke(app, args)
+    finally:
+        reset_context(None)
+    assert result.exit_code == 1, result.output
+    assert "is not initialised: run `wirewatch init` first" in " ".join(result.output.split())
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(f"sqlite:///{database}")
+    assert "stories" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_an_out_of_date_database_is_named_with_its_revision(cli: Settings) -> None:
+    from db.migrate import downgrade
+
+    downgrade(cli.database_url, "0005")
+    result = runner.invoke(app, ["sources", "list"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "is at schema revision 0005, this version needs" in said and "wirewatch init" in said
