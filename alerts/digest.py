@@ -608,7 +608,6 @@ def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest
 
 def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: datetime) -> int:
     """Settle digests a killed process left in ``sending``; returns how many stay unknown."""
-    confirm = getattr(sender, "was_delivered", None)
     unknown = 0
     with unit_of_work(factory) as session:
         stale = session.scalars(
@@ -618,7 +617,9 @@ def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: 
             )
         ).all()
         for digest in stale:
-            delivered = bool(confirm and digest.message_id and confirm(digest.message_id))
+            # Only proof of sending changes the outcome: "not found" is no proof of
+            # the opposite (an operator may have moved the outbox's files away).
+            delivered = bool(digest.message_id and sender.was_delivered(digest.message_id))
             status = DeliveryStatus.SENT if delivered else DeliveryStatus.UNKNOWN
             digest.status = status
             if not delivered:

@@ -67,6 +67,8 @@ class Sender:
             mark(message.to)
             time.sleep(3600)
         return result
+    def was_delivered(self, message_id):
+        return self.inner.was_delivered(message_id)
 
 while go and not Path(go).exists():
     time.sleep(0.01)
