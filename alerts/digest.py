@@ -93,6 +93,9 @@ class DigestRunSummary:
     deferred: int = 0
     unknown: int = 0
     held: int = 0
+    # The transport refused our credentials and the run stopped: a configuration
+    # problem for the operator, so `wirewatch digest send` exits non-zero.
+    transport_refused: bool = False
     previews: list[OutgoingMessage] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     webhooks: WebhookRunSummary | None = None
@@ -154,6 +157,7 @@ def send_due_digests(
             ):
                 part += 1
         except TransportAuthError as exc:
+            summary.transport_refused = True
             summary.errors.append(f"mail transport refused our credentials, run stopped: {exc}")
             log.error("mail transport refused our credentials; stopping the digest run: %s", exc)
             break

@@ -231,7 +231,7 @@ def digest_send(
         c.err.print(f"[yellow]{error}[/]")
     if summary.unknown:
         c.err.print("see `wirewatch digest status`; `wirewatch digest resend ID` sends one again")
-    if summary.failed or any("credentials" in e for e in summary.errors):
+    if summary.failed or summary.transport_refused:
         raise typer.Exit(1)
 
 

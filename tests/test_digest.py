@@ -149,7 +149,7 @@ def test_auth_error_stops_the_run_and_loses_nothing(
     sender = MockSender(revoked)
     summary = _send(session_factory, settings, sender)
     assert len(sender.offered) == 1  # stopped at the first refusal
-    assert any("credentials" in e for e in summary.errors)
+    assert summary.transport_refused and any("credentials" in e for e in summary.errors)
     later = _send(session_factory, settings, MockSender(), NOW + timedelta(minutes=1))
     assert later.sent == 2
 
