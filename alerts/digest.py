@@ -38,7 +38,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from core.errors import (
     NotFoundError,
@@ -49,21 +48,15 @@ from core.errors import (
     WirewatchError,
 )
 from core.settings import Settings
-from db import queries
+from db import deliveries, queries
 from db.models import (
-    Delivery,
     DeliveryStatus,
     Digest,
     Frequency,
     Story,
-    StoryVersion,
-    Subscriber,
     Subscription,
-    TopicMatch,
-    UpdateDelivery,
 )
 from db.session import unit_of_work
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -76,7 +69,6 @@ from alerts.webhooks import WebhookRunSummary, deliver_webhooks
 
 log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=15)
-_SEEN = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
 
 
 class ResendRefusedError(WirewatchError):
@@ -132,7 +124,7 @@ def send_due_digests(
         crawling = crawl_in_progress(session)
         due = [
             (sub.id, period)
-            for sub in _active_subscriptions(session)
+            for sub in deliveries.active_subscriptions(session=session)
             if (period := due_period(sub, sub.subscriber.timezone, now)) is not None
         ]
     for subscription_id, period in due:
@@ -176,38 +168,13 @@ def crawl_in_progress(session: Session) -> bool:
     return bool(queries.running_crawl_runs(session=session))
 
 
-def _active_subscriptions(session: Session) -> list[Subscription]:
-    stmt = (
-        select(Subscription)
-        .join(Subscriber)
-        .where(
-            Subscription.confirmed.is_(True),
-            Subscription.active.is_(True),
-            Subscriber.suppressed_at.is_(None),
-        )
-        .order_by(Subscription.id)
-    )
-    return list(session.scalars(stmt))
-
-
 def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
     """Stories matched to the topic since the subscription began and never promised to this subscriber."""
     floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
-    promised = select(Delivery.story_id).where(
-        Delivery.subscriber_id == sub.subscriber_id,
-        Delivery.status != DeliveryStatus.PENDING,
+    rows = deliveries.unpromised_matches(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id, since=floor
     )
-    stmt = (
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == sub.topic_id,
-            TopicMatch.matched_at >= floor,
-            Story.id.not_in(promised),
-        )
-        .order_by(TopicMatch.matched_at, Story.id)
-    )
-    return [Candidate(story, match) for story, match in session.execute(stmt).all()]
+    return [Candidate(story, match) for story, match in rows]
 
 
 def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
@@ -217,31 +184,15 @@ def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
     ``crawler.dedup.is_substantive_change``), so a newer version than the one
     last sent (or last announced as an update) is worth a line.
     """
-    rows = session.execute(
-        select(Story, TopicMatch, Delivery.story_version)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .join(Delivery, Delivery.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == sub.topic_id,
-            Delivery.subscriber_id == sub.subscriber_id,
-            Delivery.status.in_(_SEEN),
-            Story.version > Delivery.story_version,
-            Story.matched_at.is_not(None),
-        )
-        .order_by(Story.id)
-    ).all()
+    rows = deliveries.changed_since_sent(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id
+    )
     if not rows:
         return []
-    announced = dict(
-        session.execute(
-            select(UpdateDelivery.story_id, func.max(UpdateDelivery.story_version))
-            .where(
-                UpdateDelivery.subscriber_id == sub.subscriber_id,
-                UpdateDelivery.status != DeliveryStatus.PENDING,
-                UpdateDelivery.story_id.in_([story.id for story, _, _ in rows]),
-            )
-            .group_by(UpdateDelivery.story_id)
-        ).all()
+    announced = deliveries.announced_versions(
+        session=session,
+        subscriber_id=sub.subscriber_id,
+        story_ids=[story.id for story, _, _ in rows],
     )
     result = []
     for story, match, sent_version in rows:
@@ -254,11 +205,7 @@ def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
 def _title_of(session: Session, story: Story, version: int) -> str | None:
     if version >= story.version:
         return story.title
-    return session.scalar(
-        select(StoryVersion.title).where(
-            StoryVersion.story_id == story.id, StoryVersion.version == version
-        )
-    )
+    return deliveries.version_title(session=session, story_id=story.id, version=version)
 
 
 def _send_one(
@@ -377,23 +324,27 @@ def _claim(
             period = _instant_key(sub, new, updated, content)
         if sub.subscriber.token is None:
             sub.subscriber.token = new_secret()
-        digest = Digest(
+        digest = deliveries.add_digest(
+            session=session,
             subscription_id=sub.id,
             period_key=period,
             status=DeliveryStatus.SENDING,
-            subject="",
-            attempts=1,
-            created_at=now,
+            now=now,
         )
-        session.add(digest)
-        session.flush()
         message = compose_digest(
             settings, sub, content, digest_id=digest.id, now=now, tokens=tokens
         )
         digest.subject = message.subject
         digest.message_id = message.message_id
         digest.transport = settings.effective_mail_transport
-        _promise(session, sub, digest.id, content)
+        deliveries.add_promises(
+            session=session,
+            digest=digest,
+            subscriber_id=sub.subscriber_id,
+            status=DeliveryStatus.SENDING,
+            stories=[story for entry in content.new for story in entry.all_stories],
+            updates=[story for entry in content.updated for story in entry.all_stories],
+        )
         claimed = _Claimed(
             digest.id,
             message,
@@ -476,50 +427,6 @@ def _content(
     )
 
 
-def _promise(session: Session, sub: Subscription, digest_id: int, content: DigestContent) -> None:
-    new_stories = [story for entry in content.new for story in entry.all_stories]
-    ids = [story.id for story in new_stories]
-    # Deliveries released by an earlier deferred digest are taken over, not duplicated.
-    session.execute(
-        delete(Delivery).where(
-            Delivery.subscriber_id == sub.subscriber_id,
-            Delivery.story_id.in_(ids),
-            Delivery.status == DeliveryStatus.PENDING,
-        )
-    )
-    for story in new_stories:
-        session.add(
-            Delivery(
-                subscriber_id=sub.subscriber_id,
-                story_id=story.id,
-                subscription_id=sub.id,
-                digest_id=digest_id,
-                status=DeliveryStatus.SENDING,
-                story_version=story.version,
-            )
-        )
-    updated_stories = [story for entry in content.updated for story in entry.all_stories]
-    session.execute(
-        delete(UpdateDelivery).where(
-            UpdateDelivery.subscriber_id == sub.subscriber_id,
-            UpdateDelivery.story_id.in_([story.id for story in updated_stories]),
-            UpdateDelivery.status == DeliveryStatus.PENDING,
-        )
-    )
-    for story in updated_stories:
-        session.add(
-            UpdateDelivery(
-                subscriber_id=sub.subscriber_id,
-                story_id=story.id,
-                subscription_id=sub.id,
-                digest_id=digest_id,
-                status=DeliveryStatus.SENDING,
-                story_version=story.version,
-            )
-        )
-    session.flush()
-
-
 def _settle(
     factory: sessionmaker[Session],
     digest_id: int,
@@ -544,11 +451,12 @@ def _settle(
             digest.message_id = provider_id
         if error is not None:
             digest.error = error[:2000]
-        values: dict[str, Any] = {"status": status}
+        sent_at = None
         if status == DeliveryStatus.SENT:
-            digest.sent_at = now
-            values["sent_at"] = now
-        _set_deliveries(session, [digest_id], **values)
+            sent_at = digest.sent_at = now
+        deliveries.set_promises(
+            session=session, digest_id=digest_id, status=status, sent_at=sent_at
+        )
 
 
 def settle_digest(session: Session, digest_id: int, status: DeliveryStatus) -> bool:
@@ -557,17 +465,11 @@ def settle_digest(session: Session, digest_id: int, status: DeliveryStatus) -> b
     if digest is None:
         return False
     digest.status = status
-    values: dict[str, Any] = {"status": status}
+    sent_at = None
     if status == DeliveryStatus.SENT:
-        digest.sent_at = digest.sent_at or datetime.now(UTC)
-        values["sent_at"] = digest.sent_at
-    _set_deliveries(session, [digest_id], **values)
+        sent_at = digest.sent_at = digest.sent_at or datetime.now(UTC)
+    deliveries.set_promises(session=session, digest_id=digest_id, status=status, sent_at=sent_at)
     return True
-
-
-def _set_deliveries(session: Session, digest_ids: list[int], **values: Any) -> None:
-    for model in (Delivery, UpdateDelivery):
-        session.execute(update(model).where(model.digest_id.in_(digest_ids)).values(**values))
 
 
 def _release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
@@ -585,7 +487,9 @@ def _release_in(session: Session, digest_id: int, error: str) -> None:
     # Free the period so a later run in the same period may send.
     if "~" not in digest.period_key:
         digest.period_key = f"{digest.period_key}~{digest.id}"[:40]
-    _set_deliveries(session, [digest_id], status=DeliveryStatus.PENDING, digest_id=None)
+    deliveries.set_promises(
+        session=session, digest_id=digest_id, status=DeliveryStatus.PENDING, detach=True
+    )
     sub = session.get(Subscription, digest.subscription_id)
     if sub is not None:
         sub.last_digest_at = None
@@ -614,12 +518,9 @@ def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: 
     """Settle digests a killed process left in ``sending``; returns how many stay unknown."""
     unknown = 0
     with unit_of_work(factory) as session:
-        stale = session.scalars(
-            select(Digest).where(
-                Digest.status == DeliveryStatus.SENDING,
-                Digest.created_at <= now - STALE_SENDING,
-            )
-        ).all()
+        stale = deliveries.stale_digests(
+            session=session, status=DeliveryStatus.SENDING, before=now - STALE_SENDING
+        )
         for digest in stale:
             # Only proof of sending changes the outcome: "not found" is no proof of
             # the opposite (an operator may have moved the outbox's files away).
@@ -629,5 +530,5 @@ def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: 
             if not delivered:
                 unknown += 1
                 digest.error = "process stopped while sending; not resent to avoid a duplicate"
-            _set_deliveries(session, [digest.id], status=status)
+            deliveries.set_promises(session=session, digest_id=digest.id, status=status)
     return unknown

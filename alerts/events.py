@@ -35,9 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
-from db import queries
-from db.models import DeliveryStatus, Digest, MailEvent
-from sqlalchemy.dialects import postgresql, sqlite
+from db import deliveries, queries
+from db.models import DeliveryStatus, Digest
 from sqlalchemy.orm import Session
 
 from alerts.digest import settle_digest
@@ -174,24 +173,16 @@ def _record(
     reason: str | None,
 ) -> bool:
     """Insert the event unless it is known; True when it is new."""
-    message_id = str(event.get("sg_message_id") or event.get("smtp-id") or "")[:200]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(MailEvent)
-        .values(
-            message_id=message_id,
-            event=name[:32],
-            timestamp=timestamp,
-            email=email[:320],
-            digest_id=digest_id,
-            reason=reason,
-            received_at=_now(),
-        )
-        .on_conflict_do_nothing(index_elements=["message_id", "event", "timestamp", "email"])
-        .returning(MailEvent.id)
+    return deliveries.record_mail_event(
+        session=session,
+        message_id=str(event.get("sg_message_id") or event.get("smtp-id") or "")[:200],
+        event=name[:32],
+        timestamp=timestamp,
+        email=email[:320],
+        digest_id=digest_id,
+        reason=reason,
+        received_at=_now(),
     )
-    return session.scalar(stmt) is not None
 
 
 def _settle_unknown(session: Session, digest_id: int) -> bool:

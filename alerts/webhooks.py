@@ -37,16 +37,13 @@ import httpx
 from core.errors import BlockedURLError, ConfigError, NotFoundError, WirewatchError
 from core.netguard import AddressPolicy, check_scheme_only, guarded_client
 from core.settings import Settings
-from db import queries
+from db import deliveries, queries
 from db.models import (
     DeliveryStatus,
-    Story,
-    TopicMatch,
     Webhook,
     WebhookDelivery,
 )
 from db.session import unit_of_work
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -118,7 +115,7 @@ def remove_webhook(session: Session, webhook_id: int) -> Webhook:
 
 
 def list_webhooks(session: Session) -> list[Webhook]:
-    return list(session.scalars(select(Webhook).order_by(Webhook.id)))
+    return deliveries.list_webhooks(session=session)
 
 
 def check_url(url: str) -> None:
@@ -166,7 +163,7 @@ def deliver_webhooks(
     now = now or datetime.now(UTC)
     summary = WebhookRunSummary()
     with factory() as session:
-        ids = list(session.scalars(select(Webhook.id).where(Webhook.active.is_(True))))
+        ids = deliveries.active_webhook_ids(session=session)
     if not ids:
         return summary
     own_client = client is None
@@ -212,19 +209,14 @@ def _claim(
                 summary.held += 1
                 return None
             batch_id = uuid.uuid4().hex
-            rows = [
-                WebhookDelivery(
-                    webhook_id=webhook.id,
-                    story_id=c.story.id,
-                    story_version=c.story.version,
-                    batch_id=batch_id,
-                    status=DeliveryStatus.SENDING,
-                    attempts=0,
-                    created_at=now,
-                )
-                for c in candidates[: settings.digest_max_items]
-            ]
-            session.add_all(rows)
+            rows = deliveries.add_batch(
+                session=session,
+                webhook_id=webhook.id,
+                batch_id=batch_id,
+                status=DeliveryStatus.SENDING,
+                stories=[c.story for c in candidates[: settings.digest_max_items]],
+                now=now,
+            )
         for row in rows:
             row.status = DeliveryStatus.SENDING
             row.attempts += 1
@@ -235,18 +227,9 @@ def _claim(
 
 def _unfinished(session: Session, webhook: Webhook, now: datetime) -> list[WebhookDelivery]:
     """The batch to retry first: deferred, or left ``sending`` by a process that died."""
-    rows = session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.webhook_id == webhook.id,
-            (WebhookDelivery.status == DeliveryStatus.PENDING)
-            | (
-                (WebhookDelivery.status == DeliveryStatus.SENDING)
-                & (WebhookDelivery.created_at <= now - STALE_SENDING)
-            ),
-        )
-        .order_by(WebhookDelivery.id)
-    ).all()
+    rows = deliveries.unfinished_batch_rows(
+        session=session, webhook_id=webhook.id, stale_before=now - STALE_SENDING
+    )
     if not rows:
         return []
     first = rows[0].batch_id
@@ -255,22 +238,10 @@ def _unfinished(session: Session, webhook: Webhook, now: datetime) -> list[Webho
 
 def _candidates(session: Session, webhook: Webhook) -> list[Candidate]:
     """Matched stories this webhook has not had, or has had in an older version."""
-    seen = dict(
-        session.execute(
-            select(WebhookDelivery.story_id, func.max(WebhookDelivery.story_version))
-            .where(WebhookDelivery.webhook_id == webhook.id)
-            .group_by(WebhookDelivery.story_id)
-        ).all()
+    seen = deliveries.webhook_versions(session=session, webhook_id=webhook.id)
+    rows = deliveries.matches_since(
+        session=session, topic_id=webhook.topic_id, since=webhook.created_at - FIRST_WINDOW
     )
-    rows = session.execute(
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == webhook.topic_id,
-            TopicMatch.matched_at >= webhook.created_at - FIRST_WINDOW,
-        )
-        .order_by(TopicMatch.matched_at, Story.id)
-    ).all()
     return [
         Candidate(story, match)
         for story, match in rows
@@ -288,19 +259,9 @@ def _payload(
 ) -> bytes:
     base = settings.base_url.rstrip("/")
     versions = {row.story_id: row.story_version for row in rows}
-    pairs = session.execute(
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(TopicMatch.topic_id == webhook.topic_id, Story.id.in_(list(versions)))
-    ).all()
-    earlier = set(
-        session.scalars(
-            select(WebhookDelivery.story_id).where(
-                WebhookDelivery.webhook_id == webhook.id,
-                WebhookDelivery.story_id.in_(list(versions)),
-                WebhookDelivery.batch_id != batch_id,
-            )
-        )
+    pairs = deliveries.matches_of(session=session, topic_id=webhook.topic_id, story_ids=versions)
+    earlier = deliveries.stories_in_other_batches(
+        session=session, webhook_id=webhook.id, story_ids=versions, batch_id=batch_id
     )
     fresh = [Candidate(s, m) for s, m in pairs if s.id not in earlier]
     changed = [Candidate(s, m) for s, m in pairs if s.id in earlier]
@@ -390,10 +351,7 @@ def _settle(
 ) -> None:
     now = datetime.now(UTC)
     with unit_of_work(factory) as session:
-        rows = session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.batch_id == batch.batch_id)
-        ).all()
-        for row in rows:
+        for row in deliveries.batch_rows(session=session, batch_id=batch.batch_id):
             row.status = outcome
             if outcome == DeliveryStatus.SENT:
                 row.sent_at = now
