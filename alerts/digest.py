@@ -60,7 +60,7 @@ from db.session import unit_of_work
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.compose import Candidate, DigestContent, build_entries, compose_digest
+from alerts.compose import Candidate, Coverage, DigestContent, build_entries, compose_digest
 from alerts.matching import match_all_pending
 from alerts.schedule import due_period, first_window, zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
@@ -413,9 +413,18 @@ def _content(
 ) -> DigestContent:
     """The entries to send now: new ones first, at most ``max_items``; the rest wait."""
     ordering = sub.ordering
-    new_entries = build_entries(session, sub.topic, new, ordering=ordering, explain=max_items)
+    coverage = Coverage.load(session, [*new, *updated])
+    new_entries = build_entries(
+        session, sub.topic, new, ordering=ordering, explain=max_items, coverage=coverage
+    )
     updated_entries = build_entries(
-        session, sub.topic, updated, ordering=ordering, updated=True, explain=max_items
+        session,
+        sub.topic,
+        updated,
+        ordering=ordering,
+        updated=True,
+        explain=max_items,
+        coverage=coverage,
     )
     kept_new = new_entries[:max_items]
     kept_updated = updated_entries[: max(0, max_items - len(kept_new))]

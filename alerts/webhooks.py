@@ -47,7 +47,7 @@ from db.session import unit_of_work
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.compose import Candidate, build_entries, subject_for
+from alerts.compose import Candidate, Coverage, build_entries, subject_for
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Wirewatch-Signature"
@@ -265,8 +265,9 @@ def _payload(
     )
     fresh = [Candidate(s, m) for s, m in pairs if s.id not in earlier]
     changed = [Candidate(s, m) for s, m in pairs if s.id in earlier]
-    entries = build_entries(session, webhook.topic, fresh)
-    entries += build_entries(session, webhook.topic, changed, updated=True)
+    coverage = Coverage.load(session, [*fresh, *changed])
+    entries = build_entries(session, webhook.topic, fresh, coverage=coverage)
+    entries += build_entries(session, webhook.topic, changed, updated=True, coverage=coverage)
     stories: list[dict[str, Any]] = []
     for entry in entries:
         story = entry.story

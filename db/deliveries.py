@@ -23,6 +23,7 @@ from db.models import (
     DeliveryStatus,
     Digest,
     MailEvent,
+    Source,
     Story,
     StoryVersion,
     Subscriber,
@@ -136,6 +137,32 @@ def version_title(*, session: Session, story_id: int, version: int) -> str | Non
             StoryVersion.story_id == story_id, StoryVersion.version == version
         )
     )
+
+
+def cluster_reports(
+    *, session: Session, cluster_ids: Iterable[int]
+) -> dict[int, list[tuple[int | None, str | None]]]:
+    """For each cluster, the (source id, language) of every story in it: one statement
+    for all the clusters of a digest, not one per entry."""
+    reports: dict[int, list[tuple[int | None, str | None]]] = {}
+    for chunk in _chunks(cluster_ids):
+        rows = session.execute(
+            select(Story.cluster_id, Story.source_id, Story.language).where(
+                Story.cluster_id.in_(chunk)
+            )
+        ).all()
+        for cluster_id, source_id, language in rows:
+            if cluster_id is not None:
+                reports.setdefault(cluster_id, []).append((source_id, language))
+    return reports
+
+
+def source_names(*, session: Session, source_ids: Iterable[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for chunk in _chunks(source_ids):
+        rows = session.execute(select(Source.id, Source.name).where(Source.id.in_(chunk))).all()
+        names.update({source_id: name for source_id, name in rows})
+    return names
 
 
 def latest_matches(

@@ -3,11 +3,13 @@ a digest says (clusters, highlights, updates, order, size)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.digest import (
@@ -621,3 +623,44 @@ def test_a_changed_story_is_marked_updated_once_for_those_who_want_it(
     with session_factory() as session:
         rows = session.scalars(select(UpdateDelivery)).all()
         assert [(r.story_version, r.status) for r in rows] == [(2, DeliveryStatus.SENT)]
+
+
+def test_coverage_is_read_once_per_digest_for_new_and_updated_entries(
+    session_factory: sessionmaker[Session], settings: Settings, engine: Engine
+) -> None:
+    """ "Also reported by" of every entry of a message comes from one statement, not one each."""
+
+    def reported_twice(session: Session, n: int) -> int:
+        cluster = Cluster(size=2, languages={"ru": 2})
+        session.add(cluster)
+        session.flush()
+        story(session, 10 * n + 1, f"МВД: событие {n}", source="vestnik", cluster=cluster.id)
+        return story(session, 10 * n, f"МВД: событие {n}", cluster=cluster.id)
+
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example")
+        first = reported_twice(session, 0)
+    sender = MockSender()
+    _send(session_factory, settings, sender)
+    _revise(session_factory, first, "МВД: событие 0 уточнено", "Офис МВД открыт сегодня.")
+    with unit_of_work(session_factory) as session:
+        reported_twice(session, 1)
+        reported_twice(session, 2)
+        story(session, 30, "МВД: событие 3")  # in no cluster: needs no coverage
+    match(session_factory, NOW + timedelta(minutes=5))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        summary = _send(session_factory, settings, sender, NOW + timedelta(minutes=10))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (summary.sent, summary.stories, summary.updates) == (1, 5, 1)
+    text = sender.sent[-1].text
+    assert "[UPDATED]" in text and text.count("Also reported by 1 outlet (ru 1)") == 3
+    coverage = [s for s in statements if re.search(r"WHERE stories\.cluster_id (=|IN)", s)]
+    assert len(coverage) == 1, coverage
+    assert len([s for s in statements if re.search(r"\bFROM sources\b", s)]) <= 1
