@@ -1,29 +1,15 @@
 """Send due digests, each story to each subscriber at most once.
 
-Every send follows the same ledger protocol, so a crash at any point neither
-repeats nor loses a story:
+Each subscription that is due gets one message (or as many "parts" as its
+stories need), claimed, sent and settled by the rules of ``alerts.ledger``:
+claimed in one transaction, sent outside any, settled as sent, failed,
+unknown or released for the next run. A process killed mid-send leaves its
+digest ``sending``; a later run recovers it as ``unknown`` (or ``sent`` when
+the sender can prove it) and sends the rest.
 
-1. *claim* (one transaction): create the digest row, unique per subscription
-   and period, and one delivery row per (subscriber, story), unique forever
-   (an update of a story already sent gets one row per (subscriber, story,
-   version)); all start as ``sending``. A second scheduler loses the race on
-   the unique keys and sends nothing.
-2. *send*, outside any transaction, with bounded retries.
-3. *settle* (one transaction): ``sent``; or, when the transport is only
-   temporarily unavailable, the deliveries are released so the next run
-   sends them; or ``failed`` when the message can never go out; or
-   ``unknown`` when the transport may or may not have taken it (a lost
-   answer), which is never resent blindly.
-
-A process killed between 1 and 3 leaves ``sending`` rows. On a later run
-they become ``unknown`` (or ``sent``, when the transport can prove it, as the
-outbox can, or when the provider's event webhook reports the message): they
-are not sent again blindly, and the rest is. ``release_for_resend`` lets an
-operator send an unknown or failed digest again on purpose.
-
-Instant digests are batched: while a crawl is storing stories, they wait for
-it to finish, but never longer than ``instant_batch_minutes`` after a story
-matched, so one crawl becomes one email.
+Claiming a message is a sequence of named steps (see ``_claim``): load the
+subscription, gather the candidate stories, hold an instant digest for the
+crawl in progress, build the content, record the digest and its deliveries.
 
 A digest holds at most ``digest_max_items`` entries; what does not fit goes
 out in further messages of the same run ("parts"), so a flood is never left
@@ -37,29 +23,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from core.errors import (
-    NotFoundError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
     UncertainDeliveryError,
-    WirewatchError,
 )
 from core.settings import Settings
-from db import deliveries, queries
-from db.models import (
-    DeliveryStatus,
-    Digest,
-    Frequency,
-    Story,
-    Subscription,
-)
-from db.session import unit_of_work
-from sqlalchemy.exc import IntegrityError
+from db import deliveries
+from db.models import DeliveryStatus, Frequency, Story, Subscription
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts import ledger
 from alerts.compose import Candidate, Coverage, DigestContent, build_entries, compose_digest
 from alerts.matching import match_all_pending
 from alerts.schedule import due_period, first_window, zone
@@ -68,11 +45,6 @@ from alerts.tokens import Tokens, new_secret
 from alerts.webhooks import WebhookRunSummary, deliver_webhooks
 
 log = logging.getLogger(__name__)
-STALE_SENDING = timedelta(minutes=15)
-
-
-class ResendRefusedError(WirewatchError):
-    """Only a digest whose fate is unknown, or that failed, may be sent again."""
 
 
 @dataclass
@@ -119,9 +91,9 @@ def send_due_digests(
     summary = DigestRunSummary()
     match_all_pending(factory)
     if not dry_run:
-        summary.unknown = recover_interrupted(factory, sender, now=now)
+        summary.unknown = ledger.recover_interrupted(factory, sender, now=now)
     with factory() as session:
-        crawling = crawl_in_progress(session)
+        crawling = ledger.crawl_in_progress(session)
         due = [
             (sub.id, period)
             for sub in deliveries.active_subscriptions(session=session)
@@ -161,51 +133,6 @@ def send_due_digests(
 def _part_key(period: str, part: int) -> str:
     """The first message of a period carries its plain key; later parts are numbered."""
     return period if part == 1 else f"{period}+{part}"
-
-
-def crawl_in_progress(session: Session) -> bool:
-    """True while a crawl is storing stories (instant digests then wait for it)."""
-    return bool(queries.running_crawl_runs(session=session))
-
-
-def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
-    """Stories matched to the topic since the subscription began and never promised to this subscriber."""
-    floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
-    rows = deliveries.unpromised_matches(
-        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id, since=floor
-    )
-    return [Candidate(story, match) for story, match in rows]
-
-
-def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
-    """Stories this subscriber was sent that have since changed substantively.
-
-    The crawler stores a new version only for a substantive change (see
-    ``crawler.dedup.is_substantive_change``), so a newer version than the one
-    last sent (or last announced as an update) is worth a line.
-    """
-    rows = deliveries.changed_since_sent(
-        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id
-    )
-    if not rows:
-        return []
-    announced = deliveries.announced_versions(
-        session=session,
-        subscriber_id=sub.subscriber_id,
-        story_ids=[story.id for story, _, _ in rows],
-    )
-    result = []
-    for story, match, sent_version in rows:
-        seen = max(sent_version, announced.get(story.id) or 0)
-        if story.version > seen:
-            result.append(Candidate(story, match, previous_title=_title_of(session, story, seen)))
-    return result
-
-
-def _title_of(session: Session, story: Story, version: int) -> str | None:
-    if version >= story.version:
-        return story.title
-    return deliveries.version_title(session=session, story_id=story.id, version=version)
 
 
 def _send_one(
@@ -250,27 +177,27 @@ def _send_one(
             **kwargs,
         )
     except TransportAuthError as exc:
-        _release(factory, digest_id, str(exc))
+        ledger.release(factory, digest_id, str(exc))
         summary.deferred += 1
         raise
     except TemporaryDeliveryError as exc:
-        _release(factory, digest_id, str(exc))
+        ledger.release(factory, digest_id, str(exc))
         summary.deferred += 1
         summary.errors.append(f"digest {digest_id} to {message.to} deferred: {exc}")
         return False
     except UncertainDeliveryError as exc:
-        _settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
+        ledger.settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
         summary.unknown += 1
         summary.errors.append(
             f"digest {digest_id} to {message.to} may or may not have left, not resent: {exc}"
         )
         return False
     except PermanentDeliveryError as exc:
-        _settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
+        ledger.settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
         summary.failed += 1
         summary.errors.append(f"digest {digest_id} to {message.to} failed: {exc}")
         return False
-    _settle(
+    ledger.settle(
         factory,
         digest_id,
         DeliveryStatus.SENT,
@@ -295,107 +222,120 @@ def _claim(
     crawling: bool = False,
     summary: DigestRunSummary | None = None,
 ) -> _Claimed | None:
+    """Claim the subscription's next message for ``period``, in one transaction.
+
+    None when there is nothing to send now (nothing new, held for a crawl,
+    the subscription gone) or another process claimed it first. A dry run
+    composes the message and writes nothing.
+    """
     tokens = tokens or Tokens.from_settings(settings)
-    session = factory()
-    transaction = session.begin()
-    try:
-        sub = session.get(Subscription, subscription_id)
-        if sub is None or not _may_receive(sub):
-            transaction.rollback()
+
+    def steps(claim: ledger.Claim) -> _Claimed | None:
+        session = claim.session
+        sub = _load_subscription(session, subscription_id)
+        if sub is None:
             return None
-        new = _candidates(session, sub)
-        updated = _update_candidates(session, sub) if sub.include_updates else []
+        new, updated = _gather_candidates(session, sub)
         if not new and not updated:
-            # Nothing new: no email, and the period counts as handled.
-            if not dry_run and sub.frequency != Frequency.INSTANT:
-                sub.last_digest_at = now
-            transaction.commit()
+            if not dry_run:
+                _period_handled(sub, now)
+                claim.keep()
             return None
-        if sub.frequency == Frequency.INSTANT:
-            waiting_since = _waiting_since(new, updated, now)
-            batch = timedelta(minutes=settings.instant_batch_minutes)
-            if crawling and now - waiting_since < batch:
-                transaction.rollback()
-                if summary is not None:
-                    summary.held += 1
-                return None
+        if _hold(settings, sub, new, updated, now=now, crawling=crawling):
+            if summary is not None:
+                summary.held += 1
+            return None
         content = _content(session, sub, new, updated, settings.digest_max_items)
-        if sub.frequency == Frequency.INSTANT:
-            period = _instant_key(sub, new, updated, content)
-        if sub.subscriber.token is None:
-            sub.subscriber.token = new_secret()
-        digest = deliveries.add_digest(
-            session=session,
-            subscription_id=sub.id,
-            period_key=period,
-            status=DeliveryStatus.SENDING,
-            now=now,
-        )
-        message = compose_digest(
-            settings, sub, content, digest_id=digest.id, now=now, tokens=tokens
-        )
-        digest.subject = message.subject
-        digest.message_id = message.message_id
-        digest.transport = settings.effective_mail_transport
-        deliveries.add_promises(
-            session=session,
-            digest=digest,
-            subscriber_id=sub.subscriber_id,
-            status=DeliveryStatus.SENDING,
-            stories=[story for entry in content.new for story in entry.all_stories],
-            updates=[story for entry in content.updated for story in entry.all_stories],
-        )
-        claimed = _Claimed(
-            digest.id,
-            message,
-            stories=sum(len(e.all_stories) for e in content.new),
-            updates=sum(len(e.all_stories) for e in content.updated),
-            more=content.more,
-        )
-        if dry_run:
-            transaction.rollback()
-            return claimed
-        sub.last_digest_at = now
-        included = {story.id for story in content.stories}
-        matched = [c.match.matched_at for c in new if c.story.id in included]
-        if matched:
-            sub.last_sent_through = max([*matched, *filter(None, [sub.last_sent_through])])
-        transaction.commit()
+        claimed = _record(session, settings, sub, period, new, updated, content, now, tokens)
+        if not dry_run:
+            _advance_watermarks(sub, new, content, now)
+            claim.keep()
         return claimed
-    except IntegrityError:
-        # Another scheduler claimed this period or these stories first.
-        transaction.rollback()
-        log.warning("digest for subscription %s period %s already claimed", subscription_id, period)
-        return None
-    except BaseException:
-        transaction.rollback()
-        raise
-    finally:
-        session.close()
+
+    what = f"digest for subscription {subscription_id} period {period}"
+    return ledger.claim(factory, steps, what=what)
+
+
+def _load_subscription(session: Session, subscription_id: int) -> Subscription | None:
+    """The subscription, if it may still receive mail: an unsubscribe or a bounce may
+    have arrived since the run began."""
+    sub = session.get(Subscription, subscription_id)
+    return sub if sub is not None and _may_receive(sub) else None
 
 
 def _may_receive(sub: Subscription) -> bool:
-    """Checked again inside the claim: an unsubscribe or a bounce may have just arrived."""
     return sub.active and sub.confirmed and sub.subscriber.suppressed_at is None
 
 
-def _instant_key(
-    sub: Subscription, new: list[Candidate], updated: list[Candidate], content: DigestContent
-) -> str:
-    """Named after the stories this message carries (when its oldest matched, its lowest
-    id), so two schedulers racing for them collide while stories left for a later part
-    or run never meet a key already taken."""
-    included = {story.id for story in content.stories}
-    carried = [c for c in [*new, *updated] if c.story.id in included]
-    waiting_since = _waiting_since(
-        [c for c in new if c.story.id in included],
-        [c for c in updated if c.story.id in included],
-        min(c.match.matched_at for c in carried),
+def _gather_candidates(
+    session: Session, sub: Subscription
+) -> tuple[list[Candidate], list[Candidate]]:
+    """New stories for the subscriber, and updates of stories sent (when wanted)."""
+    new = _candidates(session, sub)
+    updated = _update_candidates(session, sub) if sub.include_updates else []
+    return new, updated
+
+
+def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
+    """Stories matched to the topic since the subscription began and never promised to this subscriber."""
+    floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
+    rows = deliveries.unpromised_matches(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id, since=floor
     )
-    local = waiting_since.astimezone(zone(sub.subscriber.timezone))
-    first = min(included)
-    kind = "I" if any(c.story.id in included for c in new) else "U"
-    return f"{kind}{local:%Y%m%dT%H%M%S}-{first}"
+    return [Candidate(story, match) for story, match in rows]
+
+
+def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
+    """Stories this subscriber was sent that have since changed substantively.
+
+    The crawler stores a new version only for a substantive change (see
+    ``crawler.dedup.is_substantive_change``), so a newer version than the one
+    last sent (or last announced as an update) is worth a line.
+    """
+    rows = deliveries.changed_since_sent(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id
+    )
+    if not rows:
+        return []
+    announced = deliveries.announced_versions(
+        session=session,
+        subscriber_id=sub.subscriber_id,
+        story_ids=[story.id for story, _, _ in rows],
+    )
+    result = []
+    for story, match, sent_version in rows:
+        seen = max(sent_version, announced.get(story.id) or 0)
+        if story.version > seen:
+            result.append(Candidate(story, match, previous_title=_title_of(session, story, seen)))
+    return result
+
+
+def _title_of(session: Session, story: Story, version: int) -> str | None:
+    if version >= story.version:
+        return story.title
+    return deliveries.version_title(session=session, story_id=story.id, version=version)
+
+
+def _period_handled(sub: Subscription, now: datetime) -> None:
+    """Nothing new: no email, and a scheduled period counts as handled."""
+    if sub.frequency != Frequency.INSTANT:
+        sub.last_digest_at = now
+
+
+def _hold(
+    settings: Settings,
+    sub: Subscription,
+    new: list[Candidate],
+    updated: list[Candidate],
+    *,
+    now: datetime,
+    crawling: bool,
+) -> bool:
+    """An instant digest waits for the crawl in progress (within the ledger's bound)."""
+    if sub.frequency != Frequency.INSTANT:
+        return False
+    waiting_since = _waiting_since(new, updated, now)
+    return ledger.hold_for_crawl(settings, crawling=crawling, waiting_since=waiting_since, now=now)
 
 
 def _waiting_since(new: list[Candidate], updated: list[Candidate], now: datetime) -> datetime:
@@ -436,108 +376,66 @@ def _content(
     )
 
 
-def _settle(
-    factory: sessionmaker[Session],
-    digest_id: int,
-    status: DeliveryStatus,
-    *,
-    transport: str | None = None,
-    provider_id: str | None = None,
-    error: str | None = None,
-) -> None:
-    """Record how a claimed digest ended, for it and each of its deliveries."""
-    now = datetime.now(UTC)
-    with unit_of_work(factory) as session:
-        digest = session.get(Digest, digest_id)
-        if digest is None:
-            return
-        if digest.status == DeliveryStatus.SENT and status == DeliveryStatus.UNKNOWN:
-            return  # the provider's event webhook already reported it sent
-        digest.status = status
-        if transport:
-            digest.transport = transport
-        if provider_id:
-            digest.message_id = provider_id
-        if error is not None:
-            digest.error = error[:2000]
-        sent_at = None
-        if status == DeliveryStatus.SENT:
-            sent_at = digest.sent_at = now
-        deliveries.set_promises(
-            session=session, digest_id=digest_id, status=status, sent_at=sent_at
-        )
-
-
-def settle_digest(session: Session, digest_id: int, status: DeliveryStatus) -> bool:
-    """Mark a digest and its deliveries (inside the caller's transaction); False if unknown id."""
-    digest = session.get(Digest, digest_id)
-    if digest is None:
-        return False
-    digest.status = status
-    sent_at = None
-    if status == DeliveryStatus.SENT:
-        sent_at = digest.sent_at = digest.sent_at or datetime.now(UTC)
-    deliveries.set_promises(session=session, digest_id=digest_id, status=status, sent_at=sent_at)
-    return True
-
-
-def _release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
-    """The transport is away for now: free the stories for the next run."""
-    with unit_of_work(factory) as session:
-        _release_in(session, digest_id, f"deferred: {error}")
-
-
-def _release_in(session: Session, digest_id: int, error: str) -> None:
-    digest = session.get(Digest, digest_id)
-    if digest is None:
-        raise NotFoundError(f"no digest with id {digest_id}")
-    digest.status = DeliveryStatus.FAILED
-    digest.error = error[:2000]
-    # Free the period so a later run in the same period may send.
-    if "~" not in digest.period_key:
-        digest.period_key = f"{digest.period_key}~{digest.id}"[:40]
-    deliveries.set_promises(
-        session=session, digest_id=digest_id, status=DeliveryStatus.PENDING, detach=True
+def _record(
+    session: Session,
+    settings: Settings,
+    sub: Subscription,
+    period: str,
+    new: list[Candidate],
+    updated: list[Candidate],
+    content: DigestContent,
+    now: datetime,
+    tokens: Tokens,
+) -> _Claimed:
+    """The digest and its deliveries in the ledger, and the message that carries them."""
+    if sub.frequency == Frequency.INSTANT:
+        period = _instant_key(sub, new, updated, content)
+    if sub.subscriber.token is None:
+        sub.subscriber.token = new_secret()  # the preferences link needs one
+    digest = ledger.record_digest(
+        session,
+        sub,
+        period,
+        stories=[story for entry in content.new for story in entry.all_stories],
+        updates=[story for entry in content.updated for story in entry.all_stories],
+        now=now,
     )
-    sub = session.get(Subscription, digest.subscription_id)
-    if sub is not None:
-        sub.last_digest_at = None
+    message = compose_digest(settings, sub, content, digest_id=digest.id, now=now, tokens=tokens)
+    ledger.address(digest, message, transport=settings.effective_mail_transport)
+    return _Claimed(
+        digest.id,
+        message,
+        stories=sum(len(e.all_stories) for e in content.new),
+        updates=sum(len(e.all_stories) for e in content.updated),
+        more=content.more,
+    )
 
 
-def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest:
-    """An operator decided an ``unknown`` or ``failed`` digest should go out again."""
-    with unit_of_work(factory) as session:
-        digest = session.get(Digest, digest_id)
-        if digest is None:
-            raise NotFoundError(f"no digest with id {digest_id}")
-        if "~" in digest.period_key:
-            raise ResendRefusedError(f"digest {digest_id} was already released; nothing to do")
-        if digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED):
-            raise ResendRefusedError(
-                f"digest {digest_id} is {digest.status.value}; only unknown or failed "
-                "digests can be sent again"
-            )
-        _release_in(session, digest_id, f"released for resending (was {digest.status.value})")
-        session.flush()
-        session.expunge(digest)
-        return digest
+def _instant_key(
+    sub: Subscription, new: list[Candidate], updated: list[Candidate], content: DigestContent
+) -> str:
+    """Named after the stories this message carries (when its oldest matched, its lowest
+    id), so two schedulers racing for them collide while stories left for a later part
+    or run never meet a key already taken."""
+    included = {story.id for story in content.stories}
+    carried = [c for c in [*new, *updated] if c.story.id in included]
+    waiting_since = _waiting_since(
+        [c for c in new if c.story.id in included],
+        [c for c in updated if c.story.id in included],
+        min(c.match.matched_at for c in carried),
+    )
+    local = waiting_since.astimezone(zone(sub.subscriber.timezone))
+    first = min(included)
+    kind = "I" if any(c.story.id in included for c in new) else "U"
+    return f"{kind}{local:%Y%m%dT%H%M%S}-{first}"
 
 
-def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: datetime) -> int:
-    """Settle digests a killed process left in ``sending``; returns how many stay unknown."""
-    unknown = 0
-    with unit_of_work(factory) as session:
-        stale = deliveries.stale_digests(
-            session=session, status=DeliveryStatus.SENDING, before=now - STALE_SENDING
-        )
-        for digest in stale:
-            # Only proof of sending changes the outcome: "not found" is no proof of
-            # the opposite (an operator may have moved the outbox's files away).
-            delivered = bool(digest.message_id and sender.was_delivered(digest.message_id))
-            status = DeliveryStatus.SENT if delivered else DeliveryStatus.UNKNOWN
-            digest.status = status
-            if not delivered:
-                unknown += 1
-                digest.error = "process stopped while sending; not resent to avoid a duplicate"
-            deliveries.set_promises(session=session, digest_id=digest.id, status=status)
-    return unknown
+def _advance_watermarks(
+    sub: Subscription, new: list[Candidate], content: DigestContent, now: datetime
+) -> None:
+    """The period is handled, and the stories sent mark how far the subscription got."""
+    sub.last_digest_at = now
+    included = {story.id for story in content.stories}
+    matched = [c.match.matched_at for c in new if c.story.id in included]
+    if matched:
+        sub.last_sent_through = max([*matched, *filter(None, [sub.last_sent_through])])

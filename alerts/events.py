@@ -36,10 +36,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
 from db import deliveries, queries
-from db.models import DeliveryStatus, Digest
 from sqlalchemy.orm import Session
 
-from alerts.digest import settle_digest
+from alerts import ledger
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -151,7 +150,7 @@ def handle_events(session: Session, events: list[dict[str, Any]]) -> EventSummar
             label = f"{name}: {reason}" if reason else name
             if queries.suppress_address(session=session, email=email, reason=label, when=_now()):
                 summary.suppressed += 1
-        elif digest_id is not None and _settle_unknown(session, digest_id):
+        elif digest_id is not None and ledger.confirm_sent(session, digest_id):
             summary.settled += 1
     return summary
 
@@ -183,13 +182,6 @@ def _record(
         reason=reason,
         received_at=_now(),
     )
-
-
-def _settle_unknown(session: Session, digest_id: int) -> bool:
-    digest = session.get(Digest, digest_id)
-    if digest is None or digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING):
-        return False
-    return settle_digest(session, digest_id, DeliveryStatus.SENT)
 
 
 def _now() -> datetime:

@@ -28,7 +28,6 @@ import json
 import logging
 import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,10 +42,9 @@ from db.models import (
     Webhook,
     WebhookDelivery,
 )
-from db.session import unit_of_work
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts import ledger
 from alerts.compose import Candidate, Coverage, build_entries, subject_for
 
 log = logging.getLogger(__name__)
@@ -55,7 +53,6 @@ DELIVERY_HEADER = "X-Wirewatch-Delivery"
 EVENT_HEADER = "X-Wirewatch-Event"
 SIGNATURE_TOLERANCE = 300
 TIMEOUT = 10.0
-STALE_SENDING = timedelta(minutes=15)
 FIRST_WINDOW = timedelta(days=1)
 
 
@@ -172,10 +169,7 @@ def deliver_webhooks(
     http = client or guarded_client(AddressPolicy.from_settings(settings), timeout=TIMEOUT)
     try:
         for webhook_id in ids:
-            try:
-                batch = _claim(factory, settings, webhook_id, now, crawling, summary)
-            except IntegrityError:
-                continue  # another process claimed these stories for this webhook first
+            batch = _claim(factory, settings, webhook_id, now, crawling, summary)
             if batch is not None:
                 _post(factory, settings, http, batch, summary)
     finally:
@@ -192,48 +186,34 @@ def _claim(
     crawling: bool,
     summary: WebhookRunSummary,
 ) -> _Batch | None:
-    with unit_of_work(factory) as session:
+    """Claim the webhook's next batch: an unfinished one first, else its new stories."""
+
+    def steps(claim: ledger.Claim) -> _Batch | None:
+        session = claim.session
         webhook = session.get(Webhook, webhook_id)
         if webhook is None or not webhook.active:
             return None
-        rows = _unfinished(session, webhook, now)
-        if rows:
-            batch_id = rows[0].batch_id
-        else:
+        rows = ledger.unfinished_batch(session, webhook.id, now)
+        if not rows:
             candidates = _candidates(session, webhook)
             if not candidates:
                 return None
             waiting_since = min(c.match.matched_at for c in candidates)
-            batch_window = timedelta(minutes=settings.instant_batch_minutes)
-            if crawling and now - waiting_since < batch_window:
+            if ledger.hold_for_crawl(
+                settings, crawling=crawling, waiting_since=waiting_since, now=now
+            ):
                 summary.held += 1
                 return None
-            batch_id = uuid.uuid4().hex
-            rows = deliveries.add_batch(
-                session=session,
-                webhook_id=webhook.id,
-                batch_id=batch_id,
-                status=DeliveryStatus.SENDING,
-                stories=[c.story for c in candidates[: settings.digest_max_items]],
-                now=now,
-            )
-        for row in rows:
-            row.status = DeliveryStatus.SENDING
-            row.attempts += 1
+            stories = [c.story for c in candidates[: settings.digest_max_items]]
+            rows = ledger.record_batch(session, webhook.id, stories, now=now)
+        ledger.start_attempt(rows)
         session.flush()
+        batch_id = rows[0].batch_id
         body = _payload(session, settings, webhook, rows, batch_id, now)
+        claim.keep()
         return _Batch(webhook.id, webhook.url, webhook.secret, batch_id, body, len(rows))
 
-
-def _unfinished(session: Session, webhook: Webhook, now: datetime) -> list[WebhookDelivery]:
-    """The batch to retry first: deferred, or left ``sending`` by a process that died."""
-    rows = deliveries.unfinished_batch_rows(
-        session=session, webhook_id=webhook.id, stale_before=now - STALE_SENDING
-    )
-    if not rows:
-        return []
-    first = rows[0].batch_id
-    return [row for row in rows if row.batch_id == first]
+    return ledger.claim(factory, steps, what=f"batch for webhook {webhook_id}")
 
 
 def _candidates(session: Session, webhook: Webhook) -> list[Candidate]:
@@ -334,7 +314,7 @@ def _post(
             outcome, error = DeliveryStatus.PENDING, f"HTTP {status}"
         else:
             outcome, error = DeliveryStatus.FAILED, f"HTTP {status}: {response.text[:200]}"
-    _settle(factory, batch, outcome, error)
+    ledger.settle_batch(factory, batch.webhook_id, batch.batch_id, outcome, error)
     if outcome == DeliveryStatus.SENT:
         summary.posted += 1
         summary.stories += batch.stories
@@ -345,24 +325,3 @@ def _post(
         summary.failed += 1
     summary.errors.append(f"webhook {batch.webhook_id} ({batch.url}): {error}")
     log.warning("webhook %s delivery %s: %s", batch.webhook_id, batch.batch_id, error)
-
-
-def _settle(
-    factory: sessionmaker[Session], batch: _Batch, outcome: DeliveryStatus, error: str
-) -> None:
-    now = datetime.now(UTC)
-    with unit_of_work(factory) as session:
-        for row in deliveries.batch_rows(session=session, batch_id=batch.batch_id):
-            row.status = outcome
-            if outcome == DeliveryStatus.SENT:
-                row.sent_at = now
-        webhook = session.get(Webhook, batch.webhook_id)
-        if webhook is None:
-            return
-        if outcome == DeliveryStatus.SENT:
-            webhook.last_success_at = now
-            webhook.failures = 0
-            webhook.last_error = None
-        else:
-            webhook.failures += 1
-            webhook.last_error = error[:2000]

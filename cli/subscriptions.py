@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from alerts import subscribe as subs
-from alerts.digest import release_for_resend, send_due_digests
+from alerts.digest import send_due_digests
+from alerts.ledger import release_for_resend
 from alerts.senders import make_sender
 from alerts.webhooks import add_webhook, list_webhooks, remove_webhook
 from cli.common import ctx, user_errors

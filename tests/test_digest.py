@@ -12,14 +12,8 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.digest import (
-    DigestRunSummary,
-    ResendRefusedError,
-    _claim,
-    recover_interrupted,
-    release_for_resend,
-    send_due_digests,
-)
+from alerts.digest import DigestRunSummary, _claim, send_due_digests
+from alerts.ledger import ResendRefusedError, recover_interrupted, release_for_resend
 from alerts.schedule import due_period
 from alerts.senders import MockSender, OutboxSender, OutgoingMessage, SendResult
 from core.errors import (

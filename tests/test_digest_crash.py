@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.digest import recover_interrupted, release_for_resend
+from alerts.ledger import recover_interrupted, release_for_resend
 from alerts.senders import MockSender
 from core.settings import Settings
 from db.models import Delivery, DeliveryStatus, Digest, Frequency
