@@ -227,7 +227,7 @@ def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest
         digest = session.get(Digest, digest_id)
         if digest is None:
             raise NotFoundError(f"no digest with id {digest_id}")
-        if "~" in digest.period_key:
+        if digest.released_at is not None:
             raise ResendRefusedError(f"digest {digest_id} was already released; nothing to do")
         if digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED):
             raise ResendRefusedError(
@@ -247,9 +247,8 @@ def _release(session: Session, digest_id: int, error: str) -> None:
         raise NotFoundError(f"no digest with id {digest_id}")
     digest.status = DeliveryStatus.FAILED
     digest.error = error[:2000]
-    # Free the period so a later run in the same period may send.
-    if "~" not in digest.period_key:
-        digest.period_key = f"{digest.period_key}~{digest.id}"[:40]
+    # Frees the period, so a later run in the same period may send.
+    digest.released_at = digest.released_at or datetime.now(UTC)
     deliveries.set_promises(
         session=session, digest_id=digest_id, status=DeliveryStatus.PENDING, detach=True
     )

@@ -272,7 +272,7 @@ def problem_digests(*, session: Session, limit: int) -> list[Digest]:
         session.scalars(
             select(Digest)
             .where(Digest.status.in_([DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]))
-            .where(Digest.period_key.not_like("%~%"))
+            .where(Digest.released_at.is_(None))
             .order_by(Digest.id.desc())
             .limit(limit)
         )

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts import ledger
 from alerts.digest import DigestRunSummary, _claim, send_due_digests
 from alerts.ledger import ResendRefusedError, recover_interrupted, release_for_resend
 from alerts.schedule import due_period
@@ -186,6 +187,39 @@ def test_a_second_scheduler_cannot_claim_the_same_period(
     second = _claim(session_factory, settings, sub_id, "D2026-11-28", NOW, False, tokens=TOKENS)
     assert first is not None
     assert second is None
+
+
+def test_a_released_digest_gives_its_period_back(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example", Frequency.DAILY)
+        story(session, 1, "МВД открывает офис")
+    match(session_factory)
+    sub_id = _sub_id(session_factory, "a@x.example")
+    period = "D2026-11-28"
+    first = _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS)
+    assert first is not None
+    ledger.release(session_factory, first.digest_id, "503 from provider")
+    again = _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS)
+    assert again is not None and again.digest_id != first.digest_id and again.stories == 1
+    with unit_of_work(session_factory) as session:
+        story(session, 2, "МВД: второй офис")
+    match(session_factory)
+    # The live digest still holds the period: a second one is refused.
+    assert _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS) is None
+    with session_factory() as session:
+        rows = session.execute(
+            select(Digest.id, Digest.period_key, Digest.released_at.is_not(None)).order_by(
+                Digest.id
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (first.digest_id, period, True),
+        (again.digest_id, period, False),
+    ]
+    with pytest.raises(ResendRefusedError, match="already released"):
+        release_for_resend(session_factory, first.digest_id)
 
 
 def test_interrupted_send_is_not_repeated_and_the_rest_goes_out(
