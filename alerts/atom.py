@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from core.settings import Settings
-from db import queries
-from db.models import Story, TopicMatch
-from sqlalchemy import select
+from db import deliveries, queries
 from sqlalchemy.orm import Session
 
 from alerts.compose import Candidate, DigestEntry, build_entries
@@ -33,13 +31,7 @@ def feed_url(settings: Settings, slug: str) -> str:
 def topic_feed(session: Session, settings: Settings, slug: str, *, limit: int = 50) -> bytes:
     """The feed document; raises NotFoundError for an unknown topic."""
     topic = queries.get_topic(session=session, slug=slug)
-    rows = session.execute(
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(TopicMatch.topic_id == topic.id)
-        .order_by(TopicMatch.matched_at.desc(), Story.id.desc())
-        .limit(limit * 3)
-    ).all()
+    rows = deliveries.latest_matches(session=session, topic_id=topic.id, limit=limit * 3)
     entries = build_entries(session, topic, [Candidate(s, m) for s, m in rows])[:limit]
     base = settings.base_url.rstrip("/")
     ET.register_namespace("", ATOM_NS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from core.errors import QueryError
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
-from db.models import Source, Story, Subscription, Topic, TopicMatch
+from db import deliveries
+from db.models import Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerts.highlight import Part, Terms, highlight, plain, snippet, terms_from_hits
@@ -103,6 +103,41 @@ class DigestContent:
         return bool(self.new or self.updated)
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Who else reported each story cluster, and the outlets' names.
+
+    Read once for all the entries of a digest (new and updated alike), not once
+    per entry: a flood of a thousand clusters costs one statement, not a thousand.
+    """
+
+    # cluster id -> (source id, language) of each of its stories
+    reports: Mapping[int, Sequence[tuple[int | None, str | None]]]
+    names: Mapping[int, str]
+
+    @classmethod
+    def load(cls, session: Session, candidates: Iterable[Candidate]) -> Coverage:
+        stories = [candidate.story for candidate in candidates]
+        clusters = {story.cluster_id for story in stories if story.cluster_id is not None}
+        sources = {story.source_id for story in stories if story.source_id is not None}
+        return cls(
+            reports=deliveries.cluster_reports(session=session, cluster_ids=clusters),
+            names=deliveries.source_names(session=session, source_ids=sources),
+        )
+
+    def source_name(self, source_id: int | None) -> str:
+        return self.names.get(source_id, "") if source_id is not None else ""
+
+    def fill(self, entry: DigestEntry) -> None:
+        """Set how many other outlets, in which languages, reported the entry's cluster."""
+        if entry.story.cluster_id is None:
+            return
+        rows = self.reports.get(entry.story.cluster_id, ())
+        others = {(src, lang) for src, lang in rows if src != entry.story.source_id}
+        entry.also_outlets = len({src for src, _ in others})
+        entry.also_languages = dict(Counter(lang or "?" for _, lang in others))
+
+
 @lru_cache(maxsize=64)
 def _parsed(query_text: str) -> Query | None:
     try:
@@ -119,35 +154,36 @@ def build_entries(
     ordering: str = "newest",
     updated: bool = False,
     explain: int | None = None,
+    coverage: Coverage | None = None,
 ) -> list[DigestEntry]:
     """One entry per cluster (its earliest story leads), in the subscriber's chosen order.
 
     Only the first ``explain`` entries (all by default) get highlights and a fresh
     "why" line: re-running the query is the costly part, and a digest capped at
-    50 entries need not analyse the 5,000 stories of a flood.
+    50 entries need not analyse the 5,000 stories of a flood. Pass ``coverage``
+    loaded for all of a message's candidates when it is built in several calls.
     """
+    if coverage is None:
+        coverage = Coverage.load(session, candidates)
     by_cluster: dict[object, list[Candidate]] = {}
     for candidate in candidates:
         story = candidate.story
         key = story.cluster_id if story.cluster_id is not None else ("story", story.id)
         by_cluster.setdefault(key, []).append(candidate)
     query = _parsed(topic.query)
-    names: dict[int | None, str] = {}
     entries: list[DigestEntry] = []
     for group in by_cluster.values():
         group.sort(key=lambda c: (_when(c.story), c.story.id))
         lead = group[0]
-        if lead.story.source_id not in names:
-            names[lead.story.source_id] = _source_name(session, lead.story.source_id)
         entry = DigestEntry(
             story=lead.story,
-            source_name=names[lead.story.source_id],
+            source_name=coverage.source_name(lead.story.source_id),
             why=list(lead.match.why),
             copies=[c.story for c in group[1:]],
             updated=updated,
             previous_title=lead.previous_title if updated else None,
         )
-        _cluster_coverage(session, entry)
+        coverage.fill(entry)
         entries.append(entry)
     ordered = order_entries(entries, ordering)
     for entry in ordered[:explain]:
@@ -188,24 +224,6 @@ def _explain(entry: DigestEntry, query: Query | None) -> None:
 
 def _when(story: Story) -> datetime:
     return story.published_at or story.fetched_at
-
-
-def _source_name(session: Session, source_id: int | None) -> str:
-    if source_id is None:
-        return ""
-    source = session.get(Source, source_id)
-    return source.name if source is not None else ""
-
-
-def _cluster_coverage(session: Session, entry: DigestEntry) -> None:
-    if entry.story.cluster_id is None:
-        return
-    rows = session.execute(
-        select(Story.source_id, Story.language).where(Story.cluster_id == entry.story.cluster_id)
-    ).all()
-    others = {(src, lang) for src, lang in rows if src != entry.story.source_id}
-    entry.also_outlets = len({src for src, _ in others})
-    entry.also_languages = dict(Counter(lang or "?" for _, lang in others))
 
 
 @lru_cache(maxsize=1)

@@ -1,29 +1,15 @@
 """Send due digests, each story to each subscriber at most once.
 
-Every send follows the same ledger protocol, so a crash at any point neither
-repeats nor loses a story:
+Each subscription that is due gets one message (or as many "parts" as its
+stories need), claimed, sent and settled by the rules of ``alerts.ledger``:
+claimed in one transaction, sent outside any, settled as sent, failed,
+unknown or released for the next run. A process killed mid-send leaves its
+digest ``sending``; a later run recovers it as ``unknown`` (or ``sent`` when
+the sender can prove it) and sends the rest.
 
-1. *claim* (one transaction): create the digest row, unique per subscription
-   and period, and one delivery row per (subscriber, story), unique forever
-   (an update of a story already sent gets one row per (subscriber, story,
-   version)); all start as ``sending``. A second scheduler loses the race on
-   the unique keys and sends nothing.
-2. *send*, outside any transaction, with bounded retries.
-3. *settle* (one transaction): ``sent``; or, when the transport is only
-   temporarily unavailable, the deliveries are released so the next run
-   sends them; or ``failed`` when the message can never go out; or
-   ``unknown`` when the transport may or may not have taken it (a lost
-   answer), which is never resent blindly.
-
-A process killed between 1 and 3 leaves ``sending`` rows. On a later run
-they become ``unknown`` (or ``sent``, when the transport can prove it, as the
-outbox can, or when the provider's event webhook reports the message): they
-are not sent again blindly, and the rest is. ``release_for_resend`` lets an
-operator send an unknown or failed digest again on purpose.
-
-Instant digests are batched: while a crawl is storing stories, they wait for
-it to finish, but never longer than ``instant_batch_minutes`` after a story
-matched, so one crawl becomes one email.
+Claiming a message is a sequence of named steps (see ``_claim``): load the
+subscription, gather the candidate stories, hold an instant digest for the
+crawl in progress, build the content, record the digest and its deliveries.
 
 A digest holds at most ``digest_max_items`` entries; what does not fit goes
 out in further messages of the same run ("parts"), so a flood is never left
@@ -37,37 +23,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 from core.errors import (
-    NotFoundError,
     PermanentDeliveryError,
     TemporaryDeliveryError,
     TransportAuthError,
     UncertainDeliveryError,
-    WirewatchError,
 )
 from core.settings import Settings
-from db import queries
-from db.models import (
-    Delivery,
-    DeliveryStatus,
-    Digest,
-    Frequency,
-    Story,
-    StoryVersion,
-    Subscriber,
-    Subscription,
-    TopicMatch,
-    UpdateDelivery,
-)
-from db.session import unit_of_work
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from db import deliveries
+from db.models import DeliveryStatus, Frequency, Story, Subscription
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.compose import Candidate, DigestContent, build_entries, compose_digest
+from alerts import ledger
+from alerts.compose import Candidate, Coverage, DigestContent, build_entries, compose_digest
 from alerts.matching import match_all_pending
 from alerts.schedule import due_period, first_window, zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
@@ -75,12 +45,6 @@ from alerts.tokens import Tokens, new_secret
 from alerts.webhooks import WebhookRunSummary, deliver_webhooks
 
 log = logging.getLogger(__name__)
-STALE_SENDING = timedelta(minutes=15)
-_SEEN = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN)
-
-
-class ResendRefusedError(WirewatchError):
-    """Only a digest whose fate is unknown, or that failed, may be sent again."""
 
 
 @dataclass
@@ -93,6 +57,9 @@ class DigestRunSummary:
     deferred: int = 0
     unknown: int = 0
     held: int = 0
+    # The transport refused our credentials and the run stopped: a configuration
+    # problem for the operator, so `wirewatch digest send` exits non-zero.
+    transport_refused: bool = False
     previews: list[OutgoingMessage] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     webhooks: WebhookRunSummary | None = None
@@ -124,12 +91,12 @@ def send_due_digests(
     summary = DigestRunSummary()
     match_all_pending(factory)
     if not dry_run:
-        summary.unknown = recover_interrupted(factory, sender, now=now)
+        summary.unknown = ledger.recover_interrupted(factory, sender, now=now)
     with factory() as session:
-        crawling = crawl_in_progress(session)
+        crawling = ledger.crawl_in_progress(session)
         due = [
             (sub.id, period)
-            for sub in _active_subscriptions(session)
+            for sub in deliveries.active_subscriptions(session=session)
             if (period := due_period(sub, sub.subscriber.timezone, now)) is not None
         ]
     for subscription_id, period in due:
@@ -154,6 +121,7 @@ def send_due_digests(
             ):
                 part += 1
         except TransportAuthError as exc:
+            summary.transport_refused = True
             summary.errors.append(f"mail transport refused our credentials, run stopped: {exc}")
             log.error("mail transport refused our credentials; stopping the digest run: %s", exc)
             break
@@ -165,96 +133,6 @@ def send_due_digests(
 def _part_key(period: str, part: int) -> str:
     """The first message of a period carries its plain key; later parts are numbered."""
     return period if part == 1 else f"{period}+{part}"
-
-
-def crawl_in_progress(session: Session) -> bool:
-    """True while a crawl is storing stories (instant digests then wait for it)."""
-    return bool(queries.running_crawl_runs(session=session))
-
-
-def _active_subscriptions(session: Session) -> list[Subscription]:
-    stmt = (
-        select(Subscription)
-        .join(Subscriber)
-        .where(
-            Subscription.confirmed.is_(True),
-            Subscription.active.is_(True),
-            Subscriber.suppressed_at.is_(None),
-        )
-        .order_by(Subscription.id)
-    )
-    return list(session.scalars(stmt))
-
-
-def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
-    """Stories matched to the topic since the subscription began and never promised to this subscriber."""
-    floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
-    promised = select(Delivery.story_id).where(
-        Delivery.subscriber_id == sub.subscriber_id,
-        Delivery.status != DeliveryStatus.PENDING,
-    )
-    stmt = (
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == sub.topic_id,
-            TopicMatch.matched_at >= floor,
-            Story.id.not_in(promised),
-        )
-        .order_by(TopicMatch.matched_at, Story.id)
-    )
-    return [Candidate(story, match) for story, match in session.execute(stmt).all()]
-
-
-def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
-    """Stories this subscriber was sent that have since changed substantively.
-
-    The crawler stores a new version only for a substantive change (see
-    ``crawler.dedup.is_substantive_change``), so a newer version than the one
-    last sent (or last announced as an update) is worth a line.
-    """
-    rows = session.execute(
-        select(Story, TopicMatch, Delivery.story_version)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .join(Delivery, Delivery.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == sub.topic_id,
-            Delivery.subscriber_id == sub.subscriber_id,
-            Delivery.status.in_(_SEEN),
-            Story.version > Delivery.story_version,
-            Story.matched_at.is_not(None),
-        )
-        .order_by(Story.id)
-    ).all()
-    if not rows:
-        return []
-    announced = dict(
-        session.execute(
-            select(UpdateDelivery.story_id, func.max(UpdateDelivery.story_version))
-            .where(
-                UpdateDelivery.subscriber_id == sub.subscriber_id,
-                UpdateDelivery.status != DeliveryStatus.PENDING,
-                UpdateDelivery.story_id.in_([story.id for story, _, _ in rows]),
-            )
-            .group_by(UpdateDelivery.story_id)
-        ).all()
-    )
-    result = []
-    for story, match, sent_version in rows:
-        seen = max(sent_version, announced.get(story.id) or 0)
-        if story.version > seen:
-            result.append(Candidate(story, match, previous_title=_title_of(session, story, seen)))
-    return result
-
-
-def _title_of(session: Session, story: Story, version: int) -> str | None:
-    if version >= story.version:
-        return story.title
-    return session.scalar(
-        select(StoryVersion.title).where(
-            StoryVersion.story_id == story.id, StoryVersion.version == version
-        )
-    )
 
 
 def _send_one(
@@ -299,27 +177,27 @@ def _send_one(
             **kwargs,
         )
     except TransportAuthError as exc:
-        _release(factory, digest_id, str(exc))
+        ledger.release(factory, digest_id, str(exc))
         summary.deferred += 1
         raise
     except TemporaryDeliveryError as exc:
-        _release(factory, digest_id, str(exc))
+        ledger.release(factory, digest_id, str(exc))
         summary.deferred += 1
         summary.errors.append(f"digest {digest_id} to {message.to} deferred: {exc}")
         return False
     except UncertainDeliveryError as exc:
-        _settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
+        ledger.settle(factory, digest_id, DeliveryStatus.UNKNOWN, error=str(exc))
         summary.unknown += 1
         summary.errors.append(
             f"digest {digest_id} to {message.to} may or may not have left, not resent: {exc}"
         )
         return False
     except PermanentDeliveryError as exc:
-        _settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
+        ledger.settle(factory, digest_id, DeliveryStatus.FAILED, error=str(exc))
         summary.failed += 1
         summary.errors.append(f"digest {digest_id} to {message.to} failed: {exc}")
         return False
-    _settle(
+    ledger.settle(
         factory,
         digest_id,
         DeliveryStatus.SENT,
@@ -344,84 +222,193 @@ def _claim(
     crawling: bool = False,
     summary: DigestRunSummary | None = None,
 ) -> _Claimed | None:
+    """Claim the subscription's next message for ``period``, in one transaction.
+
+    None when there is nothing to send now (nothing new, held for a crawl,
+    the subscription gone) or another process claimed it first. A dry run
+    composes the message and writes nothing.
+    """
     tokens = tokens or Tokens.from_settings(settings)
-    session = factory()
-    transaction = session.begin()
-    try:
-        sub = session.get(Subscription, subscription_id)
-        if sub is None or not _may_receive(sub):
-            transaction.rollback()
+
+    def steps(claim: ledger.Claim) -> _Claimed | None:
+        session = claim.session
+        sub = _load_subscription(session, subscription_id)
+        if sub is None:
             return None
-        new = _candidates(session, sub)
-        updated = _update_candidates(session, sub) if sub.include_updates else []
+        new, updated = _gather_candidates(session, sub)
         if not new and not updated:
-            # Nothing new: no email, and the period counts as handled.
-            if not dry_run and sub.frequency != Frequency.INSTANT:
-                sub.last_digest_at = now
-            transaction.commit()
+            if not dry_run:
+                _period_handled(sub, now)
+                claim.keep()
             return None
-        if sub.frequency == Frequency.INSTANT:
-            waiting_since = _waiting_since(new, updated, now)
-            batch = timedelta(minutes=settings.instant_batch_minutes)
-            if crawling and now - waiting_since < batch:
-                transaction.rollback()
-                if summary is not None:
-                    summary.held += 1
-                return None
+        if _hold(settings, sub, new, updated, now=now, crawling=crawling):
+            if summary is not None:
+                summary.held += 1
+            return None
         content = _content(session, sub, new, updated, settings.digest_max_items)
-        if sub.frequency == Frequency.INSTANT:
-            period = _instant_key(sub, new, updated, content)
-        if sub.subscriber.token is None:
-            sub.subscriber.token = new_secret()
-        digest = Digest(
-            subscription_id=sub.id,
-            period_key=period,
-            status=DeliveryStatus.SENDING,
-            subject="",
-            attempts=1,
-            created_at=now,
-        )
-        session.add(digest)
-        session.flush()
-        message = compose_digest(
-            settings, sub, content, digest_id=digest.id, now=now, tokens=tokens
-        )
-        digest.subject = message.subject
-        digest.message_id = message.message_id
-        digest.transport = settings.effective_mail_transport
-        _promise(session, sub, digest.id, content)
-        claimed = _Claimed(
-            digest.id,
-            message,
-            stories=sum(len(e.all_stories) for e in content.new),
-            updates=sum(len(e.all_stories) for e in content.updated),
-            more=content.more,
-        )
-        if dry_run:
-            transaction.rollback()
-            return claimed
-        sub.last_digest_at = now
-        included = {story.id for story in content.stories}
-        matched = [c.match.matched_at for c in new if c.story.id in included]
-        if matched:
-            sub.last_sent_through = max([*matched, *filter(None, [sub.last_sent_through])])
-        transaction.commit()
+        claimed = _record(session, settings, sub, period, new, updated, content, now, tokens)
+        if not dry_run:
+            _advance_watermarks(sub, new, content, now)
+            claim.keep()
         return claimed
-    except IntegrityError:
-        # Another scheduler claimed this period or these stories first.
-        transaction.rollback()
-        log.warning("digest for subscription %s period %s already claimed", subscription_id, period)
-        return None
-    except BaseException:
-        transaction.rollback()
-        raise
-    finally:
-        session.close()
+
+    what = f"digest for subscription {subscription_id} period {period}"
+    return ledger.claim(factory, steps, what=what)
+
+
+def _load_subscription(session: Session, subscription_id: int) -> Subscription | None:
+    """The subscription, if it may still receive mail: an unsubscribe or a bounce may
+    have arrived since the run began."""
+    sub = session.get(Subscription, subscription_id)
+    return sub if sub is not None and _may_receive(sub) else None
 
 
 def _may_receive(sub: Subscription) -> bool:
-    """Checked again inside the claim: an unsubscribe or a bounce may have just arrived."""
     return sub.active and sub.confirmed and sub.subscriber.suppressed_at is None
+
+
+def _gather_candidates(
+    session: Session, sub: Subscription
+) -> tuple[list[Candidate], list[Candidate]]:
+    """New stories for the subscriber, and updates of stories sent (when wanted)."""
+    new = _candidates(session, sub)
+    updated = _update_candidates(session, sub) if sub.include_updates else []
+    return new, updated
+
+
+def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
+    """Stories matched to the topic since the subscription began and never promised to this subscriber."""
+    floor = (sub.confirmed_at or sub.created_at) - first_window(sub.frequency)
+    rows = deliveries.unpromised_matches(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id, since=floor
+    )
+    return [Candidate(story, match) for story, match in rows]
+
+
+def _update_candidates(session: Session, sub: Subscription) -> list[Candidate]:
+    """Stories this subscriber was sent that have since changed substantively.
+
+    The crawler stores a new version only for a substantive change (see
+    ``crawler.dedup.is_substantive_change``), so a newer version than the one
+    last sent (or last announced as an update) is worth a line.
+    """
+    rows = deliveries.changed_since_sent(
+        session=session, subscriber_id=sub.subscriber_id, topic_id=sub.topic_id
+    )
+    if not rows:
+        return []
+    announced = deliveries.announced_versions(
+        session=session,
+        subscriber_id=sub.subscriber_id,
+        story_ids=[story.id for story, _, _ in rows],
+    )
+    result = []
+    for story, match, sent_version in rows:
+        seen = max(sent_version, announced.get(story.id) or 0)
+        if story.version > seen:
+            result.append(Candidate(story, match, previous_title=_title_of(session, story, seen)))
+    return result
+
+
+def _title_of(session: Session, story: Story, version: int) -> str | None:
+    if version >= story.version:
+        return story.title
+    return deliveries.version_title(session=session, story_id=story.id, version=version)
+
+
+def _period_handled(sub: Subscription, now: datetime) -> None:
+    """Nothing new: no email, and a scheduled period counts as handled."""
+    if sub.frequency != Frequency.INSTANT:
+        sub.last_digest_at = now
+
+
+def _hold(
+    settings: Settings,
+    sub: Subscription,
+    new: list[Candidate],
+    updated: list[Candidate],
+    *,
+    now: datetime,
+    crawling: bool,
+) -> bool:
+    """An instant digest waits for the crawl in progress (within the ledger's bound)."""
+    if sub.frequency != Frequency.INSTANT:
+        return False
+    waiting_since = _waiting_since(new, updated, now)
+    return ledger.hold_for_crawl(settings, crawling=crawling, waiting_since=waiting_since, now=now)
+
+
+def _waiting_since(new: list[Candidate], updated: list[Candidate], now: datetime) -> datetime:
+    moments = [c.match.matched_at for c in new]
+    moments += [c.story.updated_at or now for c in updated]
+    return min(moments)
+
+
+def _content(
+    session: Session,
+    sub: Subscription,
+    new: list[Candidate],
+    updated: list[Candidate],
+    max_items: int,
+) -> DigestContent:
+    """The entries to send now: new ones first, at most ``max_items``; the rest wait."""
+    ordering = sub.ordering
+    coverage = Coverage.load(session, [*new, *updated])
+    new_entries = build_entries(
+        session, sub.topic, new, ordering=ordering, explain=max_items, coverage=coverage
+    )
+    updated_entries = build_entries(
+        session,
+        sub.topic,
+        updated,
+        ordering=ordering,
+        updated=True,
+        explain=max_items,
+        coverage=coverage,
+    )
+    kept_new = new_entries[:max_items]
+    kept_updated = updated_entries[: max(0, max_items - len(kept_new))]
+    left = new_entries[len(kept_new) :] + updated_entries[len(kept_updated) :]
+    return DigestContent(
+        new=kept_new,
+        updated=kept_updated,
+        more=sum(len(entry.all_stories) for entry in left),
+    )
+
+
+def _record(
+    session: Session,
+    settings: Settings,
+    sub: Subscription,
+    period: str,
+    new: list[Candidate],
+    updated: list[Candidate],
+    content: DigestContent,
+    now: datetime,
+    tokens: Tokens,
+) -> _Claimed:
+    """The digest and its deliveries in the ledger, and the message that carries them."""
+    if sub.frequency == Frequency.INSTANT:
+        period = _instant_key(sub, new, updated, content)
+    if sub.subscriber.token is None:
+        sub.subscriber.token = new_secret()  # the preferences link needs one
+    digest = ledger.record_digest(
+        session,
+        sub,
+        period,
+        stories=[story for entry in content.new for story in entry.all_stories],
+        updates=[story for entry in content.updated for story in entry.all_stories],
+        now=now,
+    )
+    message = compose_digest(settings, sub, content, digest_id=digest.id, now=now, tokens=tokens)
+    ledger.address(digest, message, transport=settings.effective_mail_transport)
+    return _Claimed(
+        digest.id,
+        message,
+        stories=sum(len(e.all_stories) for e in content.new),
+        updates=sum(len(e.all_stories) for e in content.updated),
+        more=content.more,
+    )
 
 
 def _instant_key(
@@ -443,186 +430,12 @@ def _instant_key(
     return f"{kind}{local:%Y%m%dT%H%M%S}-{first}"
 
 
-def _waiting_since(new: list[Candidate], updated: list[Candidate], now: datetime) -> datetime:
-    moments = [c.match.matched_at for c in new]
-    moments += [c.story.updated_at or now for c in updated]
-    return min(moments)
-
-
-def _content(
-    session: Session,
-    sub: Subscription,
-    new: list[Candidate],
-    updated: list[Candidate],
-    max_items: int,
-) -> DigestContent:
-    """The entries to send now: new ones first, at most ``max_items``; the rest wait."""
-    ordering = sub.ordering
-    new_entries = build_entries(session, sub.topic, new, ordering=ordering, explain=max_items)
-    updated_entries = build_entries(
-        session, sub.topic, updated, ordering=ordering, updated=True, explain=max_items
-    )
-    kept_new = new_entries[:max_items]
-    kept_updated = updated_entries[: max(0, max_items - len(kept_new))]
-    left = new_entries[len(kept_new) :] + updated_entries[len(kept_updated) :]
-    return DigestContent(
-        new=kept_new,
-        updated=kept_updated,
-        more=sum(len(entry.all_stories) for entry in left),
-    )
-
-
-def _promise(session: Session, sub: Subscription, digest_id: int, content: DigestContent) -> None:
-    new_stories = [story for entry in content.new for story in entry.all_stories]
-    ids = [story.id for story in new_stories]
-    # Deliveries released by an earlier deferred digest are taken over, not duplicated.
-    session.execute(
-        delete(Delivery).where(
-            Delivery.subscriber_id == sub.subscriber_id,
-            Delivery.story_id.in_(ids),
-            Delivery.status == DeliveryStatus.PENDING,
-        )
-    )
-    for story in new_stories:
-        session.add(
-            Delivery(
-                subscriber_id=sub.subscriber_id,
-                story_id=story.id,
-                subscription_id=sub.id,
-                digest_id=digest_id,
-                status=DeliveryStatus.SENDING,
-                story_version=story.version,
-            )
-        )
-    updated_stories = [story for entry in content.updated for story in entry.all_stories]
-    session.execute(
-        delete(UpdateDelivery).where(
-            UpdateDelivery.subscriber_id == sub.subscriber_id,
-            UpdateDelivery.story_id.in_([story.id for story in updated_stories]),
-            UpdateDelivery.status == DeliveryStatus.PENDING,
-        )
-    )
-    for story in updated_stories:
-        session.add(
-            UpdateDelivery(
-                subscriber_id=sub.subscriber_id,
-                story_id=story.id,
-                subscription_id=sub.id,
-                digest_id=digest_id,
-                status=DeliveryStatus.SENDING,
-                story_version=story.version,
-            )
-        )
-    session.flush()
-
-
-def _settle(
-    factory: sessionmaker[Session],
-    digest_id: int,
-    status: DeliveryStatus,
-    *,
-    transport: str | None = None,
-    provider_id: str | None = None,
-    error: str | None = None,
+def _advance_watermarks(
+    sub: Subscription, new: list[Candidate], content: DigestContent, now: datetime
 ) -> None:
-    """Record how a claimed digest ended, for it and each of its deliveries."""
-    now = datetime.now(UTC)
-    with unit_of_work(factory) as session:
-        digest = session.get(Digest, digest_id)
-        if digest is None:
-            return
-        if digest.status == DeliveryStatus.SENT and status == DeliveryStatus.UNKNOWN:
-            return  # the provider's event webhook already reported it sent
-        digest.status = status
-        if transport:
-            digest.transport = transport
-        if provider_id:
-            digest.message_id = provider_id
-        if error is not None:
-            digest.error = error[:2000]
-        values: dict[str, Any] = {"status": status}
-        if status == DeliveryStatus.SENT:
-            digest.sent_at = now
-            values["sent_at"] = now
-        _set_deliveries(session, [digest_id], **values)
-
-
-def settle_digest(session: Session, digest_id: int, status: DeliveryStatus) -> bool:
-    """Mark a digest and its deliveries (inside the caller's transaction); False if unknown id."""
-    digest = session.get(Digest, digest_id)
-    if digest is None:
-        return False
-    digest.status = status
-    values: dict[str, Any] = {"status": status}
-    if status == DeliveryStatus.SENT:
-        digest.sent_at = digest.sent_at or datetime.now(UTC)
-        values["sent_at"] = digest.sent_at
-    _set_deliveries(session, [digest_id], **values)
-    return True
-
-
-def _set_deliveries(session: Session, digest_ids: list[int], **values: Any) -> None:
-    for model in (Delivery, UpdateDelivery):
-        session.execute(update(model).where(model.digest_id.in_(digest_ids)).values(**values))
-
-
-def _release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
-    """The transport is away for now: free the stories for the next run."""
-    with unit_of_work(factory) as session:
-        _release_in(session, digest_id, f"deferred: {error}")
-
-
-def _release_in(session: Session, digest_id: int, error: str) -> None:
-    digest = session.get(Digest, digest_id)
-    if digest is None:
-        raise NotFoundError(f"no digest with id {digest_id}")
-    digest.status = DeliveryStatus.FAILED
-    digest.error = error[:2000]
-    # Free the period so a later run in the same period may send.
-    if "~" not in digest.period_key:
-        digest.period_key = f"{digest.period_key}~{digest.id}"[:40]
-    _set_deliveries(session, [digest_id], status=DeliveryStatus.PENDING, digest_id=None)
-    sub = session.get(Subscription, digest.subscription_id)
-    if sub is not None:
-        sub.last_digest_at = None
-
-
-def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest:
-    """An operator decided an ``unknown`` or ``failed`` digest should go out again."""
-    with unit_of_work(factory) as session:
-        digest = session.get(Digest, digest_id)
-        if digest is None:
-            raise NotFoundError(f"no digest with id {digest_id}")
-        if "~" in digest.period_key:
-            raise ResendRefusedError(f"digest {digest_id} was already released; nothing to do")
-        if digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.FAILED):
-            raise ResendRefusedError(
-                f"digest {digest_id} is {digest.status.value}; only unknown or failed "
-                "digests can be sent again"
-            )
-        _release_in(session, digest_id, f"released for resending (was {digest.status.value})")
-        session.flush()
-        session.expunge(digest)
-        return digest
-
-
-def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: datetime) -> int:
-    """Settle digests a killed process left in ``sending``; returns how many stay unknown."""
-    confirm = getattr(sender, "was_delivered", None)
-    unknown = 0
-    with unit_of_work(factory) as session:
-        stale = session.scalars(
-            select(Digest).where(
-                Digest.status == DeliveryStatus.SENDING,
-                Digest.created_at <= now - STALE_SENDING,
-            )
-        ).all()
-        for digest in stale:
-            delivered = bool(confirm and digest.message_id and confirm(digest.message_id))
-            status = DeliveryStatus.SENT if delivered else DeliveryStatus.UNKNOWN
-            digest.status = status
-            if not delivered:
-                unknown += 1
-                digest.error = "process stopped while sending; not resent to avoid a duplicate"
-            _set_deliveries(session, [digest.id], status=status)
-    return unknown
+    """The period is handled, and the stories sent mark how far the subscription got."""
+    sub.last_digest_at = now
+    included = {story.id for story in content.stories}
+    matched = [c.match.matched_at for c in new if c.story.id in included]
+    if matched:
+        sub.last_sent_through = max([*matched, *filter(None, [sub.last_sent_through])])

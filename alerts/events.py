@@ -35,12 +35,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key, load_pem_public_key
-from db import queries
-from db.models import DeliveryStatus, Digest, MailEvent
-from sqlalchemy.dialects import postgresql, sqlite
+from db import deliveries, queries
 from sqlalchemy.orm import Session
 
-from alerts.digest import settle_digest
+from alerts import ledger
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
@@ -152,7 +150,7 @@ def handle_events(session: Session, events: list[dict[str, Any]]) -> EventSummar
             label = f"{name}: {reason}" if reason else name
             if queries.suppress_address(session=session, email=email, reason=label, when=_now()):
                 summary.suppressed += 1
-        elif digest_id is not None and _settle_unknown(session, digest_id):
+        elif digest_id is not None and ledger.confirm_sent(session, digest_id):
             summary.settled += 1
     return summary
 
@@ -174,31 +172,16 @@ def _record(
     reason: str | None,
 ) -> bool:
     """Insert the event unless it is known; True when it is new."""
-    message_id = str(event.get("sg_message_id") or event.get("smtp-id") or "")[:200]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(MailEvent)
-        .values(
-            message_id=message_id,
-            event=name[:32],
-            timestamp=timestamp,
-            email=email[:320],
-            digest_id=digest_id,
-            reason=reason,
-            received_at=_now(),
-        )
-        .on_conflict_do_nothing(index_elements=["message_id", "event", "timestamp", "email"])
-        .returning(MailEvent.id)
+    return deliveries.record_mail_event(
+        session=session,
+        message_id=str(event.get("sg_message_id") or event.get("smtp-id") or "")[:200],
+        event=name[:32],
+        timestamp=timestamp,
+        email=email[:320],
+        digest_id=digest_id,
+        reason=reason,
+        received_at=_now(),
     )
-    return session.scalar(stmt) is not None
-
-
-def _settle_unknown(session: Session, digest_id: int) -> bool:
-    digest = session.get(Digest, digest_id)
-    if digest is None or digest.status not in (DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING):
-        return False
-    return settle_digest(session, digest_id, DeliveryStatus.SENT)
 
 
 def _now() -> datetime:

@@ -28,7 +28,6 @@ import json
 import logging
 import secrets
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,20 +36,16 @@ import httpx
 from core.errors import BlockedURLError, ConfigError, NotFoundError, WirewatchError
 from core.netguard import AddressPolicy, check_scheme_only, guarded_client
 from core.settings import Settings
-from db import queries
+from db import deliveries, queries
 from db.models import (
     DeliveryStatus,
-    Story,
-    TopicMatch,
     Webhook,
     WebhookDelivery,
 )
-from db.session import unit_of_work
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.compose import Candidate, build_entries, subject_for
+from alerts import ledger
+from alerts.compose import Candidate, Coverage, build_entries, subject_for
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Wirewatch-Signature"
@@ -58,7 +53,6 @@ DELIVERY_HEADER = "X-Wirewatch-Delivery"
 EVENT_HEADER = "X-Wirewatch-Event"
 SIGNATURE_TOLERANCE = 300
 TIMEOUT = 10.0
-STALE_SENDING = timedelta(minutes=15)
 FIRST_WINDOW = timedelta(days=1)
 
 
@@ -118,7 +112,7 @@ def remove_webhook(session: Session, webhook_id: int) -> Webhook:
 
 
 def list_webhooks(session: Session) -> list[Webhook]:
-    return list(session.scalars(select(Webhook).order_by(Webhook.id)))
+    return deliveries.list_webhooks(session=session)
 
 
 def check_url(url: str) -> None:
@@ -166,7 +160,7 @@ def deliver_webhooks(
     now = now or datetime.now(UTC)
     summary = WebhookRunSummary()
     with factory() as session:
-        ids = list(session.scalars(select(Webhook.id).where(Webhook.active.is_(True))))
+        ids = deliveries.active_webhook_ids(session=session)
     if not ids:
         return summary
     own_client = client is None
@@ -175,10 +169,7 @@ def deliver_webhooks(
     http = client or guarded_client(AddressPolicy.from_settings(settings), timeout=TIMEOUT)
     try:
         for webhook_id in ids:
-            try:
-                batch = _claim(factory, settings, webhook_id, now, crawling, summary)
-            except IntegrityError:
-                continue  # another process claimed these stories for this webhook first
+            batch = _claim(factory, settings, webhook_id, now, crawling, summary)
             if batch is not None:
                 _post(factory, settings, http, batch, summary)
     finally:
@@ -195,82 +186,42 @@ def _claim(
     crawling: bool,
     summary: WebhookRunSummary,
 ) -> _Batch | None:
-    with unit_of_work(factory) as session:
+    """Claim the webhook's next batch: an unfinished one first, else its new stories."""
+
+    def steps(claim: ledger.Claim) -> _Batch | None:
+        session = claim.session
         webhook = session.get(Webhook, webhook_id)
         if webhook is None or not webhook.active:
             return None
-        rows = _unfinished(session, webhook, now)
-        if rows:
-            batch_id = rows[0].batch_id
-        else:
+        rows = ledger.unfinished_batch(session, webhook.id, now)
+        if not rows:
             candidates = _candidates(session, webhook)
             if not candidates:
                 return None
             waiting_since = min(c.match.matched_at for c in candidates)
-            batch_window = timedelta(minutes=settings.instant_batch_minutes)
-            if crawling and now - waiting_since < batch_window:
+            if ledger.hold_for_crawl(
+                settings, crawling=crawling, waiting_since=waiting_since, now=now
+            ):
                 summary.held += 1
                 return None
-            batch_id = uuid.uuid4().hex
-            rows = [
-                WebhookDelivery(
-                    webhook_id=webhook.id,
-                    story_id=c.story.id,
-                    story_version=c.story.version,
-                    batch_id=batch_id,
-                    status=DeliveryStatus.SENDING,
-                    attempts=0,
-                    created_at=now,
-                )
-                for c in candidates[: settings.digest_max_items]
-            ]
-            session.add_all(rows)
-        for row in rows:
-            row.status = DeliveryStatus.SENDING
-            row.attempts += 1
+            stories = [c.story for c in candidates[: settings.digest_max_items]]
+            rows = ledger.record_batch(session, webhook.id, stories, now=now)
+        ledger.start_attempt(rows)
         session.flush()
+        batch_id = rows[0].batch_id
         body = _payload(session, settings, webhook, rows, batch_id, now)
+        claim.keep()
         return _Batch(webhook.id, webhook.url, webhook.secret, batch_id, body, len(rows))
 
-
-def _unfinished(session: Session, webhook: Webhook, now: datetime) -> list[WebhookDelivery]:
-    """The batch to retry first: deferred, or left ``sending`` by a process that died."""
-    rows = session.scalars(
-        select(WebhookDelivery)
-        .where(
-            WebhookDelivery.webhook_id == webhook.id,
-            (WebhookDelivery.status == DeliveryStatus.PENDING)
-            | (
-                (WebhookDelivery.status == DeliveryStatus.SENDING)
-                & (WebhookDelivery.created_at <= now - STALE_SENDING)
-            ),
-        )
-        .order_by(WebhookDelivery.id)
-    ).all()
-    if not rows:
-        return []
-    first = rows[0].batch_id
-    return [row for row in rows if row.batch_id == first]
+    return ledger.claim(factory, steps, what=f"batch for webhook {webhook_id}")
 
 
 def _candidates(session: Session, webhook: Webhook) -> list[Candidate]:
     """Matched stories this webhook has not had, or has had in an older version."""
-    seen = dict(
-        session.execute(
-            select(WebhookDelivery.story_id, func.max(WebhookDelivery.story_version))
-            .where(WebhookDelivery.webhook_id == webhook.id)
-            .group_by(WebhookDelivery.story_id)
-        ).all()
+    seen = deliveries.webhook_versions(session=session, webhook_id=webhook.id)
+    rows = deliveries.matches_since(
+        session=session, topic_id=webhook.topic_id, since=webhook.created_at - FIRST_WINDOW
     )
-    rows = session.execute(
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(
-            TopicMatch.topic_id == webhook.topic_id,
-            TopicMatch.matched_at >= webhook.created_at - FIRST_WINDOW,
-        )
-        .order_by(TopicMatch.matched_at, Story.id)
-    ).all()
     return [
         Candidate(story, match)
         for story, match in rows
@@ -288,24 +239,15 @@ def _payload(
 ) -> bytes:
     base = settings.base_url.rstrip("/")
     versions = {row.story_id: row.story_version for row in rows}
-    pairs = session.execute(
-        select(Story, TopicMatch)
-        .join(TopicMatch, TopicMatch.story_id == Story.id)
-        .where(TopicMatch.topic_id == webhook.topic_id, Story.id.in_(list(versions)))
-    ).all()
-    earlier = set(
-        session.scalars(
-            select(WebhookDelivery.story_id).where(
-                WebhookDelivery.webhook_id == webhook.id,
-                WebhookDelivery.story_id.in_(list(versions)),
-                WebhookDelivery.batch_id != batch_id,
-            )
-        )
+    pairs = deliveries.matches_of(session=session, topic_id=webhook.topic_id, story_ids=versions)
+    earlier = deliveries.stories_in_other_batches(
+        session=session, webhook_id=webhook.id, story_ids=versions, batch_id=batch_id
     )
     fresh = [Candidate(s, m) for s, m in pairs if s.id not in earlier]
     changed = [Candidate(s, m) for s, m in pairs if s.id in earlier]
-    entries = build_entries(session, webhook.topic, fresh)
-    entries += build_entries(session, webhook.topic, changed, updated=True)
+    coverage = Coverage.load(session, [*fresh, *changed])
+    entries = build_entries(session, webhook.topic, fresh, coverage=coverage)
+    entries += build_entries(session, webhook.topic, changed, updated=True, coverage=coverage)
     stories: list[dict[str, Any]] = []
     for entry in entries:
         story = entry.story
@@ -372,7 +314,7 @@ def _post(
             outcome, error = DeliveryStatus.PENDING, f"HTTP {status}"
         else:
             outcome, error = DeliveryStatus.FAILED, f"HTTP {status}: {response.text[:200]}"
-    _settle(factory, batch, outcome, error)
+    ledger.settle_batch(factory, batch.webhook_id, batch.batch_id, outcome, error)
     if outcome == DeliveryStatus.SENT:
         summary.posted += 1
         summary.stories += batch.stories
@@ -383,27 +325,3 @@ def _post(
         summary.failed += 1
     summary.errors.append(f"webhook {batch.webhook_id} ({batch.url}): {error}")
     log.warning("webhook %s delivery %s: %s", batch.webhook_id, batch.batch_id, error)
-
-
-def _settle(
-    factory: sessionmaker[Session], batch: _Batch, outcome: DeliveryStatus, error: str
-) -> None:
-    now = datetime.now(UTC)
-    with unit_of_work(factory) as session:
-        rows = session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.batch_id == batch.batch_id)
-        ).all()
-        for row in rows:
-            row.status = outcome
-            if outcome == DeliveryStatus.SENT:
-                row.sent_at = now
-        webhook = session.get(Webhook, batch.webhook_id)
-        if webhook is None:
-            return
-        if outcome == DeliveryStatus.SENT:
-            webhook.last_success_at = now
-            webhook.failures = 0
-            webhook.last_error = None
-        else:
-            webhook.failures += 1
-            webhook.last_error = error[:2000]

@@ -7,15 +7,15 @@ from enum import StrEnum
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
 from alerts import subscribe as subs
-from alerts.digest import release_for_resend, send_due_digests
+from alerts.digest import send_due_digests
+from alerts.ledger import release_for_resend
 from alerts.senders import make_sender
 from alerts.webhooks import add_webhook, list_webhooks, remove_webhook
 from cli.common import ctx, user_errors
-from db import queries
-from db.models import DeliveryStatus, Digest, Frequency, Subscription
+from db import deliveries, queries
+from db.models import Frequency, Subscription
 from db.session import unit_of_work
 
 
@@ -231,7 +231,7 @@ def digest_send(
         c.err.print(f"[yellow]{error}[/]")
     if summary.unknown:
         c.err.print("see `wirewatch digest status`; `wirewatch digest resend ID` sends one again")
-    if summary.failed or any("credentials" in e for e in summary.errors):
+    if summary.failed or summary.transport_refused:
         raise typer.Exit(1)
 
 
@@ -244,13 +244,7 @@ def digest_status(
     with user_errors():
         c.require_schema()
         with c.factory() as session:
-            digests = session.scalars(
-                select(Digest)
-                .where(Digest.status.in_([DeliveryStatus.FAILED, DeliveryStatus.UNKNOWN]))
-                .where(Digest.period_key.not_like("%~%"))
-                .order_by(Digest.id.desc())
-                .limit(limit)
-            ).all()
+            digests = deliveries.problem_digests(session=session, limit=limit)
             table = Table("id", "status", "to", "subject", "created", "error")
             for digest in digests:
                 sub = session.get(Subscription, digest.subscription_id)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -404,7 +405,18 @@ class Digest(Base):
     """One email (or webhook call): a batch of deliveries sent together."""
 
     __tablename__ = "digests"
-    __table_args__ = (UniqueConstraint("subscription_id", "period_key"),)
+    __table_args__ = (
+        # One live digest per subscription and period; a released one (its
+        # stories given back to the queue) no longer holds its period.
+        Index(
+            "uq_digests_unreleased_period",
+            "subscription_id",
+            "period_key",
+            unique=True,
+            sqlite_where=text("released_at IS NULL"),
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(
@@ -414,6 +426,9 @@ class Digest(Base):
     # ("2026-11-28" daily, "2026-W48" weekly, "2026-11-28T14" hourly, a
     # timestamp for instant batches): two schedulers cannot both send it.
     period_key: Mapped[str] = mapped_column(String(40))
+    # When the digest gave its stories back to the queue (the transport was
+    # away, or an operator chose to send it again); it then holds no period.
+    released_at: Mapped[datetime | None]
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, "digest_status"))
     transport: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(Text, default="")

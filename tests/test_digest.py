@@ -3,21 +3,18 @@ a digest says (clusters, highlights, updates, order, size)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.digest import (
-    DigestRunSummary,
-    ResendRefusedError,
-    _claim,
-    recover_interrupted,
-    release_for_resend,
-    send_due_digests,
-)
+from alerts import ledger
+from alerts.digest import DigestRunSummary, _claim, send_due_digests
+from alerts.ledger import ResendRefusedError, recover_interrupted, release_for_resend
 from alerts.schedule import due_period
 from alerts.senders import MockSender, OutboxSender, OutgoingMessage, SendResult
 from core.errors import (
@@ -149,7 +146,7 @@ def test_auth_error_stops_the_run_and_loses_nothing(
     sender = MockSender(revoked)
     summary = _send(session_factory, settings, sender)
     assert len(sender.offered) == 1  # stopped at the first refusal
-    assert any("credentials" in e for e in summary.errors)
+    assert summary.transport_refused and any("credentials" in e for e in summary.errors)
     later = _send(session_factory, settings, MockSender(), NOW + timedelta(minutes=1))
     assert later.sent == 2
 
@@ -190,6 +187,39 @@ def test_a_second_scheduler_cannot_claim_the_same_period(
     second = _claim(session_factory, settings, sub_id, "D2026-11-28", NOW, False, tokens=TOKENS)
     assert first is not None
     assert second is None
+
+
+def test_a_released_digest_gives_its_period_back(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example", Frequency.DAILY)
+        story(session, 1, "МВД открывает офис")
+    match(session_factory)
+    sub_id = _sub_id(session_factory, "a@x.example")
+    period = "D2026-11-28"
+    first = _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS)
+    assert first is not None
+    ledger.release(session_factory, first.digest_id, "503 from provider")
+    again = _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS)
+    assert again is not None and again.digest_id != first.digest_id and again.stories == 1
+    with unit_of_work(session_factory) as session:
+        story(session, 2, "МВД: второй офис")
+    match(session_factory)
+    # The live digest still holds the period: a second one is refused.
+    assert _claim(session_factory, settings, sub_id, period, NOW, False, tokens=TOKENS) is None
+    with session_factory() as session:
+        rows = session.execute(
+            select(Digest.id, Digest.period_key, Digest.released_at.is_not(None)).order_by(
+                Digest.id
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (first.digest_id, period, True),
+        (again.digest_id, period, False),
+    ]
+    with pytest.raises(ResendRefusedError, match="already released"):
+        release_for_resend(session_factory, first.digest_id)
 
 
 def test_interrupted_send_is_not_repeated_and_the_rest_goes_out(
@@ -621,3 +651,44 @@ def test_a_changed_story_is_marked_updated_once_for_those_who_want_it(
     with session_factory() as session:
         rows = session.scalars(select(UpdateDelivery)).all()
         assert [(r.story_version, r.status) for r in rows] == [(2, DeliveryStatus.SENT)]
+
+
+def test_coverage_is_read_once_per_digest_for_new_and_updated_entries(
+    session_factory: sessionmaker[Session], settings: Settings, engine: Engine
+) -> None:
+    """ "Also reported by" of every entry of a message comes from one statement, not one each."""
+
+    def reported_twice(session: Session, n: int) -> int:
+        cluster = Cluster(size=2, languages={"ru": 2})
+        session.add(cluster)
+        session.flush()
+        story(session, 10 * n + 1, f"МВД: событие {n}", source="vestnik", cluster=cluster.id)
+        return story(session, 10 * n, f"МВД: событие {n}", cluster=cluster.id)
+
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example")
+        first = reported_twice(session, 0)
+    sender = MockSender()
+    _send(session_factory, settings, sender)
+    _revise(session_factory, first, "МВД: событие 0 уточнено", "Офис МВД открыт сегодня.")
+    with unit_of_work(session_factory) as session:
+        reported_twice(session, 1)
+        reported_twice(session, 2)
+        story(session, 30, "МВД: событие 3")  # in no cluster: needs no coverage
+    match(session_factory, NOW + timedelta(minutes=5))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        summary = _send(session_factory, settings, sender, NOW + timedelta(minutes=10))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (summary.sent, summary.stories, summary.updates) == (1, 5, 1)
+    text = sender.sent[-1].text
+    assert "[UPDATED]" in text and text.count("Also reported by 1 outlet (ru 1)") == 3
+    coverage = [s for s in statements if re.search(r"WHERE stories\.cluster_id (=|IN)", s)]
+    assert len(coverage) == 1, coverage
+    assert len([s for s in statements if re.search(r"\bFROM sources\b", s)]) <= 1

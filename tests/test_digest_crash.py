@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerts.digest import recover_interrupted, release_for_resend
+from alerts.ledger import recover_interrupted, release_for_resend
 from alerts.senders import MockSender
 from core.settings import Settings
 from db.models import Delivery, DeliveryStatus, Digest, Frequency
@@ -67,6 +67,8 @@ class Sender:
             mark(message.to)
             time.sleep(3600)
         return result
+    def was_delivered(self, message_id):
+        return self.inner.was_delivered(message_id)
 
 while go and not Path(go).exists():
     time.sleep(0.01)

@@ -21,7 +21,7 @@ from alerts.senders import (
     mime_bytes,
 )
 from alerts.senders.outbox import outbox_filename
-from core.errors import TemporaryDeliveryError
+from core.errors import PermanentDeliveryError, TemporaryDeliveryError
 
 UNSUBSCRIBE_URL = (
     "https://wirewatch.example.org/unsubscribe/"
@@ -175,6 +175,18 @@ def test_outbox_writes_one_parseable_eml_per_message(tmp_path: Path) -> None:
     assert all(path.suffix == ".eml" for path in files)
 
 
+def test_outbox_knows_what_it_wrote_by_message_id_or_file_name(tmp_path: Path) -> None:
+    sender = OutboxSender(tmp_path / "outbox")
+    written, never = make_message(), make_message()
+    assert sender.was_delivered(written.message_id) is False  # no folder yet
+    result = sender.send(written)
+    assert sender.was_delivered(written.message_id) is True
+    assert sender.was_delivered(result.provider_id or "") is True
+    assert sender.was_delivered(never.message_id) is False
+    (tmp_path / "outbox" / (result.provider_id or "")).unlink()  # the operator moved it away
+    assert sender.was_delivered(written.message_id) is False
+
+
 def test_outbox_filename_is_time_ordered_and_filesystem_safe() -> None:
     message = make_message(message_id="<a/b\\c:d*e?f@wirewatch.example.org>")
     name = outbox_filename(message, datetime(2026, 3, 1, 8, 30, 5, 123456, tzinfo=UTC))
@@ -221,3 +233,17 @@ def test_mock_sender_records_and_lets_the_handler_decide() -> None:
     assert ok.transport == "mock"
     assert [m.subject for m in sender.offered] == [SUBJECT, "fail"]
     assert [m.subject for m in sender.sent] == [SUBJECT]
+
+
+def test_mock_sender_knows_what_it_accepted() -> None:
+    def refuse(message: OutgoingMessage) -> SendResult | None:
+        raise PermanentDeliveryError("scripted")
+
+    accepted, refused = make_message(), make_message()
+    sender = MockSender()
+    sender.send(accepted)
+    sender.handler = refuse
+    with pytest.raises(PermanentDeliveryError):
+        sender.send(refused)
+    assert sender.was_delivered(accepted.message_id) is True
+    assert sender.was_delivered(refused.message_id) is False

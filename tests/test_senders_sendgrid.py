@@ -300,3 +300,15 @@ def test_the_network_recorder_would_notice_an_outside_host() -> None:
     assert [call for call in calls if not _is_loopback(call[1])] == [
         ("socket.connect", ("192.0.2.10", 443))
     ]
+
+
+# -- what we can know afterwards -------------------------------------------------------------
+
+
+def test_sendgrid_cannot_be_asked_what_it_took(sendgrid_stub: SendGridStub) -> None:
+    """The Mail Send API has no look-up; the Event Webhook settles such digests instead."""
+    sender = sender_for(sendgrid_stub)
+    message = make_message()
+    sender.send(message)
+    assert sendgrid_stub.accepted
+    assert sender.was_delivered(message.message_id) is None

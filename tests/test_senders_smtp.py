@@ -48,6 +48,15 @@ def test_message_arrives_with_headers_parts_and_cyrillic_subject(
     assert body_text(parsed, "html").strip() == HTML
 
 
+def test_smtp_cannot_know_what_a_server_queued(smtp_server: SmtpTestServer) -> None:
+    """SMTP has no command to ask about a message: a crashed send stays unknown."""
+    sender = sender_for(smtp_server.url)
+    message = make_message()
+    sender.send(message)
+    assert smtp_server.messages
+    assert sender.was_delivered(message.message_id) is None
+
+
 def test_login_from_percent_encoded_url(smtp_server: SmtpTestServer) -> None:
     url = smtp_server.url_with_login()
     assert "%3A" in url and "%20" in url and "%26" in url  # the password needs decoding

@@ -6,16 +6,27 @@ import multiprocessing
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy import Engine, Integer, String, column, func, inspect, select, table, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import queries
 from db.migrate import check, downgrade, upgrade
-from db.models import Cluster, Story, StoryVersion, Tombstone
+from db.models import (
+    Cluster,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    Story,
+    StoryVersion,
+    Tombstone,
+    UTCDateTime,
+)
 from db.search import schema as search_schema
 from db.search import sync
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
+from tests.test_digest_fixtures import subscribe
 
 
 def record(n: int) -> queries.StoryRecord:
@@ -188,6 +199,107 @@ def test_cluster_sequence_starts_above_an_id_a_story_still_names(database_url: s
     with engine.connect() as conn:
         assert [row[:3] for row in conn.exec_driver_sql("PRAGMA foreign_key_check")] == dangling
     engine.dispose()
+
+
+def test_released_digests_keep_their_period_key_and_stop_holding_it(database_url: str) -> None:
+    """0007: a ``~<id>`` suffix on a period key becomes ``released_at`` and the key as it was.
+
+    The unique key then covers live digests only: a released one may share its
+    period with the digest that replaced it, or with a new one. On SQLite the
+    digests table is rebuilt, and every delivery must keep its digest.
+    """
+    downgrade(database_url, "0006")
+    engine = make_engine(database_url)
+    factory = make_sessionmaker(engine)
+    with unit_of_work(factory) as session:
+        sub_id = subscribe(session, "desk@newsroom.example").id
+        story_id = queries.insert_story_if_new(session=session, record=record(1))
+    at = [datetime(2026, 11, 28, hour, tzinfo=UTC) for hour in range(8, 12)]
+    old = [  # (id, period key, status) as releases left them before 0007
+        (1, "D2026-11-28~1", "failed"),  # deferred, then sent again as digest 2
+        (2, "D2026-11-28", "sent"),
+        (3, "I20261128T120000-5~3", "failed"),  # unknown, released by the operator
+        (4, "W2026-48", "unknown"),
+    ]
+    with engine.begin() as conn:
+        conn.execute(
+            _DIGESTS.insert(),
+            [
+                {"id": i, "subscription_id": sub_id, "period_key": key, "status": status}
+                | {"subject": "", "attempts": 1, "created_at": at[i - 1]}
+                for i, key, status in old
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO deliveries (subscriber_id, story_id, subscription_id, digest_id, "
+                "status, story_version, created_at) SELECT subscriber_id, :story, id, 2, "
+                "'sent', 1, :at FROM subscriptions WHERE id = :sub"
+            ),
+            {"story": story_id, "at": at[1], "sub": sub_id},
+        )
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval('digests_id_seq', 4)"))
+
+    upgrade(database_url)
+
+    _assert_consistent(engine)
+    with factory() as session:
+        rows = session.execute(
+            select(Digest.id, Digest.period_key, Digest.released_at).order_by(Digest.id)
+        ).all()
+        linked = session.scalars(select(Delivery.digest_id)).all()
+    assert [tuple(row) for row in rows] == [
+        (1, "D2026-11-28", at[0]),
+        (2, "D2026-11-28", None),
+        (3, "I20261128T120000-5", at[2]),
+        (4, "W2026-48", None),
+    ]
+    assert linked == [2]
+    with pytest.raises(IntegrityError), unit_of_work(factory) as session:
+        session.add(Digest(subscription_id=sub_id, period_key="W2026-48", status=_SENT))
+    with unit_of_work(factory) as session:  # a released one never holds a period
+        released = Digest(
+            subscription_id=sub_id, period_key="W2026-48", status=_SENT, released_at=at[3]
+        )
+        again = Digest(subscription_id=sub_id, period_key="I20261128T120000-5", status=_SENT)
+        session.add_all([released, again])
+
+    downgrade(database_url, "0006")
+
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT id, period_key FROM digests ORDER BY id")).all()
+        assert conn.execute(text("SELECT digest_id FROM deliveries")).scalars().all() == [2]
+    assert [tuple(row) for row in keys] == [
+        (1, "D2026-11-28~1"),
+        (2, "D2026-11-28"),
+        (3, "I20261128T120000-5~3"),
+        (4, "W2026-48"),
+        (released.id, f"W2026-48~{released.id}"),
+        (again.id, "I20261128T120000-5"),
+    ]
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            _DIGESTS.insert(),
+            {"subscription_id": sub_id, "period_key": "W2026-48", "status": "sent"}
+            | {"subject": "", "attempts": 1, "created_at": at[3]},
+        )
+    upgrade(database_url)
+    engine.dispose()
+
+
+_SENT = DeliveryStatus.SENT
+# The digests table as every revision from 0001 on has it (no released_at).
+_DIGESTS = table(
+    "digests",
+    column("id", Integer()),
+    column("subscription_id", Integer()),
+    column("period_key", String()),
+    column("status", String()),
+    column("subject", String()),
+    column("attempts", Integer()),
+    column("created_at", UTCDateTime()),
+)
 
 
 def _archive(engine: Engine) -> dict[str, list[object]]:

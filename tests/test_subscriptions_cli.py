@@ -24,6 +24,7 @@ from core.settings import Settings
 from db import queries
 from db.models import DeliveryStatus, Digest, Frequency
 from db.session import unit_of_work
+from tests.servers.smtp import SmtpTestServer
 from tests.test_digest_fixtures import match, story, subscribe, topic
 
 runner = CliRunner()
@@ -127,6 +128,22 @@ def test_digest_status_and_resend_surface_what_went_wrong(
     sent = runner.invoke(app, ["digest", "send"])
     assert sent.exit_code == 0 and "1 sent" in sent.output, sent.output
     assert len(_outbox(cli)) == 1
+
+
+def test_digest_send_exits_non_zero_when_the_transport_refuses_our_credentials(
+    cli: Settings, session_factory: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "desk@newsroom.example")
+        story(session, 1, "МВД открывает представительство")
+    match(session_factory)
+    wrong = cli.model_copy(update={"smtp_url": smtp_server.url_with_login(password="wrong")})
+    console, err = Console(width=200, soft_wrap=True), Console(stderr=True, width=200)
+    reset_context(AppContext(settings=wrong, console=console, err=err))
+    refused = runner.invoke(app, ["digest", "send"])
+    assert refused.exit_code == 1, refused.output
+    assert "0 sent" in refused.output and "1 deferred" in refused.output
+    assert smtp_server.messages == []
 
 
 def test_webhooks_are_managed_from_the_cli(cli: Settings) -> None:

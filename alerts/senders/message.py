@@ -8,6 +8,10 @@ Composing code builds an `OutgoingMessage`; a `Sender` hands it to one transport
     PermanentDeliveryError   this message can never go out as it is
     TransportAuthError       the transport refuses our credentials: stop the whole run
 
+After a crash mid-send, ``Sender.was_delivered`` says whether a message with a
+given id went out: True or False when the transport can tell, None when it
+cannot (a network transport keeps no record we could read back).
+
 Transports are swapped by configuration, never by patching, so tests drive the
 real code against local servers.
 """
@@ -125,3 +129,7 @@ class Sender(Protocol):
     name: str
 
     def send(self, message: OutgoingMessage) -> SendResult: ...
+
+    def was_delivered(self, message_id: str) -> bool | None:
+        """Whether the message with this id was handed over; None when this transport cannot know."""
+        ...

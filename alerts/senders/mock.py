@@ -30,3 +30,7 @@ class MockSender:
         result = self.handler(message) if self.handler is not None else None
         self.sent.append(message)
         return result or SendResult(transport=self.name, provider_id=message.message_id)
+
+    def was_delivered(self, message_id: str) -> bool:
+        """Whether this sender accepted a message with this id."""
+        return any(message.message_id == message_id for message in self.sent)

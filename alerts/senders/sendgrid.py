@@ -140,6 +140,15 @@ class SendGridSender:
         provider_id = response.headers.get("X-Message-Id") if response.headers else None
         return SendResult(transport=self.name, provider_id=provider_id or None)
 
+    def was_delivered(self, message_id: str) -> bool | None:
+        """Not known from here: the Mail Send API cannot be asked about a message.
+
+        (SendGrid's Email Activity API could, but it is a paid add-on with its own
+        key scope. Its Event Webhook reports ``processed`` instead, and settles the
+        digest; see ``alerts.events``.)
+        """
+        return None
+
     def _from_http_error(self, exc: HTTPError, message: OutgoingMessage) -> DeliveryError:
         status = int(exc.status_code)
         headers: Mapping[str, str] = exc.headers or {}

@@ -127,6 +127,10 @@ class SmtpSender:
         match = _QUEUE_ID.search(reply)
         return SendResult(transport=self.name, provider_id=match.group(1) if match else None)
 
+    def was_delivered(self, message_id: str) -> bool | None:
+        """SMTP has no way to ask a server what it queued: never known."""
+        return None
+
     def _connect(self) -> smtplib.SMTP:
         target = self.target
         hostname = self._ehlo_name()
