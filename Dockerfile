@@ -4,12 +4,14 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
+COPY core ./core
 COPY wirewatch ./wirewatch
 COPY crawler ./crawler
 COPY db ./db
 COPY alerts ./alerts
 COPY scheduler ./scheduler
 COPY web ./web
+COPY cli ./cli
 COPY scrapy.cfg ./
 RUN pip install -c constraints.txt . && useradd --create-home wirewatch
 USER wirewatch
