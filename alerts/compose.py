@@ -1,4 +1,10 @@
-"""Turn matched stories into a digest message: one entry per story cluster, HTML and text.
+"""Turn matched stories into a digest message: one entry per event, HTML and text.
+
+An event is every report of one happening (crawler/events): copies of one
+text, rewrites by other outlets, reports in other languages. Its entry leads
+with the event's headline report and lists who else reported it, with links;
+stories stored before events existed are grouped by their near-duplicate
+cluster instead.
 
 Stored text is untrusted: templates autoescape everything, links are only
 ever the story's own http(s) URL or our own pages, and no external image or
@@ -45,6 +51,9 @@ class Candidate:
     story: Story
     match: TopicMatch
     previous_title: str | None = None
+    # The headline the subscriber was sent for this story's event, when this
+    # report adds a development to it (alerts.digest.events_already_sent).
+    development_of: str | None = None
 
 
 @dataclass
@@ -59,6 +68,9 @@ class DigestEntry:
     snippet_parts: list[Part] = field(default_factory=list)
     updated: bool = False
     previous_title: str | None = None
+    development_of: str | None = None
+    # (outlet, language, address) of the other outlets' reports of the event.
+    also_links: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def all_stories(self) -> list[Story]:
@@ -103,37 +115,86 @@ class DigestContent:
         return bool(self.new or self.updated)
 
 
+MAX_ALSO_LINKS = 8
+
+
+def group_key(story: Story) -> tuple[str, int]:
+    """What one digest entry stands for: the story's event, else its cluster, else itself."""
+    if story.event_id is not None:
+        return ("event", story.event_id)
+    if story.cluster_id is not None:
+        return ("cluster", story.cluster_id)
+    return ("story", story.id)
+
+
 @dataclass(frozen=True)
 class Coverage:
-    """Who else reported each story cluster, and the outlets' names.
+    """Who else reported each event (or cluster), with links, and the outlets' names.
 
     Read once for all the entries of a digest (new and updated alike), not once
-    per entry: a flood of a thousand clusters costs one statement, not a thousand.
+    per entry: a flood of a thousand events costs a few statements, not a thousand.
     """
 
     # cluster id -> (source id, language) of each of its stories
     reports: Mapping[int, Sequence[tuple[int | None, str | None]]]
     names: Mapping[int, str]
+    # event id -> (story id, source id, language, address) of each report, earliest first
+    events: Mapping[int, Sequence[tuple[int, int | None, str | None, str]]] = field(
+        default_factory=dict
+    )
+    leads: Mapping[int, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session, candidates: Iterable[Candidate]) -> Coverage:
         stories = [candidate.story for candidate in candidates]
-        clusters = {story.cluster_id for story in stories if story.cluster_id is not None}
+        event_ids = {story.event_id for story in stories if story.event_id is not None}
+        clusters = {
+            story.cluster_id
+            for story in stories
+            if story.event_id is None and story.cluster_id is not None
+        }
+        events = deliveries.event_reports(session=session, event_ids=event_ids)
         sources = {story.source_id for story in stories if story.source_id is not None}
+        sources |= {src for rows in events.values() for _, src, _, _ in rows if src is not None}
         return cls(
             reports=deliveries.cluster_reports(session=session, cluster_ids=clusters),
             names=deliveries.source_names(session=session, source_ids=sources),
+            events=events,
+            leads=deliveries.event_leads(session=session, event_ids=event_ids),
         )
 
     def source_name(self, source_id: int | None) -> str:
         return self.names.get(source_id, "") if source_id is not None else ""
 
+    def lead(self, group: Sequence[Candidate]) -> Candidate:
+        """The event's headline report when it is among these candidates, else the earliest."""
+        event_id = group[0].story.event_id
+        lead_id = self.leads.get(event_id) if event_id is not None else None
+        return next((c for c in group if c.story.id == lead_id), group[0])
+
     def fill(self, entry: DigestEntry) -> None:
-        """Set how many other outlets, in which languages, reported the entry's cluster."""
-        if entry.story.cluster_id is None:
+        """Set how many other outlets, in which languages, reported the entry's event."""
+        story = entry.story
+        if story.event_id is not None:
+            reports = self.events.get(story.event_id, ())
+            seen = {story.source_id}
+            languages: Counter[str] = Counter()
+            for _, source_id, language, url in reports:
+                if source_id in seen:
+                    continue
+                seen.add(source_id)
+                languages[language or "?"] += 1
+                if len(entry.also_links) < MAX_ALSO_LINKS and url.startswith(
+                    ("http://", "https://")
+                ):
+                    entry.also_links.append((self.source_name(source_id), language or "?", url))
+            entry.also_outlets = len(seen) - 1
+            entry.also_languages = dict(languages)
             return
-        rows = self.reports.get(entry.story.cluster_id, ())
-        others = {(src, lang) for src, lang in rows if src != entry.story.source_id}
+        if story.cluster_id is None:
+            return
+        rows = self.reports.get(story.cluster_id, ())
+        others = {(src, lang) for src, lang in rows if src != story.source_id}
         entry.also_outlets = len({src for src, _ in others})
         entry.also_languages = dict(Counter(lang or "?" for _, lang in others))
 
@@ -156,7 +217,7 @@ def build_entries(
     explain: int | None = None,
     coverage: Coverage | None = None,
 ) -> list[DigestEntry]:
-    """One entry per cluster (its earliest story leads), in the subscriber's chosen order.
+    """One entry per event (its headline report leads), in the subscriber's chosen order.
 
     Only the first ``explain`` entries (all by default) get highlights and a fresh
     "why" line: re-running the query is the costly part, and a digest capped at
@@ -165,23 +226,22 @@ def build_entries(
     """
     if coverage is None:
         coverage = Coverage.load(session, candidates)
-    by_cluster: dict[object, list[Candidate]] = {}
+    groups: dict[tuple[str, int], list[Candidate]] = {}
     for candidate in candidates:
-        story = candidate.story
-        key = story.cluster_id if story.cluster_id is not None else ("story", story.id)
-        by_cluster.setdefault(key, []).append(candidate)
+        groups.setdefault(group_key(candidate.story), []).append(candidate)
     query = _parsed(topic.query)
     entries: list[DigestEntry] = []
-    for group in by_cluster.values():
+    for group in groups.values():
         group.sort(key=lambda c: (_when(c.story), c.story.id))
-        lead = group[0]
+        lead = coverage.lead(group)
         entry = DigestEntry(
             story=lead.story,
             source_name=coverage.source_name(lead.story.source_id),
             why=list(lead.match.why),
-            copies=[c.story for c in group[1:]],
+            copies=[c.story for c in group if c is not lead],
             updated=updated,
             previous_title=lead.previous_title if updated else None,
+            development_of=next((c.development_of for c in group if c.development_of), None),
         )
         coverage.fill(entry)
         entries.append(entry)

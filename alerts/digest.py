@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from core.errors import (
@@ -31,8 +31,9 @@ from core.errors import (
     TransportAuthError,
     UncertainDeliveryError,
 )
+from core.lexicon import default_lexicon
 from core.settings import Settings
-from db import deliveries
+from db import deliveries, events
 from db.models import DeliveryStatus, Frequency, Story, Subscription
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -51,6 +52,8 @@ log = logging.getLogger(__name__)
 class DigestRunSummary:
     considered: int = 0
     sent: int = 0
+    # Entries the sent messages list (one per event), and the stories they carry.
+    entries: int = 0
     stories: int = 0
     updates: int = 0
     failed: int = 0
@@ -72,6 +75,7 @@ class _Claimed:
     stories: int
     updates: int
     more: int
+    entries: int = 0
 
 
 def send_due_digests(
@@ -207,6 +211,7 @@ def _send_one(
     summary.sent += 1
     summary.stories += claimed.stories
     summary.updates += claimed.updates
+    summary.entries += claimed.entries
     return claimed.more > 0
 
 
@@ -270,10 +275,66 @@ def _may_receive(sub: Subscription) -> bool:
 def _gather_candidates(
     session: Session, sub: Subscription
 ) -> tuple[list[Candidate], list[Candidate]]:
-    """New stories for the subscriber, and updates of stories sent (when wanted)."""
-    new = _candidates(session, sub)
+    """New stories for the subscriber, and updates of stories sent (when wanted).
+
+    A new report of an event the subscriber already had is not news: it is
+    recorded as covered by the delivery that carried the event, and left out,
+    unless it reports a development (see ``events_already_sent``).
+    """
+    new = events_already_sent(session, sub, _candidates(session, sub))
     updated = _update_candidates(session, sub) if sub.include_updates else []
     return new, updated
+
+
+def events_already_sent(
+    session: Session, sub: Subscription, candidates: list[Candidate]
+) -> list[Candidate]:
+    """The candidates to show: those of events not yet sent, and developments of sent ones.
+
+    A development is a report that names an act the reports already sent did
+    not (an agreement now ratified, an office now opened): it is shown, marked
+    as an update of the headline the subscriber saw. Other reports of a sent
+    event are promised silently with the delivery that carried it.
+    """
+    event_ids = {c.story.event_id for c in candidates if c.story.event_id is not None}
+    if not event_ids:
+        return candidates
+    sent = deliveries.events_sent(
+        session=session, subscriber_id=sub.subscriber_id, event_ids=event_ids
+    )
+    if not sent:
+        return candidates
+    late = [c for c in candidates if c.story.event_id in sent]
+    concepts = events.signature_concepts(
+        session=session,
+        story_ids=[c.story.id for c in late] + [story.id for _, story in sent.values()],
+    )
+    keep = [c for c in candidates if c.story.event_id not in sent]
+    covered: dict[int, list[Story]] = {}
+    for candidate in late:
+        event_id = candidate.story.event_id
+        assert event_id is not None
+        earlier = sent[event_id][1]
+        new_acts = _acts(concepts.get(candidate.story.id, set())) - _acts(
+            concepts.get(earlier.id, set())
+        )
+        if new_acts:
+            keep.append(replace(candidate, development_of=earlier.title))
+        else:
+            covered.setdefault(event_id, []).append(candidate.story)
+    for event_id, stories in covered.items():
+        deliveries.add_covered(
+            session=session,
+            subscriber_id=sub.subscriber_id,
+            stories=stories,
+            by=sent[event_id][0],
+        )
+    return keep
+
+
+def _acts(concepts: set[str]) -> set[str]:
+    lexicon = default_lexicon()
+    return {c for c in concepts if c in lexicon.concepts and lexicon.kind(c) == "action"}
 
 
 def _candidates(session: Session, sub: Subscription) -> list[Candidate]:
@@ -408,6 +469,7 @@ def _record(
         stories=sum(len(e.all_stories) for e in content.new),
         updates=sum(len(e.all_stories) for e in content.updated),
         more=content.more,
+        entries=len(content.entries),
     )
 
 

@@ -22,6 +22,7 @@ from db.models import (
     Delivery,
     DeliveryStatus,
     Digest,
+    Event,
     MailEvent,
     Source,
     Story,
@@ -37,6 +38,8 @@ from db.models import (
 # Ids per IN (...) list: far below SQLite's and PostgreSQL's limits on bound
 # parameters, so even a flood of thousands of stories needs only a few statements.
 IN_LIST_CHUNK = 5000
+# A delivery in one of these states means the subscriber has (or is getting) the story.
+PROMISED = (DeliveryStatus.SENT, DeliveryStatus.UNKNOWN, DeliveryStatus.SENDING)
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
@@ -155,6 +158,78 @@ def cluster_reports(
             if cluster_id is not None:
                 reports.setdefault(cluster_id, []).append((source_id, language))
     return reports
+
+
+def event_reports(
+    *, session: Session, event_ids: Iterable[int]
+) -> dict[int, list[tuple[int, int | None, str | None, str]]]:
+    """For each event, the (story id, source id, language, address) of every report, earliest
+    first: one statement for all the events of a digest."""
+    reports: dict[int, list[tuple[int, int | None, str | None, str]]] = {}
+    for chunk in _chunks(event_ids):
+        rows = session.execute(
+            select(Story.event_id, Story.id, Story.source_id, Story.language, Story.canonical_url)
+            .where(Story.event_id.in_(chunk))
+            .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
+        ).all()
+        for event_id, story_id, source_id, language, url in rows:
+            if event_id is not None:
+                reports.setdefault(event_id, []).append((story_id, source_id, language, url))
+    return reports
+
+
+def event_leads(*, session: Session, event_ids: Iterable[int]) -> dict[int, int]:
+    """The headline report of each event."""
+    leads: dict[int, int] = {}
+    for chunk in _chunks(event_ids):
+        rows = session.execute(
+            select(Event.id, Event.lead_story_id).where(Event.id.in_(chunk))
+        ).all()
+        leads.update({event_id: lead for event_id, lead in rows if lead is not None})
+    return leads
+
+
+def events_sent(
+    *, session: Session, subscriber_id: int, event_ids: Iterable[int]
+) -> dict[int, tuple[Delivery, Story]]:
+    """For each event already promised to the subscriber (sent, maybe sent, or being sent),
+    its earliest such delivery and that story."""
+    found: dict[int, tuple[Delivery, Story]] = {}
+    for chunk in _chunks(event_ids):
+        rows = session.execute(
+            select(Delivery, Story)
+            .join(Story, Story.id == Delivery.story_id)
+            .where(
+                Delivery.subscriber_id == subscriber_id,
+                Delivery.status.in_(PROMISED),
+                Story.event_id.in_(chunk),
+            )
+            .order_by(Delivery.id)
+        ).all()
+        for delivery, story in rows:
+            if story.event_id is not None:
+                found.setdefault(story.event_id, (delivery, story))
+    return found
+
+
+def add_covered(
+    *, session: Session, subscriber_id: int, stories: Sequence[Story], by: Delivery
+) -> None:
+    """Stories of an event the subscriber already had: promised with the delivery that
+    carried the event, so they share its fate (sent, released, failed) and never come back."""
+    for story in stories:
+        session.add(
+            Delivery(
+                subscriber_id=subscriber_id,
+                story_id=story.id,
+                subscription_id=by.subscription_id,
+                digest_id=by.digest_id,
+                status=by.status,
+                story_version=story.version,
+                sent_at=by.sent_at,
+            )
+        )
+    session.flush()
 
 
 def source_names(*, session: Session, source_ids: Iterable[int]) -> dict[int, str]:

@@ -212,3 +212,17 @@ def event_of_cluster(*, session: Session, cluster_id: int, exclude: int) -> int 
         .order_by(Story.id)
         .limit(1)
     )
+
+
+def signature_concepts(*, session: Session, story_ids: Iterable[int]) -> dict[int, set[str]]:
+    """The concept names in each story's event signature (stories without one left out)."""
+    wanted = sorted(set(story_ids))
+    found: dict[int, set[str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(EventSignatureRow.story_id, EventSignatureRow.data).where(
+                EventSignatureRow.story_id.in_(wanted[start : start + 500])
+            )
+        ).all()
+        found.update({story_id: set(data.get("c") or ()) for story_id, data in rows})
+    return found

@@ -31,7 +31,7 @@ from crawler.events.pairs import DocumentFrequencies, PairModel, default_model, 
 
 
 @lru_cache(maxsize=1)
-def background() -> DocumentFrequencies:
+def bench_frequencies() -> DocumentFrequencies:
     return background_frequencies()
 
 
@@ -66,7 +66,7 @@ def grouping_scores(
         [r.signature for r in reports],
         model=model,
         threshold=threshold,
-        frequencies=background(),
+        frequencies=bench_frequencies(),
     )
     return pair_scores(reports, events)
 
@@ -122,7 +122,7 @@ def without_dates(reports: list[Report]) -> list[Report]:
 def contest_score(
     pairs: list[ContestPair], model: PairModel, threshold: float | None = None
 ) -> PairScore:
-    frequencies = background()
+    frequencies = bench_frequencies()
     limit = model.threshold if threshold is None else threshold
     score = PairScore()
     for pair in pairs:

@@ -21,12 +21,20 @@ import json
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from bench.events.data import CONTEST_DEV, labelled_pairs, load_contest, load_reports
-from bench.events.quality import background, contest_score, grouping_scores, without_dates
+from bench.events.data import (
+    CONTEST_DEV,
+    labelled_pairs,
+    load_contest,
+    load_reports,
+    our_texts_frequencies,
+)
+from bench.events.quality import bench_frequencies, contest_score, grouping_scores, without_dates
 from crawler.events.pairs import (
+    BACKGROUND_FILE,
     FEATURES,
     MODEL_FILE,
     PairModel,
+    background,
     pair_features,
 )
 
@@ -35,7 +43,7 @@ THRESHOLDS = [round(0.025 * i, 3) for i in range(1, 40)]
 
 def training_rows() -> tuple[list[list[float]], list[int]]:
     reports = load_reports("dev")
-    frequencies = background()
+    frequencies = bench_frequencies()
     rows, labels = [], []
     for a, b, same in labelled_pairs(reports):
         # Every pair, however far apart: in a busy archive many unrelated reports
@@ -90,6 +98,18 @@ def choose_threshold(
     return best
 
 
+def _write_background() -> None:
+    """crawler/events/background.json: our own texts' frequencies, keys seen twice or more."""
+    frequencies = our_texts_frequencies()
+    counts = {k: v for k, v in sorted(frequencies.counts.items()) if v >= 2}
+    BACKGROUND_FILE.write_text(
+        json.dumps({"total": frequencies.total, "counts": counts}, ensure_ascii=False) + "\n",
+        encoding="utf-8",
+    )
+    background.cache_clear()
+    print(f"wrote {BACKGROUND_FILE.name}: {frequencies.total} texts, {len(counts)} keys")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--precision", type=float, default=0.97)
@@ -97,6 +117,8 @@ def main() -> None:
     parser.add_argument("--contest-precision", type=float, default=0.0)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    if args.write:
+        _write_background()
     rows, labels = training_rows()
     print(f"{len(rows)} training pairs, {sum(labels)} same-event")
     model = fit(rows, labels)

@@ -18,7 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from crawler.events.pairs import DocumentFrequencies, PairModel, default_model, pair_features
+from crawler.events.pairs import (
+    DocumentFrequencies,
+    PairModel,
+    background,
+    default_model,
+    pair_features,
+)
 from crawler.events.signature import EventSignature
 
 WINDOW = timedelta(days=4)
@@ -86,7 +92,7 @@ def group(
     """The event number of each signature (in input order), placed in time order."""
     model = model or default_model()
     limit = model.threshold if threshold is None else threshold
-    frequencies = frequencies or DocumentFrequencies.of(signatures)
+    frequencies = frequencies or background().plus(DocumentFrequencies.of(signatures))
 
     def score(a: EventSignature, b: EventSignature) -> float:
         return model.probability(pair_features(a, b, frequencies.idf))

@@ -23,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
 from crawler.events.grouping import MAX_MEMBERS, WINDOW
-from crawler.events.pairs import PairModel, default_model, pair_features, signature_keys
+from crawler.events.pairs import (
+    PairModel,
+    background,
+    default_model,
+    pair_features,
+    signature_keys,
+)
 from crawler.events.signature import EventSignature, signature_of
 
 # Candidate stories read per placement: the ones sharing most keys in the window.
@@ -128,9 +134,12 @@ class EventIndex:
             for member in found:
                 all_terms |= signature_keys(member)
         counts, total = queries.term_counts(session=session, terms=all_terms)
+        shipped = background()
+        total += shipped.total
 
         def idf(key: str) -> float:
-            return math.log((total + 1) / (counts.get(key, 0) + 1)) + 1.0
+            count = counts.get(key, 0) + shipped.counts.get(key, 0)
+            return math.log((total + 1) / (count + 1)) + 1.0
 
         best_id, best_score = None, 0.0
         for event_id, found in members.items():
