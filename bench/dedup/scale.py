@@ -7,7 +7,12 @@ Two runs over the same synthetic stream (``synthetic.py``: ru/en/tg news with
   ``INSERT … ON CONFLICT (url_key) DO NOTHING`` of the story row;
 * ``neardup`` — the same, plus ``signature_for`` (CPU, outside the
   transaction in production) and ``NearDuplicateIndex.assign`` (band lookup,
-  verification, band insert, cluster update).
+  verification, band insert, cluster update);
+* ``events`` (with ``--events``) — the same again, plus the event layer:
+  ``signature_of`` (CPU, outside the transaction in production) and
+  ``EventIndex.place`` (key lookup in the window, candidate signatures,
+  signature, keys and term counts written). Its added cost is the difference
+  from ``neardup``.
 
 Reported per run: stories/s, milliseconds per story by step (overall and over
 the last tenth, i.e. at full size), resident memory peak, database size; then
@@ -18,7 +23,7 @@ difference between the two runs.
 Usage::
 
     python -m bench.dedup.scale [--n 100000] [--postgres URL [--no-sqlite]] [--batch 50]
-                                [--workdir DIR] [--only baseline|neardup]
+                                [--workdir DIR] [--only baseline|neardup|events] [--events]
 
 ``--postgres`` is a server URL whose user may create databases (one is made
 and dropped per run). SQLite files go to ``--workdir`` (a temp dir by default).
@@ -50,6 +55,8 @@ from sqlalchemy.orm import Session
 
 from bench.dedup.synthetic import Generated, StoryStream
 from crawler.dedup import NearDuplicateIndex, content_fingerprint, signature_for
+from crawler.events.index import EventIndex
+from crawler.events.signature import signature_of
 from db.migrate import upgrade
 from db.models import Story
 from db.session import make_engine, make_sessionmaker
@@ -99,9 +106,10 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
         timings: defaultdict[str, float] = defaultdict(float)
         with factory() as session, session.begin():
             index = NearDuplicateIndex(session)
+            events = EventIndex()
             for story in chunk:
                 t0 = time.perf_counter()
-                if mode == "neardup":
+                if mode in ("neardup", "events"):
                     signature = signature_for(story.title, story.body)
                     fingerprint = signature.fingerprint
                 else:
@@ -111,13 +119,28 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
                 t2 = time.perf_counter()
                 timings["hash"] += t1 - t0
                 timings["insert"] += t2 - t1
-                if mode == "neardup" and story_id is not None:
+                if mode in ("neardup", "events") and story_id is not None:
                     assignment = index.assign_detailed(
                         story_id, signature, language=story.language, published_at=story.published
                     )
-                    timings["assign"] += time.perf_counter() - t2
+                    t3 = time.perf_counter()
+                    timings["assign"] += t3 - t2
                     reasons[assignment.reason] += 1
                     candidates += assignment.match is not None
+                    if mode == "events":
+                        event_signature = signature_of(
+                            title=story.title,
+                            text=story.body,
+                            lang=story.language,
+                            published=story.published,
+                            url=story.url,
+                        )
+                        t4 = time.perf_counter()
+                        stored = session.get(Story, story_id)
+                        assert stored is not None
+                        events.place(session, stored, event_signature)
+                        timings["event_signature"] += t4 - t3
+                        timings["event_place"] += time.perf_counter() - t4
             t3 = time.perf_counter()
         timings["commit"] += time.perf_counter() - t3
         for step, seconds in timings.items():
@@ -130,7 +153,7 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
         if done % max(1, n // 10) < batch:
             rate = done / (time.perf_counter() - started)
             per_story = {k: round(v / (done - window_start) * 1000, 3) for k, v in window.items()}
-            lookup = lookup_latency(factory, seed, 200) if mode == "neardup" else {}
+            lookup = lookup_latency(factory, seed, 200) if mode != "baseline" else {}
             print(
                 f"  [{mode}] {done:,}/{n:,} stories, {rate:,.0f}/s overall;"
                 f" ms/story in this tenth: {per_story}; lookup now: {lookup}",
@@ -153,7 +176,7 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
         "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "db_size_mb": database_size_mb(engine, url),
     }
-    if mode == "neardup":
+    if mode != "baseline":
         result["lookup"] = lookup_latency(factory, seed)
     engine.dispose()
     return result
@@ -268,6 +291,29 @@ def report(kind: str, baseline: dict[str, Any], neardup: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def report_events(kind: str, neardup: dict[str, Any], events: dict[str, Any]) -> str:
+    n = events["n"]
+    near_ms = 1000 / neardup["stories_per_s"]
+    events_ms = 1000 / events["stories_per_s"]
+    steps = events["ms_per_story"]
+    tail = events["ms_per_story_last_tenth"]
+    return "\n".join(
+        [
+            (
+                f"events (+ event signature + placement): {events['stories_per_s']:,.0f} stories/s"
+                f" ({events_ms:.3f} ms/story), RSS peak {events['rss_peak_mb']} MB,"
+                f" DB {events['db_size_mb']} MB"
+            ),
+            (
+                f"event layer added per story at {n:,}: {events_ms - near_ms:.3f} ms in total;"
+                f" signature {steps['event_signature']:.3f} ms (CPU), placement"
+                f" {steps['event_place']:.3f} ms overall / {tail['event_place']:.3f} ms"
+                " in the last tenth"
+            ),
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Near-duplicate index throughput at scale.")
     parser.add_argument("--n", type=int, default=100_000, help="stories per run")
@@ -277,7 +323,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="where SQLite files go")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     parser.add_argument(
-        "--only", choices=("baseline", "neardup"), help="one run only (no comparison printed)"
+        "--only",
+        choices=("baseline", "neardup", "events"),
+        help="one run only (no comparison printed)",
+    )
+    parser.add_argument(
+        "--events", action="store_true", help="also run with the event layer and compare"
     )
     parser.add_argument(
         "--no-sqlite", action="store_true", help="with --postgres: run on PostgreSQL only"
@@ -291,7 +342,8 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict[str, Any]] = {}
     for kind in kinds:
         runs = {}
-        for mode in (args.only,) if args.only else ("baseline", "neardup"):
+        modes = ("baseline", "neardup", "events") if args.events else ("baseline", "neardup")
+        for mode in (args.only,) if args.only else modes:
             with fresh_database(kind, workdir, args.postgres, mode) as url:
                 runs[mode] = in_process(url, mode, args.n, args.batch, args.seed)
         results[kind] = runs
@@ -299,6 +351,8 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(runs, indent=2), flush=True)
         else:
             print(report(kind, runs["baseline"], runs["neardup"]), flush=True)
+            if "events" in runs:
+                print(report_events(kind, runs["neardup"], runs["events"]), flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     os.sync()
