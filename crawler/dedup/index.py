@@ -191,11 +191,6 @@ class NearDuplicateIndex:
                 )
         return list(matches.values())
 
-    def find_copy(self, signature: Signature, *, exclude: int | None = None) -> Match | None:
-        """The most similar stored story this text is a copy of (None when there is none)."""
-        matches = self.find_copies(signature, exclude=exclude)
-        return max(matches, key=lambda m: m.similarity.jaccard) if matches else None
-
     def reindex(self, story_id: int, signature: Signature) -> None:
         """Replace a story's bands after its text changed; its cluster is kept."""
         self._check(signature)

@@ -9,8 +9,7 @@ similarity, and hashing ``rows`` values per band turns "similar" into "share a
 band hash" for an index lookup.
 
 Everything here is a pure function of the text and ``LshParams``; changing
-the parameters changes every band hash, so stored bands must then be rebuilt
-(``SIGNATURE_VERSION`` names the scheme).
+the parameters changes every band hash, so stored bands must then be rebuilt.
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from crawler.dedup.text import fingerprint_of, join_tokens, tokens
 
 U64 = npt.NDArray[np.uint64]
 
-SIGNATURE_VERSION = 1
 _MASK63 = (1 << 63) - 1
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
