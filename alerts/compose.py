@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from core.errors import QueryError
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
-from db.models import Source, Story, Subscription, Topic, TopicMatch
+from db.models import VIA_QUERY, Source, Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,6 +59,8 @@ class DigestEntry:
     snippet_parts: list[Part] = field(default_factory=list)
     updated: bool = False
     previous_title: str | None = None
+    # "model" when the topic's relevance model added the story (the query missed it).
+    via: str = VIA_QUERY
 
     @property
     def all_stories(self) -> list[Story]:
@@ -146,6 +148,7 @@ def build_entries(
             copies=[c.story for c in group[1:]],
             updated=updated,
             previous_title=lead.previous_title if updated else None,
+            via=lead.match.via or VIA_QUERY,
         )
         _cluster_coverage(session, entry)
         entries.append(entry)
@@ -259,6 +262,21 @@ def links(settings: Settings, tokens: Tokens, sub: Subscription) -> dict[str, st
     return result
 
 
+def feedback_urls(
+    settings: Settings, tokens: Tokens, sub: Subscription
+) -> Callable[[int, bool], str] | None:
+    """The signed "relevant" / "not relevant" link of a story, for this subscriber and topic."""
+    secret = sub.subscriber.token
+    if not secret:
+        return None
+    base = settings.base_url.rstrip("/")
+
+    def url(story_id: int, relevant: bool) -> str:
+        return f"{base}/feedback/{tokens.feedback(secret, sub.topic_id, story_id, relevant)}"
+
+    return url
+
+
 def _mailto(settings: Settings, token: str) -> str:
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
@@ -284,6 +302,7 @@ def compose_digest(
         "generated": now.astimezone(tz),
         "local": local_time(tz),
         "plain": plain,
+        "feedback_url": feedback_urls(settings, tokens, sub),
     }
     _, _, domain = parseaddr(settings.mail_from)[1].rpartition("@")
     return OutgoingMessage(
