@@ -29,7 +29,7 @@ from core.errors import QueryError
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
 from db import deliveries
-from db.models import Story, Subscription, Topic, TopicMatch
+from db.models import VIA_QUERY, Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,8 @@ class DigestEntry:
     development_of: str | None = None
     # (outlet, language, address) of the other outlets' reports of the event.
     also_links: list[tuple[str, str, str]] = field(default_factory=list)
+    # "model" when the topic's relevance model added the story (the query missed it).
+    via: str = VIA_QUERY
 
     @property
     def all_stories(self) -> list[Story]:
@@ -242,6 +244,7 @@ def build_entries(
             updated=updated,
             previous_title=lead.previous_title if updated else None,
             development_of=next((c.development_of for c in group if c.development_of), None),
+            via=lead.match.via or VIA_QUERY,
         )
         coverage.fill(entry)
         entries.append(entry)
@@ -337,6 +340,21 @@ def links(settings: Settings, tokens: Tokens, sub: Subscription) -> dict[str, st
     return result
 
 
+def feedback_urls(
+    settings: Settings, tokens: Tokens, sub: Subscription
+) -> Callable[[int, bool], str] | None:
+    """The signed "relevant" / "not relevant" link of a story, for this subscriber and topic."""
+    secret = sub.subscriber.token
+    if not secret:
+        return None
+    base = settings.base_url.rstrip("/")
+
+    def url(story_id: int, relevant: bool) -> str:
+        return f"{base}/feedback/{tokens.feedback(secret, sub.topic_id, story_id, relevant)}"
+
+    return url
+
+
 def _mailto(settings: Settings, token: str) -> str:
     domain = parseaddr(settings.mail_from)[1].rpartition("@")[2] or "localhost"
     return f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}"
@@ -362,6 +380,7 @@ def compose_digest(
         "generated": now.astimezone(tz),
         "local": local_time(tz),
         "plain": plain,
+        "feedback_url": feedback_urls(settings, tokens, sub),
     }
     _, _, domain = parseaddr(settings.mail_from)[1].rpartition("@")
     return OutgoingMessage(

@@ -4,6 +4,12 @@ All enabled topics are compiled once into a percolator index, so each story
 is analysed once and checked only against topics whose key terms it
 contains. A topic whose query no longer parses is skipped and reported, never
 allowed to stop matching for the others (queries are validated when saved).
+
+Then each topic with a relevance model (``alerts.relevance``: switched on,
+and enough labelled examples) may add a story its query missed, when the
+model is confident; such a match is recorded with ``via="model"`` and says
+so in its "why" line. The query stays primary: the model never removes a
+match, and is only consulted for stories the query did not match.
 """
 
 from __future__ import annotations
@@ -14,13 +20,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from core.errors import QueryError
-from core.query import Document, TopicIndex, analyze_document, parse
-from db import queries
-from db.models import Story
+from core.query import AnalyzedDocument, TopicIndex, analyze_document, parse
+from db import feedback, queries
+from db.models import VIA_MODEL, VIA_QUERY, Story
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerts import relevance
+from alerts.relevance import RelevanceModel, StoryFeatures
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Found:
+    """One topic a story belongs to: why, and whether the query or the model said so."""
+
+    topic_id: int
+    why: list[str]
+    via: str = VIA_QUERY
 
 
 @dataclass
@@ -28,9 +46,10 @@ class TopicMatcher:
     index: TopicIndex
     slugs: dict[int, str]
     broken: dict[str, str] = field(default_factory=dict)
+    models: dict[int, RelevanceModel] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session) -> TopicMatcher:
+    def load(cls, session: Session, *, with_models: bool = True) -> TopicMatcher:
         index = TopicIndex()
         slugs: dict[int, str] = {}
         broken: dict[str, str] = {}
@@ -42,32 +61,45 @@ class TopicMatcher:
                 log.error("topic %s has an invalid query, skipped: %s", topic.slug, exc)
                 continue
             slugs[topic.id] = topic.slug
-        return cls(index=index, slugs=slugs, broken=broken)
+        models: dict[int, RelevanceModel] = {}
+        if with_models:
+            topics = [t for t in feedback.model_topics(session=session) if t.id in slugs]
+            models = relevance.models_for(session, topics)
+        return cls(index=index, slugs=slugs, broken=broken, models=models)
+
+    def matches(self, document: AnalyzedDocument) -> list[Found]:
+        """The topics an analysed story belongs to: the queries' matches, then the models'."""
+        found = [
+            Found(topic_id, list(result.why)) for topic_id, result in self.index.match(document)
+        ]
+        if self.models:
+            matched = {f.topic_id for f in found}
+            features = StoryFeatures(document)
+            for topic_id, model in self.models.items():
+                if topic_id in matched:
+                    continue
+                probability = model.adds(features)
+                if probability is not None:
+                    found.append(Found(topic_id, [relevance.model_why(probability)], VIA_MODEL))
+        return found
 
     def match_story(
         self, session: Session, story: Story, *, now: datetime | None = None
     ) -> list[int]:
         """Record the story's topic matches; returns the ids of topics newly matched."""
         now = now or datetime.now(UTC)
-        document = analyze_document(
-            Document(
-                title=story.title,
-                text=story.body or story.summary,
-                lang=story.language,
-                source=story.source.name if story.source is not None else None,
-                url=story.canonical_url,
-            )
-        )
+        document = analyze_document(relevance.story_document(story))
         new_topics: list[int] = []
-        for topic_id, result in self.index.match(document):
+        for found in self.matches(document):
             if queries.record_topic_match(
                 session=session,
                 story_id=story.id,
-                topic_id=topic_id,
-                why=list(result.why),
+                topic_id=found.topic_id,
+                why=found.why,
                 when=now,
+                via=found.via,
             ):
-                new_topics.append(topic_id)
+                new_topics.append(found.topic_id)
         story.matched_at = now
         return new_topics
 
@@ -89,7 +121,8 @@ def match_all_pending(factory: sessionmaker[Session], *, batch: int = 500) -> in
     This is the one place stories meet topics: the crawler only stores them
     (``matched_at`` stays empty), and every alerts pass starts here, so a story
     is matched once, by whichever pass sees it first, and a crash between
-    storing and matching loses nothing.
+    storing and matching loses nothing. Relevance models are trained here when
+    a topic's judgments changed since this process last trained them.
     """
     total = 0
     while True:

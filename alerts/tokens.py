@@ -10,9 +10,10 @@ and a salt naming its purpose. So a token:
   unsubscribe token is no confirmation token);
 * stays harmless when replayed: the actions it allows are idempotent.
 
-Confirmation links expire; unsubscribe and preferences links do not (a
-digest from last year must still unsubscribe), but replacing the row's
-secret revokes them.
+Confirmation links expire; unsubscribe, preferences and feedback links do
+not (a digest from last year must still unsubscribe), but replacing the row's
+secret revokes them. A feedback link binds one subscriber (by secret), one
+topic, one story and one verdict: it can record that judgment and nothing else.
 """
 
 from __future__ import annotations
@@ -25,7 +26,13 @@ from typing import Any
 from core.errors import ConfigError, WirewatchError
 from core.secretfile import read_or_create_secret
 from core.settings import Settings
-from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
+from itsdangerous import (
+    BadData,
+    SignatureExpired,
+    Signer,
+    URLSafeSerializer,
+    URLSafeTimedSerializer,
+)
 
 KEY_FILE = "secret_key"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
@@ -34,6 +41,7 @@ _UNSUBSCRIBE = "wirewatch.unsubscribe"
 _PREFERENCES = "wirewatch.preferences"
 _CONFIRM = "wirewatch.confirm"
 _CSRF = "wirewatch.csrf"
+_FEEDBACK = "wirewatch.feedback"
 
 
 class TokenError(WirewatchError):
@@ -67,6 +75,16 @@ class ConfirmRequest:
 
     subscriber_secret: str
     subscription_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class FeedbackRequest:
+    """What a feedback link says: this subscriber judges this story for this topic."""
+
+    subscriber_secret: str
+    topic_id: int
+    story_id: int
+    relevant: bool
 
 
 class Tokens:
@@ -125,6 +143,26 @@ class Tokens:
         ):
             raise TokenError("this confirmation link is not valid")
         return ConfirmRequest(payload["s"], tuple(payload["i"]))
+
+    # -- feedback: one subscriber's verdict on one story for one topic ------------------
+
+    def feedback(self, subscriber_secret: str, topic_id: int, story_id: int, relevant: bool) -> str:
+        payload = {"s": subscriber_secret, "t": topic_id, "i": story_id, "v": int(relevant)}
+        return URLSafeSerializer(self._key, salt=_FEEDBACK).dumps(payload)
+
+    def check_feedback(self, token: str) -> FeedbackRequest:
+        try:
+            payload: Any = URLSafeSerializer(self._key, salt=_FEEDBACK).loads(token.strip())
+        except BadData as exc:
+            raise TokenError("this feedback link is not valid (was it copied completely?)") from exc
+        if not (
+            isinstance(payload, dict)
+            and isinstance(payload.get("s"), str)
+            and all(type(payload.get(k)) is int for k in ("t", "i", "v"))
+            and payload["v"] in (0, 1)
+        ):
+            raise TokenError("this feedback link is not valid")
+        return FeedbackRequest(payload["s"], payload["t"], payload["i"], bool(payload["v"]))
 
     # -- CSRF: a form token bound to a random cookie value -------------------------------
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from alerts import relevance
+from alerts.relevance import DOUBT_THRESHOLD
 from cli.common import ctx, user_errors
 from core.netguard import AddressPolicy
 from db import queries
 from db.models import SourceKind
 from db.session import unit_of_work
-from wirewatch import catalog
+from wirewatch import catalog, topic_model
 from wirewatch.bootstrap import load_sources, load_topics
-from wirewatch.topic_preview import preview_query, saved_or_draft
+from wirewatch.topic_preview import PreviewSample, preview_query, saved_model, saved_or_draft
 
 sources_app = typer.Typer(help="Manage the sources that are crawled.", no_args_is_help=True)
 topics_app = typer.Typer(
-    help="Manage topics (saved queries people subscribe to).", no_args_is_help=True
+    help="Manage topics (saved queries people subscribe to), their readers' feedback "
+    "and relevance models.",
+    no_args_is_help=True,
 )
 
 
@@ -180,14 +184,24 @@ def topics_preview(
     days: int = typer.Option(90, "--days", min=1, max=3650, help="How far back to look."),
     sample: int = typer.Option(10, "--sample", min=0, max=100, help="How many matches to show."),
 ) -> None:
-    """Run a topic (or a draft query) over the archive: hits per day and language, and a sample."""
+    """Run a topic (or a draft query) over the archive: hits per day and language, and a sample.
+
+    For a saved topic with a relevance model, each match gets the model's
+    probability, and matches the model doubts are flagged as likely false positives.
+    """
     c = ctx()
     with user_errors():
         c.require_schema()
         with c.factory() as session:
             query = saved_or_draft(session, slug_or_query)
-            report = preview_query(session, query, days=days, sample_size=sample)
+            model = saved_model(session, slug_or_query)
+            report = preview_query(session, query, days=days, sample_size=sample, model=model)
     c.console.print(f"{report.matched} of {report.scanned} stories from the last {days} days match")
+    if report.modelled:
+        c.console.print(
+            f"the topic's model doubts {report.doubtful} of them "
+            f"(probability below {DOUBT_THRESHOLD:.2f}): likely false positives"
+        )
     if report.per_language:
         langs = ", ".join(f"{lang} {n}" for lang, n in report.per_language.most_common())
         c.console.print(f"by language: {langs}")
@@ -199,16 +213,28 @@ def topics_preview(
             table.add_row(day, str(hits), "█" * max(1, round(20 * hits / peak)))
         c.console.print(table)
     if report.sample:
-        table = Table("published", "source", "lang", "title", "why", title="sample")
-        for s in report.sample:
-            table.add_row(
-                s.when.strftime("%Y-%m-%d %H:%M"),
-                s.source,
-                s.language or "",
-                s.title,
-                "; ".join(s.why),
-            )
-        c.console.print(table)
+        c.console.print(_sample_table(report.sample, "sample", report.modelled))
+    if report.doubtful_sample:
+        c.console.print(_sample_table(report.doubtful_sample, "likely false positives", True))
+
+
+def _sample_table(samples: list[PreviewSample], title: str, modelled: bool) -> Table:
+    table = Table("published", "source", "lang", "title", "why", title=title)
+    if modelled:
+        table.add_column("model")
+    for s in samples:
+        row = [
+            s.when.strftime("%Y-%m-%d %H:%M"),
+            s.source,
+            s.language or "",
+            s.title,
+            "; ".join(s.why),
+        ]
+        if modelled:
+            p = s.probability
+            row.append("" if p is None else f"{p:.2f}" + (" doubtful" if s.doubtful else ""))
+        table.add_row(*row)
+    return table
 
 
 @topics_app.command("load")
@@ -224,6 +250,96 @@ def topics_load(
         with unit_of_work(c.factory) as session:
             report = load_topics(session, Path(path) if path else c.settings.topics_file)
     c.console.print(f"topics: {report.created} new, {report.updated} updated")
+
+
+@topics_app.command("feedback")
+def topics_feedback(
+    slug: str = typer.Argument(..., help="Topic slug."),
+    limit: int = typer.Option(50, "--limit", min=1, max=10_000, help="How many to list."),
+) -> None:
+    """List readers' judgments of the topic's stories ("relevant" / "not relevant"), newest first."""
+    c = ctx()
+    with user_errors():
+        c.migrate()
+        with c.factory() as session:
+            topic, rows = topic_model.judgments(session, slug, limit=limit)
+            table = Table("judged", "who", "verdict", "story", "title", title=topic.name)
+            for judgment, story in rows:
+                table.add_row(
+                    judgment.judged_at.strftime("%Y-%m-%d %H:%M"),
+                    judgment.who,
+                    "relevant" if judgment.relevant else "not relevant",
+                    str(story.id),
+                    story.title,
+                )
+    if not rows:
+        c.console.print(f"no judgments for {slug} yet")
+        return
+    c.console.print(table)
+
+
+@topics_app.command("model")
+def topics_model(
+    slug: str = typer.Argument(..., help="Topic slug."),
+    on: bool = typer.Option(
+        None,
+        "--on/--off",
+        help="Let the topic's relevance model add stories the query missed, or not. "
+        "Without either, show the model's state.",
+        show_default=False,
+    ),
+) -> None:
+    """Switch a topic's relevance model on or off, or show what it learns from."""
+    c = ctx()
+    with user_errors():
+        c.migrate()
+        if on is not None:
+            with unit_of_work(c.factory) as session:
+                topic_model.set_model_enabled(session, slug, on)
+        with c.factory() as session:
+            status = topic_model.model_status(session, slug)
+            enabled = status.topic.model_enabled
+    c.console.print(f"{slug}: model {'on' if enabled else 'off'}")
+    c.console.print(
+        f"examples: {status.seeds} seed ({status.seeds_relevant} relevant), "
+        f"{status.judged} judged by readers ({status.judged_relevant} relevant)"
+    )
+    if status.model is not None:
+        c.console.print(
+            f"trained on {status.model.examples} examples; adds a story the query missed "
+            f"at probability >= {relevance.ADD_THRESHOLD:.2f}"
+        )
+    elif enabled and not status.trainable:
+        c.console.print(
+            f"not trained: needs {relevance.MIN_EXAMPLES} relevant and "
+            f"{relevance.MIN_EXAMPLES} not relevant examples"
+        )
+    c.console.print(f"matches: {status.matches}, of which the model added {status.added}")
+
+
+@topics_app.command("suggest")
+def topics_suggest(
+    slug: str = typer.Argument(..., help="Topic slug."),
+    limit: int = typer.Option(20, "--limit", min=1, max=200, help="How many terms."),
+) -> None:
+    """Suggest query terms: words the topic's model weighs high in relevant stories the
+    query missed (judged relevant, seed examples, or added by the model), not yet in the query."""
+    c = ctx()
+    with user_errors():
+        c.migrate()
+        with c.factory() as session:
+            found = topic_model.suggest(session, slug, limit=limit)
+    if found.model is None:
+        c.console.print(f"{slug} has no relevance model (see `wirewatch topics model {slug}`)")
+        return
+    c.console.print(f"{found.missed} relevant stories the query misses")
+    if not found.terms:
+        c.console.print("no term to suggest")
+        return
+    table = Table("term", "stem", "weight", "stories")
+    for term in found.terms:
+        table.add_row(term.term, term.key, f"{term.weight:.2f}", str(term.stories))
+    c.console.print(table)
 
 
 def register(app: typer.Typer) -> None:

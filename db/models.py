@@ -28,7 +28,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, true
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -332,8 +332,15 @@ class Topic(Base):
     definition: Mapped[str] = mapped_column(Text, default="")
     query: Mapped[str] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the topic's relevance model (alerts.relevance) may add stories the
+    # query missed and judge previews; the query alone decides when it is off.
+    model_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+VIA_QUERY = "query"
+VIA_MODEL = "model"
 
 
 class TopicMatch(Base):
@@ -349,6 +356,34 @@ class TopicMatch(Base):
     matched_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Which terms fired, for the "why it matched" line.
     why: Mapped[list[Any]] = mapped_column(default=list)
+    # What matched it: "query" (the topic's query) or "model" (the topic's
+    # relevance model, for a story the query missed; see alerts.relevance).
+    via: Mapped[str] = mapped_column(String(16), default=VIA_QUERY, server_default=VIA_QUERY)
+
+
+class TopicFeedback(Base):
+    """One reader's judgment of one story for one topic: relevant or not.
+
+    ``who`` names the judge (``subscriber:<id>`` for a signed link from a
+    digest, ``admin`` for the web app), so a later judgment by the same person
+    replaces the earlier one. Judgments train the topic's relevance model.
+    """
+
+    __tablename__ = "topic_feedback"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "story_id", "who"),
+        Index("ix_topic_feedback_topic_judged", "topic_id", "judged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    who: Mapped[str] = mapped_column(String(100))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL")
+    )
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    judged_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Subscriber(Base):

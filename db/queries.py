@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from db.models import (
+    VIA_QUERY,
     CrawlRun,
     CrawlStatus,
     DeliveryStatus,
@@ -297,14 +298,23 @@ def upsert_topic(
 
 
 def record_topic_match(
-    *, session: Session, story_id: int, topic_id: int, why: list[str], when: datetime
+    *,
+    session: Session,
+    story_id: int,
+    topic_id: int,
+    why: list[str],
+    when: datetime,
+    via: str = VIA_QUERY,
 ) -> bool:
-    """Store that a story matched a topic; False when that was already known."""
+    """Store that a story matched a topic; False when that was already known.
+
+    ``via`` says what matched it: the topic's query, or its relevance model.
+    """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
         insert(TopicMatch)
-        .values(story_id=story_id, topic_id=topic_id, why=why, matched_at=when)
+        .values(story_id=story_id, topic_id=topic_id, why=why, matched_at=when, via=via)
         .on_conflict_do_nothing(index_elements=["story_id", "topic_id"])
         .returning(TopicMatch.id)
     )

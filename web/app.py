@@ -17,6 +17,7 @@ from web import (
     api,
     errors,
     exports,
+    feedback_pages,
     feeds,
     metrics,
     routes,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.include_router(subscribe_pages.router)
+    app.include_router(feedback_pages.router)
     app.include_router(subscriptions_api.router)
     app.include_router(feeds.router)
     app.include_router(sendgrid_events.router)

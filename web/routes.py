@@ -111,9 +111,11 @@ def story_page(request: Request, story_id: Id, session: SessionDep, _: Reader) -
     detail = archive.story_detail(session, story_id)
     url = detail.story.canonical_url
     safe_url = url if url.startswith(("http://", "https://")) else None
-    return render(
-        request, "story.html", {"story": detail.story, "detail": detail, "safe_url": safe_url}
-    )
+    context = {"story": detail.story, "detail": detail, "safe_url": safe_url}
+    # Topics the admin may judge the story for, besides those it matched.
+    context["all_topics"] = queries.list_topics(session=session, enabled_only=True)
+    context["matched_ids"] = {topic.id for topic, _ in detail.topics}
+    return render(request, "story.html", context)
 
 
 @router.get("/topics", response_class=HTMLResponse)

@@ -10,12 +10,12 @@ an export of a million rows is many small reads, never one long one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from core.errors import NotFoundError
 from db import archive as archive_reads
-from db import queries
+from db import feedback, queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
     Facets,
@@ -229,6 +229,9 @@ class StoryDetail:
     members: list[ClusterMember]  # the other stories of its cluster, oldest first
     topics: list[tuple[Topic, TopicMatch]]
     versions: list[StoryVersion]  # earlier texts, newest first
+    # Readers' feedback per topic id: (relevant, not relevant) votes, and the admin's own.
+    judgments: dict[int, tuple[int, int]] = field(default_factory=dict)
+    admin_verdicts: dict[int, bool] = field(default_factory=dict)
 
 
 def story_detail(session: Session, story_id: int) -> StoryDetail:
@@ -252,6 +255,8 @@ def story_detail(session: Session, story_id: int) -> StoryDetail:
         members=members,
         topics=queries.topics_for_story(session=session, story_id=story.id),
         versions=archive_reads.story_versions(session=session, story_id=story.id),
+        judgments=feedback.story_judgments(session=session, story_id=story.id),
+        admin_verdicts=feedback.verdicts_of(session=session, story_id=story.id, who=feedback.ADMIN),
     )
 
 
@@ -285,6 +290,7 @@ class TopicStory:
     when: datetime
     matched_at: datetime
     why: list[str]
+    via: str = "query"  # "model": the topic's relevance model added it
 
 
 @dataclass
@@ -307,6 +313,7 @@ def topic_overview(session: Session, slug: str, *, limit: int = 50) -> TopicOver
             story.published_at or story.fetched_at,
             match.matched_at,
             [str(w) for w in match.why],
+            match.via,
         )
         for match, story, name in rows
     ]

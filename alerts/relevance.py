@@ -1,0 +1,453 @@
+"""A per-topic relevance model: stories like the ones readers marked relevant.
+
+The topic's boolean query stays primary and explainable. Beside it, each topic
+may have a logistic regression over hashed features of a story, trained in
+seconds from the topic's labelled examples: its seed examples
+(``core/data/seeds/<slug>.jsonl``) and its readers' judgments
+(``db.feedback``). Nothing is downloaded and nothing binary is stored: a
+process trains the model when it first needs it and keeps it until the
+topic's judgments change (their count or latest time), then trains again.
+
+The model does three things:
+
+* **adds** a story the query missed when its probability reaches
+  ``ADD_THRESHOLD``; the match is recorded with ``via="model"`` and the why
+  line ``MODEL_WHY`` (``alerts.matching``), so digests and the archive say so;
+* **flags** a story the query matched but the model gives less than
+  ``DOUBT_THRESHOLD``, in ``wirewatch topics preview``;
+* **suggests** query terms: word stems with a high weight in the model that
+  occur in relevant stories the query missed and are absent from the query
+  (``wirewatch topics suggest``).
+
+Features are the story's word keys from the query language's own analysis
+(``core.query``: Russian and English Snowball stems, light Tajik stems, and
+the same keys again for title words) and character 3-5-grams of the title and
+the start of the text, each block hashed (``HashingVectorizer``) and
+L2-normalised. A second, keys-only model of the same examples is the gate:
+its score is a sum of dictionary look-ups over keys the story already has, so
+a story far from the topic costs a few microseconds, and only stories whose
+gate probability reaches ``GATE_THRESHOLD`` are vectorised for the full
+model. The thresholds were chosen on the development half of the beat set
+(``bench/matching/model_quality.py``), precision first.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+from core.query import AnalyzedDocument, Document, Query, analyze_document
+from core.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
+from core.query.normalize import fold_word
+from core.query.stemming import document_keys, query_keys, translit_eligible
+from core.seeds import Example, seed_examples
+from db import feedback
+from db.feedback import FeedbackStamp
+from db.models import Story, Topic
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
+from sqlalchemy.orm import Session
+
+# Probability at or above which a story the query missed is added to the topic.
+# Chosen on the beat's development half, out of fold: the lowest threshold at
+# which no development story the query missed is added wrongly in any language.
+ADD_THRESHOLD = 0.87
+# Keys-only probability below which the full model is not run (see the module doc).
+# Out of fold on the development half, every story the full model gives 0.7 or
+# more has a gate probability above 0.54; about 8% of generated stories pass.
+GATE_THRESHOLD = 0.50
+# A query match the model gives less than this is flagged as a likely false positive.
+DOUBT_THRESHOLD = 0.25
+MODEL_WHY = "similar to stories marked relevant"
+# A topic needs this many examples of each kind before it gets a model.
+MIN_EXAMPLES = 5
+# Inverse regularisation strength, chosen on the development half (out-of-fold AUC).
+C = 16.0
+HASH_FEATURES = 2**18
+CHAR_TEXT = 1500  # characters of the body that feed the character n-grams
+KEY_PREFIXES = ("r:", "t:", "e:", "n:")
+TITLE = "T"
+
+_KEYS = HashingVectorizer(
+    analyzer=lambda keys: keys,
+    n_features=HASH_FEATURES,
+    alternate_sign=False,
+    binary=True,
+    norm="l2",
+)
+_CHARS = HashingVectorizer(
+    analyzer="char_wb",
+    ngram_range=(3, 5),
+    n_features=HASH_FEATURES,
+    alternate_sign=False,
+    norm="l2",
+    lowercase=True,
+)
+
+
+def example_document(example: Example) -> Document:
+    return Document(title=example.title, text=example.text, lang=example.lang)
+
+
+def story_document(story: Story) -> Document:
+    return Document(
+        title=story.title,
+        text=story.body or story.summary,
+        lang=story.language,
+        source=story.source.name if story.source is not None else None,
+        url=story.canonical_url,
+    )
+
+
+def story_keys(adoc: AnalyzedDocument) -> list[str]:
+    """The story's stem keys, and its title's again with a prefix of their own."""
+    keys = [key for key in adoc.postings if key.startswith(KEY_PREFIXES)]
+    keys += [TITLE + key for key in adoc.title_keys if key.startswith(KEY_PREFIXES)]
+    return keys
+
+
+def _char_text(adoc: AnalyzedDocument) -> str:
+    # The title twice: it says what the story is about more often than the body does.
+    return f"{adoc.title} {adoc.title} {adoc.text[:CHAR_TEXT]}"
+
+
+class StoryFeatures:
+    """One story's features, computed once however many topic models read them."""
+
+    __slots__ = ("_keys", "_vector", "adoc")
+
+    def __init__(self, adoc: AnalyzedDocument) -> None:
+        self.adoc = adoc
+        self._keys: list[str] | None = None
+        self._vector: csr_matrix | None = None
+
+    @property
+    def keys(self) -> list[str]:
+        if self._keys is None:
+            self._keys = story_keys(self.adoc)
+        return self._keys
+
+    @property
+    def vector(self) -> csr_matrix:
+        if self._vector is None:
+            self._vector = _vectorize([self.keys], [_char_text(self.adoc)])
+        return self._vector
+
+
+def _vectorize(keys: Sequence[list[str]], texts: Sequence[str]) -> csr_matrix:
+    matrix: csr_matrix = hstack([_KEYS.transform(keys), _CHARS.transform(texts)]).tocsr()
+    return matrix
+
+
+def _sigmoid(score: float) -> float:
+    if score >= 0:
+        return 1.0 / (1.0 + math.exp(-score))
+    z = math.exp(score)
+    return z / (1.0 + z)
+
+
+@dataclass(frozen=True)
+class Features:
+    """Many stories' keys and feature matrices (keys block, and keys + characters)."""
+
+    keys: list[list[str]]
+    key_matrix: csr_matrix
+    full: csr_matrix
+
+    @classmethod
+    def of(cls, adocs: Sequence[AnalyzedDocument]) -> Features:
+        keys = [story_keys(adoc) for adoc in adocs]
+        key_matrix = _KEYS.transform(keys).tocsr()
+        full = hstack([key_matrix, _CHARS.transform([_char_text(a) for a in adocs])]).tocsr()
+        return cls(keys, key_matrix, full)
+
+    def rows(self, index: Sequence[int]) -> Features:
+        return Features([self.keys[i] for i in index], self.key_matrix[index], self.full[index])
+
+
+@dataclass
+class RelevanceModel:
+    """A fitted model: the full classifier and the keys-only gate."""
+
+    classifier: LogisticRegression
+    gate_weights: dict[str, float]
+    gate_bias: float
+    examples: int
+    relevant: int
+    trained_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    stamp: object = None
+
+    @classmethod
+    def fit(
+        cls,
+        examples: Sequence[Example] | Sequence[tuple[AnalyzedDocument, bool]],
+        *,
+        c: float = C,
+    ) -> RelevanceModel | None:
+        """Train on labelled stories; None when there are too few of either kind."""
+        pairs = [
+            (analyze_document(example_document(e)), e.relevant) if isinstance(e, Example) else e
+            for e in examples
+        ]
+        labels = np.array([relevant for _, relevant in pairs], dtype=bool)
+        if not enough(int(labels.sum()), len(labels)):
+            return None
+        return cls.fit_features(Features.of([adoc for adoc, _ in pairs]), labels, c=c)
+
+    @classmethod
+    def fit_features(
+        cls, features: Features, labels: np.ndarray, *, c: float = C
+    ) -> RelevanceModel | None:
+        """Train on already vectorised stories (benchmarks reuse one vectorisation)."""
+        relevant = int(labels.sum())
+        if not enough(relevant, len(labels)):
+            return None
+        keys, key_matrix, full = features.keys, features.key_matrix, features.full
+        classifier = _classifier(c).fit(full, labels)
+        gate = _classifier(c).fit(key_matrix, labels)
+        vocabulary = sorted({key for story in keys for key in story})
+        columns = _KEYS.transform([[key] for key in vocabulary]).indices
+        coefficients = gate.coef_[0]
+        weights = {
+            key: float(coefficients[column])
+            for key, column in zip(vocabulary, columns, strict=True)
+            if coefficients[column] != 0.0
+        }
+        return cls(
+            classifier=classifier,
+            gate_weights=weights,
+            gate_bias=float(gate.intercept_[0]),
+            examples=len(labels),
+            relevant=relevant,
+        )
+
+    def gate(self, features: StoryFeatures) -> float:
+        """The keys-only model's probability: a few look-ups per key the story has."""
+        return self.gate_of_keys(features.keys)
+
+    def probability(self, features: StoryFeatures) -> float:
+        """The full model's probability that the story belongs to the topic."""
+        return float(self.classifier.predict_proba(features.vector)[0, 1])
+
+    def probability_if_near(self, features: StoryFeatures) -> float | None:
+        """The full probability, or None when the gate says the story is far from the topic."""
+        if self.gate(features) < GATE_THRESHOLD:
+            return None
+        return self.probability(features)
+
+    def probabilities(self, adocs: Sequence[AnalyzedDocument] | Features) -> list[float]:
+        """Full probabilities for many stories at once (previews, benchmarks)."""
+        features = adocs if isinstance(adocs, Features) else Features.of(adocs)
+        if not features.keys:
+            return []
+        return [float(p) for p in self.classifier.predict_proba(features.full)[:, 1]]
+
+    def gate_of_keys(self, keys: list[str]) -> float:
+        if not keys:
+            return _sigmoid(self.gate_bias)
+        weights = self.gate_weights
+        total = sum(weights.get(key, 0.0) for key in keys)
+        # The hashed key block is binary and L2-normalised: each key weighs 1/sqrt(n).
+        return _sigmoid(self.gate_bias + total / math.sqrt(len(keys)))
+
+    def adds(self, features: StoryFeatures) -> float | None:
+        """The probability when the model would add this story (the query missed it), else None."""
+        probability = self.probability_if_near(features)
+        if probability is None or probability < ADD_THRESHOLD:
+            return None
+        return probability
+
+
+def enough(relevant: int, examples: int) -> bool:
+    """Whether this many examples, of which ``relevant`` relevant, are enough to train on."""
+    return min(relevant, examples - relevant) >= MIN_EXAMPLES
+
+
+def _classifier(c: float) -> LogisticRegression:
+    # The dual problem: far fewer examples than hashed features, so it solves in well under a second.
+    return LogisticRegression(
+        C=c, class_weight="balanced", max_iter=2000, solver="liblinear", dual=True
+    )
+
+
+def model_why(probability: float) -> str:
+    return f"{MODEL_WHY} (model {probability:.2f})"
+
+
+# --- training data -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """What a topic's model learns from: its seed examples and its readers' verdicts."""
+
+    seeds: tuple[Example, ...]
+    judged: list[tuple[Story, bool]]  # stories whose judges agree more one way than the other
+
+    def pairs(self) -> list[tuple[AnalyzedDocument, bool]]:
+        pairs = [(analyze_document(example_document(e)), e.relevant) for e in self.seeds]
+        pairs += [(analyze_document(story_document(s)), relevant) for s, relevant in self.judged]
+        return pairs
+
+    @property
+    def relevant(self) -> int:
+        return sum(e.relevant for e in self.seeds) + sum(r for _, r in self.judged)
+
+    @property
+    def size(self) -> int:
+        return len(self.seeds) + len(self.judged)
+
+
+def training_set(session: Session, topic: Topic) -> TrainingSet:
+    """The topic's seeds and judged stories; a story with as many votes each way is left out."""
+    judged = [
+        (story, yes > no)
+        for story, yes, no in feedback.judged_stories(session=session, topic_id=topic.id)
+        if yes != no
+    ]
+    return TrainingSet(seed_examples(topic.slug), judged)
+
+
+# --- one model per topic per process, retrained when its judgments change ----------------
+
+_lock = threading.Lock()
+_cache: dict[int, tuple[tuple[object, ...], RelevanceModel | None]] = {}
+
+
+def _stamp(topic: Topic, stamps: dict[int, FeedbackStamp]) -> tuple[object, ...]:
+    found = stamps.get(topic.id)
+    return (topic.slug, found.count if found else 0, found.latest if found else None)
+
+
+def models_for(session: Session, topics: Iterable[Topic]) -> dict[int, RelevanceModel]:
+    """Fitted models of these topics (those with enough examples), trained only when stale."""
+    topics = list(topics)
+    stamps = feedback.feedback_stamps(session=session, topic_ids=[t.id for t in topics])
+    models: dict[int, RelevanceModel] = {}
+    for topic in topics:
+        stamp = _stamp(topic, stamps)
+        with _lock:
+            cached = _cache.get(topic.id)
+        if cached is not None and cached[0] == stamp:
+            model = cached[1]
+        else:
+            training = training_set(session, topic)
+            model = None
+            if enough(training.relevant, training.size):
+                model = RelevanceModel.fit(training.pairs())
+            if model is not None:
+                model.stamp = stamp
+            with _lock:
+                _cache[topic.id] = (stamp, model)
+        if model is not None:
+            models[topic.id] = model
+    return models
+
+
+def model_for(session: Session, topic: Topic) -> RelevanceModel | None:
+    """The topic's fitted model; None when it is switched off or has too few examples."""
+    if not topic.model_enabled:
+        return None
+    return models_for(session, [topic]).get(topic.id)
+
+
+def forget_models() -> None:
+    """Drop every cached model (tests; a process that wants to retrain at once)."""
+    with _lock:
+        _cache.clear()
+
+
+# --- suggestions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    term: str  # the word as the missed stories most often spell it
+    key: str  # the stem key it is filed under
+    weight: float  # its weight in the topic's keys model
+    stories: int  # how many relevant stories the query missed contain it
+
+
+def query_words(query: Query) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The keys the query's positive words match, and the prefixes of its wildcards."""
+    keys: set[str] = set()
+    prefixes: list[str] = []
+
+    def walk(node: Node) -> None:
+        if isinstance(node, Term):
+            form = fold_word(node.text)
+            if node.wildcard:
+                prefixes.append(form)
+            else:
+                keys.update(query_keys(form, translit_eligible(form, node.text)))
+        elif isinstance(node, Phrase):
+            for word in node.words:
+                walk(word)
+        elif isinstance(node, Near):
+            walk(node.left)
+            walk(node.right)
+        elif isinstance(node, And | Or):
+            for child in node.children:
+                walk(child)
+        elif isinstance(node, Field):
+            walk(node.child)
+        elif isinstance(node, Entity):
+            walk(node.expansion)
+        elif isinstance(node, Not):
+            return
+
+    walk(query.root)
+    return frozenset(keys), tuple(prefixes)
+
+
+def suggest_terms(
+    model: RelevanceModel,
+    query: Query,
+    missed: Iterable[AnalyzedDocument],
+    *,
+    limit: int = 20,
+) -> list[Suggestion]:
+    """Words with a high weight in the model, found in relevant stories the query missed,
+    that the query does not contain yet; the highest weight first."""
+    known, prefixes = query_words(query)
+    stories: Counter[str] = Counter()
+    spellings: dict[str, Counter[str]] = {}
+    for adoc in missed:
+        seen: set[str] = set()
+        for form in adoc.forms:
+            if prefixes and form.startswith(prefixes):
+                continue
+            for key in story_keys_of_form(form):
+                if key in known:
+                    continue
+                spellings.setdefault(key, Counter())[form] += len(adoc.forms[form])
+                seen.add(key)
+        stories.update(seen)
+    weights = model.gate_weights
+    ranked = sorted(
+        ((weights.get(key, 0.0) + weights.get(TITLE + key, 0.0), key) for key in stories),
+        reverse=True,
+    )
+    suggestions: list[Suggestion] = []
+    terms: set[str] = set()
+    for weight, key in ranked:
+        if weight <= 0.0:
+            break
+        term = spellings[key].most_common(1)[0][0]
+        if term in terms or len(term) < 3 or term.isdigit():
+            continue
+        terms.add(term)
+        suggestions.append(Suggestion(term, key, round(weight, 3), stories[key]))
+        if len(suggestions) >= limit:
+            break
+    return suggestions
+
+
+def story_keys_of_form(form: str) -> list[str]:
+    return [key for key in document_keys(form) if key.startswith(KEY_PREFIXES)]
