@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
+    # A webhook POST gets this long in all (connect, send, the whole answer).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Instant digests wait at most this long for the crawl in progress to finish.
     instant_batch_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
 
