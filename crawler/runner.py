@@ -8,10 +8,13 @@ database, which the pipelines update as they store.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +26,53 @@ from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Refreshes a run's ``heartbeat_at`` from the owning process while ``alive()`` holds.
+
+    Readers on another host cannot look the owner's pid up; a heartbeat that stops
+    tells them the owner is gone (``db.queries.crawl_run_alive``).
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        run_id: int,
+        alive: Callable[[], bool],
+        interval: float = queries.CRAWL_HEARTBEAT_SECONDS,
+    ) -> None:
+        self._factory = factory
+        self._run_id = run_id
+        self._alive = alive
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"beat-{run_id}", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                running = self._alive()
+            except Exception:  # noqa: BLE001 - no way to tell: stop beating, readers judge by time
+                return
+            if not running:
+                return
+            try:
+                with unit_of_work(self._factory) as session:
+                    if not queries.beat_crawl_run(
+                        session=session, run_id=self._run_id, when=datetime.now(UTC)
+                    ):
+                        return
+            except Exception:  # a database hiccup: beat again next time
+                log.warning("crawl #%s: heartbeat not recorded", self._run_id, exc_info=True)
 
 
 @dataclass
@@ -31,6 +81,7 @@ class CrawlHandle:
     processes: list[subprocess.Popen[bytes]]
     log_path: Path
     redis_url: str | None = None
+    heartbeat: Heartbeat | None = field(default=None, repr=False)
 
     @property
     def process(self) -> subprocess.Popen[bytes]:
@@ -66,6 +117,9 @@ def start_crawl(
             "several crawler workers share their queue through Redis: set WIREWATCH_REDIS_URL"
         )
     with unit_of_work(factory) as session:
+        # A run whose owner was killed must not look like a crawl still going.
+        queries.reap_dead_crawl_runs(session=session)
+    with unit_of_work(factory) as session:
         chosen = sources.sources_for_crawl(
             session=session, now=datetime.now(UTC), names=source_names, crawl_all=crawl_all
         )
@@ -98,7 +152,9 @@ def start_crawl(
                     args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT)
                 )
             )
-    return CrawlHandle(run_id, processes, log_path, settings.redis_url)
+    handle = CrawlHandle(run_id, processes, log_path, settings.redis_url)
+    handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+    return handle
 
 
 def redis_key(run_id: int, what: str) -> str:
@@ -108,6 +164,8 @@ def redis_key(run_id: int, what: str) -> str:
 def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
     """Wait for every worker, then record the run's outcome (a crashed worker fails it)."""
     codes = handle.wait()
+    if handle.heartbeat is not None:
+        handle.heartbeat.stop()
     _forget_queue(handle)
     with unit_of_work(factory) as session:
         run = queries.get_crawl_run(session=session, run_id=handle.run_id)

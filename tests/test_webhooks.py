@@ -30,6 +30,7 @@ from alerts.webhooks import (
 )
 from core.errors import ConfigError
 from core.settings import Settings
+from db import queries
 from db.models import Cluster, CrawlRun, CrawlStatus, DeliveryStatus, Story, WebhookDelivery
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
@@ -214,7 +215,8 @@ def test_webhooks_go_out_with_the_digest_run_and_wait_for_a_crawl(
     _hook(session_factory, settings, receiver)
     _stories(session_factory)
     with unit_of_work(session_factory) as session:
-        session.add(CrawlRun(status=CrawlStatus.RUNNING, started_at=NOW))
+        # a crawl this (live) process owns
+        queries.create_crawl_run(session=session, source_id=None, trigger="test").started_at = NOW
     patient = settings.model_copy(update={"instant_batch_minutes": 60.0})  # matched 30 min ago
     held = send_due_digests(session_factory, patient, MockSender(), now=NOW, tokens=TOKENS)
     assert held.webhooks is not None and held.webhooks.held == 1 and not receiver.requests
