@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ from pydantic_settings import (
 from core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
+DEFAULT_MAIL_FROM = "wirewatch <alerts@wirewatch.localhost>"
 SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
@@ -121,7 +123,7 @@ class Settings(BaseSettings):
     crawl_trigger_limit: int = Field(default=10, ge=1)
 
     # Mail
-    mail_from: str = "wirewatch <alerts@wirewatch.localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
     outbox_dir: Path | None = None
     sendgrid_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "sendgrid_api_key")
@@ -225,6 +227,18 @@ class Settings(BaseSettings):
         if self.smtp_url:
             return "smtp"
         return "outbox"
+
+    def warnings(self) -> list[str]:
+        """What is allowed but almost certainly wrong for a real deployment."""
+        found = []
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2].lower().rstrip(".")
+        if domain == "localhost" or domain.endswith(".localhost"):
+            found.append(
+                f"the From address is {self.mail_from!r}, a .localhost address: mail servers "
+                "refuse or junk it and SendGrid sends only from a verified sender; set "
+                "WIREWATCH_MAIL_FROM to an address of your own domain"
+            )
+        return found
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes (crawls)."""

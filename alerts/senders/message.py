@@ -70,6 +70,8 @@ class OutgoingMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
     custom_args: Mapping[str, str] = field(default_factory=dict)
     message_id: str = ""
+    # What kind of mail this is ("digest", "confirm"), for the provider's statistics.
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for label, value in (("to", self.to), ("from_addr", self.from_addr)):
@@ -82,6 +84,9 @@ class OutgoingMessage:
             raise ValueError("text is empty: every message needs a plain-text part")
         for name, value in self.headers.items():
             _check_header(name, value)
+        for category in self.categories:
+            if not category or len(category) > 255 or not category.isascii():
+                raise ValueError(f"category {category!r}: 1 to 255 ASCII characters")
         for name, value in self.custom_args.items():
             if not _ARG_NAME.match(name):
                 raise ValueError(f"custom arg name {name!r}: use letters, digits, '_' or '-'")

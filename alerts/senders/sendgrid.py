@@ -57,6 +57,24 @@ def _guard_client_log() -> None:
         logger.addFilter(_NoSecretsInDebugLog())
 
 
+# Every message carries signed links (confirm, preferences, unsubscribe): click
+# tracking would rewrite them through SendGrid's redirect domain (a mail scanner
+# following it could confirm or unsubscribe, and the token leaves our domain),
+# open tracking adds a pixel, and subscription tracking a second unsubscribe link.
+TRACKING_OFF: dict[str, Any] = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+    "subscription_tracking": {"enable": False},
+}
+
+
+def categories_of(message: OutgoingMessage) -> list[str]:
+    """The message's categories; a digest (it carries ``digest_id``) is "digest"."""
+    if message.categories:
+        return list(dict.fromkeys(message.categories))[:10]
+    return ["digest"] if "digest_id" in message.custom_args else []
+
+
 def sendgrid_payload(message: OutgoingMessage, *, sandbox: bool = False) -> dict[str, Any]:
     """The JSON body of ``POST /v3/mail/send`` for one message."""
     personalization: dict[str, Any] = {"to": [_address(message.to)]}
@@ -71,7 +89,11 @@ def sendgrid_payload(message: OutgoingMessage, *, sandbox: bool = False) -> dict
         "subject": message.subject,
         "content": content,
         "headers": {"Message-ID": message.message_id, **message.headers},
+        "tracking_settings": TRACKING_OFF,
     }
+    categories = categories_of(message)
+    if categories:
+        payload["categories"] = categories
     if sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
     return payload
