@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     redis_url: str | None = None
+    # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
+    # instead of each crawl starting crawler processes of its own.
+    crawl_workers: bool = False
 
     # Scheduler
     scheduler_tick_seconds: int = Field(default=60, ge=1)
@@ -213,6 +216,8 @@ class Settings(BaseSettings):
             self.outbox_dir = self.data_dir / "outbox"
         if self.mail_transport == "sendgrid" and self.sendgrid_api_key is None:
             raise ValueError("mail_transport is 'sendgrid' but SENDGRID_API_KEY is not set")
+        if self.crawl_workers and not self.redis_url:
+            raise ValueError("crawl_workers is on but WIREWATCH_REDIS_URL is not set")
         if self.mail_transport == "smtp" and not self.smtp_url:
             raise ValueError("mail_transport is 'smtp' but SMTP_URL is not set")
         return self

@@ -38,6 +38,8 @@ class CrawlRunRecorder:
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
+        if getattr(spider, "serves_queued_runs", False):
+            return  # a crawler worker: runs are recorded and settled by whoever queued them
         with unit_of_work(self.database.sessions) as session:
             run_id = getattr(spider, "run_id", None)
             self.owns_run = run_id is None
@@ -59,6 +61,8 @@ class CrawlRunRecorder:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._beat is not None and self._beat.running:
             self._beat.stop()
+        if getattr(spider, "serves_queued_runs", False):
+            return
         stats = self.crawler.stats
         with unit_of_work(self.database.sessions) as session:
             run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]

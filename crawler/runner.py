@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +26,10 @@ from db.models import CrawlRun
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.worker import STALL_SECONDS, QueuedRun, worker_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+QUEUE_POLL_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 
@@ -82,6 +86,8 @@ class CrawlHandle:
     log_path: Path
     redis_url: str | None = None
     heartbeat: Heartbeat | None = field(default=None, repr=False)
+    # A crawl handed to the long-running crawler workers (no process of its own).
+    queued: QueuedRun | None = field(default=None, repr=False)
 
     @property
     def process(self) -> subprocess.Popen[bytes]:
@@ -89,9 +95,18 @@ class CrawlHandle:
         return self.processes[0]
 
     def running(self) -> bool:
+        if self.queued is not None:
+            return self.queued.running()
         return any(p.poll() is None for p in self.processes)
 
     def wait(self, timeout: float | None = None) -> list[int]:
+        if self.queued is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self.queued.running():
+                if deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(f"crawl #{self.run_id}", timeout or 0)
+                time.sleep(QUEUE_POLL_SECONDS)
+            return []
         return [p.wait(timeout=timeout) for p in self.processes]
 
 
@@ -112,6 +127,11 @@ def start_crawl(
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, not {workers}")
+    if settings.crawl_workers and workers > 1:
+        raise ConfigError(
+            "with crawl_workers on, crawls go to the running `wirewatch crawl-worker` "
+            "processes; start more of those instead of --workers"
+        )
     if workers > 1 and not settings.redis_url:
         raise ConfigError(
             "several crawler workers share their queue through Redis: set WIREWATCH_REDIS_URL"
@@ -134,6 +154,13 @@ def start_crawl(
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"crawl-{run_id}.log"
+    if settings.crawl_workers:
+        assert settings.redis_url is not None  # the settings refuse crawl_workers without it
+        queued = QueuedRun(settings.redis_url, run_id)
+        queued.enqueue(int(i) for i in source_ids.split(",") if i)
+        handle = CrawlHandle(run_id, [], log_path, settings.redis_url, queued=queued)
+        handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+        return handle
     # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
     args += ["-a", f"source_ids={source_ids}"]
@@ -169,6 +196,17 @@ def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
     _forget_queue(handle)
     with unit_of_work(factory) as session:
         run = queries.get_crawl_run(session=session, run_id=handle.run_id)
+        if handle.queued is not None and handle.queued.stalled:
+            queries.add_crawl_error(
+                session=session,
+                run_id=run.id,
+                error={
+                    "source": "",
+                    "url": "",
+                    "error": "crawl ended: no crawler worker made progress "
+                    f"for {STALL_SECONDS:.0f} s (are `wirewatch crawl-worker`s running?)",
+                },
+            )
         crashed = [code for code in codes if code != 0]
         for code in crashed:
             queries.add_crawl_error(
@@ -192,6 +230,9 @@ def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
 
 
 def _forget_queue(handle: CrawlHandle) -> None:
+    if handle.queued is not None:
+        handle.queued.forget()
+        return
     if not handle.redis_url:
         return
     import redis
@@ -208,3 +249,17 @@ def _absolute_sqlite(url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
         return prefix + str(Path(url[len(prefix) :]).resolve())
     return url
+
+
+def worker_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a long-running crawler worker (`wirewatch crawl-worker`)."""
+    if not settings.redis_url:
+        raise ConfigError("a crawler worker takes its work from Redis: set WIREWATCH_REDIS_URL")
+    args = [sys.executable, "-m", "scrapy", "crawl", "feeds-worker"]
+    for name, value in worker_settings().items():
+        args += ["-s", f"{name}={value}"]
+    env = {**os.environ, **settings.to_env(), "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    env["WIREWATCH_DATA_DIR"] = str(settings.data_dir.resolve())
+    env["WIREWATCH_DATABASE_URL"] = _absolute_sqlite(settings.database_url)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return args, env
