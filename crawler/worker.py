@@ -22,6 +22,9 @@ Who settles the run: the process that queued it (it owns the run, see
 A worker killed mid-crawl loses what it held, so the count stops moving: the
 queuer gives up after ``STALL_SECONDS`` without progress and fails the run.
 
+This module is imported by the queuing side (the web app among them), so it
+does not import Scrapy; the spider is ``crawler.spiders.worker``.
+
 Runs share the workers, so the store pipeline cannot take the run from the
 spider (``run_id`` stays None); the worker adds each item's counts to its run
 when the item has passed the pipelines, one short transaction per item.
@@ -33,12 +36,10 @@ import json
 import logging
 import time
 from collections.abc import Iterable
-from typing import Any, Self
+from typing import Any
 
 import redis
-import scrapy
 from db import queries
-from scrapy.dupefilters import BaseDupeFilter
 
 from crawler.items import SourceFetchItem, StoryItem
 
@@ -64,21 +65,10 @@ def worker_settings() -> dict[str, Any]:
         # A run's feeds are queued as jobs once each, and articles already stored are
         # skipped by the spider: a duplicate filter shared by every run would only
         # keep the next run from fetching a feed again.
-        "DUPEFILTER_CLASS": "crawler.worker.NoDupeFilter",
+        "DUPEFILTER_CLASS": "crawler.spiders.worker.NoDupeFilter",
         "SCHEDULER_PERSIST": True,  # a worker stopping must not empty the shared queue
         "MAX_IDLE_TIME_BEFORE_CLOSE": 0,  # idle until jobs come, for ever
     }
-
-
-class NoDupeFilter(BaseDupeFilter):
-    """Lets every request through (see ``worker_settings``)."""
-
-    @classmethod
-    def from_spider(cls, spider: scrapy.Spider) -> Self:
-        return cls()
-
-    def clear(self) -> None:
-        """Nothing is kept."""
 
 
 # -- the queuing side -----------------------------------------------------------------------

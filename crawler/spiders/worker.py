@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import Any, Self
 
 import redis
 import scrapy
@@ -13,6 +13,7 @@ from db import sources
 from db.session import unit_of_work
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.dupefilters import BaseDupeFilter
 from scrapy.http import Response
 from scrapy_redis.spiders import RedisMixin
 from twisted.python.failure import Failure
@@ -22,6 +23,17 @@ from crawler.spiders.feeds import FeedSpider, SourceRef
 from crawler.worker import CARRIED, JOBS_KEY, REPLACEMENT_KEYS, RUN_META, count_item, run_key
 
 log = logging.getLogger(__name__)
+
+
+class NoDupeFilter(BaseDupeFilter):
+    """Lets every request through (see ``worker_settings``)."""
+
+    @classmethod
+    def from_spider(cls, spider: scrapy.Spider) -> Self:
+        return cls()
+
+    def clear(self) -> None:
+        """Nothing is kept."""
 
 
 def _run_of(request_or_response: Any) -> int | None:
