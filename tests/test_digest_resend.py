@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from alerts.digest import send_due_digests
 from alerts.events import handle_events
@@ -24,6 +25,9 @@ from alerts.ledger import (
     release_for_resend,
 )
 from alerts.senders import MockSender, OutgoingMessage, SendGridSender, SendResult
+from cli import _register_commands, app
+from cli.common import reset_context
+from cli.context import AppContext
 from core.errors import UncertainDeliveryError
 from core.settings import Settings
 from db.models import DeliveryStatus, Digest
@@ -33,6 +37,8 @@ from tests.servers.sendgrid_stub import DEFAULT_API_KEY, SendGridStub
 from tests.servers.smtp import SmtpTestServer
 from tests.test_digest_crash import _seed, _wait_for
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, subscribe
+
+_register_commands()
 
 # Sends due digests through SMTP; on the BLOCK_AT-th message the server has
 # answered 250 to DATA when QUIT hangs, as a server that stalls at goodbye does.
@@ -136,6 +142,13 @@ def test_resend_asks_the_providers_event_records_first(
         release_for_resend(session_factory, digest.id, MockSender())
     with session_factory() as session:
         assert session.get(Digest, digest.id).status == DeliveryStatus.SENT  # type: ignore[union-attr]
+    # what an operator sees from the command
+    reset_context(AppContext(settings=settings))
+    try:
+        told = CliRunner().invoke(app, ["digest", "resend", str(digest.id)])
+    finally:
+        reset_context(None)
+    assert told.exit_code == 1 and "is sent" in told.output  # already settled: nothing to do
     again = send_due_digests(
         session_factory, settings, MockSender(), now=NOW + timedelta(hours=1), tokens=TOKENS
     )
