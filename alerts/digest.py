@@ -95,6 +95,7 @@ def send_due_digests(
     summary = DigestRunSummary()
     match_all_pending(factory)
     if not dry_run:
+        ledger.watch_acceptance(factory, sender)
         summary.unknown = ledger.recover_interrupted(factory, sender, now=now)
     with factory() as session:
         crawling = ledger.crawl_in_progress(session)

@@ -16,9 +16,11 @@ crash at any point neither repeats nor loses a story:
    ``pending`` for the next run.
 
 **Recover**: rows still ``sending`` after ``STALE_SENDING`` belong to a process
-that died mid-send. A digest then becomes ``unknown`` (or ``sent``, when the
-sender proves it), never resent blindly, because email has no idempotency
-key; a webhook batch is simply posted again under the same batch id, which
+that died mid-send. A digest then becomes ``unknown`` (or ``sent``, when there
+is proof: the transport's "accepted" recorded the moment it came, the mail
+provider's event reports, or the outbox's file), never resent blindly,
+because email has no idempotency key; an operator's resend looks for the same
+proof first; a webhook batch is simply posted again under the same batch id, which
 receivers use to skip what they already handled.
 
 **Instant hold**: while a crawl is storing stories, instant messages (instant
@@ -45,6 +47,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.senders import OutgoingMessage, Sender
+from alerts.senders.message import ReportsAcceptance
 
 log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=15)
@@ -53,6 +56,10 @@ _T = TypeVar("_T")
 
 class ResendRefusedError(WirewatchError):
     """Only a digest whose fate is unknown, or that failed, may be sent again."""
+
+
+class AlreadyDeliveredError(ResendRefusedError):
+    """The digest reached the mail server after all; it is now recorded as sent."""
 
 
 def stale_before(now: datetime) -> datetime:
@@ -64,7 +71,11 @@ def stale_before(now: datetime) -> datetime:
 
 
 def crawl_in_progress(session: Session) -> bool:
-    """True while a crawl is storing stories (instant messages then wait for it)."""
+    """True while a crawl is storing stories (instant messages then wait for it).
+
+    A run whose process was killed does not count, scheduler or not: its owner is
+    looked up (or its heartbeat read), so it cannot hold instant messages for ever.
+    """
     return bool(queries.running_crawl_runs(session=session))
 
 
@@ -154,6 +165,48 @@ def record_digest(
     return digest
 
 
+def watch_acceptance(factory: sessionmaker[Session], sender: Sender) -> None:
+    """Have a network sender record each "accepted" the moment the server says it."""
+    if isinstance(sender, ReportsAcceptance) and sender.on_accepted is None:
+
+        def accepted(message: OutgoingMessage, provider_id: str | None) -> None:
+            with unit_of_work(factory) as session:
+                deliveries.note_digest_accepted(
+                    session=session,
+                    message_id=message.message_id,
+                    provider_id=provider_id,
+                    when=datetime.now(UTC),
+                )
+
+        sender.on_accepted = accepted
+
+
+def delivery_evidence(session: Session, digest: Digest, sender: Sender | None) -> str | None:
+    """Why we know the digest reached its mail server, or None when nothing says so.
+
+    Checked, in turn: the server's "accepted" (SMTP 250, SendGrid 202) recorded the
+    moment it came; the mail provider's event reports about the message (any
+    event, even a bounce, means SendGrid took it); the transport itself (the
+    outbox's file). Not knowing is no proof of the opposite.
+    """
+    if digest.accepted_at is not None:
+        given = f" as {digest.provider_id}" if digest.provider_id else ""
+        return (
+            f"the {digest.transport or 'mail'} server accepted it{given} at "
+            f"{digest.accepted_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+    events = deliveries.digest_mail_events(
+        session=session,
+        digest_id=digest.id,
+        message_ids=[v for v in (digest.message_id, digest.provider_id) if v],
+    )
+    if events:
+        return f"the mail provider reported '{events[0].event}' for it"
+    if sender is not None and digest.message_id and sender.was_delivered(digest.message_id):
+        return f"the {sender.name} transport holds it"
+    return None
+
+
 def address(digest: Digest, message: OutgoingMessage, *, transport: str) -> None:
     """Remember which message carries the digest, so a provider's report can find it."""
     digest.subject = message.subject
@@ -182,6 +235,7 @@ def settle(
             digest.transport = transport
         if provider_id:
             digest.message_id = provider_id
+            digest.provider_id = provider_id
         if error is not None:
             digest.error = error[:2000]
         _set_status(session, digest, status, sent_at=now)
@@ -221,8 +275,28 @@ def release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
         _release(session, digest_id, f"deferred: {error}")
 
 
-def release_for_resend(factory: sessionmaker[Session], digest_id: int) -> Digest:
-    """An operator decided an ``unknown`` or ``failed`` digest should go out again."""
+def release_for_resend(
+    factory: sessionmaker[Session], digest_id: int, sender: Sender | None = None
+) -> Digest:
+    """An operator decided an ``unknown`` or ``failed`` digest should go out again.
+
+    First the proof that it went out after all is looked for (``delivery_evidence``,
+    with ``sender`` asked too): when there is some, the digest is recorded as sent
+    and AlreadyDeliveredError says why, instead of a second copy going out.
+    """
+    with unit_of_work(factory) as session:
+        digest = session.get(Digest, digest_id)
+        if digest is not None and digest.status == DeliveryStatus.UNKNOWN:
+            evidence = delivery_evidence(session, digest, sender)
+            if evidence is not None:
+                digest.error = f"recorded as sent on resend: {evidence}"
+                _set_status(session, digest, DeliveryStatus.SENT, sent_at=datetime.now(UTC))
+        else:
+            evidence = None
+    if evidence is not None:
+        raise AlreadyDeliveredError(
+            f"digest {digest_id} is not sent again: {evidence}; it is now recorded as sent"
+        )
     with unit_of_work(factory) as session:
         digest = session.get(Digest, digest_id)
         if digest is None:
@@ -267,13 +341,21 @@ def recover_interrupted(factory: sessionmaker[Session], sender: Sender, *, now: 
         for digest in stale:
             # Only proof of sending changes the outcome: "not found" is no proof of
             # the opposite (an operator may have moved the outbox's files away).
-            delivered = bool(digest.message_id and sender.was_delivered(digest.message_id))
-            status = DeliveryStatus.SENT if delivered else DeliveryStatus.UNKNOWN
+            evidence = delivery_evidence(session, digest, sender)
+            status = DeliveryStatus.SENT if evidence else DeliveryStatus.UNKNOWN
             digest.status = status
-            if not delivered:
+            if evidence:
+                digest.sent_at = digest.accepted_at or now
+                digest.error = f"process stopped while sending; sent: {evidence}"
+            else:
                 unknown += 1
                 digest.error = "process stopped while sending; not resent to avoid a duplicate"
-            deliveries.set_promises(session=session, digest_id=digest.id, status=status)
+            deliveries.set_promises(
+                session=session,
+                digest_id=digest.id,
+                status=status,
+                sent_at=digest.sent_at if evidence else None,
+            )
     return unknown
 
 

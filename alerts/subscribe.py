@@ -240,6 +240,7 @@ def _confirmation(
         html=render("confirm.html", **context),
         headers={"Auto-Submitted": "auto-generated"},
         message_id=new_message_id(settings.mail_from),
+        categories=("confirm",),
     )
 
 
@@ -261,6 +262,7 @@ def _already_subscribed(
         html=render("already.html", **context),
         headers={"Auto-Submitted": "auto-generated"},
         message_id=new_message_id(settings.mail_from),
+        categories=("already-subscribed",),
     )
 
 

@@ -52,7 +52,10 @@ SIGNATURE_HEADER = "X-Wirewatch-Signature"
 DELIVERY_HEADER = "X-Wirewatch-Delivery"
 EVENT_HEADER = "X-Wirewatch-Event"
 SIGNATURE_TOLERANCE = 300
-TIMEOUT = 10.0
+# At most this much of a receiver's answer is read (its status is what counts; the
+# body only explains a refusal), raw: it is never decompressed, so a small gzip
+# "bomb" cannot inflate into gigabytes.
+ANSWER_CAP = 64 * 1024
 FIRST_WINDOW = timedelta(days=1)
 
 
@@ -156,26 +159,37 @@ def deliver_webhooks(
     crawling: bool = False,
     client: httpx.Client | None = None,
 ) -> WebhookRunSummary:
-    """POST each active webhook's new stories, at most one batch per webhook per run."""
+    """POST each active webhook's new stories, at most one batch per webhook per run.
+
+    Each POST has ``webhook_timeout_seconds`` in all, so a slow receiver costs the
+    run at most that much; its batch is released and posted again next run.
+    """
     now = now or datetime.now(UTC)
     summary = WebhookRunSummary()
     with factory() as session:
         ids = deliveries.active_webhook_ids(session=session)
-    if not ids:
-        return summary
-    own_client = client is None
-    # The guarded client vets the addresses it connects to, so a receiver's name
-    # that later resolves to an internal address (DNS rebinding) is still refused.
-    http = client or guarded_client(AddressPolicy.from_settings(settings), timeout=TIMEOUT)
-    try:
-        for webhook_id in ids:
-            batch = _claim(factory, settings, webhook_id, now, crawling, summary)
-            if batch is not None:
-                _post(factory, settings, http, batch, summary)
-    finally:
-        if own_client:
-            http.close()
+    for webhook_id in ids:
+        batch = _claim(factory, settings, webhook_id, now, crawling, summary)
+        if batch is not None:
+            _post(factory, settings, client, batch, summary)
     return summary
+
+
+def _client(settings: Settings) -> httpx.Client:
+    """A client for one POST, with one deadline for all of it.
+
+    httpx's own timeouts apply to each socket wait, so a receiver that sends a byte
+    every few seconds would hold us for ever; the guarded client's deadline clamps
+    every wait to what is left of the request's budget. The guarded client also vets
+    the addresses it connects to, so a receiver's name that later resolves to an
+    internal address (DNS rebinding) is still refused.
+    """
+    budget = settings.webhook_timeout_seconds
+    return guarded_client(
+        AddressPolicy.from_settings(settings),
+        timeout=budget,
+        deadline=time.monotonic() + budget,
+    )
 
 
 def _claim(
@@ -286,7 +300,7 @@ def _payload(
 def _post(
     factory: sessionmaker[Session],
     settings: Settings,
-    http: httpx.Client,
+    client: httpx.Client | None,
     batch: _Batch,
     summary: WebhookRunSummary,
 ) -> None:
@@ -294,26 +308,33 @@ def _post(
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": settings.user_agent,
+        # We read the answer raw and capped: ask for it uncompressed.
+        "Accept-Encoding": "identity",
         EVENT_HEADER: "stories",
         DELIVERY_HEADER: batch.batch_id,
         SIGNATURE_HEADER: sign(batch.secret, timestamp, batch.body),
     }
     outcome: DeliveryStatus
     try:
-        response = http.post(batch.url, content=batch.body, headers=headers)
+        status, answer = _send(client or _client(settings), batch, headers, own=client is None)
     except BlockedURLError as exc:
         outcome, error = DeliveryStatus.FAILED, f"webhook URL refused: {exc.reason}"
-    except httpx.HTTPError as exc:
+    except httpx.TimeoutException as exc:
         # Safe to retry even if it arrived: the receiver sees the same delivery id.
+        outcome = DeliveryStatus.PENDING
+        error = (
+            f"{type(exc).__name__}: no complete answer within "
+            f"{settings.webhook_timeout_seconds:g} s"
+        )
+    except httpx.HTTPError as exc:
         outcome, error = DeliveryStatus.PENDING, f"{type(exc).__name__}: {exc}"
     else:
-        status = response.status_code
         if 200 <= status < 300:
             outcome, error = DeliveryStatus.SENT, ""
         elif status in (408, 429) or status >= 500:
             outcome, error = DeliveryStatus.PENDING, f"HTTP {status}"
         else:
-            outcome, error = DeliveryStatus.FAILED, f"HTTP {status}: {response.text[:200]}"
+            outcome, error = DeliveryStatus.FAILED, f"HTTP {status}: {answer[:200]}"
     ledger.settle_batch(factory, batch.webhook_id, batch.batch_id, outcome, error)
     if outcome == DeliveryStatus.SENT:
         summary.posted += 1
@@ -325,3 +346,27 @@ def _post(
         summary.failed += 1
     summary.errors.append(f"webhook {batch.webhook_id} ({batch.url}): {error}")
     log.warning("webhook %s delivery %s: %s", batch.webhook_id, batch.batch_id, error)
+
+
+def _send(
+    http: httpx.Client, batch: _Batch, headers: dict[str, str], *, own: bool
+) -> tuple[int, str]:
+    """POST the batch; the status and at most ``ANSWER_CAP`` bytes of the raw answer.
+
+    The answer is read as sent (never decompressed) and the connection is closed
+    once the cap is reached, whatever the receiver still had to say.
+    """
+    try:
+        with http.stream("POST", batch.url, content=batch.body, headers=headers) as response:
+            raw = bytearray()
+            for chunk in response.iter_raw(16 * 1024):
+                raw += chunk[: ANSWER_CAP - len(raw)]
+                if len(raw) >= ANSWER_CAP:
+                    break
+            encoded = response.headers.get("content-encoding", "identity").lower()
+            if encoded in ("", "identity"):
+                return response.status_code, raw.decode("utf-8", "replace")
+            return response.status_code, f"({encoded} answer not shown)"
+    finally:
+        if own:
+            http.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from alerts.matching import match_all_pending
 from cli.common import ctx, user_errors
-from crawler.runner import CrawlHandle, settle, start_crawl
+from crawler.runner import PROJECT_ROOT, CrawlHandle, settle, start_crawl, worker_command
 from db import queries
 from db.models import CrawlRun, CrawlStatus
 
@@ -103,5 +104,22 @@ def _print_summary(run: CrawlRun) -> None:
         c.console.print(errors)
 
 
+def crawl_worker() -> None:
+    """Run one long-running crawler worker: it idles until crawls are queued in Redis.
+
+    With WIREWATCH_CRAWL_WORKERS=true the scheduler and `wirewatch crawl` queue their
+    crawls for these workers instead of starting crawler processes; start as many as
+    you like (`docker compose up --scale crawler=N`), they share one request queue.
+    """
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        args, env = worker_command(c.settings)
+    c.err.print("crawler worker: waiting for crawls queued in Redis")
+    os.chdir(PROJECT_ROOT)
+    os.execvpe(args[0], args, env)  # the worker is this process: signals reach Scrapy
+
+
 def register(app: typer.Typer) -> None:
     app.command()(crawl)
+    app.command("crawl-worker")(crawl_worker)

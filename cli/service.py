@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -11,8 +12,11 @@ from types import FrameType
 import typer
 
 from cli.common import ctx, user_errors
+from cli.context import AppContext
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_sources, load_topics
+
+log = logging.getLogger(__name__)
 
 
 def init(
@@ -41,10 +45,8 @@ def init(
     _announce_mail(c)
 
 
-def _announce_mail(c: object) -> None:
-    from cli.context import AppContext
-
-    assert isinstance(c, AppContext)
+def _announce_mail(c: AppContext) -> None:
+    warn_settings(c)
     transport = c.settings.effective_mail_transport
     if transport == "outbox":
         c.console.print(
@@ -90,6 +92,7 @@ def web(
     c = ctx()
     with user_errors():
         c.migrate()
+    warn_settings(c)
     _serve_web(host or c.settings.web_host, port if port is not None else c.settings.web_port)
 
 
@@ -106,6 +109,7 @@ def scheduler() -> None:
     c = ctx()
     with user_errors():
         c.migrate()
+        warn_settings(c)
         run_scheduler(c.settings)
 
 
@@ -121,13 +125,21 @@ def config_show(
     values = c.settings.redacted()
     if as_json:
         c.console.print_json(json.dumps(values, default=str))
-        return
-    from rich.table import Table
+    else:
+        from rich.table import Table
 
-    table = Table("setting", "value")
-    for name, value in values.items():
-        table.add_row(name, str(value))
-    c.console.print(table)
+        table = Table("setting", "value")
+        for name, value in values.items():
+            table.add_row(name, str(value))
+        c.console.print(table)
+    warn_settings(c)
+
+
+def warn_settings(c: AppContext) -> None:
+    """Settings that work but are almost certainly wrong, on stderr and in the log."""
+    for warning in c.settings.warnings():
+        log.warning("%s", warning)
+        c.err.print(f"[yellow]warning: {warning}[/]")
 
 
 def register(app: typer.Typer) -> None:

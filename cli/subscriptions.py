@@ -10,7 +10,7 @@ from rich.table import Table
 
 from alerts import subscribe as subs
 from alerts.digest import send_due_digests
-from alerts.ledger import release_for_resend
+from alerts.ledger import AlreadyDeliveredError, release_for_resend
 from alerts.senders import make_sender
 from alerts.webhooks import add_webhook, list_webhooks, remove_webhook
 from cli.common import ctx, user_errors
@@ -263,12 +263,26 @@ def digest_status(
 def digest_resend(
     digest_id: int = typer.Argument(..., help="Id from `wirewatch digest status`."),
 ) -> None:
-    """Send an unknown or failed digest's stories again with the next run (your decision)."""
+    """Send an unknown or failed digest's stories again with the next run (your decision).
+
+    An unknown digest is first looked for at the transport (the server's recorded
+    acceptance, SendGrid's event reports, the outbox): one that arrived is recorded
+    as sent instead of going out twice.
+    """
     c = ctx()
     with user_errors():
         c.require_schema()
-        digest = release_for_resend(c.factory, digest_id)
+        try:
+            digest = release_for_resend(c.factory, digest_id, make_sender(c.settings))
+        except AlreadyDeliveredError as exc:
+            c.console.print(str(exc))
+            return
     c.console.print(f"digest {digest.id} released; its stories go out with the next digest run")
+    if digest.transport in ("smtp", "sendgrid"):
+        c.err.print(
+            f"[yellow]nothing showed that {digest.transport} took it, which is no proof it did "
+            "not (see docs/mail.md, 'What cannot be known'): the reader may get it twice[/]"
+        )
 
 
 webhooks_app = typer.Typer(help="Signed JSON webhooks per topic.", no_args_is_help=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -34,6 +35,7 @@ from pydantic_settings import (
 from core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
+DEFAULT_MAIL_FROM = "wirewatch <alerts@wirewatch.localhost>"
 SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
@@ -121,7 +123,7 @@ class Settings(BaseSettings):
     crawl_trigger_limit: int = Field(default=10, ge=1)
 
     # Mail
-    mail_from: str = "wirewatch <alerts@wirewatch.localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
     outbox_dir: Path | None = None
     sendgrid_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("SENDGRID_API_KEY", "sendgrid_api_key")
@@ -137,6 +139,8 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
+    # A webhook POST gets this long in all (connect, send, the whole answer).
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Instant digests wait at most this long for the crawl in progress to finish.
     instant_batch_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
 
@@ -161,6 +165,9 @@ class Settings(BaseSettings):
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     redis_url: str | None = None
+    # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
+    # instead of each crawl starting crawler processes of its own.
+    crawl_workers: bool = False
 
     # Scheduler
     scheduler_tick_seconds: int = Field(default=60, ge=1)
@@ -209,6 +216,8 @@ class Settings(BaseSettings):
             self.outbox_dir = self.data_dir / "outbox"
         if self.mail_transport == "sendgrid" and self.sendgrid_api_key is None:
             raise ValueError("mail_transport is 'sendgrid' but SENDGRID_API_KEY is not set")
+        if self.crawl_workers and not self.redis_url:
+            raise ValueError("crawl_workers is on but WIREWATCH_REDIS_URL is not set")
         if self.mail_transport == "smtp" and not self.smtp_url:
             raise ValueError("mail_transport is 'smtp' but SMTP_URL is not set")
         return self
@@ -223,6 +232,18 @@ class Settings(BaseSettings):
         if self.smtp_url:
             return "smtp"
         return "outbox"
+
+    def warnings(self) -> list[str]:
+        """What is allowed but almost certainly wrong for a real deployment."""
+        found = []
+        domain = parseaddr(self.mail_from)[1].rpartition("@")[2].lower().rstrip(".")
+        if domain == "localhost" or domain.endswith(".localhost"):
+            found.append(
+                f"the From address is {self.mail_from!r}, a .localhost address: mail servers "
+                "refuse or junk it and SendGrid sends only from a verified sender; set "
+                "WIREWATCH_MAIL_FROM to an address of your own domain"
+            )
+        return found
 
     def to_env(self) -> dict[str, str]:
         """These settings as environment variables, for child processes (crawls)."""

@@ -8,7 +8,7 @@ settled here.
 
 from __future__ import annotations
 
-import os
+import logging
 from datetime import UTC, datetime
 from typing import Self
 
@@ -16,8 +16,11 @@ from db import queries
 from db.session import unit_of_work
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from twisted.internet import task
 
 from crawler.database import CrawlDatabase
+
+logger = logging.getLogger(__name__)
 
 
 class CrawlRunRecorder:
@@ -25,6 +28,7 @@ class CrawlRunRecorder:
         self.crawler = crawler
         self.database = database
         self.owns_run = False
+        self._beat: task.LoopingCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -34,17 +38,31 @@ class CrawlRunRecorder:
         return ext
 
     def spider_opened(self, spider: Spider) -> None:
+        if getattr(spider, "serves_queued_runs", False):
+            return  # a crawler worker: runs are recorded and settled by whoever queued them
         with unit_of_work(self.database.sessions) as session:
             run_id = getattr(spider, "run_id", None)
             self.owns_run = run_id is None
             if run_id is None:
+                # A bare `scrapy crawl feeds`: this process owns (and settles) the run.
                 run = queries.create_crawl_run(session=session, source_id=None, trigger="scrapy")
                 spider.run_id = run.id  # type: ignore[attr-defined]
-            else:
-                run = queries.get_crawl_run(session=session, run_id=run_id)
-            run.pid = os.getpid()
+        if self.owns_run:
+            self._beat = task.LoopingCall(self._heartbeat, spider.run_id)  # type: ignore[attr-defined]
+            self._beat.start(queries.CRAWL_HEARTBEAT_SECONDS, now=False)
+
+    def _heartbeat(self, run_id: int) -> None:
+        try:
+            with unit_of_work(self.database.sessions) as session:
+                queries.beat_crawl_run(session=session, run_id=run_id, when=datetime.now(UTC))
+        except Exception:  # a database hiccup: beat again next time
+            logger.warning("crawl #%s: heartbeat not recorded", run_id, exc_info=True)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self._beat is not None and self._beat.running:
+            self._beat.stop()
+        if getattr(spider, "serves_queued_runs", False):
+            return
         stats = self.crawler.stats
         with unit_of_work(self.database.sessions) as session:
             run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]

@@ -8,10 +8,14 @@ database, which the pipelines update as they store.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +26,57 @@ from db.models import CrawlRun
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.worker import STALL_SECONDS, QueuedRun, worker_settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+QUEUE_POLL_SECONDS = 0.5
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """Refreshes a run's ``heartbeat_at`` from the owning process while ``alive()`` holds.
+
+    Readers on another host cannot look the owner's pid up; a heartbeat that stops
+    tells them the owner is gone (``db.queries.crawl_run_alive``).
+    """
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        run_id: int,
+        alive: Callable[[], bool],
+        interval: float = queries.CRAWL_HEARTBEAT_SECONDS,
+    ) -> None:
+        self._factory = factory
+        self._run_id = run_id
+        self._alive = alive
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"beat-{run_id}", daemon=True)
+
+    def start(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                running = self._alive()
+            except Exception:  # noqa: BLE001 - no way to tell: stop beating, readers judge by time
+                return
+            if not running:
+                return
+            try:
+                with unit_of_work(self._factory) as session:
+                    if not queries.beat_crawl_run(
+                        session=session, run_id=self._run_id, when=datetime.now(UTC)
+                    ):
+                        return
+            except Exception:  # a database hiccup: beat again next time
+                log.warning("crawl #%s: heartbeat not recorded", self._run_id, exc_info=True)
 
 
 @dataclass
@@ -31,6 +85,9 @@ class CrawlHandle:
     processes: list[subprocess.Popen[bytes]]
     log_path: Path
     redis_url: str | None = None
+    heartbeat: Heartbeat | None = field(default=None, repr=False)
+    # A crawl handed to the long-running crawler workers (no process of its own).
+    queued: QueuedRun | None = field(default=None, repr=False)
 
     @property
     def process(self) -> subprocess.Popen[bytes]:
@@ -38,9 +95,18 @@ class CrawlHandle:
         return self.processes[0]
 
     def running(self) -> bool:
+        if self.queued is not None:
+            return self.queued.running()
         return any(p.poll() is None for p in self.processes)
 
     def wait(self, timeout: float | None = None) -> list[int]:
+        if self.queued is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self.queued.running():
+                if deadline is not None and time.monotonic() > deadline:
+                    raise subprocess.TimeoutExpired(f"crawl #{self.run_id}", timeout or 0)
+                time.sleep(QUEUE_POLL_SECONDS)
+            return []
         return [p.wait(timeout=timeout) for p in self.processes]
 
 
@@ -61,10 +127,18 @@ def start_crawl(
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, not {workers}")
+    if settings.crawl_workers and workers > 1:
+        raise ConfigError(
+            "with crawl_workers on, crawls go to the running `wirewatch crawl-worker` "
+            "processes; start more of those instead of --workers"
+        )
     if workers > 1 and not settings.redis_url:
         raise ConfigError(
             "several crawler workers share their queue through Redis: set WIREWATCH_REDIS_URL"
         )
+    with unit_of_work(factory) as session:
+        # A run whose owner was killed must not look like a crawl still going.
+        queries.reap_dead_crawl_runs(session=session)
     with unit_of_work(factory) as session:
         chosen = sources.sources_for_crawl(
             session=session, now=datetime.now(UTC), names=source_names, crawl_all=crawl_all
@@ -80,6 +154,13 @@ def start_crawl(
     log_dir = settings.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"crawl-{run_id}.log"
+    if settings.crawl_workers:
+        assert settings.redis_url is not None  # the settings refuse crawl_workers without it
+        queued = QueuedRun(settings.redis_url, run_id)
+        queued.enqueue(int(i) for i in source_ids.split(",") if i)
+        handle = CrawlHandle(run_id, [], log_path, settings.redis_url, queued=queued)
+        handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+        return handle
     # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
     args += ["-a", f"source_ids={source_ids}"]
@@ -98,7 +179,9 @@ def start_crawl(
                     args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(PROJECT_ROOT)
                 )
             )
-    return CrawlHandle(run_id, processes, log_path, settings.redis_url)
+    handle = CrawlHandle(run_id, processes, log_path, settings.redis_url)
+    handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+    return handle
 
 
 def redis_key(run_id: int, what: str) -> str:
@@ -108,9 +191,22 @@ def redis_key(run_id: int, what: str) -> str:
 def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
     """Wait for every worker, then record the run's outcome (a crashed worker fails it)."""
     codes = handle.wait()
+    if handle.heartbeat is not None:
+        handle.heartbeat.stop()
     _forget_queue(handle)
     with unit_of_work(factory) as session:
         run = queries.get_crawl_run(session=session, run_id=handle.run_id)
+        if handle.queued is not None and handle.queued.stalled:
+            queries.add_crawl_error(
+                session=session,
+                run_id=run.id,
+                error={
+                    "source": "",
+                    "url": "",
+                    "error": "crawl ended: no crawler worker made progress "
+                    f"for {STALL_SECONDS:.0f} s (are `wirewatch crawl-worker`s running?)",
+                },
+            )
         crashed = [code for code in codes if code != 0]
         for code in crashed:
             queries.add_crawl_error(
@@ -134,6 +230,9 @@ def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
 
 
 def _forget_queue(handle: CrawlHandle) -> None:
+    if handle.queued is not None:
+        handle.queued.forget()
+        return
     if not handle.redis_url:
         return
     import redis
@@ -150,3 +249,17 @@ def _absolute_sqlite(url: str) -> str:
     if url.startswith(prefix) and not url.startswith(prefix + "/"):
         return prefix + str(Path(url[len(prefix) :]).resolve())
     return url
+
+
+def worker_command(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of a long-running crawler worker (`wirewatch crawl-worker`)."""
+    if not settings.redis_url:
+        raise ConfigError("a crawler worker takes its work from Redis: set WIREWATCH_REDIS_URL")
+    args = [sys.executable, "-m", "scrapy", "crawl", "feeds-worker"]
+    for name, value in worker_settings().items():
+        args += ["-s", f"{name}={value}"]
+    env = {**os.environ, **settings.to_env(), "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+    env["WIREWATCH_DATA_DIR"] = str(settings.data_dir.resolve())
+    env["WIREWATCH_DATABASE_URL"] = _absolute_sqlite(settings.database_url)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    return args, env

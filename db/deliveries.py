@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -472,6 +472,31 @@ def batch_rows(*, session: Session, batch_id: str) -> list[WebhookDelivery]:
     return list(
         session.scalars(select(WebhookDelivery).where(WebhookDelivery.batch_id == batch_id))
     )
+
+
+def note_digest_accepted(
+    *, session: Session, message_id: str, provider_id: str | None, when: datetime
+) -> bool:
+    """The transport took the message with this Message-ID; True when a digest sending it was found."""
+    result = session.execute(
+        update(Digest)
+        .where(Digest.message_id == message_id, Digest.status == DeliveryStatus.SENDING)
+        .values(accepted_at=when, provider_id=provider_id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def digest_mail_events(
+    *, session: Session, digest_id: int, message_ids: Sequence[str]
+) -> list[MailEvent]:
+    """The provider's events about a digest: by its ``digest_id`` custom argument, its
+    Message-ID (SendGrid's ``smtp-id``) or the provider's id (``sg_message_id`` starts
+    with the X-Message-Id the API returned)."""
+    matches = [MailEvent.digest_id == digest_id]
+    for value in filter(None, message_ids):
+        matches.append(MailEvent.message_id == value)
+        matches.append(MailEvent.message_id.startswith(value + ".", autoescape=True))
+    return list(session.scalars(select(MailEvent).where(or_(*matches)).order_by(MailEvent.id)))
 
 
 # --- the mail provider's events -----------------------------------------------------------

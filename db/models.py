@@ -468,6 +468,11 @@ class Digest(Base):
     transport: Mapped[str | None] = mapped_column(String(20))
     subject: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str | None] = mapped_column(String(200))
+    # When the transport said it took the message (SMTP 250, SendGrid 202), written
+    # the moment it answered, and the id it gave: proof the digest went out even if
+    # the process died before settling it.
+    accepted_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -590,7 +595,12 @@ class CrawlRun(Base):
     status: Mapped[CrawlStatus] = mapped_column(_enum(CrawlStatus, "crawl_status"))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The process that settles the run (see core.process): a reader tells a run
+    # whose owner died from one still going, by these or by the heartbeat.
+    host: Mapped[str | None] = mapped_column(String(255))
     pid: Mapped[int | None] = mapped_column(Integer)
+    pid_started: Mapped[str | None] = mapped_column(String(80))
+    heartbeat_at: Mapped[datetime | None]
     sources_total: Mapped[int] = mapped_column(Integer, default=0)
     sources_done: Mapped[int] = mapped_column(Integer, default=0)
     fetched: Mapped[int] = mapped_column(Integer, default=0)

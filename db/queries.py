@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core import process
 from core.errors import NotFoundError
+from core.process import ProcessIdentity
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -333,19 +335,89 @@ def topics_for_story(*, session: Session, story_id: int) -> list[tuple[Topic, To
 # --- crawl runs ------------------------------------------------------------------
 
 
+# The owner of a running crawl refreshes its heartbeat this often; a run whose
+# heartbeat is older than CRAWL_RUN_STALE, and whose owner cannot be looked up
+# from here (another host), is taken for dead.
+CRAWL_HEARTBEAT_SECONDS = 15.0
+CRAWL_RUN_STALE = timedelta(minutes=2)
+
+
 def create_crawl_run(
-    *, session: Session, source_id: int | None, trigger: str, sources_total: int = 0
+    *,
+    session: Session,
+    source_id: int | None,
+    trigger: str,
+    sources_total: int = 0,
+    owner: ProcessIdentity | None = None,
 ) -> CrawlRun:
+    """A new ``running`` run, owned by ``owner`` (the calling process by default)."""
+    owner = owner or process.current()
     run = CrawlRun(
         source_id=source_id,
         trigger=trigger,
         status=CrawlStatus.RUNNING,
         sources_total=sources_total,
         errors=[],
+        host=owner.host,
+        pid=owner.pid,
+        pid_started=owner.started,
+        heartbeat_at=utcnow(),
     )
     session.add(run)
     session.flush()
     return run
+
+
+def beat_crawl_run(*, session: Session, run_id: int, when: datetime) -> bool:
+    """The owner is alive: refresh the heartbeat; False when the run is no longer running."""
+    result = session.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id, CrawlRun.status == CrawlStatus.RUNNING)
+        .values(heartbeat_at=when)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def crawl_run_alive(run: CrawlRun, *, now: datetime) -> bool:
+    """Whether a ``running`` run's owner still runs: looked up on its host when this is
+    that host (a reused pid does not count), else judged by the heartbeat."""
+    if run.host and run.pid is not None:
+        verdict = process.probe(run.host, run.pid, run.pid_started)
+        if verdict is not None:
+            return verdict
+    last = run.heartbeat_at or run.started_at
+    return now - last < CRAWL_RUN_STALE
+
+
+def reap_dead_crawl_runs(*, session: Session, now: datetime | None = None) -> list[int]:
+    """Runs left ``running`` by an owner that is gone become ``failed``; their ids."""
+    now = now or utcnow()
+    reaped = []
+    for run in session.scalars(select(CrawlRun).where(CrawlRun.status == CrawlStatus.RUNNING)):
+        if crawl_run_alive(run, now=now):
+            continue
+        # Conditional, so two readers reaping at once record it once.
+        result = session.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == run.id, CrawlRun.status == CrawlStatus.RUNNING)
+            .values(status=CrawlStatus.FAILED, finished_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(result, "rowcount", 0):
+            continue
+        session.refresh(run)
+        owner = f"{run.host or '?'} pid {run.pid}" if run.pid is not None else "unknown"
+        add_crawl_error(
+            session=session,
+            run_id=run.id,
+            error={
+                "source": "",
+                "url": "",
+                "error": f"crawl process disappeared (owner {owner} is gone; killed?)",
+            },
+        )
+        reaped.append(run.id)
+    return reaped
 
 
 def get_crawl_run(*, session: Session, run_id: int) -> CrawlRun:
@@ -387,12 +459,22 @@ def crawl_outcome(run: CrawlRun, *, crashed: bool) -> CrawlStatus:
     return CrawlStatus.PARTIAL if run.failed else CrawlStatus.SUCCEEDED
 
 
+def current_crawl_run(*, session: Session, run_id: int) -> CrawlRun:
+    """The run as it stands: ``failed`` rather than ``running`` when its owner is gone
+    (recorded in the caller's transaction)."""
+    reap_dead_crawl_runs(session=session)
+    return get_crawl_run(session=session, run_id=run_id)
+
+
 def recent_crawl_runs(*, session: Session, limit: int = 20) -> list[CrawlRun]:
     return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)))
 
 
-def running_crawl_runs(*, session: Session) -> list[CrawlRun]:
-    return list(session.scalars(select(CrawlRun).where(CrawlRun.status == CrawlStatus.RUNNING)))
+def running_crawl_runs(*, session: Session, now: datetime | None = None) -> list[CrawlRun]:
+    """Runs ``running`` whose owner is alive (a dead one is left for a writer to reap)."""
+    now = now or utcnow()
+    rows = session.scalars(select(CrawlRun).where(CrawlRun.status == CrawlStatus.RUNNING))
+    return [run for run in rows if crawl_run_alive(run, now=now)]
 
 
 # --- subscribers and subscriptions -------------------------------------------------

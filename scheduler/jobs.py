@@ -19,7 +19,6 @@ from alerts.senders import make_sender
 from core.settings import Settings, get_settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
-from db.models import CrawlStatus
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -81,32 +80,10 @@ def crawl_due_sources() -> None:
 
 
 def _fail_orphaned_runs(factory: sessionmaker[Session]) -> None:
-    """Runs left 'running' by a crawler process that no longer exists become failed."""
+    """Runs left 'running' by a process that no longer exists become failed."""
     with unit_of_work(factory) as session:
-        for run in queries.running_crawl_runs(session=session):
-            if run.pid is not None and _alive(run.pid):
-                continue
-            age = datetime.now(UTC) - run.started_at
-            if run.pid is None and age < timedelta(minutes=5):
-                continue  # still starting up
-            queries.add_crawl_error(
-                session=session,
-                run_id=run.id,
-                error={"source": "", "url": "", "error": "crawler process disappeared"},
-            )
-            queries.finish_crawl_run(
-                session=session, run_id=run.id, status=CrawlStatus.FAILED, when=datetime.now(UTC)
-            )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        for run_id in queries.reap_dead_crawl_runs(session=session):
+            log.warning("crawl #%s: its process is gone; recorded as failed", run_id)
 
 
 def send_digests() -> None:

@@ -134,9 +134,19 @@ def test_config_show_masks_secrets(cli: Settings, monkeypatch: pytest.MonkeyPatc
     reset_context(AppContext(settings=Settings(sendgrid_api_key="SG.very-secret")))  # type: ignore[arg-type]
     result = runner.invoke(app, ["config", "show", "--json"])
     assert result.exit_code == 0
-    shown = json.loads(result.output)
+    shown = json.loads(result.stdout)
     assert shown["sendgrid_api_key"] == "********"
     assert "very-secret" not in result.output
+
+
+def test_config_show_warns_of_the_localhost_from_address(cli: Settings) -> None:
+    reset_context(AppContext(settings=Settings()))
+    shown = runner.invoke(app, ["config", "show"])
+    assert shown.exit_code == 0
+    assert "alerts@wirewatch.localhost" in shown.stderr and "WIREWATCH_MAIL_FROM" in shown.stderr
+    own = Settings(mail_from="Newsroom alerts <alerts@newsroom.example>")
+    reset_context(AppContext(settings=own))
+    assert "warning" not in runner.invoke(app, ["config", "show"]).stderr
 
 
 def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None:

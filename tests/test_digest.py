@@ -374,7 +374,8 @@ def test_instant_digests_wait_for_the_crawl_in_progress_but_not_forever(
 ) -> None:
     seed(session_factory, ["a@x.example"])  # matched at NOW - 30 min
     with unit_of_work(session_factory) as session:
-        session.add(CrawlRun(status=CrawlStatus.RUNNING, started_at=NOW - timedelta(minutes=31)))
+        run = queries.create_crawl_run(session=session, source_id=None, trigger="test")
+        run.started_at = NOW - timedelta(minutes=31)  # owned by this (live) process
     sender = MockSender()
     quick = settings.model_copy(update={"instant_batch_minutes": 45.0})
     held = _send(session_factory, quick, sender, NOW)

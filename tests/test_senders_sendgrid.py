@@ -312,3 +312,26 @@ def test_sendgrid_cannot_be_asked_what_it_took(sendgrid_stub: SendGridStub) -> N
     sender.send(message)
     assert sendgrid_stub.accepted
     assert sender.was_delivered(message.message_id) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "categories"),
+    [
+        pytest.param(make_message, ["digest"], id="digest"),
+        pytest.param(
+            lambda: make_message(custom_args={}, categories=("confirm",)), ["confirm"], id="confirm"
+        ),
+    ],
+)
+def test_links_are_not_tracked_and_each_kind_of_mail_has_its_category(
+    sendgrid_stub: SendGridStub, message: Any, categories: list[str]
+) -> None:
+    """Click tracking would rewrite the signed confirm and unsubscribe links through
+    SendGrid's redirect domain; the payload turns it (and open tracking) off."""
+    sender_for(sendgrid_stub).send(message())
+    [body] = sendgrid_stub.accepted  # the stand-in checked it against the published schema
+    assert body["tracking_settings"]["click_tracking"] == {"enable": False, "enable_text": False}
+    assert body["tracking_settings"]["open_tracking"] == {"enable": False}
+    assert body["tracking_settings"]["subscription_tracking"] == {"enable": False}
+    assert body["categories"] == categories
+    assert request_errors(body, _validator_or_skip()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -29,6 +30,7 @@ from alerts.webhooks import (
 )
 from core.errors import ConfigError
 from core.settings import Settings
+from db import queries
 from db.models import Cluster, CrawlRun, CrawlStatus, DeliveryStatus, Story, WebhookDelivery
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
@@ -213,7 +215,8 @@ def test_webhooks_go_out_with_the_digest_run_and_wait_for_a_crawl(
     _hook(session_factory, settings, receiver)
     _stories(session_factory)
     with unit_of_work(session_factory) as session:
-        session.add(CrawlRun(status=CrawlStatus.RUNNING, started_at=NOW))
+        # a crawl this (live) process owns
+        queries.create_crawl_run(session=session, source_id=None, trigger="test").started_at = NOW
     patient = settings.model_copy(update={"instant_batch_minutes": 60.0})  # matched 30 min ago
     held = send_due_digests(session_factory, patient, MockSender(), now=NOW, tokens=TOKENS)
     assert held.webhooks is not None and held.webhooks.held == 1 and not receiver.requests
@@ -237,3 +240,110 @@ def test_webhooks_to_internal_addresses_are_refused(
     summary = deliver_webhooks(session_factory, strict, now=NOW)
     assert summary.failed == 1 and "not a public address" in summary.errors[0]
     assert receiver.requests == []
+
+
+@dataclass
+class HostileReceiver:
+    """Answers 200 and then misbehaves: ``bomb`` bytes of gzip, or a byte every ``trickle`` s."""
+
+    url: str = ""
+    bomb: bytes = b""
+    trickle: float = 0.0
+    accept_encoding: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileReceiver]:
+    state = HostileReceiver()
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            state.accept_encoding.append(self.headers.get("Accept-Encoding", ""))
+            self.send_response(200)
+            try:
+                if state.bomb:
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(state.bomb)))
+                    self.end_headers()
+                    for start in range(0, len(state.bomb), 65536):
+                        self.wfile.write(state.bomb[start : start + 65536])
+                    return
+                self.send_header("Content-Length", "1000")
+                self.end_headers()
+                for _ in range(1000):
+                    if stop.wait(state.trickle):
+                        return
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+            except OSError:
+                return  # the sender hung up, as it should
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield state
+    stop.set()
+    server.shutdown()
+    server.server_close()
+
+
+@functools.cache
+def _gzip_bomb(decoded_mib: int) -> bytes:
+    """One gzip member that inflates to ``decoded_mib`` MiB of zeros."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1 << 20)
+    return b"".join(packer.compress(block) for _ in range(decoded_mib)) + packer.flush()
+
+
+def _hook_at(factory: sessionmaker[Session], settings: Settings, url: str) -> None:
+    with unit_of_work(factory) as session:
+        topic(session)
+        hook = add_webhook(session, settings, topic_slug="mvd", url=url)
+        hook.created_at = NOW - timedelta(hours=2)
+
+
+def test_a_huge_compressed_answer_is_neither_inflated_nor_read_past_the_cap(
+    session_factory: sessionmaker[Session], settings: Settings, hostile: HostileReceiver
+) -> None:
+    import tracemalloc
+
+    hostile.bomb = _gzip_bomb(300)  # ~300 KiB on the wire, 300 MiB decoded
+    _hook_at(session_factory, settings, hostile.url)
+    _stories(session_factory)
+    tracemalloc.start()
+    try:
+        summary = deliver_webhooks(session_factory, settings, now=NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 2**20:.0f} MiB while reading the answer"
+    assert summary.posted == 1  # a 2xx status is what counts; the answer's body is not needed
+    assert hostile.accept_encoding == ["identity"]
+
+
+def test_a_trickling_receiver_times_out_as_a_whole_and_the_run_goes_on(
+    session_factory: sessionmaker[Session], settings: Settings, hostile: HostileReceiver
+) -> None:
+    hostile.trickle = 0.2  # every read gets a byte well within any per-read timeout
+    quick = settings.model_copy(update={"webhook_timeout_seconds": 1.0})
+    _hook_at(session_factory, quick, hostile.url)
+    _stories(session_factory)
+    started = time.monotonic()
+    summary = send_due_digests(session_factory, quick, MockSender(), now=NOW, tokens=TOKENS)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"the digest run waited {elapsed:.1f} s for one webhook"
+    assert summary.webhooks is not None and summary.webhooks.deferred == 1
+    assert "Timeout" in summary.webhooks.errors[0]
+    with session_factory() as session:
+        statuses = set(session.scalars(select(WebhookDelivery.status)))
+    assert statuses == {DeliveryStatus.PENDING}  # released: the same batch is posted next run

@@ -194,7 +194,7 @@ def client_key(request: Request) -> str:
 
 @router.get("/crawls/{run_id}", response_model=schemas.CrawlOut, summary="A crawl's progress")
 def get_crawl(
-    run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Reader
+    run_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: UnitOfWorkDep, _: Reader
 ) -> schemas.CrawlOut:
-    """Counts so far while it runs, then its outcome."""
-    return schemas.CrawlOut.of(queries.get_crawl_run(session=session, run_id=run_id))
+    """Counts so far while it runs, then its outcome (``failed`` once its process is gone)."""
+    return schemas.CrawlOut.of(queries.current_crawl_run(session=session, run_id=run_id))

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from wirewatch import archive
 
 from web.auth import Reader
-from web.deps import FactoryDep, SessionDep
+from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
 
@@ -136,15 +136,16 @@ def topic_page(
 
 
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request, session: SessionDep, _: Reader) -> Response:
+def sources_page(request: Request, session: UnitOfWorkDep, _: Reader) -> Response:
     health = archive.source_health(session)
+    queries.reap_dead_crawl_runs(session=session)  # a killed crawl shows as failed
     runs = queries.recent_crawl_runs(session=session, limit=10)
     return render(request, "sources.html", {"health": health, "runs": runs})
 
 
 @router.get("/crawls/{run_id}", response_class=HTMLResponse)
-def crawl_page(request: Request, run_id: Id, session: SessionDep, _: Reader) -> Response:
-    run = queries.get_crawl_run(session=session, run_id=run_id)
+def crawl_page(request: Request, run_id: Id, session: UnitOfWorkDep, _: Reader) -> Response:
+    run = queries.current_crawl_run(session=session, run_id=run_id)
     return render(request, "crawl.html", {"run": run})
 
 

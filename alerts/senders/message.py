@@ -18,12 +18,13 @@ real code against local servers.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import getaddresses, make_msgid, parseaddr
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # Headers the message's own fields set; a caller passing them in ``headers``
 # would silently fight the transport, so it is refused up front.
@@ -69,6 +70,8 @@ class OutgoingMessage:
     headers: Mapping[str, str] = field(default_factory=dict)
     custom_args: Mapping[str, str] = field(default_factory=dict)
     message_id: str = ""
+    # What kind of mail this is ("digest", "confirm"), for the provider's statistics.
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for label, value in (("to", self.to), ("from_addr", self.from_addr)):
@@ -81,6 +84,9 @@ class OutgoingMessage:
             raise ValueError("text is empty: every message needs a plain-text part")
         for name, value in self.headers.items():
             _check_header(name, value)
+        for category in self.categories:
+            if not category or len(category) > 255 or not category.isascii():
+                raise ValueError(f"category {category!r}: 1 to 255 ASCII characters")
         for name, value in self.custom_args.items():
             if not _ARG_NAME.match(name):
                 raise ValueError(f"custom arg name {name!r}: use letters, digits, '_' or '-'")
@@ -121,6 +127,32 @@ class SendResult:
     transport: str
     provider_id: str | None
     accepted: bool = True
+
+
+log = logging.getLogger(__name__)
+
+# Called by a network transport the moment the server takes a message (SMTP 250,
+# SendGrid 202), with the server's id for it, before anything else can go wrong.
+AcceptedHook = Callable[["OutgoingMessage", str | None], None]
+
+
+@runtime_checkable
+class ReportsAcceptance(Protocol):
+    """A sender that can say at once when the server took a message (``on_accepted``)."""
+
+    on_accepted: AcceptedHook | None
+
+
+def report_accepted(
+    hook: AcceptedHook | None, message: OutgoingMessage, provider_id: str | None
+) -> None:
+    """Tell the hook the server took the message; its failure must not turn into a resend."""
+    if hook is None:
+        return
+    try:
+        hook(message, provider_id)
+    except Exception:  # the message is sent all the same
+        log.warning("could not record that %s was accepted", message.message_id, exc_info=True)
 
 
 class Sender(Protocol):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from alerts.senders.message import OutgoingMessage, SendResult
+from alerts.senders.message import AcceptedHook, OutgoingMessage, SendResult
 
 Handler = Callable[[OutgoingMessage], SendResult | None]
 
@@ -24,12 +24,16 @@ class MockSender:
         self.handler = handler
         self.offered: list[OutgoingMessage] = []
         self.sent: list[OutgoingMessage] = []
+        self.on_accepted: AcceptedHook | None = None
 
     def send(self, message: OutgoingMessage) -> SendResult:
         self.offered.append(message)
         result = self.handler(message) if self.handler is not None else None
         self.sent.append(message)
-        return result or SendResult(transport=self.name, provider_id=message.message_id)
+        result = result or SendResult(transport=self.name, provider_id=message.message_id)
+        if self.on_accepted is not None:
+            self.on_accepted(message, result.provider_id)
+        return result
 
     def was_delivered(self, message_id: str) -> bool:
         """Whether this sender accepted a message with this id."""

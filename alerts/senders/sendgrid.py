@@ -35,7 +35,7 @@ from core.errors import (
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
-from alerts.senders.message import OutgoingMessage, SendResult
+from alerts.senders.message import AcceptedHook, OutgoingMessage, SendResult, report_accepted
 
 DEFAULT_HOST = "https://api.sendgrid.com"
 DEFAULT_TIMEOUT = 30.0
@@ -57,6 +57,24 @@ def _guard_client_log() -> None:
         logger.addFilter(_NoSecretsInDebugLog())
 
 
+# Every message carries signed links (confirm, preferences, unsubscribe): click
+# tracking would rewrite them through SendGrid's redirect domain (a mail scanner
+# following it could confirm or unsubscribe, and the token leaves our domain),
+# open tracking adds a pixel, and subscription tracking a second unsubscribe link.
+TRACKING_OFF: dict[str, Any] = {
+    "click_tracking": {"enable": False, "enable_text": False},
+    "open_tracking": {"enable": False},
+    "subscription_tracking": {"enable": False},
+}
+
+
+def categories_of(message: OutgoingMessage) -> list[str]:
+    """The message's categories; a digest (it carries ``digest_id``) is "digest"."""
+    if message.categories:
+        return list(dict.fromkeys(message.categories))[:10]
+    return ["digest"] if "digest_id" in message.custom_args else []
+
+
 def sendgrid_payload(message: OutgoingMessage, *, sandbox: bool = False) -> dict[str, Any]:
     """The JSON body of ``POST /v3/mail/send`` for one message."""
     personalization: dict[str, Any] = {"to": [_address(message.to)]}
@@ -71,7 +89,11 @@ def sendgrid_payload(message: OutgoingMessage, *, sandbox: bool = False) -> dict
         "subject": message.subject,
         "content": content,
         "headers": {"Message-ID": message.message_id, **message.headers},
+        "tracking_settings": TRACKING_OFF,
     }
+    categories = categories_of(message)
+    if categories:
+        payload["categories"] = categories
     if sandbox:
         payload["mail_settings"] = {"sandbox_mode": {"enable": True}}
     return payload
@@ -106,6 +128,7 @@ class SendGridSender:
         self.sandbox = sandbox
         self._clock = clock
         self._client = SendGridAPIClient(api_key=api_key, host=self.host)
+        self.on_accepted: AcceptedHook | None = None
         _guard_client_log()
 
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
@@ -137,15 +160,17 @@ class SendGridSender:
                 f"SendGrid at {self.host} answered HTTP {status} instead of 202; "
                 "check that SENDGRID_HOST points at the v3 API"
             )
-        provider_id = response.headers.get("X-Message-Id") if response.headers else None
-        return SendResult(transport=self.name, provider_id=provider_id or None)
+        provider_id = (response.headers.get("X-Message-Id") if response.headers else None) or None
+        report_accepted(self.on_accepted, message, provider_id)
+        return SendResult(transport=self.name, provider_id=provider_id)
 
     def was_delivered(self, message_id: str) -> bool | None:
         """Not known from here: the Mail Send API cannot be asked about a message.
 
         (SendGrid's Email Activity API could, but it is a paid add-on with its own
-        key scope. Its Event Webhook reports ``processed`` instead, and settles the
-        digest; see ``alerts.events``.)
+        key scope.) What is known is recorded: the 202 and its X-Message-Id the
+        moment they arrive (``on_accepted``), and the Event Webhook's reports
+        (``alerts.events``); the ledger reads both before anything is resent.
         """
         return None
 

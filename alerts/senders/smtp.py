@@ -25,7 +25,7 @@ from core.errors import (
     UncertainDeliveryError,
 )
 
-from alerts.senders.message import OutgoingMessage, SendResult
+from alerts.senders.message import AcceptedHook, OutgoingMessage, SendResult, report_accepted
 from alerts.senders.mime import build_mime, mime_bytes
 
 DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -92,6 +92,7 @@ class SmtpSender:
         self.timeout = timeout
         self._ssl_context = ssl_context or ssl.create_default_context()
         self._local_hostname = local_hostname
+        self.on_accepted: AcceptedHook | None = None
 
     def send(self, message: OutgoingMessage) -> SendResult:
         for address in (message.from_address, message.to_address):
@@ -104,6 +105,11 @@ class SmtpSender:
             smtp = self._connect()
             try:
                 reply = self._transact(smtp, message, data)
+                match = _QUEUE_ID.search(reply)
+                provider_id = match.group(1) if match else None
+                # Recorded before QUIT, which may wait on the server until the timeout:
+                # a process killed from here on has proof the message went out.
+                report_accepted(self.on_accepted, message, provider_id)
             finally:
                 _quit_quietly(smtp)
         except DeliveryError:
@@ -124,11 +130,14 @@ class SmtpSender:
             raise TemporaryDeliveryError(
                 f"cannot talk to SMTP server {self.target}: {type(exc).__name__}: {exc}"
             ) from exc
-        match = _QUEUE_ID.search(reply)
-        return SendResult(transport=self.name, provider_id=match.group(1) if match else None)
+        return SendResult(transport=self.name, provider_id=provider_id)
 
     def was_delivered(self, message_id: str) -> bool | None:
-        """SMTP has no way to ask a server what it queued: never known."""
+        """SMTP has no way to ask a server what it queued: never known from here.
+
+        What is known was recorded as it happened: the ledger keeps the moment the
+        server answered 250 (``on_accepted``). After a lost answer to DATA nothing is.
+        """
         return None
 
     def _connect(self) -> smtplib.SMTP:

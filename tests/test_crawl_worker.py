@@ -1,0 +1,133 @@
+"""Long-running crawler workers (`wirewatch crawl-worker`) take queued crawls from Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import ConfigError
+from core.settings import Settings
+from crawler.runner import settle, start_crawl
+from crawler.worker import JOBS_KEY, QUEUE_KEY, run_key
+from db import queries
+from db.models import CrawlStatus, Story
+from db.session import unit_of_work
+from tests.conftest import ROOT
+from wirewatch.demo_site.manifest import load_manifest
+from wirewatch.demo_site.server import FixtureSite
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, **settings.to_env(), "PYTHONPATH": str(ROOT)}
+
+
+@pytest.fixture
+def clean_queue(redis_url: str) -> Iterator[None]:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(JOBS_KEY, QUEUE_KEY)
+    yield
+    client.delete(JOBS_KEY, QUEUE_KEY)
+    client.close()
+
+
+def start_workers(settings: Settings, count: int, logs: Path) -> list[subprocess.Popen[bytes]]:
+    workers = []
+    for n in range(count):
+        with (logs / f"worker-{n}.log").open("wb") as log:
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "cli", "crawl-worker"],
+                    env=worker_env(settings),
+                    cwd=logs,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    return workers
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=30)
+
+
+def test_workers_need_redis(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="WIREWATCH_REDIS_URL"):
+        Settings(data_dir=tmp_path, crawl_workers=True)
+
+
+def test_idle_workers_crawl_each_queued_run_once_and_wait_for_the_next(
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    session_factory: sessionmaker[Session],
+    clean_queue: None,
+) -> None:
+    manifest = load_manifest()
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        crawl_workers=True,
+        allow_private_hosts=["127.0.0.1"],
+        download_delay=0.2,
+        concurrent_requests=4,
+    )
+    with pytest.raises(ConfigError, match="crawl-worker"):
+        start_crawl(settings, session_factory, crawl_all=True, workers=2)
+    workers = start_workers(settings, 2, tmp_path)
+    try:
+        with FixtureSite() as site:
+            with unit_of_work(session_factory) as session:
+                for outlet in manifest.outlets:
+                    queries.upsert_source(
+                        session=session, name=outlet.slug, url=outlet.feed_url(site.base_url)
+                    )
+            handle = start_crawl(settings, session_factory, crawl_all=True)
+            assert handle.processes == []  # the workers crawl, not a child of ours
+            handle.wait(timeout=300)
+            run = settle(session_factory, handle)
+            fetched = Counter(path for method, path, _ in site.request_log if method == "GET")
+            assert run.status == CrawlStatus.SUCCEEDED, run.errors
+            assert run.sources_done == run.sources_total == len(manifest.outlets)
+            stories = len(list(manifest.stories()))
+            assert run.new == stories
+            pages = {path: n for path, n in fetched.items() if not path.endswith("robots.txt")}
+            assert pages and max(pages.values()) == 1, {p: n for p, n in pages.items() if n > 1}
+            with session_factory() as session:
+                assert session.scalar(select(func.count()).select_from(Story)) == stories
+
+            # still there, idle: the next crawl needs no new process
+            assert all(worker.poll() is None for worker in workers)
+            again = start_crawl(settings, session_factory, crawl_all=True)
+            again.wait(timeout=300)
+            second = settle(session_factory, again)
+            assert second.status == CrawlStatus.SUCCEEDED, second.errors
+            assert second.sources_done == len(manifest.outlets) and second.new == 0
+    finally:
+        stop_workers(workers)
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    assert not client.exists(run_key(run.id, "pending"), JOBS_KEY, QUEUE_KEY)
+    client.close()
