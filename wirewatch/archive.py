@@ -33,8 +33,11 @@ from db.search import (
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from wirewatch.events import EventView, event_of
+
 __all__ = [
     "ClusterMember",
+    "EventView",
     "ExportRow",
     "SearchHit",
     "SearchPage",
@@ -229,6 +232,9 @@ class StoryDetail:
     members: list[ClusterMember]  # the other stories of its cluster, oldest first
     topics: list[tuple[Topic, TopicMatch]]
     versions: list[StoryVersion]  # earlier texts, newest first
+    # Its event with every report (this one too); None for a story stored before
+    # events, which is its own event (its cluster, in ``members``, still shows copies).
+    event: EventView | None = None
 
 
 def story_detail(session: Session, story_id: int) -> StoryDetail:
@@ -252,6 +258,7 @@ def story_detail(session: Session, story_id: int) -> StoryDetail:
         members=members,
         topics=queries.topics_for_story(session=session, story_id=story.id),
         versions=archive_reads.story_versions(session=session, story_id=story.id),
+        event=event_of(session, story),
     )
 
 
