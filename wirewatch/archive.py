@@ -18,6 +18,7 @@ from db import archive as archive_reads
 from db import queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
+    EventSummary,
     Facets,
     SearchHit,
     SearchPage,
@@ -37,6 +38,7 @@ from wirewatch.events import EventView, event_of
 
 __all__ = [
     "ClusterMember",
+    "EventSummary",
     "EventView",
     "ExportRow",
     "SearchHit",
@@ -163,6 +165,7 @@ class ExportRow:
     text: str
     authors: list[str]
     cluster_id: int | None
+    event_id: int | None  # None: stored before events (its own event)
 
 
 def export_rows(
@@ -172,7 +175,10 @@ def export_rows(
     max_rows: int | None = None,
     batch: int = 500,
 ) -> Iterator[ExportRow]:
-    """Every story matching ``request`` (newest first), read in short batches: flat memory."""
+    """Every story matching ``request`` (newest first), read in short batches: flat memory.
+
+    With ``request.collapse``, one row per event: its lead report when that matches too.
+    """
     cursor = request.cursor
     sent = 0
     while True:
@@ -207,6 +213,7 @@ def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
                 text=story.body or story.summary,
                 authors=[str(a) for a in story.authors],
                 cluster_id=story.cluster_id,
+                event_id=story.event_id,
             )
         )
     return rows
