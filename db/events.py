@@ -194,17 +194,19 @@ def event_stories(*, session: Session, event_id: int, limit: int | None = None) 
 
 def event_members(
     *, session: Session, event_ids: Iterable[int]
-) -> list[tuple[int, int, int | None, str | None]]:
-    """(event id, story id, source id, language) of every story of these events, in one read."""
+) -> list[tuple[int, int | None, int, int | None, str | None]]:
+    """(event id, its headline story id, story id, source id, language) of every story of
+    these events, in one read."""
     wanted = sorted(set(event_ids))
     if not wanted:
         return []
     rows = session.execute(
-        select(Story.event_id, Story.id, Story.source_id, Story.language)
-        .where(Story.event_id.in_(wanted))
-        .order_by(Story.event_id, Story.id)
+        select(Event.id, Event.lead_story_id, Story.id, Story.source_id, Story.language)
+        .join(Story, Story.event_id == Event.id)
+        .where(Event.id.in_(wanted))
+        .order_by(Event.id, Story.id)
     )
-    return [(int(e), int(s), src, lang) for e, s, src, lang in rows if e is not None]
+    return [(int(e), lead, int(s), src, lang) for e, lead, s, src, lang in rows]
 
 
 def story_ids_of_event(*, session: Session, event_id: int) -> list[int]:

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from db.events import event_members, events_by_id
+from db.events import event_members
 from db.models import Cluster, Story
 from db.search.analysis import analyze_for
 from db.search.candidates import candidates
@@ -191,9 +191,12 @@ def _event_summaries(session: Session, stories: list[Story]) -> dict[int, EventS
     """Each story's event as seen from it, from one read of the page's events' members."""
     wanted = {s.event_id for s in stories if s.event_id is not None}
     members: dict[int, list[tuple[int, int | None, str | None]]] = {}
-    for event_id, story_id, source_id, language in event_members(session=session, event_ids=wanted):
+    leads: dict[int, int | None] = {}
+    for event_id, lead, story_id, source_id, language in event_members(
+        session=session, event_ids=wanted
+    ):
         members.setdefault(event_id, []).append((story_id, source_id, language))
-    leads = {i: e.lead_story_id for i, e in events_by_id(session=session, ids=wanted).items()}
+        leads[event_id] = lead
     summaries = {}
     for story in stories:
         if story.event_id is None:
@@ -228,7 +231,7 @@ def scan(
 
     For exports: each batch can run in its own short transaction. A batch may
     hold fewer than ``batch`` ids (the matcher or the one-per-event rule dropped
-    some); with ``collapse`` an event's id is its lead report's when that
+    some); with ``collapse`` an event's entry is its headline report when that
     matches too. The cursor is None once the results are exhausted.
     """
     c = compile_request(session, replace(request, limit=1), aliases)
