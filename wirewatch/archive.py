@@ -178,7 +178,9 @@ def export_rows(
     """Every story matching ``request`` (newest first), read in short batches: flat memory.
 
     With ``request.collapse``, one row per event: its lead report when that matches too.
+    Stories still queued for the index are indexed first, as for a search page.
     """
+    refresh_index(factory)
     cursor = request.cursor
     sent = 0
     while True:
