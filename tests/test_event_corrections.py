@@ -292,3 +292,34 @@ def test_the_cli_shows_splits_merges_and_moves(
         refused = runner.invoke(app, args)
         assert refused.exit_code == 1, (args, refused.output)
         assert words in " ".join(refused.output.split()), (args, refused.output)
+
+
+def test_developments_stay_linked_through_moves_and_merges(
+    session_factory: sessionmaker[Session], ids: dict[str, int]
+) -> None:
+    office = _event_of(session_factory, ids["office-ru"])[0]
+    kenya = _event_of(session_factory, ids["kenya-ru"])[0]
+    assert office is not None and kenya is not None
+    with unit_of_work(session_factory) as session:
+        later = events.split_story(session, ids["office-ru2"]).event_id
+        aside = events.split_story(session, ids["office-en"]).event_id
+        session.get_one(Event, kenya).follows_event_id = office
+        session.get_one(Event, later).follows_event_id = kenya
+        session.get_one(Event, aside).follows_event_id = office
+
+    def follows(event_id: int) -> int | None:
+        found = _event(session_factory, event_id)
+        assert found is not None
+        return found.follows_event_id
+
+    # Kenya's only report moves into the later event: that event now continues what
+    # Kenya continued, not an event that is gone.
+    with unit_of_work(session_factory) as session:
+        events.move_story(session, ids["kenya-ru"], later)
+    assert _event(session_factory, kenya) is None and follows(later) == office
+
+    # The office event merges into the later one, which followed it: it follows
+    # nothing now, and what followed the office event follows the merged one.
+    with unit_of_work(session_factory) as session:
+        events.merge_events(session, later, office)
+    assert follows(later) is None and follows(aside) == later

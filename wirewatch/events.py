@@ -234,7 +234,7 @@ def split_story(session: Session, story_id: int) -> Correction:
         session=session, story=story, at=story.published_at or story.fetched_at, pinned=True
     )
     session.flush()
-    left_size = _recount(session, left, successor=event.id)
+    left_size = _recount(session, left, successor=event)
     return Correction("split", event.id, (story.id,), 1, left, left_size)
 
 
@@ -248,13 +248,9 @@ def merge_events(session: Session, target_id: int, source_id: int) -> Correction
     target = _event(session, target_id)
     source = _event(session, source_id)
     moved = queries.story_ids_of_event(session=session, event_id=source.id)
-    if target.follows_event_id in (None, source.id):
-        # what the source developed, the merged event develops (never itself)
-        follows = source.follows_event_id
-        target.follows_event_id = follows if follows != target.id else None
     queries.move_stories(session=session, story_ids=moved, event_id=target.id)
     session.flush()
-    _recount(session, source.id, successor=target.id)
+    _recount(session, source.id, successor=target)
     size = _size(session, target.id)
     return Correction("merge", target.id, tuple(moved), size, source.id, 0)
 
@@ -268,7 +264,7 @@ def move_story(session: Session, story_id: int, event_id: int) -> Correction:
     left = story.event_id
     queries.move_stories(session=session, story_ids=[story.id], event_id=event.id)
     session.flush()
-    left_size = _recount(session, left, successor=event.id)
+    left_size = _recount(session, left, successor=event)
     size = _size(session, event.id)
     return Correction("move", event.id, (story.id,), size, left, left_size)
 
@@ -287,17 +283,23 @@ def _event(session: Session, event_id: int) -> Event:
     return event
 
 
-def _recount(session: Session, event_id: int | None, *, successor: int) -> int:
-    """Recount the event stories left; when none is left it is deleted, and the
-    developments that followed it follow ``successor``. Its size (0: deleted)."""
+def _recount(session: Session, event_id: int | None, *, successor: Event) -> int:
+    """Recount the event some stories left; its size, 0 when none was left and it was
+    deleted. Then ``successor``, where they went, stands for it: developments that
+    followed it follow ``successor``, which takes over what it followed when it
+    followed nothing itself (or followed the deleted event)."""
     if event_id is None:
         return 0
+    before = queries.events_by_id(session=session, ids=[event_id]).get(event_id)
+    follows = before.follows_event_id if before is not None else None
     event = queries.recount(session=session, event_id=event_id)
-    if event is None:
-        queries.retarget_follows(session=session, old=event_id, new=successor)
-        session.flush()
-        return 0
-    return event.size
+    if event is not None:
+        return event.size
+    queries.retarget_follows(session=session, old=event_id, new=successor.id)
+    if successor.follows_event_id in (None, event_id):
+        successor.follows_event_id = follows if follows != successor.id else None
+    session.flush()
+    return 0
 
 
 def _size(session: Session, event_id: int) -> int:
