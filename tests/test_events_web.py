@@ -164,6 +164,9 @@ def test_admin_forms_split_move_and_merge_with_csrf(
     assert split.headers["location"] == f"/events/{new}"
     shown = client.get(f"/events/{new}").text
     assert "placed by an operator" in shown and 'action="/events/' in shown
+    assert 'class="split"' not in shown  # alone in its event: nothing to split from
+    assert "Split this report" not in client.get(f"/stories/{tg}").text
+    assert 'class="split"' in client.get(f"/events/{seeded.office}").text
 
     moved = client.post(
         f"/stories/{tg}/move",
