@@ -70,7 +70,7 @@ def search(
 
 
 def _row_fields() -> tuple[str, ...]:
-    return ("id", "published", "source", "language", "title", "url", "matched")
+    return ("id", "published", "source", "language", "title", "url", "event", "matched")
 
 
 def _row(hit: SearchHit) -> dict[str, Any]:
@@ -83,6 +83,7 @@ def _row(hit: SearchHit) -> dict[str, Any]:
         "language": story.language,
         "title": story.title,
         "url": story.canonical_url,
+        "event": story.event_id,
         "matched": "; ".join(hit.why),
     }
 

@@ -12,6 +12,7 @@ MODULES = (
     "cli.crawl",
     "cli.archive",
     "cli.stories",
+    "cli.events",
     "cli.subscriptions",
     "cli.catalog",
     "cli.extract",

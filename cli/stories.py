@@ -25,7 +25,8 @@ def stories_show(
         ..., metavar="ID", help="Story id (from `wirewatch search --format json` or /stories/ID)."
     ),
 ) -> None:
-    """Show a story: source, addresses, dates, its cluster's other stories, topics, versions."""
+    """Show a story: source, addresses, dates, its cluster's other stories, its event, topics,
+    versions."""
     c = ctx()
     with user_errors():
         c.require_schema()
@@ -138,6 +139,7 @@ def _print_story(detail: StoryDetail, cluster: Cluster | None) -> None:
         *([("changed", _when(story.updated_at))] if story.updated_at else []),
         ("version", str(story.version)),
         ("cluster", _describe_cluster(cluster)),
+        ("event", _describe_event(detail)),
     ]
     for name, value in rows:
         fields.add_row(name, escape(value))
@@ -159,6 +161,19 @@ def _print_story(detail: StoryDetail, cluster: Cluster | None) -> None:
         for v in detail.versions:
             table.add_row(str(v.version), _when(v.replaced_at), escape(v.title))
         console.print(table)
+
+
+def _describe_event(detail: StoryDetail) -> str:
+    event = detail.event
+    if event is None:
+        return "none (never placed, as stories stored before events: its own event)"
+    noun = "report" if event.size == 1 else "reports"
+    languages = ", ".join(f"{lang} {n}" for lang, n in sorted(event.languages.items()))
+    pinned = " (placed by an operator)" if detail.story.event_pinned else ""
+    return (
+        f"{event.id}: {event.size} {noun} ({languages}), headline story {event.lead_story_id}"
+        f"{pinned}; `wirewatch events show {event.id}` lists them"
+    )
 
 
 def _describe_cluster(cluster: Cluster | None) -> str:

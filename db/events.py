@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from db.models import Event, EventKey, EventSignatureRow, Source, Story, TermFrequency
+from db.models import Event, EventKey, EventSignatureRow, Story, TermFrequency
 
 TOTAL_KEY = ""
 # How long after an event's first report a fuller report may still become its headline.
@@ -179,15 +179,59 @@ def recount(*, session: Session, event_id: int) -> Event | None:
     return event
 
 
-def event_stories(*, session: Session, event_id: int) -> list[Story]:
-    """An event's reports, earliest first, with their sources loaded."""
+def event_stories(*, session: Session, event_id: int, limit: int | None = None) -> list[Story]:
+    """An event's reports, earliest first, with their sources loaded (the first ``limit``)."""
+    stmt = (
+        select(Story)
+        .options(joinedload(Story.source))
+        .where(Story.event_id == event_id)
+        .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def event_members(
+    *, session: Session, event_ids: Iterable[int]
+) -> list[tuple[int, int | None, int, int | None, str | None]]:
+    """(event id, its headline story id, story id, source id, language) of every story of
+    these events, in one read."""
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(Event.id, Event.lead_story_id, Story.id, Story.source_id, Story.language)
+        .join(Story, Story.event_id == Event.id)
+        .where(Event.id.in_(wanted))
+        .order_by(Event.id, Story.id)
+    )
+    return [(int(e), lead, int(s), src, lang) for e, lead, s, src, lang in rows]
+
+
+def story_ids_of_event(*, session: Session, event_id: int) -> list[int]:
+    return list(
+        session.scalars(select(Story.id).where(Story.event_id == event_id).order_by(Story.id))
+    )
+
+
+def events_following(*, session: Session, event_id: int) -> list[Event]:
+    """The events recorded as later developments of this one, earliest first."""
     return list(
         session.scalars(
-            select(Story)
-            .outerjoin(Source, Source.id == Story.source_id)
-            .where(Story.event_id == event_id)
-            .order_by(func.coalesce(Story.published_at, Story.fetched_at), Story.id)
+            select(Event)
+            .where(Event.follows_event_id == event_id)
+            .order_by(Event.first_at, Event.id)
         )
+    )
+
+
+def retarget_follows(*, session: Session, old: int, new: int) -> None:
+    """Developments recorded as following ``old`` follow ``new`` instead (``new`` excepted)."""
+    session.execute(
+        update(Event)
+        .where(Event.follows_event_id == old, Event.id != new)
+        .values(follows_event_id=new)
     )
 
 

@@ -16,6 +16,7 @@ from core.settings import Settings
 from db import queries
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.browser import chromium
+from tests.event_reports import OFFICE, store_reports
 from tests.factories import story_record
 from web.app import create_app
 
@@ -203,3 +204,61 @@ def test_paginate_search_then_crawl_and_watch_it_finish(
         page.goto(base + "/?source=asia-wire")
         assert page.locator(".story").count() > 0
     assert dialogs == []  # no stored script ran
+
+
+@pytest.fixture
+def event_app(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[str, int]]]:
+    """A live app whose archive holds one event reported in Russian, English and Tajik."""
+    engine = make_engine(database_url)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        ids = store_reports(session, OFFICE)
+    engine.dispose()
+    settings = Settings(data_dir=tmp_path, database_url=database_url, admin_token=ADMIN_TOKEN)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", ids
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_a_story_page_lists_its_events_reports_in_every_language(
+    event_app: tuple[str, dict[str, int]], tmp_path: Path
+) -> None:
+    base, ids = event_app
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(base + "/")
+        assert page.locator(".story").count() == 1  # one entry for the four reports
+        entry = page.locator(".story .meta").inner_text()
+        assert "also reported by 3 outlets" in entry
+        page.click(".story .meta a")
+        page.wait_for_url("**/stories/*#event")
+        rows = page.locator("table.reports tr")
+        assert rows.count() == 5  # a header and four reports
+        languages = {rows.nth(n).locator("td").nth(2).inner_text() for n in range(1, rows.count())}
+        assert languages == {"ru", "en", "tg"}
+        assert page.locator("table.reports tr.current").count() == 1
+        page.screenshot(path=str(tmp_path / "event-story.png"))
+
+        page.locator("table.reports a", has_text="Tajikistan opens police liaison office").click()
+        page.wait_for_url(f"**/stories/{ids['office-en']}")
+        current = page.locator("table.reports tr.current").inner_text()
+        assert "asia-wire" in current and "(this report)" in current
+
+        page.goto(base + f"/login?next=/stories/{ids['office-en']}")
+        page.fill("input[name=token]", ADMIN_TOKEN)
+        page.click("form.admin button[type=submit]")
+        page.wait_for_url(f"**/stories/{ids['office-en']}")
+        page.locator("button", has_text="Split this report into an event of its own").click()
+        page.wait_for_url("**/events/*")
+        assert "1 report from 1 outlet (en 1)" in page.locator("main").inner_text()
+        assert "placed by an operator" in page.locator("table.reports").inner_text()

@@ -1,10 +1,12 @@
-"""Admin forms: log in and out, add or disable sources, start crawls, save topics.
+"""Admin forms: log in and out, add or disable sources, start crawls, save topics,
+correct events (split a report out, merge two events, move a report).
 
 Every form that changes something checks the admin session cookie, the
 Origin and the CSRF token (``web.auth.check_admin_form``) before doing
 anything, and answers with a redirect (POST/redirect/GET), so reloading a
 page never repeats an action. Sources and topics are checked and saved by the
-catalog (``wirewatch.catalog``), as in the API and the CLI.
+catalog (``wirewatch.catalog``), as in the API and the CLI; events are corrected
+by ``wirewatch.events``, as by ``wirewatch events``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from db import queries
 from db.models import SourceKind
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from wirewatch import catalog
+from wirewatch import catalog, events
 from wirewatch.catalog import CatalogError
 
 from web.api import start_crawl_for
@@ -28,6 +30,8 @@ from web.pages import render
 router = APIRouter(include_in_schema=False)
 
 Csrf = Annotated[str, Form(max_length=400)]
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+FormId = Annotated[int, Form(ge=1, le=2**31 - 1)]
 # Form limits only bound the work one request can cause; the catalog's rules
 # (wirewatch.catalog) decide what is accepted, with the same messages as the CLI,
 # an empty field included (FastAPI would answer a missing one with its own error).
@@ -166,3 +170,35 @@ def save_topic_form(
         return render(request, "topics.html", context, status_code=422)
     catalog.save_topic(session=session, spec=spec)
     return RedirectResponse(f"/topics/{quote(slug)}", status_code=303)
+
+
+# --- events: every refusal (an unknown id, merging an event into itself...) is the
+# service's EventError, answered 404/422 with its message (web.errors).
+
+
+@router.post("/stories/{story_id}/split")
+def split_story(request: Request, session: UnitOfWorkDep, story_id: Id, csrf: Csrf) -> Response:
+    """The report leaves its event for a new one of its own (pinned)."""
+    check_admin_form(request, csrf)
+    done = events.split_story(session, story_id)
+    return RedirectResponse(f"/events/{done.event_id}", status_code=303)
+
+
+@router.post("/stories/{story_id}/move")
+def move_story(
+    request: Request, session: UnitOfWorkDep, story_id: Id, csrf: Csrf, event: FormId
+) -> Response:
+    """The report joins another event (pinned)."""
+    check_admin_form(request, csrf)
+    done = events.move_story(session, story_id, event)
+    return RedirectResponse(f"/events/{done.event_id}", status_code=303)
+
+
+@router.post("/events/{event_id}/merge")
+def merge_events(
+    request: Request, session: UnitOfWorkDep, event_id: Id, csrf: Csrf, source: FormId
+) -> Response:
+    """Every report of ``source`` moves into this event (pinned); ``source`` is deleted."""
+    check_admin_form(request, csrf)
+    done = events.merge_events(session, event_id, source)
+    return RedirectResponse(f"/events/{done.event_id}", status_code=303)

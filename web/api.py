@@ -17,7 +17,7 @@ from typing import Annotated
 from core.netguard import AddressPolicy
 from db import queries
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from wirewatch import archive, catalog
+from wirewatch import archive, catalog, events
 
 from web import schemas
 from web.auth import AdminApi, Reader
@@ -68,9 +68,18 @@ def story_facets(factory: FactoryDep, filters: SearchFilters, _: Reader) -> sche
 def get_story(
     story_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Reader
 ) -> schemas.StoryFull:
-    """The story's text and metadata, the other outlets that reported it, the topics it
-    matched and why, and its earlier versions."""
+    """The story's text and metadata, the other stories of its cluster, every report of
+    its event, the topics it matched and why, and its earlier versions."""
     return schemas.StoryFull.of(archive.story_detail(session, story_id))
+
+
+@router.get("/events/{event_id}", response_model=schemas.EventOut, summary="One event")
+def get_event(
+    event_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep, _: Reader
+) -> schemas.EventOut:
+    """An event: the independent reports of one happening across outlets and languages,
+    its headline report, and the developments it follows or is followed by."""
+    return schemas.EventOut.of(events.show_event(session, event_id))
 
 
 @router.get("/topics", response_model=list[schemas.TopicOut], summary="Topics")

@@ -13,6 +13,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from wirewatch.catalog import CatalogError
+from wirewatch.events import EventError
 
 from web.pages import render
 
@@ -58,5 +59,12 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for error in (NotFoundError, QueryError, SourceError, CatalogError, SearchRequestError):
+    for error in (
+        NotFoundError,
+        QueryError,
+        SourceError,
+        CatalogError,
+        EventError,
+        SearchRequestError,
+    ):
         app.add_exception_handler(error, _domain_error)

@@ -43,6 +43,7 @@ CSV_FIELDS = (
     "title",
     "url",
     "cluster_id",
+    "event",
     "authors",
     "text",
 )
@@ -67,7 +68,8 @@ def export(
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_EXPORT, description="Most rows")] = MAX_EXPORT,
 ) -> StreamingResponse:
-    """Every story matching the search, newest first (same parameters as /api/stories)."""
+    """Every story matching the search, newest first (same parameters as /api/stories);
+    each row names its event (``event``; an Atom category)."""
     rows = export_rows(factory, filters.request(), max_rows=limit)
     first = next(rows, None)  # a query that does not parse fails here, as a 422, not mid-stream
     stream = _chain(first, rows)
@@ -113,6 +115,7 @@ def _csv(rows: Iterator[ExportRow]) -> Iterator[str]:
                 _cell(row.title),
                 _cell(row.url),
                 row.cluster_id or "",
+                row.event_id or "",
                 _cell("; ".join(row.authors)),
                 _cell(row.text),
             ]
@@ -140,6 +143,7 @@ def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
             "title": row.title,
             "url": row.url,
             "cluster_id": row.cluster_id,
+            "event": row.event_id,
             "authors": row.authors,
             "text": row.text,
         }
@@ -173,7 +177,16 @@ def _atom(rows: Iterator[ExportRow], query: str, self_url: str, base: str) -> It
             f"<link href={quoteattr(_XML_ILLEGAL.sub('', link))}/>\n"
             f"<updated>{row.published.isoformat()}</updated>\n"
             f"<author><name>{_xml(row.source or 'unknown')}</name></author>\n"
-            f'<summary type="text">{_xml(summary)}</summary>\n'
+            + _event_category(row, base)
+            + f'<summary type="text">{_xml(summary)}</summary>\n'
             "</entry>\n"
         )
     yield "</feed>\n"
+
+
+def _event_category(row: ExportRow, base: str) -> str:
+    """The story's event as an Atom category: its id, in the scheme of /api/events/."""
+    if row.event_id is None:
+        return ""
+    scheme = quoteattr(_XML_ILLEGAL.sub("", f"{base}/api/events/"))
+    return f'<category scheme={scheme} term="{row.event_id}" label="event {row.event_id}"/>\n'

@@ -85,7 +85,11 @@ def filters(
     cluster: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Cluster id")] = None,
     sort: Annotated[Sort, Query(description="newest first, or most relevant first")] = "newest",
     collapse: Annotated[
-        bool, Query(description="One entry per cluster of copies of a story")
+        bool,
+        Query(
+            description="One entry per event (the reports of one happening across outlets "
+            "and languages), led by its headline report when that matches; false: every story"
+        ),
     ] = True,
 ) -> Filters:
     return Filters(q, since, until, source, lang, topic, cluster, sort, collapse)

@@ -1,4 +1,4 @@
-"""Archive pages: search, a story, topics, sources and crawl runs; and /healthz.
+"""Archive pages: search, a story, an event, topics, sources and crawl runs; and /healthz.
 
 Each handler parses its input, calls one archive function and renders. Stored
 text reaches templates as plain strings (autoescaped) or as markup built by
@@ -15,7 +15,7 @@ from core.errors import WirewatchError
 from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from wirewatch import archive
+from wirewatch import archive, events
 
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
@@ -116,6 +116,11 @@ def story_page(request: Request, story_id: Id, session: SessionDep, _: Reader) -
     context["all_topics"] = queries.list_topics(session=session, enabled_only=True)
     context["matched_ids"] = {topic.id for topic, _ in detail.topics}
     return render(request, "story.html", context)
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(request: Request, event_id: Id, session: SessionDep, _: Reader) -> Response:
+    return render(request, "event.html", {"view": events.show_event(session, event_id)})
 
 
 @router.get("/topics", response_class=HTMLResponse)

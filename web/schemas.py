@@ -9,6 +9,7 @@ from db.models import CrawlRun, Frequency, Source, SourceKind, Subscriber, Topic
 from pydantic import BaseModel, Field
 from wirewatch import catalog
 from wirewatch.archive import SearchHit, SourceHealth, StoryDetail
+from wirewatch.events import EventLink, EventView, Report, report_of
 
 
 class Problem(BaseModel):
@@ -20,9 +21,15 @@ class Problem(BaseModel):
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Token required"},
-    404: {"model": Problem, "description": "No such story, source, topic or crawl"},
+    404: {"model": Problem, "description": "No such story, event, source, topic or crawl"},
     422: {"model": Problem, "description": "A parameter or the query is not valid"},
 }
+
+
+EVENT = (
+    "Its event: the id of the independent reports of one happening (GET /api/events/{id}); "
+    "null for a story stored before events, which is its own event"
+)
 
 
 class StoryHit(BaseModel):
@@ -34,6 +41,12 @@ class StoryHit(BaseModel):
     published: datetime
     cluster_id: int | None
     cluster_size: int = Field(description="Stories (outlets) in its cluster, this one included")
+    event: int | None = Field(description=EVENT)
+    event_reports: int = Field(description="Stories in its event, this one included")
+    event_outlets: int = Field(description="Other outlets (sources) that reported its event")
+    event_languages: list[str] = Field(
+        description="Languages of those other outlets' reports, most frequent first"
+    )
     title_html: str = Field(description="Escaped title with <mark> around matched words")
     snippet_html: str = Field(description="Escaped text excerpt with <mark> around matches")
     score: float | None = Field(None, description="Relevance (sort=relevance only)")
@@ -41,6 +54,7 @@ class StoryHit(BaseModel):
     @classmethod
     def of(cls, hit: SearchHit) -> StoryHit:
         story = hit.story
+        event = hit.event
         return cls(
             id=story.id,
             title=story.title,
@@ -50,6 +64,10 @@ class StoryHit(BaseModel):
             published=story.published_at or story.fetched_at,
             cluster_id=story.cluster_id,
             cluster_size=hit.cluster_size,
+            event=story.event_id,
+            event_reports=event.reports if event is not None else 1,
+            event_outlets=event.outlets if event is not None else 0,
+            event_languages=list(event.languages) if event is not None else [],
             title_html=str(hit.title_html),
             snippet_html=str(hit.snippet_html),
             score=hit.score,
@@ -93,6 +111,70 @@ class ClusterMember(BaseModel):
     published: datetime
 
 
+class EventReport(BaseModel):
+    id: int
+    title: str
+    url: str
+    source: str
+    language: str | None
+    published: datetime
+    cluster_id: int | None
+    lead: bool = Field(description="The event's headline report")
+    pinned: bool = Field(description="Placed by an operator: never moved by the placement")
+
+    @classmethod
+    def of(cls, report: Report) -> EventReport:
+        return cls(
+            id=report.story_id,
+            title=report.title,
+            url=report.url,
+            source=report.source,
+            language=report.language,
+            published=report.when,
+            cluster_id=report.cluster_id,
+            lead=report.lead,
+            pinned=report.pinned,
+        )
+
+
+class EventRef(BaseModel):
+    id: int
+    lead: int | None = Field(description="Its headline report's story id")
+    title: str
+
+    @classmethod
+    def of(cls, link: EventLink) -> EventRef:
+        return cls(id=link.event_id, lead=link.story_id, title=link.title)
+
+
+class EventOut(BaseModel):
+    id: int
+    size: int = Field(description="Reports (stories) in the event")
+    outlets: int = Field(description="Outlets (sources) among the listed reports")
+    languages: dict[str, int] = Field(description="Reports per language")
+    first_at: datetime = Field(description="When its first report was published")
+    first: int | None = Field(description="Its first report's story id")
+    lead: int | None = Field(description="Its headline report's story id")
+    follows: EventRef | None = Field(description="The event this one is a development of")
+    followed_by: list[EventRef] = Field(description="Later developments of this event")
+    reports: list[EventReport] = Field(description="Its reports, earliest first (at most 500)")
+
+    @classmethod
+    def of(cls, view: EventView) -> EventOut:
+        return cls(
+            id=view.id,
+            size=view.size,
+            outlets=view.outlets,
+            languages=view.languages,
+            first_at=view.first_at,
+            first=view.first_story_id,
+            lead=view.lead_story_id,
+            follows=EventRef.of(view.follows) if view.follows else None,
+            followed_by=[EventRef.of(link) for link in view.followed_by],
+            reports=[EventReport.of(r) for r in view.reports],
+        )
+
+
 class TopicMatch(BaseModel):
     slug: str
     name: str
@@ -121,7 +203,12 @@ class StoryFull(BaseModel):
     summary: str
     version: int
     cluster_id: int | None
-    also_reported_by: list[ClusterMember]
+    also_reported_by: list[ClusterMember] = Field(description="The other stories of its cluster")
+    event: int | None = Field(description=EVENT)
+    event_reports: list[EventReport] = Field(
+        description="Every report of its event, this one included, earliest first "
+        "(just this one for a story stored before events)"
+    )
     topics: list[TopicMatch]
     versions: list[StoryVersion]
 
@@ -143,6 +230,11 @@ class StoryFull(BaseModel):
             summary=s.summary,
             version=s.version,
             cluster_id=s.cluster_id,
+            event=s.event_id,
+            event_reports=[
+                EventReport.of(r)
+                for r in (detail.event.reports if detail.event else [report_of(s, lead=True)])
+            ],
             also_reported_by=[
                 ClusterMember(
                     id=m.story_id,

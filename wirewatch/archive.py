@@ -18,6 +18,7 @@ from db import archive as archive_reads
 from db import feedback, queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
+    EventSummary,
     Facets,
     SearchHit,
     SearchPage,
@@ -33,8 +34,12 @@ from db.search import (
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from wirewatch.events import EventView, event_of
+
 __all__ = [
     "ClusterMember",
+    "EventSummary",
+    "EventView",
     "ExportRow",
     "SearchHit",
     "SearchPage",
@@ -160,6 +165,7 @@ class ExportRow:
     text: str
     authors: list[str]
     cluster_id: int | None
+    event_id: int | None  # None: stored before events (its own event)
 
 
 def export_rows(
@@ -169,7 +175,12 @@ def export_rows(
     max_rows: int | None = None,
     batch: int = 500,
 ) -> Iterator[ExportRow]:
-    """Every story matching ``request`` (newest first), read in short batches: flat memory."""
+    """Every story matching ``request`` (newest first), read in short batches: flat memory.
+
+    With ``request.collapse``, one row per event: its lead report when that matches too.
+    Stories still queued for the index are indexed first, as for a search page.
+    """
+    refresh_index(factory)
     cursor = request.cursor
     sent = 0
     while True:
@@ -204,6 +215,7 @@ def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
                 text=story.body or story.summary,
                 authors=[str(a) for a in story.authors],
                 cluster_id=story.cluster_id,
+                event_id=story.event_id,
             )
         )
     return rows
@@ -232,6 +244,9 @@ class StoryDetail:
     # Readers' feedback per topic id: (relevant, not relevant) votes, and the admin's own.
     judgments: dict[int, tuple[int, int]] = field(default_factory=dict)
     admin_verdicts: dict[int, bool] = field(default_factory=dict)
+    # Its event with every report (this one too); None for a story stored before
+    # events, which is its own event (its cluster, in ``members``, still shows copies).
+    event: EventView | None = None
 
 
 def story_detail(session: Session, story_id: int) -> StoryDetail:
@@ -257,6 +272,7 @@ def story_detail(session: Session, story_id: int) -> StoryDetail:
         versions=archive_reads.story_versions(session=session, story_id=story.id),
         judgments=feedback.story_judgments(session=session, story_id=story.id),
         admin_verdicts=feedback.verdicts_of(session=session, story_id=story.id, who=feedback.ADMIN),
+        event=event_of(session, story),
     )
 
 

@@ -33,6 +33,13 @@ class Row:
     story_id: int
     verify: bool
     score: float | None = None
+    # One entry per event: the story the entry shows, when not this one (the event's
+    # lead report, which matches too). The row's own key still places the entry.
+    shown: int | None = None
+
+    @property
+    def show(self) -> int:
+        return self.story_id if self.shown is None else self.shown
 
 
 @dataclass

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from db.events import event_members
 from db.models import Cluster, Story
 from db.search.analysis import analyze_for
 from db.search.candidates import candidates
@@ -36,6 +37,17 @@ from db.search.snippets import Locator, highlight
 SCAN_BUDGET = 5_000
 
 
+@dataclass(frozen=True)
+class EventSummary:
+    """The event of a hit's story, as a result line names it ("also reported by ...")."""
+
+    id: int
+    reports: int  # stories in the event, the hit's own included
+    outlets: int  # other outlets (sources) that reported it
+    languages: tuple[str, ...]  # languages of those other outlets' reports, most frequent first
+    lead_id: int | None  # its headline report
+
+
 @dataclass
 class SearchHit:
     story: Story
@@ -45,6 +57,7 @@ class SearchHit:
     snippet_html: Markup
     cluster_size: int
     score: float | None = None
+    event: EventSummary | None = None  # None: stored before events, its own event
 
 
 @dataclass
@@ -72,7 +85,7 @@ def search(
     after = decode_cursor(request.cursor) if request.cursor else None
     if after is not None and c.relevance and after.score is None:
         raise SearchRequestError("this cursor belongs to a newest-first search")
-    one_per_cluster = request.collapse and c.cluster is None
+    one_per_event = request.collapse and c.cluster is None
     want = request.limit + 1
     batch = want if c.exact else min(4 * want, 400)
     accepted: list[Row] = []
@@ -94,7 +107,7 @@ def search(
             chunk = rows[start : start + max(want - len(accepted), 8)]
             start += len(chunk)
             kept = check(session, c, chunk)
-            if one_per_cluster:
+            if one_per_event:
                 kept = collapse(session, c, kept)
             accepted.extend(kept)
         examined += start
@@ -125,7 +138,7 @@ def search(
 def _hits(session: Session, c: Compiled, rows: list[Row], explain: bool) -> list[SearchHit]:
     if not rows:
         return []
-    ids = [r.story_id for r in rows]
+    ids = [r.show for r in rows]
     loaded = session.execute(
         select(Story, Cluster.size)
         .outerjoin(Cluster, Story.cluster_id == Cluster.id)
@@ -134,13 +147,14 @@ def _hits(session: Session, c: Compiled, rows: list[Row], explain: bool) -> list
     ).all()
     stories = {story.id: story for story, _ in loaded}
     sizes = {story.id: size or 1 for story, size in loaded}
+    events = _event_summaries(session, list(stories.values()))
     hits = []
     locator = Locator.of(c.query)
     for row in rows:
-        story = stories.get(row.story_id)
+        story = stories.get(row.show)
         if story is None:
             continue
-        doc = c.documents.get(row.story_id)
+        doc = c.documents.get(row.show)
         cut_before = cut_after = False
         if doc is None:
             text_ = story.body or story.summary or ""
@@ -167,9 +181,43 @@ def _hits(session: Session, c: Compiled, rows: list[Row], explain: bool) -> list
                 snippet_html=snippet_html,
                 cluster_size=sizes[story.id],
                 score=row.score,
+                event=events.get(story.id),
             )
         )
     return hits
+
+
+def _event_summaries(session: Session, stories: list[Story]) -> dict[int, EventSummary]:
+    """Each story's event as seen from it, from one read of the page's events' members."""
+    wanted = {s.event_id for s in stories if s.event_id is not None}
+    members: dict[int, list[tuple[int, int | None, str | None]]] = {}
+    leads: dict[int, int | None] = {}
+    for event_id, lead, story_id, source_id, language in event_members(
+        session=session, event_ids=wanted
+    ):
+        members.setdefault(event_id, []).append((story_id, source_id, language))
+        leads[event_id] = lead
+    summaries = {}
+    for story in stories:
+        if story.event_id is None:
+            continue
+        found = members.get(story.event_id, [])
+        outlets: set[object] = set()
+        languages: dict[str, int] = {}
+        for story_id, source_id, language in found:
+            if story_id == story.id or (source_id is not None and source_id == story.source_id):
+                continue
+            outlets.add(source_id if source_id is not None else ("story", story_id))
+            if language:
+                languages[language] = languages.get(language, 0) + 1
+        summaries[story.id] = EventSummary(
+            id=story.event_id,
+            reports=max(len(found), 1),
+            outlets=len(outlets),
+            languages=tuple(sorted(languages, key=lambda code: (-languages[code], code))),
+            lead_id=leads.get(story.event_id),
+        )
+    return summaries
 
 
 def scan(
@@ -182,20 +230,22 @@ def scan(
     """The next batch of matching story ids after ``request.cursor``, and the cursor after it.
 
     For exports: each batch can run in its own short transaction. A batch may
-    hold fewer than ``batch`` ids (the matcher or the cluster rule dropped
-    some); the cursor is None once the results are exhausted.
+    hold fewer than ``batch`` ids (the matcher or the one-per-event rule dropped
+    some); with ``collapse`` an event's entry is its headline report when that
+    matches too. The cursor is None once the results are exhausted.
     """
     c = compile_request(session, replace(request, limit=1), aliases)
     gin_first(session, c)
-    one_per_cluster = request.collapse and c.cluster is None
+    one_per_event = request.collapse and c.cluster is None
     after = decode_cursor(request.cursor) if request.cursor else None
     found = candidates(session, c, after=after, limit=batch)
     rows = found.rows
     kept = check(session, c, rows)
-    if one_per_cluster:
+    if one_per_event:
         kept = collapse(session, c, kept)
+    ids = [r.show for r in kept]
     if len(rows) < batch:
         if found.stopped_at is None:
-            return [r.story_id for r in kept], None
-        return [r.story_id for r in kept], encode_cursor(Position(found.stopped_at))
-    return [r.story_id for r in kept], encode_cursor(Position(rows[-1].key, rows[-1].score))
+            return ids, None
+        return ids, encode_cursor(Position(found.stopped_at))
+    return ids, encode_cursor(Position(rows[-1].key, rows[-1].score))
