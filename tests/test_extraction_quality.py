@@ -22,7 +22,7 @@ import pytest
 from bench.extraction.corpus import load_pages
 from bench.extraction.cv import folds_by_id
 from bench.extraction.metric import PageScore, score_page, summarize
-from bench.extraction.news_pages import load_cases
+from bench.extraction.news_pages import load_cases, metadata_counts, score_metadata
 from crawler.extraction import extract_article
 from tests.conftest import corpus
 
@@ -57,3 +57,19 @@ def test_news_pages_stay_above_the_floor() -> None:
     truths = [(c, c.expected.body) for c in load_cases() if c.expected and c.expected.body]
     summary = summarize(score_page(truth, _body(c.html, c.url)) for c, truth in truths)
     assert summary.f1 >= floor["f1"], f"news pages F1 {summary.f1:.4f} < {floor['f1']}"
+
+
+@pytest.mark.slow
+def test_news_page_metadata_stays_above_the_floor() -> None:
+    corpus("news", "pages")
+    floor = json.loads(FLOOR.read_text(encoding="utf-8"))["news_metadata"]
+    rows = score_metadata()
+    counts = metadata_counts(rows)
+    below = {field: n for field, n in counts.items() if n < floor[field]}
+    misses = [
+        f"{truth.page}: {field}"
+        for truth, _, verdicts in rows
+        for field, verdict in verdicts.items()
+        if verdict != "ok"
+    ]
+    assert not below, f"hand-checked metadata below the floor {floor}: {below}; misses: {misses}"

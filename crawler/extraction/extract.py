@@ -15,6 +15,7 @@ import lxml.html
 from core.language import detect_language, normalize_language
 from lxml.html import HtmlElement
 
+from crawler.extraction.authors import find_authors
 from crawler.extraction.body import (
     DEFAULT_CONFIG,
     MIN_BODY_WORDS,
@@ -29,13 +30,12 @@ from crawler.extraction.jsonld import JsonLdArticle, parse_jsonld
 from crawler.extraction.model import Article, ExtractionResult
 from crawler.extraction.mojibake import fix_mojibake
 from crawler.extraction.page_meta import PageMeta, read_page_meta
-from crawler.extraction.text import words
-from crawler.extraction.title import choose_title
+from crawler.extraction.text import normalized, words
+from crawler.extraction.title import choose_title, strip_site_name
 
 log = logging.getLogger(__name__)
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-_BYLINE_PREFIXES = ("by ", "автор:", "автор ", "текст:")
 
 
 def parse_html(text: str) -> HtmlElement | None:
@@ -105,34 +105,32 @@ def _title(meta: PageMeta, jsonld: JsonLdArticle | None, url: str | None) -> str
         jsonld.publisher if jsonld and jsonld.publisher else "",
         host.removeprefix("www.").split(".")[0],
     ]
-    return choose_title(candidates, sites)
+    shown = _shown_headline(h1, meta.title_tag, sites)
+    return choose_title([shown] if shown else candidates, sites)
 
 
-def _clean_author(name: str) -> str | None:
-    name = " ".join(name.split()).strip(" ,;|")
-    lowered = name.lower()
-    for prefix in _BYLINE_PREFIXES:
-        if lowered.startswith(prefix):
-            name = name[len(prefix) :].strip()
-            break
-    if not name or name.startswith(("http://", "https://")) or len(words(name)) > 8:
+def _shown_headline(h1: list[str], title_tag: str | None, sites: list[str]) -> str | None:
+    """The page's h1 when its <title> repeats it: the headline readers see.
+
+    Social titles (og:title, twitter:title, often mirrored in JSON-LD) are
+    rewritten for sharing; an h1 that the <title> also carries is the page's
+    own headline, unless it is the site's name in a logo heading.
+    """
+    if not h1 or not title_tag:
         return None
-    return fix_mojibake(name)
+    norm = normalized(h1[0])
+    if len(norm.split()) < 3:
+        return None
+    return h1[0] if norm in normalized(strip_site_name(title_tag, sites)) else None
 
 
-def _authors(meta: PageMeta, jsonld: JsonLdArticle | None) -> list[str]:
-    raw = list(jsonld.authors) if jsonld and jsonld.authors else []
-    if not raw:
-        raw = meta.all(
-            "author", "article:author", "parsely-author", "sailthru.author", "dc.creator"
-        )
-    authors: list[str] = []
-    for value in raw:
-        for part in value.replace(" and ", ",").replace(" и ", ",").split(","):
-            name = _clean_author(part)
-            if name and name not in authors:
-                authors.append(name)
-    return authors
+def _site_names(page: _Page) -> list[str]:
+    host = urlsplit(page.url or page.meta.canonical or "").hostname or ""
+    return [
+        page.meta.first("og:site_name", "application-name") or "",
+        page.jsonld.publisher if page.jsonld and page.jsonld.publisher else "",
+        host.removeprefix("www.").split(".")[0],
+    ]
 
 
 def _absolute(value: str | None, url: str | None) -> str | None:
@@ -246,7 +244,7 @@ def extract_article(
     article = Article(
         title=title,
         body=body.text,
-        authors=_authors(page.meta, page.jsonld),
+        authors=find_authors(page.tree, page.meta, page.jsonld, _site_names(page)),
         published=published,
         modified=modified,
         language=_language(page, body.text, headers),
