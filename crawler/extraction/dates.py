@@ -11,8 +11,9 @@ scheduling artefact or a typo and is dropped.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from htmldate import find_date
 from lxml.html import HtmlElement
@@ -69,6 +70,8 @@ def parse_datetime(value: str) -> datetime | None:
     if not value:
         return None
     iso = value.replace("Z", "+00:00").replace("z", "+00:00")
+    # "10:15-500": an offset written without its leading zero.
+    iso = re.sub(r"(T\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?[+-])(\d{3})$", r"\g<1>0\2", iso)
     if re.fullmatch(r".*[+-]\d{4}", iso) and "T" in iso:
         iso = iso[:-2] + ":" + iso[-2:]
     try:
@@ -143,24 +146,112 @@ class DateFinder:
         modified_raw += meta.all(*MODIFIED_KEYS)
         published = [d for d in map(parse_datetime, published_raw) if d]
         modified = [d for d in map(parse_datetime, modified_raw) if d]
+        times = [d for d in map(parse_datetime, _time_attributes(tree)) if d]
+        day_only = {
+            d
+            for raw, d in zip(published_raw, map(parse_datetime, published_raw), strict=True)
+            if d and not _has_time(raw)
+        }
+        if day_only:
+            # "2016-12-15" says less than "2016-12-15T15:33-05:00" for the same day.
+            timed = [d for d in published + times if d not in day_only]
+            published = [
+                next((t for t in timed if t.date() == d.date()), d) if d in day_only else d
+                for d in published
+            ]
+        # <time datetime> only votes: it may belong to a teaser as well as to the article.
+        voters = published + times
         if not published:
-            published = [d for d in map(parse_datetime, _time_attributes(tree)) if d]
+            published = times
         if not published:
             published = _dates_in_elements(tree)[:1]
         if not published:
             published = [d for d in [_htmldate(tree)] if d]
         offset = next((d.tzinfo for d in published + modified if d.tzinfo), None)
+        if offset is None and published:
+            offset = visible_zone(tree, published[0])
         return (
-            self._first_valid(published, offset),
+            self._best_supported(published, voters, offset),
             self._first_valid(modified, offset),
         )
 
+    def _valid(self, dates: list[datetime], offset: tzinfo | None) -> list[datetime]:
+        aware = [_aware(value, offset) for value in dates]
+        return [d for d in aware if d <= self.now + FUTURE_TOLERANCE and d.year >= 1995]
+
     def _first_valid(self, dates: list[datetime], offset: tzinfo | None) -> datetime | None:
-        for value in dates:
-            aware = value if value.tzinfo else value.replace(tzinfo=offset or UTC)
-            if aware <= self.now + FUTURE_TOLERANCE and aware.year >= 1995:
-                return aware
+        return next(iter(self._valid(dates, offset)), None)
+
+    def _best_supported(
+        self, dates: list[datetime], voters: list[datetime], offset: tzinfo | None
+    ) -> datetime | None:
+        """The candidate most of the page's statements agree on; ties go to the more trusted.
+
+        A JSON-LD date that two agreeing meta tags or <time> elements contradict
+        is a republication or a template's date, not the article's.
+        """
+        candidates = self._valid(dates, offset)
+        stated = self._valid(voters, offset)
+
+        def support(index: int) -> tuple[int, int]:
+            mine = candidates[index]
+            agreeing = sum(1 for d in stated if abs((d - mine).total_seconds()) <= 60)
+            return agreeing, -index
+
+        return candidates[max(range(len(candidates)), key=support)] if candidates else None
+
+
+def _has_time(raw: str) -> bool:
+    return bool(re.search(r"\d{1,2}:\d{2}", raw))
+
+
+def _aware(value: datetime, offset: tzinfo | None) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=offset or UTC)
+
+
+# Zone names written after a time in datelines ("1:28 AM ET", "02.00 GMT").
+_ZONES = {
+    "et": "America/New_York", "est": "America/New_York", "edt": "America/New_York",
+    "ct": "America/Chicago", "cst": "America/Chicago", "cdt": "America/Chicago",
+    "mt": "America/Denver", "mst": "America/Denver", "mdt": "America/Denver",
+    "pt": "America/Los_Angeles", "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles",
+    "gmt": "UTC", "utc": "UTC", "bst": "Europe/London", "cet": "Europe/Berlin",
+    "cest": "Europe/Berlin", "msk": "Europe/Moscow", "мск": "Europe/Moscow",
+}  # fmt: skip
+_ZONED_TIME = re.compile(
+    r"(?<![\d:])(\d{1,2})[:.](\d{2})\s*([ap])?\.?\s*m?\.?\s*\b("
+    + "|".join(sorted(_ZONES, key=len, reverse=True))
+    + r")\b",
+    re.IGNORECASE,
+)
+
+
+def visible_zone(tree: HtmlElement, naive: datetime) -> tzinfo | None:
+    """The zone a dateline names for the same clock time as a metadata time without offset."""
+    if naive.tzinfo is not None:
         return None
+    for el in tree.iter("time", "span", "div", "p", "li"):
+        hint = f"{el.get('class', '')} {el.get('id', '')}"
+        if el.tag != "time" and not _DATE_HINT.search(hint):
+            continue
+        text = " ".join(el.text_content().split())[:200]
+        for match in _ZONED_TIME.finditer(text):
+            hour, minute = int(match.group(1)), int(match.group(2))
+            meridiem = (match.group(3) or "").lower()
+            hour = hour % 12 + (12 if meridiem == "p" else 0) if meridiem else hour
+            if (hour, minute) == (naive.hour, naive.minute):
+                try:
+                    zone = ZoneInfo(_ZONES[match.group(4).lower()])
+                except ZoneInfoNotFoundError:
+                    return None
+                return _fixed(naive, zone)
+    return None
+
+
+def _fixed(naive: datetime, zone: ZoneInfo) -> tzinfo:
+    """The zone's offset on that day, as a fixed offset (what the page meant then)."""
+    offset = naive.replace(tzinfo=zone).utcoffset()
+    return timezone(offset) if offset is not None else UTC
 
 
 def _time_attributes(tree: HtmlElement) -> list[str]:

@@ -15,12 +15,14 @@ import lxml.html
 from core.language import detect_language, normalize_language
 from lxml.html import HtmlElement
 
+from crawler.extraction.authors import find_authors
 from crawler.extraction.body import (
+    DEFAULT_CONFIG,
     MIN_BODY_WORDS,
     Body,
+    BodyConfig,
+    Evidence,
     choose_body,
-    readability_paragraphs,
-    trafilatura_paragraphs,
 )
 from crawler.extraction.dates import DateFinder
 from crawler.extraction.encoding import decode_html
@@ -29,27 +31,11 @@ from crawler.extraction.model import Article, ExtractionResult
 from crawler.extraction.mojibake import fix_mojibake
 from crawler.extraction.page_meta import PageMeta, read_page_meta
 from crawler.extraction.text import normalized, words
-from crawler.extraction.title import choose_title
+from crawler.extraction.title import choose_title, strip_site_name
 
 log = logging.getLogger(__name__)
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
-_BYLINE_PREFIXES = ("by ", "автор:", "автор ", "текст:")
-
-
-class LinkTexts:
-    """Texts of the page's links, built on first use: a line equal to one is navigation."""
-
-    def __init__(self, tree: HtmlElement) -> None:
-        self._tree = tree
-        self._texts: frozenset[str] | None = None
-
-    def __call__(self, line: str) -> bool:
-        if self._texts is None:
-            self._texts = frozenset(
-                t for t in (normalized(a.text_content()) for a in self._tree.iter("a")) if t
-            )
-        return normalized(line) in self._texts
 
 
 def parse_html(text: str) -> HtmlElement | None:
@@ -119,34 +105,32 @@ def _title(meta: PageMeta, jsonld: JsonLdArticle | None, url: str | None) -> str
         jsonld.publisher if jsonld and jsonld.publisher else "",
         host.removeprefix("www.").split(".")[0],
     ]
-    return choose_title(candidates, sites)
+    shown = _shown_headline(h1, meta.title_tag, sites)
+    return choose_title([shown] if shown else candidates, sites)
 
 
-def _clean_author(name: str) -> str | None:
-    name = " ".join(name.split()).strip(" ,;|")
-    lowered = name.lower()
-    for prefix in _BYLINE_PREFIXES:
-        if lowered.startswith(prefix):
-            name = name[len(prefix) :].strip()
-            break
-    if not name or name.startswith(("http://", "https://")) or len(words(name)) > 8:
+def _shown_headline(h1: list[str], title_tag: str | None, sites: list[str]) -> str | None:
+    """The page's h1 when its <title> repeats it: the headline readers see.
+
+    Social titles (og:title, twitter:title, often mirrored in JSON-LD) are
+    rewritten for sharing; an h1 that the <title> also carries is the page's
+    own headline, unless it is the site's name in a logo heading.
+    """
+    if not h1 or not title_tag:
         return None
-    return fix_mojibake(name)
+    norm = normalized(h1[0])
+    if len(norm.split()) < 3:
+        return None
+    return h1[0] if norm in normalized(strip_site_name(title_tag, sites)) else None
 
 
-def _authors(meta: PageMeta, jsonld: JsonLdArticle | None) -> list[str]:
-    raw = list(jsonld.authors) if jsonld and jsonld.authors else []
-    if not raw:
-        raw = meta.all(
-            "author", "article:author", "parsely-author", "sailthru.author", "dc.creator"
-        )
-    authors: list[str] = []
-    for value in raw:
-        for part in value.replace(" and ", ",").replace(" и ", ",").split(","):
-            name = _clean_author(part)
-            if name and name not in authors:
-                authors.append(name)
-    return authors
+def _site_names(page: _Page) -> list[str]:
+    host = urlsplit(page.url or page.meta.canonical or "").hostname or ""
+    return [
+        page.meta.first("og:site_name", "application-name") or "",
+        page.jsonld.publisher if page.jsonld and page.jsonld.publisher else "",
+        host.removeprefix("www.").split(".")[0],
+    ]
 
 
 def _absolute(value: str | None, url: str | None) -> str | None:
@@ -174,20 +158,28 @@ def _read(html: bytes, url: str | None, headers: Mapping[str, str] | None) -> _P
     return _Page(tree, encoding, read_page_meta(tree, url), parse_jsonld(tree), url)
 
 
-def _body(page: _Page, title: str | None) -> Body | str:
+def page_evidence(page: _Page, title: str | None) -> Evidence:
+    """The body candidates' inputs for one page (hidden markup removed first)."""
     meta, jsonld = page.meta, page.jsonld
     drop_hidden(page.tree)
-    main = trafilatura_paragraphs(page.tree, page.url)
-    reference = readability_paragraphs(page.tree)
-    titles = [t for t in (title, meta.first("og:title"), meta.title_tag, *meta.h1) if t]
-    summaries = meta.all("og:description", "description", "twitter:description")
-    jsonld_body = jsonld.body if jsonld else None
-    body = choose_body(main, reference, jsonld_body, titles, LinkTexts(page.tree), summaries)
+    return Evidence(
+        page.tree,
+        page.url,
+        jsonld_body=jsonld.body if jsonld else None,
+        titles=[t for t in (title, meta.first("og:title"), meta.title_tag, *meta.h1) if t],
+        summaries=meta.all("og:description", "description", "twitter:description"),
+    )
+
+
+def _body(page: _Page, title: str | None, config: BodyConfig) -> Body | str:
+    evidence = page_evidence(page, title)
+    body = choose_body(evidence, config)
     if body is None:
         return (
-            f"no article text found: main-content extraction gave {_count(main)} words, "
-            f"readability {_count(reference)}, JSON-LD articleBody "
-            f"{'present' if jsonld_body else 'absent'} "
+            f"no article text found: main-content extraction gave "
+            f"{_count(evidence.run(config.mode, config.compare))} words, "
+            f"readability {_count(evidence.reference)}, JSON-LD articleBody "
+            f"{'present' if evidence.jsonld_body else 'absent'} "
             f"(an article needs at least {MIN_BODY_WORDS} words)"
         )
     share = garbage_share(body.text)
@@ -234,20 +226,25 @@ def extract_article(
     html: bytes,
     url: str | None = None,
     headers: Mapping[str, str] | None = None,
+    *,
+    body_config: BodyConfig = DEFAULT_CONFIG,
 ) -> ExtractionResult:
-    """Extract the article on a fetched page; failures come back as a result with ``error``."""
+    """Extract the article on a fetched page; failures come back as a result with ``error``.
+
+    ``body_config`` exists for the benchmark; callers keep the default.
+    """
     page = _read(html, url, headers)
     if isinstance(page, str):
         return ExtractionResult.failure(page)
     title = _title(page.meta, page.jsonld, url)
-    body = _body(page, title)
+    body = _body(page, title, body_config)
     if isinstance(body, str):
         return ExtractionResult.failure(body)
     published, modified = DateFinder(fetch_time(headers)).find(page.tree, page.meta, page.jsonld)
     article = Article(
         title=title,
         body=body.text,
-        authors=_authors(page.meta, page.jsonld),
+        authors=find_authors(page.tree, page.meta, page.jsonld, _site_names(page)),
         published=published,
         modified=modified,
         language=_language(page, body.text, headers),

@@ -11,6 +11,9 @@ from urllib.parse import urljoin
 
 from lxml.html import HtmlElement
 
+# Microdata dates written on visible elements (<time>, <span content=...>).
+_ITEMPROP_DATES = frozenset({"datepublished", "datemodified", "datecreated", "uploaddate"})
+
 
 @dataclass(frozen=True)
 class PageMeta:
@@ -47,12 +50,14 @@ def read_page_meta(tree: HtmlElement, url: str | None = None) -> PageMeta:
             or meta.get("itemprop")
             or meta.get("http-equiv")
         )
-        content = meta.get("content") or meta.get("datetime")
+        # Some CMSs write value= where the standard says content=.
+        content = meta.get("content") or meta.get("datetime") or meta.get("value")
         if key and content:
             values.setdefault(key.strip().lower(), []).append(content)
-    for time in tree.iter("time"):
-        if time.get("itemprop") and time.get("datetime"):
-            values.setdefault(time.get("itemprop", "").lower(), []).append(time.get("datetime", ""))
+    for el in tree.xpath("//body//*[@itemprop][@datetime or @content]"):
+        prop = el.get("itemprop", "").strip().lower()
+        if el.tag != "meta" and prop in _ITEMPROP_DATES:
+            values.setdefault(prop, []).append(el.get("datetime") or el.get("content", ""))
     canonical = None
     for link in tree.iter("link"):
         rel = (link.get("rel") or "").lower().split()
