@@ -307,6 +307,8 @@ def _item_from_entry(
         extraction_method="feed"
         if entry.has_full_text or ref.kind == SourceKind.TELEGRAM
         else "feed-summary",
+        # A Telegram post's outbound article links: its event placement ties it to them.
+        links=list(getattr(entry, "links", ())),
     )
 
 
