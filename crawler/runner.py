@@ -22,6 +22,8 @@ from db.models import CrawlRun
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.exitcodes import MEANINGS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -113,13 +115,15 @@ def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
         run = queries.get_crawl_run(session=session, run_id=handle.run_id)
         crashed = [code for code in codes if code != 0]
         for code in crashed:
+            meaning = f": {MEANINGS[code]}" if code in MEANINGS else ""
             queries.add_crawl_error(
                 session=session,
                 run_id=run.id,
                 error={
                     "source": "",
                     "url": "",
-                    "error": f"crawler process exited with code {code}; log: {handle.log_path}",
+                    "error": f"crawler process exited with code {code}{meaning}; "
+                    f"log: {handle.log_path}",
                 },
             )
         queries.finish_crawl_run(
