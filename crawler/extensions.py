@@ -3,7 +3,10 @@
 A run started by the CLI, web or scheduler already has a row (its id comes in
 as the spider's ``run_id``) and is settled by the runner once every worker
 process has exited; a bare ``scrapy crawl feeds`` gets a row here and is
-settled here.
+settled here. A crawl stopped by a fatal error (stat ``wirewatch/fatal_error``,
+such as a full database disk) records that error and fails; when the database
+cannot take even that, it is logged, and the process's exit code tells the
+runner (``crawler.exitcodes``).
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from db import queries
 from db.session import unit_of_work
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.internet import task
 
 from crawler.database import CrawlDatabase
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 class CrawlRunRecorder:
@@ -56,25 +60,33 @@ class CrawlRunRecorder:
             with unit_of_work(self.database.sessions) as session:
                 queries.beat_crawl_run(session=session, run_id=run_id, when=datetime.now(UTC))
         except Exception:  # a database hiccup: beat again next time
-            logger.warning("crawl #%s: heartbeat not recorded", run_id, exc_info=True)
+            log.warning("crawl #%s: heartbeat not recorded", run_id, exc_info=True)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self._beat is not None and self._beat.running:
             self._beat.stop()
         if getattr(spider, "serves_queued_runs", False):
             return
+        run_id = spider.run_id  # type: ignore[attr-defined]
+        try:
+            self._record_end(run_id, reason)
+        except (OperationalError, DBAPIError) as exc:
+            log.error("could not record the end of crawl run %s (%s): %s", run_id, reason, exc)
+
+    def _record_end(self, run_id: int, reason: str) -> None:
         stats = self.crawler.stats
+        fatal = stats.get_value("wirewatch/fatal_error")
         with unit_of_work(self.database.sessions) as session:
-            run = queries.get_crawl_run(session=session, run_id=spider.run_id)  # type: ignore[attr-defined]
+            run = queries.get_crawl_run(session=session, run_id=run_id)
             total = int(stats.get_value("wirewatch/sources_total", 0) or 0)
             run.sources_total = max(run.sources_total, total)
             if reason != "finished":
                 queries.add_crawl_error(
                     session=session,
                     run_id=run.id,
-                    error={"source": "", "url": "", "error": f"crawl ended: {reason}"},
+                    error={"source": "", "url": "", "error": fatal or f"crawl ended: {reason}"},
                 )
-            if stats.get_value("wirewatch/store_failed"):
+            if stats.get_value("wirewatch/store_failed") and not fatal:
                 queries.add_crawl_error(
                     session=session,
                     run_id=run.id,

@@ -11,6 +11,10 @@
   9309 §2.3.1.4) where Scrapy would allow everything.
 * `RetryAfterMiddleware`: Scrapy's retry middleware, plus ``Retry-After`` on 429
   and 503: the host gets no request until the server's time has passed.
+* `LoopAwareRedirectMiddleware`, `LoopAwareMetaRefreshMiddleware`: Scrapy's
+  redirects, except that a hop is never dropped as a duplicate (the request it
+  continues still gets its callback or errback) and a hop back to a URL already
+  in the chain fails at once as a "redirect loop".
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from core.netguard import (
 )
 from core.settings import Settings
 from scrapy import signals
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import CannotResolveHostError, IgnoreRequest, NotConfigured
@@ -67,6 +72,15 @@ class BlockedRequest(IgnoreRequest):
         super().__init__(f"blocked URL {url}: {reason}")
         self.url = url
         self.reason = reason
+
+
+class RedirectLoop(IgnoreRequest):
+    """A redirect leads back to a URL already visited on the way: the fetch fails."""
+
+    def __init__(self, chain: list[str]) -> None:
+        shown = chain if len(chain) <= 6 else [*chain[:2], "…", *chain[-3:]]
+        super().__init__(f"redirect loop: {' → '.join(shown)}")
+        self.chain = chain
 
 
 class RobotsTxtBlocked(IgnoreRequest):
@@ -480,6 +494,41 @@ class RetryAfterMiddleware(RetryMiddleware):
         return str(slot) if slot else urlparse_cached(request).hostname or ""
 
 
+# --- redirects ----------------------------------------------------------------------------
+
+
+class _LoopAware:
+    """What both redirect middlewares below change in Scrapy's ``_redirect``.
+
+    A redirect is a further step of one fetch, not a new page: Scrapy lets the
+    duplicate filter drop a hop to any URL already requested in the crawl, and
+    with it the request's callback and errback. A loop (A → B → A) and a feed
+    moved onto another source's URL then left that source with no outcome at
+    all. Hops pass the filter here; a loop fails with `RedirectLoop` (stat
+    ``wirewatch/redirect_loop``) and a long chain still stops at
+    ``REDIRECT_MAX_TIMES``.
+    """
+
+    crawler: Crawler
+
+    def _redirect(self, redirected: Request, request: Request, reason: Any) -> Request:
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        if redirected.url in chain:
+            self.crawler.stats.inc_value("wirewatch/redirect_loop")
+            raise RedirectLoop([*chain, redirected.url])
+        hop: Request = super()._redirect(redirected, request, reason)  # type: ignore[misc]
+        hop.dont_filter = True
+        return hop
+
+
+class LoopAwareRedirectMiddleware(_LoopAware, RedirectMiddleware):
+    """Scrapy's 3xx redirects; see `_LoopAware`."""
+
+
+class LoopAwareMetaRefreshMiddleware(_LoopAware, MetaRefreshMiddleware):
+    """Scrapy's ``<meta http-equiv="refresh">`` redirects; see `_LoopAware`."""
+
+
 # --- settings -----------------------------------------------------------------------------
 
 
@@ -507,6 +556,10 @@ def safety_settings(settings: Settings) -> dict[str, Any]:
             "crawler.middlewares.RobotsTxtFailClosedMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawler.middlewares.RetryAfterMiddleware": 550,
+            "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+            "crawler.middlewares.LoopAwareMetaRefreshMiddleware": 580,
+            "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+            "crawler.middlewares.LoopAwareRedirectMiddleware": 600,
             "crawler.middlewares.ResolverRefusalMiddleware": 950,
         },
         "WIREWATCH_SSRF_GUARD_ENABLED": True,

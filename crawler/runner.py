@@ -26,6 +26,7 @@ from db.models import CrawlRun
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
+from crawler.exitcodes import MEANINGS
 from crawler.worker import STALL_SECONDS, QueuedRun, worker_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -209,13 +210,15 @@ def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
             )
         crashed = [code for code in codes if code != 0]
         for code in crashed:
+            meaning = f": {MEANINGS[code]}" if code in MEANINGS else ""
             queries.add_crawl_error(
                 session=session,
                 run_id=run.id,
                 error={
                     "source": "",
                     "url": "",
-                    "error": f"crawler process exited with code {code}; log: {handle.log_path}",
+                    "error": f"crawler process exited with code {code}{meaning}; "
+                    f"log: {handle.log_path}",
                 },
             )
         queries.finish_crawl_run(

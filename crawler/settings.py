@@ -16,6 +16,8 @@ _settings = get_settings()
 BOT_NAME = "wirewatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# Our `crawl` exits non-zero when the crawl had to stop (crawler/exitcodes.py).
+COMMANDS_MODULE = "crawler.commands"
 
 ITEM_PIPELINES = {
     "crawler.pipelines.normalize.NormalizePipeline": 100,

@@ -453,7 +453,12 @@ def finish_crawl_run(
 
 def crawl_outcome(run: CrawlRun, *, crashed: bool) -> CrawlStatus:
     """Failed when a worker crashed or stories could not be stored; partial when sources failed."""
-    fatal = ("crawl ended:", "stories could not be stored", "crawler process exited")
+    fatal = (
+        "crawl ended:",
+        "stories could not be stored",
+        "crawler process exited",
+        "the database disk is full",
+    )
     if crashed or any(str(e.get("error", "")).startswith(fatal) for e in run.errors):
         return CrawlStatus.FAILED
     return CrawlStatus.PARTIAL if run.failed else CrawlStatus.SUCCEEDED

@@ -9,6 +9,7 @@ upgrades from reading to writing.
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # index insert then re-reads its pages from the OS. 64 MiB per connection
 # keeps the hot inner pages in memory; it is allocated as pages are used.
 SQLITE_CACHE_MIB = 64
+# "database or disk is full" (SQLite's SQLITE_FULL) and PostgreSQL's disk_full class.
+_SQLITE_FULL = 13
+_POSTGRES_DISK_FULL = "53100"
 
 
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
@@ -65,6 +69,17 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a database error means its disk is full: no retry will help."""
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == _SQLITE_FULL:
+        return True
+    if getattr(orig, "sqlstate", None) == _POSTGRES_DISK_FULL:
+        return True
+    return isinstance(orig, OSError) and orig.errno == errno.ENOSPC
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -381,24 +381,31 @@ def test_retry_after_is_honoured_for_the_whole_host(
     assert "Retry-After" in errors_for(report, closed_base + "/after")[0]["message"]
 
 
-def test_redirect_loops_stop_at_the_limit(
+def test_redirect_loops_and_long_chains_stop(
     site_factory: Callable[..., LocalSite], tmp_path: Path
 ) -> None:
+    """A hop back to a URL already in the chain is a loop at once; others stop at the limit."""
     site = site_factory(
         {
             "/loop": redirect("/loop"),
             "/ping": redirect("/pong"),
             "/pong": redirect("/ping"),
+            **{f"/hop{i}": redirect(f"/hop{i + 1}") for i in range(10)},
             "/ok": page(),
         }
     )
-    urls = [site.url("/loop"), site.url("/ping"), site.url("/ok")]
+    urls = [site.url("/loop"), site.url("/ping"), site.url("/hop0"), site.url("/ok")]
     report = run_crawl(urls, settings={"REDIRECT_MAX_TIMES": 5}, cwd=tmp_path)
-    assert site.paths().count("/loop") == 6  # the request and five redirects
-    assert site.paths().count("/ping") + site.paths().count("/pong") == 6
+    assert site.paths().count("/loop") == 1
+    assert site.paths().count("/ping") + site.paths().count("/pong") == 2
     for url in urls[:2]:
         [error] = errors_for(report, url)
-        assert "max redirections" in error["message"]
+        assert error["type"] == "RedirectLoop"
+        assert error["message"].startswith("redirect loop: " + url)
+    assert report["stats"]["wirewatch/redirect_loop"] == 2
+    [error] = errors_for(report, site.url("/hop0"))
+    assert "max redirections" in error["message"]
+    assert [p for p in site.paths() if p.startswith("/hop")] == [f"/hop{i}" for i in range(6)]
     assert fetched(report) == {site.url("/ok")}  # the crawl went on
 
 

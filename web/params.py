@@ -1,7 +1,8 @@
 """Search parameters from a query string, shared by the pages, the API and exports.
 
 Limits are enforced here, before any database work: query length, page size,
-cursor length (ADVERSARIAL case 46). Out-of-range values answer 422.
+cursor length (ADVERSARIAL case 46), dates from 1900-01-01 to 2999-12-31.
+Out-of-range values answer 422 with a message naming the parameter.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from wirewatch.archive import SearchRequest
 MAX_QUERY_CHARS = 500
 MAX_CURSOR_CHARS = 200
 MAX_PAGE = 100
+# Dates and times a search may name (UTC). Stories are never dated in the future, and
+# anything before 1970 sorts as 1970; the bounds keep "the next day" and time-zone
+# shifts far from the ends of what Python's datetime can hold.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive: the end of 2999-12-31
 
 Sort = Literal["newest", "relevance"]
 
@@ -27,16 +33,22 @@ def parse_when(value: str | None, *, name: str, end: bool = False) -> datetime |
     text = value.strip()
     try:
         if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime.combine(day, time(), tzinfo=UTC)
-            return moment + timedelta(days=1) if end else moment
-        parsed = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+        else:
+            parsed = datetime.fromisoformat(text)
+            moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except ValueError as exc:
         raise HTTPException(
             status_code=422,
             detail=f"{name}={value!r} is not a date: use 2026-11-01 or 2026-11-01T10:00:00Z",
         ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise HTTPException(
+            status_code=422,
+            detail=f"{name}={value!r} is out of range: dates from {EARLIEST:%Y-%m-%d} "
+            f"to {LATEST - timedelta(days=1):%Y-%m-%d}",
+        )
+    return moment + timedelta(days=1) if end and len(text) == 10 else moment
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,9 @@ def filters(
         ),
     ] = True,
 ) -> Filters:
+    # Checked here, so a date out of range is a 422 before any route does work.
+    parse_when(since, name="since")
+    parse_when(until, name="until", end=True)
     return Filters(q, since, until, source, lang, topic, cluster, sort, collapse)
 
 

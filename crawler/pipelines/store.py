@@ -4,6 +4,11 @@ Counts go to the crawl run in the same transaction as the story, so progress
 shown to users is never ahead of (or behind) what is stored. When the database
 stays unreachable the item is counted as failed and the run ends failed:
 nothing is dropped with only a log line.
+
+A full disk is not a passing fault: the first "database or disk is full" stops
+the crawl at once (close reason ``database_full``, which fails the run and makes
+``scrapy crawl`` exit non-zero), with one clear error instead of retries; items
+still in flight are dropped without touching the database.
 """
 
 from __future__ import annotations
@@ -14,22 +19,30 @@ from typing import Any, Self
 
 from db import queries, sources
 from db.models import Story
-from db.session import unit_of_work
+from db.session import is_disk_full, unit_of_work
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+from twisted.internet.defer import Deferred
 
 from crawler.database import CrawlDatabase
 from crawler.events.index import EventIndex
+from crawler.exitcodes import DATABASE_FULL
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.storage import store_story
 
 log = logging.getLogger(__name__)
 
+
+def _passing(exc: BaseException) -> bool:
+    return isinstance(exc, OperationalError | DBAPIError) and not is_disk_full(exc)
+
+
 _transient = retry(
-    retry=retry_if_exception_type((OperationalError, DBAPIError)),
+    retry=retry_if_exception(_passing),
     stop=stop_after_attempt(4),
     wait=wait_exponential(multiplier=0.5, max=8),
     reraise=True,
@@ -41,6 +54,8 @@ class StorePipeline:
         self.factory = database.sessions
         self.crawler = crawler
         self.events = EventIndex()
+        self.disk_full: str | None = None  # the error, once the database's disk is full
+        self._closing: Deferred[None] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -52,6 +67,9 @@ class StorePipeline:
         return getattr(spider, "run_id", None)
 
     def process_item(self, item: Any) -> Any:
+        if self.disk_full is not None:  # in flight when the crawl was stopped: said already
+            self.crawler.stats.inc_value("wirewatch/store_skipped_disk_full")
+            raise DropItem(f"not stored, {self.disk_full}: {getattr(item, 'url', item)}", "INFO")
         try:
             if isinstance(item, SourceFetchItem):
                 self._store_fetch(item)
@@ -59,9 +77,24 @@ class StorePipeline:
                 self._store_story(item)
         except (OperationalError, DBAPIError) as exc:
             self.crawler.stats.inc_value("wirewatch/store_failed")
+            if is_disk_full(exc):
+                self._stop_for_full_disk(exc)
+                raise DropItem(
+                    f"not stored, {self.disk_full}: {getattr(item, 'url', item)}"
+                ) from exc
             self._count_failure_best_effort(item, exc)
             raise DropItem(f"could not store {getattr(item, 'url', item)}: {exc}") from exc
         return item
+
+    def _stop_for_full_disk(self, exc: BaseException) -> None:
+        """Say it once and stop the crawl: every later write would fail the same way."""
+        reason = getattr(exc, "orig", None) or exc
+        self.disk_full = f"the database disk is full: {reason}"
+        self.crawler.stats.set_value("wirewatch/fatal_error", self.disk_full)
+        log.error("%s; stopping the crawl (free space, then crawl again)", self.disk_full)
+        engine = self.crawler.engine
+        if engine is not None and self._closing is None:
+            self._closing = deferred_from_coro(engine.close_spider_async(reason=DATABASE_FULL))
 
     @_transient
     def _store_story(self, item: StoryItem) -> None:

@@ -10,8 +10,8 @@ through the crawl's one database engine (``crawler.database``).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -98,22 +98,44 @@ class FeedSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[Any]:
         self.sources = self._load_sources()
         self.crawler.stats.set_value("wirewatch/sources_total", len(self.sources))
-        for ref in self.sources:
-            yield self._feed_request(ref)
+        for group in self._by_request(self.sources):
+            yield self._feed_request(group)
 
-    def _feed_request(self, ref: SourceRef) -> scrapy.Request:
+    def _by_request(self, refs: list[SourceRef]) -> list[list[SourceRef]]:
+        """Sources whose feed URLs are one request to Scrapy, together.
+
+        The duplicate filter would drop the second request, and with it that
+        source's outcome; one request answers for all of them instead. (Every
+        worker of a distributed crawl groups the same way.)
+        """
+        fingerprint = self.crawler.request_fingerprinter.fingerprint
+        groups: dict[bytes, list[SourceRef]] = {}
+        for ref in refs:
+            groups.setdefault(fingerprint(scrapy.Request(ref.url)), []).append(ref)
+        return list(groups.values())
+
+    def _feed_request(self, group: list[SourceRef]) -> scrapy.Request:
+        ref = group[0]
         headers: dict[str, str] = {}
-        if ref.etag:
+        # Validators only when every source sharing the request holds the same ones.
+        if ref.etag and all(other.etag == ref.etag for other in group):
             headers["If-None-Match"] = ref.etag
-        if ref.last_modified:
+        if ref.last_modified and all(o.last_modified == ref.last_modified for o in group):
             headers["If-Modified-Since"] = ref.last_modified
         return scrapy.Request(
             ref.url,
             headers=headers,
             callback=self.parse_feed,
             errback=self.feed_failed,
-            meta={"source": ref, "handle_httpstatus_list": [304]},
+            meta={"source": ref, "sharing": group[1:], "handle_httpstatus_list": [304]},
         )
+
+    @staticmethod
+    def _for_every_source(item: SourceFetchItem, meta: dict[str, Any]) -> Iterable[SourceFetchItem]:
+        """The fetch's outcome for its source and for each source sharing its URL."""
+        yield item
+        for other in meta.get("sharing", ()):
+            yield replace(item, source_id=other.id, source_name=other.name, url=other.url)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         ref: SourceRef = response.meta["source"]
@@ -122,14 +144,17 @@ class FeedSpider(scrapy.Spider):
         etag = _header(response, "ETag")
         last_modified = _header(response, "Last-Modified")
         if response.status == 304:
-            yield SourceFetchItem(
-                ref.id,
-                ref.name,
-                ref.url,
-                304,
-                etag=etag or ref.etag,
-                last_modified=last_modified or ref.last_modified,
-                not_modified=True,
+            yield from self._for_every_source(
+                SourceFetchItem(
+                    ref.id,
+                    ref.name,
+                    ref.url,
+                    304,
+                    etag=etag or ref.etag,
+                    last_modified=last_modified or ref.last_modified,
+                    not_modified=True,
+                ),
+                response.meta,
             )
             return
         if ref.kind == SourceKind.TELEGRAM:
@@ -149,25 +174,31 @@ class FeedSpider(scrapy.Spider):
                 self.logger.warning("older Telegram page %s unreadable", response.url)
                 return
         elif not feed.entries and feed.malformed:
-            yield SourceFetchItem(
-                ref.id,
-                ref.name,
-                ref.url,
-                response.status,
-                error=f"unreadable feed: {feed.malformed}",
-                malformed=feed.malformed,
+            yield from self._for_every_source(
+                SourceFetchItem(
+                    ref.id,
+                    ref.name,
+                    ref.url,
+                    response.status,
+                    error=f"unreadable feed: {feed.malformed}",
+                    malformed=feed.malformed,
+                ),
+                response.meta,
             )
             return
         else:
-            yield SourceFetchItem(
-                ref.id,
-                ref.name,
-                ref.url,
-                response.status,
-                etag=etag,
-                last_modified=last_modified,
-                entries=len(feed.entries),
-                malformed=feed.malformed,
+            yield from self._for_every_source(
+                SourceFetchItem(
+                    ref.id,
+                    ref.name,
+                    ref.url,
+                    response.status,
+                    etag=etag,
+                    last_modified=last_modified,
+                    entries=len(feed.entries),
+                    malformed=feed.malformed,
+                ),
+                response.meta,
             )
         known = self._known_keys(feed.entries)
         if ref.kind == SourceKind.TELEGRAM:
@@ -277,7 +308,8 @@ class FeedSpider(scrapy.Spider):
         response = getattr(failure.value, "response", None)
         status = response.status if response is not None else None
         reason = _describe_failure(failure)
-        yield SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason)
+        item = SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason)
+        yield from self._for_every_source(item, request.meta)
 
 
 def _unchanged(entry: FeedEntry, seen: queries.KnownStory) -> bool:

@@ -80,7 +80,7 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
             log.warning("crawl #%s: source %s no longer exists", run_id, source_id)
             self._add(run_id, -1)
             return []
-        request = self._feed_request(SourceRef.of(rows[0]))
+        request = self._feed_request([SourceRef.of(rows[0])])
         request.meta[RUN_META] = run_id
         request.meta[CARRIED] = True
         request.dont_filter = True
