@@ -15,7 +15,7 @@ crawler into a proxy into the host's own network (SSRF). The rules:
 
 A check before fetching is not enough on its own: a name can resolve to a
 public address when checked and to a private one a moment later (DNS
-rebinding). So `fetch_url` connects to the very addresses it vetted, and the
+rebinding). So `guarded_client` connects to the very addresses it vetted, and the
 Scrapy side installs a resolver that vets at connect time
 (`crawler.middlewares.GuardedResolver`).
 """
@@ -28,16 +28,14 @@ import re
 import socket
 import ssl
 import time
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
-from core.errors import BlockedURLError, ConfigError, FetchError
+from core.errors import BlockedURLError, ConfigError
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -49,10 +47,6 @@ Resolve = Callable[[str, int | None], Sequence[tuple[Any, ...]]]
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 ALLOW_HINT = "allow it with the allow_private_hosts setting (WIREWATCH_ALLOW_PRIVATE_HOSTS)"
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-_CHUNK = 64 * 1024
 _HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
@@ -243,7 +237,7 @@ def check_url(url: str, policy: AddressPolicy, resolve: Resolve | None = None) -
     """Refuse *url* unless it is http(s) and every address of its host is public or allowed.
 
     Use this to validate input (the "add source" form, the API); fetching must still
-    go through `fetch_url` or the Scrapy middlewares, which vet again at connect time.
+    go through `guarded_client` or the Scrapy middlewares, which vet again at connect time.
     """
     try:
         host, port = _split_http_url(url)
@@ -393,7 +387,7 @@ def guarded_client(
 ) -> httpx.Client:
     """An httpx client that cannot reach blocked addresses; it does not follow redirects.
 
-    It does not cap body sizes: stream responses, or use `fetch_url`, which does.
+    It does not cap body sizes: stream responses and stop at a limit of your own.
     """
     return httpx.Client(
         transport=GuardedTransport(policy, resolve=resolve, deadline=deadline),
@@ -401,166 +395,3 @@ def guarded_client(
         follow_redirects=False,
         trust_env=False,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class FetchResponse:
-    """A fully read response; headers have lower-case names and describe the decoded body."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    final_url: str
-    redirects: tuple[str, ...] = ()
-
-
-def fetch_url(
-    url: str,
-    policy: AddressPolicy,
-    *,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    timeout: float = 30.0,
-    max_redirects: int = 5,
-    headers: Mapping[str, str] | None = None,
-    resolve: Resolve | None = None,
-) -> FetchResponse:
-    """GET *url* within limits: guarded connections, every redirect hop re-checked.
-
-    *timeout* bounds the whole fetch including redirects; *max_bytes* bounds both
-    the bytes received and the decoded (decompressed) body. Any status is
-    returned; the caller decides what a 404 means. Raises BlockedURLError for a
-    refused URL or hop, FetchError for timeouts, oversized bodies, too many
-    redirects and network failures.
-    """
-    deadline = time.monotonic() + timeout
-    request_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    request_headers["accept-encoding"] = "gzip, deflate"
-    current = url
-    visited: list[str] = []
-    with guarded_client(policy, timeout=timeout, resolve=resolve, deadline=deadline) as client:
-        for _ in range(max_redirects + 1):
-            try:
-                check_scheme_only(current)
-            except BlockedURLError as exc:
-                logger.warning("Refused to fetch %s: %s", current, exc.reason)
-                raise
-            try:
-                with client.stream("GET", current, headers=request_headers) as response:
-                    location = response.headers.get("location")
-                    if response.status_code in REDIRECT_STATUSES and location:
-                        target = urljoin(current, location.strip())
-                        if not _same_origin(current, target):
-                            for name in CREDENTIAL_HEADERS:
-                                request_headers.pop(name, None)
-                        visited.append(current)
-                        current = target
-                        continue
-                    body = _read_body(response, current, max_bytes)
-                    return FetchResponse(
-                        status=response.status_code,
-                        headers=_decoded_headers(response.headers),
-                        body=body,
-                        final_url=current,
-                        redirects=tuple(visited),
-                    )
-            except BlockedURLError as exc:
-                logger.warning("Refused to fetch %s: %s", current, exc.reason)
-                raise BlockedURLError(current, exc.reason) from None
-            except httpx.TimeoutException:
-                raise FetchError(current, f"no complete response within {timeout:g} s") from None
-            except httpx.HTTPError as exc:
-                raise FetchError(current, f"network error: {exc}") from None
-    raise FetchError(url, f"too many redirects (more than {max_redirects}); last was {current}")
-
-
-def _same_origin(a: str, b: str) -> bool:
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
-
-
-def _decoded_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {
-        name.lower(): value
-        for name, value in headers.items()
-        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-    }
-
-
-def _read_body(response: httpx.Response, url: str, max_bytes: int) -> bytes:
-    decoder = _decoder_for(response.headers.get("content-encoding", ""), url)
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise FetchError(url, f"response of {declared} bytes exceeds the {max_bytes}-byte limit")
-    body = bytearray()
-    received = 0
-    for raw in response.iter_raw(_CHUNK):
-        received += len(raw)
-        if received > max_bytes:
-            raise FetchError(url, f"response exceeds the {max_bytes}-byte limit")
-        for piece in decoder(raw):
-            body += piece
-            if len(body) > max_bytes:
-                raise FetchError(url, f"decompressed response exceeds the {max_bytes}-byte limit")
-    for piece in decoder(b""):
-        body += piece
-        if len(body) > max_bytes:
-            raise FetchError(url, f"decompressed response exceeds the {max_bytes}-byte limit")
-    return bytes(body)
-
-
-Decoder = Callable[[bytes], Iterator[bytes]]
-
-
-def _decoder_for(content_encoding: str, url: str) -> Decoder:
-    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
-    codings = [c for c in codings if c != "identity"]
-    if not codings:
-        return _identity
-    if len(codings) > 1 or codings[0] not in ("gzip", "x-gzip", "deflate"):
-        raise FetchError(
-            url, f"unsupported content-encoding {content_encoding!r} (only gzip and deflate)"
-        )
-    return _BoundedInflater(gzip=codings[0] != "deflate", url=url)
-
-
-def _identity(data: bytes) -> Iterator[bytes]:
-    if data:
-        yield data
-
-
-class _BoundedInflater:
-    """zlib decompression in slices of at most 64 KiB, so a bomb never materialises.
-
-    ``decoder(b"")`` marks the end of the input.
-    """
-
-    def __init__(self, *, gzip: bool, url: str) -> None:
-        # 47: gzip or zlib header, auto-detected; deflate starts as zlib and may turn out raw.
-        self._wbits = 47 if gzip else 15
-        self._inflater = zlib.decompressobj(self._wbits)
-        self._started = False
-        self._url = url
-
-    def __call__(self, data: bytes) -> Iterator[bytes]:
-        if not data:
-            if self._started and not self._inflater.eof:
-                raise FetchError(self._url, "compressed body is truncated")
-            yield self._inflater.flush()
-            return
-        pending = data
-        while pending:
-            try:
-                piece = self._inflater.decompress(pending, _CHUNK)
-            except zlib.error as exc:
-                if not self._started and self._wbits == 15:
-                    self._wbits = -15  # "deflate" sent as a raw stream, as some servers do
-                    self._inflater = zlib.decompressobj(self._wbits)
-                    continue
-                raise FetchError(self._url, f"corrupt compressed body: {exc}") from None
-            self._started = True
-            yield piece
-            if self._inflater.eof and self._inflater.unused_data:
-                pending = self._inflater.unused_data  # next gzip member
-                self._inflater = zlib.decompressobj(self._wbits)
-            else:
-                pending = self._inflater.unconsumed_tail

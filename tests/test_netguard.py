@@ -11,7 +11,6 @@ import gzip
 import socket
 import threading
 import time
-import tracemalloc
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,12 +18,12 @@ from typing import Any, Self
 
 import pytest
 
-from core.errors import BlockedURLError, ConfigError, FetchError
+from core.errors import BlockedURLError, ConfigError
 from core.netguard import (
     AddressPolicy,
     check_scheme_only,
     check_url,
-    fetch_url,
+    guarded_client,
     non_public_reason,
     vet_host,
 )
@@ -444,165 +443,46 @@ def test_safety_settings_follow_wirewatch_settings() -> None:
     assert scrapy_settings["TWISTED_DNS_RESOLVER"] == "crawler.middlewares.GuardedResolver"
 
 
-# --- fetch_url against real servers -------------------------------------------------------
+# --- the guarded client against real servers ----------------------------------------------
 
 LOOPBACK = AddressPolicy(["127.0.0.1"])
 
 
-def test_fetch_returns_status_headers_body(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/feed": page(b"<rss/>", **{"Content-Type": "application/rss+xml"})})
-    response = fetch_url(site.url("/feed"), LOOPBACK)
-    assert (response.status, response.body, response.final_url) == (
-        200,
-        b"<rss/>",
-        site.url("/feed"),
-    )
-    assert response.headers["content-type"] == "application/rss+xml"
-    missing = fetch_url(site.url("/missing"), LOOPBACK)
-    assert missing.status == 404
-
-
-def test_fetch_refuses_loopback_without_allow_list(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/": page()})
-    with pytest.raises(BlockedURLError, match="loopback"):
-        fetch_url(site.url("/"), NO_ALLOW)
+def test_guarded_client_refuses_loopback_without_allow_list(
+    site_factory: Callable[..., LocalSite],
+) -> None:
+    site = site_factory({"/": page(b"secret")})
+    with guarded_client(NO_ALLOW) as client, pytest.raises(BlockedURLError):
+        client.get(site.url("/"))
     assert site.hits == []
 
 
-def test_fetch_decodes_gzip_and_reports_decoded_headers(
+def test_guarded_client_connects_to_the_vetted_address(
     site_factory: Callable[..., LocalSite],
 ) -> None:
-    body = "Новости МВД Таджикистана".encode() * 100
-    site = site_factory({"/gz": page(gzip.compress(body), **{"Content-Encoding": "gzip"})})
-    response = fetch_url(site.url("/gz"), LOOPBACK)
-    assert response.body == body
-    assert "content-encoding" not in response.headers
-    assert site.hits[0].headers["accept-encoding"] == "gzip, deflate"
-
-
-def test_fetch_refuses_redirect_to_internal_address(site_factory: Callable[..., LocalSite]) -> None:
-    internal = site_factory({"/secret": page(b"internal secret")}, host="127.0.0.2")
-    public = site_factory({"/go": redirect(internal.url("/secret"))})
-    with pytest.raises(BlockedURLError) as caught:
-        fetch_url(public.url("/go"), LOOPBACK)
-    assert caught.value.url == internal.url("/secret")
-    assert "127.0.0.2" in caught.value.reason
-    assert internal.hits == []
-
-
-def test_fetch_refuses_redirect_to_file_scheme(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/go": redirect("file:///etc/passwd")})
-    with pytest.raises(BlockedURLError, match="file: is not allowed"):
-        fetch_url(site.url("/go"), LOOPBACK)
-
-
-def test_fetch_stops_after_max_redirects(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/loop": redirect("/loop")})
-    with pytest.raises(FetchError, match="too many redirects"):
-        fetch_url(site.url("/loop"), LOOPBACK, max_redirects=3)
-    assert site.paths() == ["/loop"] * 4
-
-
-def test_fetch_follows_a_short_redirect_chain(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/a": redirect("/b", 301), "/b": redirect("/c", 307), "/c": page(b"done")})
-    response = fetch_url(site.url("/a"), LOOPBACK, max_redirects=2)
-    assert response.body == b"done"
-    assert response.redirects == (site.url("/a"), site.url("/b"))
-
-
-def test_fetch_drops_credentials_on_cross_origin_redirect(
-    site_factory: Callable[..., LocalSite],
-) -> None:
-    other = site_factory({"/land": page(b"landed")})
-    origin = site_factory({"/go": redirect(other.url("/land"))})
-    headers = {
-        "Authorization": "Bearer s3cret",
-        "Cookie": "session=1",
-        "User-Agent": "wirewatch-test",
-    }
-    fetch_url(origin.url("/go"), LOOPBACK, headers=headers)
-    assert origin.hits[0].headers["authorization"] == "Bearer s3cret"
-    landed = other.hits[0].headers
-    assert "authorization" not in landed and "cookie" not in landed
-    assert landed["user-agent"] == "wirewatch-test"
-
-
-def test_fetch_connects_to_the_vetted_address(site_factory: Callable[..., LocalSite]) -> None:
     """A made-up name only the stub can resolve: the connection must use the vetted answer."""
     site = site_factory({"/": page(b"via stub")})
     port = site.server.server_address[1]
     resolve = stub_resolver({"feeds.test": ["127.0.0.1"]})
-    response = fetch_url(f"http://feeds.test:{port}/", LOOPBACK, resolve=resolve)
-    assert response.body == b"via stub"
+    with guarded_client(LOOPBACK, resolve=resolve) as client:
+        response = client.get(f"http://feeds.test:{port}/")
+    assert response.content == b"via stub"
     assert resolve.calls == {"feeds.test": 1}  # type: ignore[attr-defined]
     assert site.hits[0].headers["host"] == f"feeds.test:{port}"
 
 
-def test_fetch_vets_again_after_an_earlier_check(site_factory: Callable[..., LocalSite]) -> None:
-    """check_url passed, then the name moved to a refused address: fetch_url must notice."""
+def test_guarded_client_vets_again_after_an_earlier_check(
+    site_factory: Callable[..., LocalSite],
+) -> None:
+    """check_url passed, then the name moved to a refused address: the client must notice."""
     internal = site_factory({"/": page(b"internal")}, host="127.0.0.2")
     port = internal.server.server_address[1]
     resolve = stub_resolver({"rebind.test": [["127.0.0.1"], ["127.0.0.2"]]})
     url = f"http://rebind.test:{port}/"
     check_url(url, LOOPBACK, resolve=resolve)
-    with pytest.raises(BlockedURLError, match=r"127\.0\.0\.2"):
-        fetch_url(url, LOOPBACK, resolve=resolve)
+    with (
+        guarded_client(LOOPBACK, resolve=resolve) as client,
+        pytest.raises(BlockedURLError, match=r"127\.0\.0\.2"),
+    ):
+        client.get(url)
     assert internal.hits == []
-
-
-def test_fetch_refuses_declared_oversize_body(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/big": page(b"x" * (2 * MiB))})
-    with pytest.raises(FetchError, match="exceeds the 1048576-byte limit"):
-        fetch_url(site.url("/big"), LOOPBACK, max_bytes=MiB)
-
-
-def test_fetch_stops_reading_an_endless_body(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/endless": stream(64 * MiB)})
-    with pytest.raises(FetchError, match="exceeds"):
-        fetch_url(site.url("/endless"), LOOPBACK, max_bytes=MiB)
-
-
-def test_fetch_gzip_bomb_is_refused_with_bounded_memory(
-    site_factory: Callable[..., LocalSite],
-) -> None:
-    bomb = gzip_bomb(512 * MiB)
-    single = gzip.compress(bytes(64 * MiB), compresslevel=9)
-    site = site_factory(
-        {
-            "/bomb": page(bomb, **{"Content-Encoding": "gzip"}),
-            "/single": page(single, **{"Content-Encoding": "gzip"}),
-        }
-    )
-    tracemalloc.start()
-    try:
-        for path in ("/bomb", "/single"):
-            with pytest.raises(FetchError, match="decompressed response exceeds"):
-                fetch_url(site.url(path), LOOPBACK, max_bytes=MiB)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 16 * MiB, f"peak allocation {peak / MiB:.1f} MiB while refusing a bomb"
-
-
-def test_fetch_rejects_encodings_it_did_not_ask_for(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/br": page(b"\x8b\x02\x80hello\x03", **{"Content-Encoding": "br"})})
-    with pytest.raises(FetchError, match="unsupported content-encoding"):
-        fetch_url(site.url("/br"), LOOPBACK)
-
-
-def test_fetch_refuses_a_truncated_body(site_factory: Callable[..., LocalSite]) -> None:
-    site = site_factory({"/partial": partial})
-    with pytest.raises(FetchError, match="network error"):
-        fetch_url(site.url("/partial"), LOOPBACK)
-
-
-@pytest.mark.parametrize("trickle", [0.0, 0.2], ids=["stalled", "trickling"])
-def test_fetch_timeout_bounds_the_whole_fetch(
-    site_factory: Callable[..., LocalSite], trickle: float
-) -> None:
-    """A byte every 0.2 s never trips a per-read timeout; the total budget still ends it."""
-    site = site_factory({"/slow": stall(trickle=trickle, declared=10_000)})
-    started = time.monotonic()
-    with pytest.raises(FetchError, match="within 1 s"):
-        fetch_url(site.url("/slow"), LOOPBACK, timeout=1.0)
-    assert time.monotonic() - started < STALL_LIMIT / 3
