@@ -36,7 +36,9 @@ def match(
     ),
     topic: str = typer.Option(None, "--topic", "-t", help="Topic slug."),
     query: str = typer.Option(None, "--query", "-q", help="A query instead of a saved topic."),
-    why: bool = typer.Option(False, "--why", help="Also print what matched, tab-separated."),
+    why: bool = typer.Option(
+        False, "--why", help="Also print the story's words that matched, quoted, tab-separated."
+    ),
 ) -> None:
     """Print the id of each story in FILE that the topic (or query) matches, one per line."""
     with user_errors():

@@ -501,7 +501,8 @@ def test_snippets_mark_matches_and_escape_stored_text(
         assert set(html.replace("<mark>", "").replace("</mark>", "")) & set("<>") == set()
     assert "<mark>МВД</mark>" in str(hit.title_html)
     assert "<mark>мигрантов</mark>" in str(hit.snippet_html)
-    assert "мигранты ≈ мигрантов" in hit.why
+    assert any("“мигрантов”" in line for line in hit.why)
+    assert not any("≈" in line for line in hit.why)
 
 
 @pytest.mark.parametrize(

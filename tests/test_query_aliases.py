@@ -9,7 +9,7 @@ from core.query import Document, default_aliases, load_aliases, parse
 
 
 def fired(query: str, text: str, aliases=None) -> list[str]:
-    return parse(query, aliases=aliases).match(Document(text=text)).why
+    return parse(query, aliases=aliases).match(Document(text=text)).labels
 
 
 @pytest.mark.parametrize(

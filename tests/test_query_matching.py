@@ -174,34 +174,34 @@ def test_why_labels_show_query_term_and_document_words():
     doc = Document(title="ВКД откроет представительства в Москве", text="")
     result = query.match(analyze_document(doc))
     assert result.matched
-    assert result.why == ["МВД Таджикистана ≈ ВКД", "представительство ≈ представительства"]
+    assert result.labels == ["МВД Таджикистана ≈ ВКД", "представительство ≈ представительства"]
     assert [hit.where for hit in result.hits] == ["title", "title"]
 
 
 def test_why_label_for_identical_words_and_metadata():
     result = parse("мигрант lang:ru").match(Document(text="мигрант", lang="ru"))
-    assert result.why == ["мигрант", "lang:ru"]
+    assert result.labels == ["мигрант", "lang:ru"]
     assert [hit.where for hit in result.hits] == ["text", "lang"]
 
 
 def test_why_keeps_the_documents_surface_form_for_phrases():
     result = parse('"Вазорати меҳнат"').match(Document(text="ВАЗОРАТИ МЕҲНАТИ гуфт"))
-    assert result.why == ['"Вазорати меҳнат" ≈ ВАЗОРАТИ МЕҲНАТИ']
+    assert result.labels == ['"Вазорати меҳнат" ≈ ВАЗОРАТИ МЕҲНАТИ']
     same = parse('"Вазорати меҳнат"').match(Document(text="ВАЗОРАТИ МЕҲНАТ гуфт"))
-    assert same.why == ['"Вазорати меҳнат"']
+    assert same.labels == ['"Вазорати меҳнат"']
 
 
 def test_unmatched_result_has_no_hits_and_is_falsy():
     result = parse("a b").match(Document(text="a"))
     assert not result
-    assert result.hits == [] and result.why == []
+    assert result.hits == [] and result.why == [] and result.labels == []
 
 
 def test_or_reports_every_branch_that_fired():
     result = parse("мигрант OR патент OR футбол").match(Document(text="мигрант купил патент"))
-    assert result.why == ["мигрант", "патент"]
+    assert result.labels == ["мигрант", "патент"]
 
 
 def test_failed_and_branch_leaves_no_hits():
     result = parse("(мигрант футбол) OR патент").match(Document(text="мигрант купил патент"))
-    assert result.why == ["патент"]
+    assert result.labels == ["патент"]

@@ -18,6 +18,7 @@ from core.query.ast import And, Entity, Near, Node, Not, Or, Phrase, Term, rende
 from core.query.ast import Field as FieldNode
 from core.query.document import AnalyzedDocument
 from core.query.normalize import WORD_RE, fold_text, fold_word
+from core.query.quotes import reader_why
 from core.query.stemming import PREFIX_KEY_LEN, prefix_key, query_keys, translit_eligible
 
 Span = tuple[int, int]
@@ -31,9 +32,14 @@ class Hit:
     query: str
     matched: str
     where: str  # "title", "text", or the metadata field: "lang", "source", "domain"
+    # Character offsets of ``matched`` in the story's title or text (as analysed);
+    # -1 for metadata hits, which have no place in the text.
+    start: int = -1
+    end: int = -1
 
     @property
     def label(self) -> str:
+        """The query term and the story's word it matched, as a query author reads it."""
         if fold_text(self.query) == fold_text(self.matched):
             return self.query
         return f"{self.query} ≈ {self.matched}"
@@ -43,10 +49,23 @@ class Hit:
 class MatchResult:
     matched: bool
     hits: list[Hit] = field(default_factory=list)
+    # The analysed story, so ``why`` can quote it; quoting is left until asked for
+    # because most matches (concepts, the topic index) never show their reasons.
+    document: AnalyzedDocument | None = None
 
     @property
     def why(self) -> list[str]:
-        """Distinct hit labels in the order they fired, for "why it matched" lines."""
+        """Why it matched in the reader's words: the story's own words, quoted in context.
+
+        Never query syntax; see :func:`core.query.quotes.reader_why`.
+        """
+        if self.document is None:
+            return self.labels
+        return reader_why(self.document, self.hits)
+
+    @property
+    def labels(self) -> list[str]:
+        """Distinct hit labels (query term ≈ story word) in the order they fired, for query authors."""
         return list(dict.fromkeys(hit.label for hit in self.hits))
 
     def __bool__(self) -> bool:
@@ -98,7 +117,8 @@ class Positional(Matcher):
 
 
 def _hit(label: str, doc: AnalyzedDocument, span: Span) -> Hit:
-    return Hit(label, doc.surface(span[0], span[1]), doc.zone_name(span[0]))
+    first, last = doc.token_at(span[0]), doc.token_at(span[1])
+    return Hit(label, doc.surface(span[0], span[1]), doc.zone_name(span[0]), first.start, last.end)
 
 
 class TermMatcher(Positional):

@@ -30,7 +30,7 @@ class Query:
         adoc = analyze_document(doc) if isinstance(doc, Document) else doc
         hits: list[Hit] = []
         if self._matcher.collect(adoc, hits):
-            return MatchResult(True, hits)
+            return MatchResult(True, hits, adoc)
         return MatchResult(False, [])
 
     def matches(self, doc: AnalyzedDocument | Document) -> bool:
