@@ -1,0 +1,41 @@
+"""The beat's lexicon: concepts that hold across languages and do not catch look-alikes."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.lexicon import default_lexicon
+from core.query import Document, analyze_document
+
+
+def _concepts(text: str) -> frozenset[str]:
+    return default_lexicon().concepts_of(analyze_document(Document(text=text)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Мигрантам без полиса ОМС откажут в патенте",
+        "Стоимость полиса ДМС для трудовых мигрантов выросла",
+        "Страховой полис теперь можно оформить онлайн",
+        "Мигрант предъявил полис ОМС в поликлинике",
+        "Медицинский полис стал обязательным",
+    ],
+)
+def test_russian_insurance_policy_is_not_police(text: str) -> None:
+    assert "police" not in _concepts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ба гуфтаи полис, ҳодиса дар маҳаллаи Бруклин рух дод",
+        "Полиси Русия ду муҳоҷирро боздошт кард",
+        "Полисҳои турк ба сайёҳон кӯмак мерасонанд",
+        "Дар Маскав полисро даъват карданд",
+        # Russian police words still count beside an insurance policy
+        "Полиция проверила у мигранта полис ОМС",
+    ],
+)
+def test_tajik_police_forms_are_police(text: str) -> None:
+    assert "police" in _concepts(text)
