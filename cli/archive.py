@@ -35,6 +35,12 @@ def search(
     topic: str = typer.Option(None, help="Only stories this topic matched (its slug)."),
     sort: SortOrder = typer.Option(SortOrder.newest, help="newest first, or most relevant first."),
     limit: int = typer.Option(20, min=1, max=1000, help="At most this many results."),
+    across: bool = typer.Option(
+        True,
+        "--across-languages/--no-across-languages",
+        help="Each word also finds its equivalents in Russian, Tajik and English "
+        "(МВД finds 'interior ministry' and 'ВКД'), from the beat's lexicon and aliases.",
+    ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="Output format."),
 ) -> None:
     """Search stored stories, newest first (the same query language as topics)."""
@@ -53,6 +59,7 @@ def search(
                 topic=topic,
                 sort=sort.value,  # type: ignore[arg-type]
                 limit=limit,
+                across=across,
             )
             rows = [_row(hit) for hit in hits]
     if output == OutputFormat.json:

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from core.errors import ConfigError, QueryError
-from core.query import AnalyzedDocument, TopicIndex, parse
+from core.query import AnalyzedDocument, MatchResult, TopicIndex, parse
 from core.query.aliases import default_aliases
 
 DEFAULT_LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -53,6 +53,10 @@ class Lexicon:
     def concepts_of(self, document: AnalyzedDocument) -> frozenset[str]:
         """The names of every concept the story mentions."""
         return frozenset(name for name, _ in self._index.match(document))
+
+    def match(self, document: AnalyzedDocument) -> list[tuple[str, MatchResult]]:
+        """Each concept the story mentions, with the hits that show where."""
+        return self._index.match(document)
 
     def kind(self, name: str) -> str:
         return self.concepts[name].kind

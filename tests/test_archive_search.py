@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.across import across_languages
 from core.errors import NotFoundError, QueryError
 from core.query import Document, analyze_document, parse
 from core.query.normalize import WORD_RE, fold_text
@@ -110,7 +111,8 @@ def _documents(factory: sessionmaker[Session]) -> dict[int, Document]:
 
 
 def _brute(docs: dict[int, Document], query: str) -> set[int]:
-    compiled = parse(query)
+    # archive search finds each word's equivalents in the other languages by default
+    compiled = across_languages(parse(query))
     return {sid for sid, doc in docs.items() if compiled.matches(analyze_document(doc))}
 
 

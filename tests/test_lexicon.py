@@ -23,7 +23,8 @@ def _concepts(text: str) -> frozenset[str]:
     ],
 )
 def test_russian_insurance_policy_is_not_police(text: str) -> None:
-    assert "police" not in _concepts(text)
+    concepts = _concepts(text)
+    assert "police" not in concepts and "police-authority" not in concepts
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,7 @@ def test_russian_insurance_policy_is_not_police(text: str) -> None:
 )
 def test_tajik_police_forms_are_police(text: str) -> None:
     assert "police" in _concepts(text)
+
+
+def test_tajik_police_is_also_the_police_authority_entity() -> None:
+    assert "police-authority" in _concepts("Ба гуфтаи полис, ҳодиса рух дод")

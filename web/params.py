@@ -62,6 +62,7 @@ class Filters:
     cluster: int | None
     sort: Sort
     collapse: bool
+    across: bool = True
 
     def request(self, *, limit: int = 20, cursor: str | None = None) -> SearchRequest:
         return SearchRequest(
@@ -74,6 +75,7 @@ class Filters:
             cluster=self.cluster,
             sort=self.sort,
             collapse=self.collapse,
+            across=self.across,
             limit=limit,
             cursor=cursor or None,
         )
@@ -103,11 +105,19 @@ def filters(
             "and languages), led by its headline report when that matches; false: every story"
         ),
     ] = True,
+    across: Annotated[
+        bool,
+        Query(
+            description="Each word also finds its equivalents in Russian, Tajik and English "
+            "(МВД finds 'interior ministry' and 'ВКД'), from the beat's lexicon and aliases; "
+            "0: the words as written only"
+        ),
+    ] = True,
 ) -> Filters:
     # Checked here, so a date out of range is a 422 before any route does work.
     parse_when(since, name="since")
     parse_when(until, name="until", end=True)
-    return Filters(q, since, until, source, lang, topic, cluster, sort, collapse)
+    return Filters(q, since, until, source, lang, topic, cluster, sort, collapse, across)
 
 
 SearchFilters = Annotated[Filters, Depends(filters)]

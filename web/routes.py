@@ -103,6 +103,7 @@ def _query_params(filters: Filters) -> dict[str, object]:
         "cluster": filters.cluster,
         "sort": filters.sort,
         "collapse": "true" if filters.collapse else "false",
+        "across": "1" if filters.across else "0",
     }
 
 

@@ -121,10 +121,12 @@ def search_archive(
     topic: str | None = None,
     sort: Sort = "newest",
     limit: int = 20,
+    across: bool = True,
 ) -> list[SearchHit]:
     """Up to ``limit`` stories matching ``query``, newest first, with why each matched.
 
-    Every story is listed (copies in a cluster too), as the CLI always did.
+    Every story is listed (copies in a cluster too), as the CLI always did. With
+    ``across`` each word also finds its equivalents in the other languages.
     """
     limit = max(1, min(limit, MAX_LIMIT))
     hits: list[SearchHit] = []
@@ -139,6 +141,7 @@ def search_archive(
             topic=topic,
             sort=sort,
             collapse=False,
+            across=across,
             limit=min(limit - len(hits), 100),
             cursor=cursor,
         )

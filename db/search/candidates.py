@@ -37,7 +37,9 @@ def candidate_sql(
 ) -> tuple[Any, dict[str, Any]]:
     params: dict[str, Any] = {}
     where: list[str] = []
-    verify = "0"
+    # No index expression at all (NOT over a phrase on SQLite): every row is a candidate
+    # and the matcher decides; only an exact rendering may skip the check.
+    verify = "0" if c.exact else "1"
     score = "NULL"
     if c.dialect == "postgresql":
         frm, keycol = "search_docs d", "d.sort_key"

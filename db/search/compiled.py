@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from core.across import across_languages
 from core.errors import NotFoundError
 from core.query import AliasTable, Query, parse
 from core.query.ast import Field as FieldNode
@@ -76,6 +77,8 @@ def compile_request(
         raise SearchRequestError(f"limit must be between 1 and {MAX_LIMIT}, not {request.limit}")
     text_query = request.query.strip()
     query = parse(text_query, aliases) if text_query else None
+    if query is not None and request.across:
+        query = across_languages(query, aliases)
     parts: list[Plan] = []
     if query is not None:
         sources: dict[int, str] = {}

@@ -34,6 +34,8 @@ class SearchRequest:
     cluster: int | None = None
     sort: Sort = "newest"
     collapse: bool = True
+    # Each word also finds its equivalents in the other languages (core.across).
+    across: bool = True
     limit: int = 20
     cursor: str | None = None
 
