@@ -15,6 +15,13 @@ generated ones, so their own cost is printed separately: each default topic
 tried on every generated story and on the labelled beat stories
 (``tests/data/beat``), analysis excluded. ``--topics-file`` measures another
 topics file (e.g. an older version of the default one) the same way.
+
+The model path is what ``alerts.matching.TopicMatcher`` does for stored
+stories: the same 10,000 topics plus the default topic with its relevance
+model (trained on its seed examples), the "why it matched" quotes of every
+match, and the model consulted where the query missed. It is timed against
+the bare topic index on the same unseen batches, alternating, best of three;
+the target is a ratio of at least 0.8.
 """
 
 from __future__ import annotations
@@ -26,10 +33,19 @@ from pathlib import Path
 import snowballstemmer
 import yaml
 
+from alerts.matching import TopicMatcher
+from alerts.relevance import RelevanceModel
 from bench.matching.corpus import build_vocabularies, stories, topic_queries
-from bench.matching.topic_quality import TOPICS_FILE, beat_files, load_rows
+from bench.matching.topic_quality import (
+    DEFAULT_SLUG,
+    TOPICS_FILE,
+    beat_files,
+    load_rows,
+    topic_query,
+)
 from core.query import Document, Query, TopicIndex, analyze_document, parse
 from core.query.document import AnalyzedDocument
+from core.seeds import seed_examples
 
 
 def naive(queries: list[Query], docs) -> tuple[float, list[list[int]]]:
@@ -82,6 +98,39 @@ def per_topic(topics_file: Path, docs: list[Document]) -> list[tuple[str, float,
     return figures
 
 
+def model_index(queries: list[Query]) -> tuple[TopicIndex[int], RelevanceModel]:
+    """The generated topics plus the default topic (id 0), and that topic's trained model."""
+    index: TopicIndex[int] = TopicIndex()
+    for i, q in enumerate(queries):
+        index.add(i + 1, q)
+    index.add(0, topic_query(DEFAULT_SLUG))
+    model = RelevanceModel.fit(list(seed_examples(DEFAULT_SLUG)))
+    if model is None:
+        raise SystemExit("the default topic's seed examples are too few to train its model")
+    return index, model
+
+
+def model_path(
+    index: TopicIndex[int], model: RelevanceModel, batches: list[list[Document]]
+) -> tuple[float, float, int]:
+    """(index alone, model path) in stories/s on ``batches``, and the model's additions."""
+    on = TopicMatcher(index=index, slugs={}, models={0: model})
+    best_index = best_on = 0.0
+    added = 0
+    for docs in batches:  # alternate, so a busy moment on a shared machine hurts both alike
+        started = time.perf_counter()
+        for doc in docs:
+            index.match(analyze_document(doc))
+        best_index = max(best_index, len(docs) / (time.perf_counter() - started))
+        started = time.perf_counter()
+        added = 0
+        for doc in docs:
+            for found in on.matches(analyze_document(doc)):
+                added += found.via == "model"
+        best_on = max(best_on, len(docs) / (time.perf_counter() - started))
+    return best_index, best_on, added
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--topics", type=int, default=10_000)
@@ -129,6 +178,22 @@ def main() -> None:
     )
     print(f"topic index, every word seen:      {len(docs) / warm_time:10.1f} stories/s")
     print(f"ratio steady/naive: {index_rate / naive_rate:.1f}x   target: >= 2000 stories/s")
+    beat = [
+        Document(title=str(r["title"]), text=str(r["text"]))
+        for path in beat_files()
+        for r in load_rows(path)
+    ]
+    batches = [stories(args.stories, vocabularies, seed=s) for s in (16, 17, 18)]
+    for doc in beat:  # the beat's words seen once, as in a running process
+        analyze_document(doc)
+    with_model, model = model_index(queries)
+    for name, sets in (("generated stories", batches), ("labelled beat stories", [beat] * 3)):
+        bare, on, added = model_path(with_model, model, sets)
+        print(
+            f"model path, {name} ({len(with_model)} topics, the default topic's model on, "
+            f"why quotes): index alone {bare:.0f}, model path {on:.0f} stories/s, "
+            f"ratio {on / bare:.2f} (target >= 0.8), model added {added}"
+        )
     print("default topics alone, matched against analysed stories (stories/s):")
     for slug, generated, labelled in per_topic(args.topics_file, docs):
         print(f"  {slug}: {generated:10.0f} generated, {labelled:10.0f} labelled beat stories")
