@@ -191,6 +191,9 @@ def test_topics_preview_counts_days_languages_and_samples(cli: Settings) -> None
     assert report.per_language == {"ru": 1, "en": 1}
     assert sum(report.per_day.values()) == 2
     assert all(s.why for s in report.sample)
+    # the reasons quote the stories' own words, never the query
+    lines = [line for s in report.sample for line in s.why]
+    assert all("“" in line and " OR " not in line and "≈" not in line for line in lines)
     shown = runner.invoke(app, ["topics", "preview", "police-liaison-migration", "--days", "30"])
     assert shown.exit_code == 0, shown.output
     assert "stories from the last 30 days match" in shown.output
