@@ -93,8 +93,13 @@ def test_search_pages_with_cursor(client: TestClient) -> None:
     counts = client.get("/api/stories/facets", params={"q": "police OR МВД"}).json()
     assert counts["total"] == len(seen) and counts["exact"] is True
     assert sum(d["count"] for d in counts["by_day"]) == len(seen)
-    item = client.get("/api/stories", params={"q": "МВД", "limit": 1}).json()["items"][0]
+    params = {"q": "МВД", "limit": 1, "across": "0"}
+    item = client.get("/api/stories", params=params).json()["items"][0]
     assert "<mark>МВД</mark>" in item["title_html"] or "<mark>МВД</mark>" in item["snippet_html"]
+    # across languages (the default) other languages' words for it are marked as well
+    items = client.get("/api/stories", params={"q": "МВД", "limit": 100}).json()["items"]
+    assert {i["language"] for i in items} >= {"ru", "tg", "en"}
+    assert all("<mark>" in i["title_html"] + i["snippet_html"] for i in items)
 
 
 def test_filters_and_collapse(client: TestClient) -> None:
