@@ -4,7 +4,7 @@ An alias file is YAML::
 
     entities:
       tj-interior-ministry:
-        label: МВД Таджикистана          # shown in "why it matched" lines
+        label: МВД Таджикистана          # shown in MatchResult.labels
         aliases:
           - МВД Таджикистана               # plain text: an exact phrase
           - ВКД
