@@ -42,21 +42,22 @@ def limits_from(settings: BaseSettings) -> PoolLimits:
     )
 
 
-def _deferred(future: Future[ExtractionResult]) -> Deferred[ExtractionResult]:
+def _deferred(future: Future[ExtractionResult], url: str | None) -> Deferred[ExtractionResult]:
     """A Deferred fired on the reactor thread when the pool's future completes."""
     from twisted.internet import reactor
 
     deferred: Deferred[ExtractionResult] = Deferred()
 
     def fire(done: Future[ExtractionResult]) -> None:
-        error = done.exception() if not done.cancelled() else None
         if done.cancelled():
             result = ExtractionResult.failure("extraction cancelled: the crawl is stopping")
-            reactor.callFromThread(deferred.callback, result)  # type: ignore[attr-defined]
-        elif error is not None:
-            reactor.callFromThread(deferred.errback, error)  # type: ignore[attr-defined]
+        elif (error := done.exception()) is not None:
+            # A fault of the pool itself, not of the page: the story still keeps its feed text.
+            log.error("extraction pool failed on %s", url, exc_info=error)
+            result = ExtractionResult.failure(f"extraction failed: {error!r}", over_limit=True)
         else:
-            reactor.callFromThread(deferred.callback, done.result())  # type: ignore[attr-defined]
+            result = done.result()
+        reactor.callFromThread(deferred.callback, result)  # type: ignore[attr-defined]
 
     future.add_done_callback(fire)
     return deferred
@@ -85,7 +86,7 @@ class ArticleExtractor:
             if self._pool is None:
                 self._pool = ExtractionPool(self.limits)
             future = self._pool.submit(html, url, headers)
-            return await maybe_deferred_to_future(_deferred(future))
+            return await maybe_deferred_to_future(_deferred(future, url))
         finally:
             self._pending.release()
 

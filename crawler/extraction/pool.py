@@ -139,7 +139,7 @@ class _Slot:
                 result: ExtractionResult = conn.recv()
                 return result
         except (EOFError, OSError) as exc:
-            code = self._process.wait(5) if self._process is not None else None
+            code = self._exit_code()
             self._replace()
             return ExtractionResult.failure(
                 f"the extraction worker died on this page ({_exit(code) or repr(exc)}); "
@@ -152,6 +152,15 @@ class _Slot:
             "its worker was stopped and replaced",
             over_limit=True,
         )
+
+    def _exit_code(self) -> int | None:
+        """The worker's exit status once it has died (None if it is somehow still running)."""
+        if self._process is None:
+            return None
+        try:
+            return self._process.wait(2)
+        except subprocess.TimeoutExpired:
+            return None
 
     def _replace(self) -> None:
         self.replaced += 1
