@@ -9,11 +9,11 @@ pages next to ordinary articles, on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import itertools
 import random
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
@@ -174,7 +174,7 @@ class Site:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                site.log.append((time.monotonic(), self.path))
+                site.log.append((time.time(), self.path))
                 if self.path == "/feed.xml":
                     body, kind = feed(site.base, site.entries), "application/rss+xml"
                 elif self.path in site.pages:
@@ -251,6 +251,14 @@ def test_a_body_of_link_text_is_not_an_article() -> None:
     assert "list of links" in (result.error or "")
 
 
+def _logged_at(log: str, needle: str) -> float:
+    """When the crawl logged *needle* (its log's timestamps are whole seconds, local time)."""
+    for line in log.splitlines():
+        if needle in line:
+            return datetime.strptime(line[:19], "%Y-%m-%d %H:%M:%S").timestamp()
+    raise AssertionError(f"{needle!r} not in the crawl log")
+
+
 @pytest.fixture
 def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(database_url)
@@ -262,9 +270,9 @@ def factory(database_url: str) -> Iterator[sessionmaker[Session]]:
 def test_hostile_pages_do_not_hold_the_crawl(
     tmp_path: Path, database_url: str, factory: sessionmaker[Session]
 ) -> None:
-    # Long enough that the store pipeline's first-item warm-up (on the reactor, several
-    # seconds on a busy machine) is not mistaken for waiting; the slow page needs minutes.
-    limit = 15.0
+    # The slow page needs minutes; the limit leaves the ordinary pages time to be
+    # fetched and stored (on the network thread) while a worker holds it.
+    limit = 60.0
     settings = Settings(
         data_dir=tmp_path,
         database_url=database_url,
@@ -297,14 +305,16 @@ def test_hostile_pages_do_not_hold_the_crawl(
         assert story.body.startswith("Feed summary of"), (path, story.body[:200])
     reasons = {e["url"].removeprefix(site.base): e["error"] for e in run.errors}
     assert "larger than the extraction limit" in reasons["/huge"], reasons
-    assert f"longer than {limit:g} s" in reasons["/slow"], reasons
-    # No download waited behind a page being parsed: once the slow page was fetched, the
-    # remaining article requests came one after another, never a time limit apart
-    # (parsed in the crawl process, the slow page alone held them for a minute or more).
-    log = [(t, path) for t, path in site.log if path in site.pages]
-    after = [entry for entry in log if entry[0] >= {p: t for t, p in log}["/slow"]]
-    gaps = [(b[0] - a[0], b[1]) for a, b in itertools.pairwise(after)]
-    assert len(after) > 3 and max(gap for gap, _path in gaps) < limit, " ".join(
-        f"{t - log[0][0]:.2f}:{p}" for t, p in log
-    )
-    assert elapsed < 8 * limit, elapsed
+    crawl_log = handle.log_path.read_text()
+    # Stopped at the limit (on an idle machine it might finish in time: then as a link list).
+    assert f"longer than {limit:g} s" in reasons.get("/slow", "") or (
+        f"{site.base}/slow: the text is a list of links" in crawl_log
+    ), reasons
+    # No download waited behind a page being parsed: every article request came before
+    # the slow page's extraction ended. (Parsed on the network thread, as before, the
+    # slow page held every later download until it was done.) Not a gap bound: on a
+    # busy machine the store pipeline alone can hold the network thread for seconds.
+    done = _logged_at(crawl_log, f"extraction failed for {site.base}/slow")
+    requests = [t for t, path in site.log if path in site.pages]
+    assert max(requests) < done, [round(t - done, 2) for t in requests]
+    assert elapsed < 6 * limit, elapsed

@@ -99,16 +99,17 @@ def passes_of(config: BodyConfig) -> list[str]:
 
 def configurations() -> dict[str, BodyConfig]:
     fast = replace(DEFAULT_CONFIG, mode="balanced", trim=False)
+    vote = replace(DEFAULT_CONFIG, mode="vote", trim=True)
     return {
         "fast path: balanced, title, rules (1 pass)": fast,
-        "balanced + trim (adds readability)": replace(fast, trim=True),
+        "balanced + trim (adds readability): DEFAULT_CONFIG": replace(fast, trim=True),
         "precision, title, rules (1 pass)": replace(fast, mode="precision"),
-        "precision + trim (adds readability)": replace(DEFAULT_CONFIG, mode="precision"),
-        "vote, no trim (balanced + precision + readability)": replace(DEFAULT_CONFIG, trim=False),
-        "shipped DEFAULT_CONFIG: vote + trim": DEFAULT_CONFIG,
-        "shipped + trafilatura's internal comparison": replace(DEFAULT_CONFIG, compare=True),
-        "previous: precision with comparison + trim": replace(
-            DEFAULT_CONFIG, mode="precision", compare=True
+        "precision + trim (adds readability)": replace(fast, mode="precision", trim=True),
+        "vote, no trim (balanced + precision + readability)": replace(vote, trim=False),
+        "vote + trim (the previous default)": vote,
+        "vote + trim + trafilatura's internal comparison": replace(vote, compare=True),
+        "precision with comparison + trim (the one before)": replace(
+            fast, mode="precision", compare=True, trim=True
         ),
     }
 
