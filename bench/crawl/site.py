@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,15 @@ def feed_xml(base: str, feed: int, copies: range, titles: list[str]) -> bytes:
     ).encode()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A crawler closing its keep-alive connections at the end is no error."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class BenchSite:
     """Serves feed N on 127.0.0.(N+2): /feed.xml and /article/COPY."""
 
@@ -86,7 +96,7 @@ class BenchSite:
             path = directory / f"{copy}.html"
             if not path.exists():
                 path.write_bytes(unique_copy(originals[copy % len(originals)], copy))
-        self.servers: list[ThreadingHTTPServer] = []
+        self.servers: list[_Server] = []
         self.port = 0
 
     def feed_urls(self) -> list[str]:
@@ -128,14 +138,12 @@ class BenchSite:
     @contextmanager
     def serving(self) -> Iterator[BenchSite]:
         handler = self._handler()
-        first = ThreadingHTTPServer((self.layout.host(0), 0), handler)
+        first = _Server((self.layout.host(0), 0), handler)
         self.port = first.server_address[1]
         self.servers = [first] + [
-            ThreadingHTTPServer((self.layout.host(f), self.port), handler)
-            for f in range(1, self.layout.feeds)
+            _Server((self.layout.host(f), self.port), handler) for f in range(1, self.layout.feeds)
         ]
         for server in self.servers:
-            server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             yield self
