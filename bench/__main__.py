@@ -12,6 +12,7 @@ import sys
 
 QUICK = (
     ("extraction quality and speed vs trafilatura", ["bench.extraction.run"]),
+    ("each extraction pass: cost and held-out F1", ["bench.extraction.passes"]),
     ("topic quality per language", ["bench.matching.topic_quality"]),
     (
         "topic quality on the beat set, dev half, per row",

@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     obey_robots_txt: bool = True
     follow_article_links: bool = True
     telegram_backfill_pages: int = Field(default=5, ge=0, le=100)
+    # Article pages are parsed in worker processes, each page under a time and size limit
+    # (crawler/extraction/pool.py). 0 workers: one per core.
+    extraction_workers: int = Field(default=0, ge=0, le=64)
+    extraction_time_limit: float = Field(default=20.0, gt=0, le=600)
+    extraction_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     redis_url: str | None = None

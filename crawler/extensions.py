@@ -86,6 +86,8 @@ class CrawlRunRecorder:
                     run_id=run.id,
                     error={"source": "", "url": "", "error": fatal or f"crawl ended: {reason}"},
                 )
+            for error in stats.get_value("wirewatch/extraction_over_limit") or []:
+                queries.add_crawl_error(session=session, run_id=run.id, error=error)
             if stats.get_value("wirewatch/store_failed") and not fatal:
                 queries.add_crawl_error(
                     session=session,

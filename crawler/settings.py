@@ -32,6 +32,9 @@ EXTENSIONS = {
 WIREWATCH_DATABASE_URL = _settings.database_url
 WIREWATCH_FOLLOW_ARTICLE_LINKS = _settings.follow_article_links
 WIREWATCH_TELEGRAM_BACKFILL_PAGES = _settings.telegram_backfill_pages
+WIREWATCH_EXTRACTION_WORKERS = _settings.extraction_workers
+WIREWATCH_EXTRACTION_TIME_LIMIT = _settings.extraction_time_limit
+WIREWATCH_EXTRACTION_MAX_BYTES = _settings.extraction_max_bytes
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

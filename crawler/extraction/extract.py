@@ -71,6 +71,40 @@ def garbage_share(text: str) -> float:
     return len(_UNREADABLE.findall(text)) / len(text) if text else 0.0
 
 
+# A body whose words are mostly link text is a link list (an index, a tag page, a
+# hostile page of 200,000 links), not an article: it would match every topic.
+MAX_LINK_SHARE = 0.5
+MAX_ANCHOR_WORDS = 20
+
+
+def link_share(paragraphs: list[str], tree: HtmlElement) -> float:
+    """Share of the text's words that are the text of one of the page's links.
+
+    Matched on word sequences, not on blocks: extractors merge and split
+    blocks, but a link's words stay together. Each position tries the longest
+    link text first, so the cost is bounded by words x MAX_ANCHOR_WORDS.
+    """
+    anchors: set[tuple[str, ...]] = set()
+    for a in tree.iter("a"):
+        text = tuple(normalized(a.text_content()).split())
+        if 0 < len(text) <= MAX_ANCHOR_WORDS:
+            anchors.add(text)
+    if not anchors:
+        return 0.0
+    longest = max(map(len, anchors))
+    tokens = normalized(" ".join(paragraphs)).split()
+    linked = i = 0
+    while i < len(tokens):
+        for size in range(min(longest, len(tokens) - i), 0, -1):
+            if tuple(tokens[i : i + size]) in anchors:
+                linked += size
+                i += size
+                break
+        else:
+            i += 1
+    return linked / len(tokens) if tokens else 0.0
+
+
 def fetch_time(headers: Mapping[str, str] | None) -> datetime:
     """The server's Date header when it is usable, else now: the bound for 'future' dates."""
     for key, value in (headers or {}).items():
@@ -181,6 +215,11 @@ def _body(page: _Page, title: str | None, config: BodyConfig) -> Body | str:
             f"readability {_count(evidence.reference)}, JSON-LD articleBody "
             f"{'present' if evidence.jsonld_body else 'absent'} "
             f"(an article needs at least {MIN_BODY_WORDS} words)"
+        )
+    linked = link_share(body.paragraphs, page.tree)
+    if linked > MAX_LINK_SHARE:
+        return (
+            f"the text is a list of links, not an article ({linked:.0%} of its words are link text)"
         )
     share = garbage_share(body.text)
     if share > MAX_GARBAGE_SHARE:

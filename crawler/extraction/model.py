@@ -42,11 +42,14 @@ class ExtractionResult:
     ok: bool
     article: Article | None = None
     error: str | None = None
+    # The page went over an extraction limit (size, time) or killed its worker:
+    # worth reporting with the crawl, unlike a page that simply holds no article.
+    over_limit: bool = False
 
     @classmethod
     def success(cls, article: Article) -> ExtractionResult:
         return cls(ok=True, article=article)
 
     @classmethod
-    def failure(cls, error: str) -> ExtractionResult:
-        return cls(ok=False, error=error)
+    def failure(cls, error: str, *, over_limit: bool = False) -> ExtractionResult:
+        return cls(ok=False, error=error, over_limit=over_limit)

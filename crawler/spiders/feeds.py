@@ -23,7 +23,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.database import CrawlDatabase
-from crawler.extraction import extract_article
+from crawler.extractor import ArticleExtractor
 from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.telegram import parse_telegram_page
@@ -56,6 +56,7 @@ class SourceRef:
 class FeedSpider(scrapy.Spider):
     name = "feeds"
     database: CrawlDatabase  # set by from_crawler
+    extractor: ArticleExtractor  # set by from_crawler
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class FeedSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> FeedSpider:
         spider: FeedSpider = super().from_crawler(crawler, *args, **kwargs)
         spider.database = CrawlDatabase.of(crawler)
+        spider.extractor = ArticleExtractor.from_crawler(crawler)
         return spider
 
     def _load_sources(self) -> list[SourceRef]:
@@ -268,12 +270,13 @@ class FeedSpider(scrapy.Spider):
         with self.database.sessions() as session:
             return queries.known_story_keys(session=session, url_keys=keys)
 
-    def parse_article(self, response: Response) -> Iterator[StoryItem]:
+    async def parse_article(self, response: Response) -> list[StoryItem]:
+        """The entry completed from its page, extracted in a worker process (crawler.extractor)."""
         item: StoryItem = response.meta["item"]
         headers = {
             k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v
         }
-        result = extract_article(response.body, url=response.url, headers=headers)
+        result = await self.extractor.extract(response.body, url=response.url, headers=headers)
         item.url = response.url
         if result.ok and result.article is not None:
             article = result.article
@@ -291,7 +294,9 @@ class FeedSpider(scrapy.Spider):
             self.crawler.stats.inc_value("wirewatch/extraction_failed")
             self.logger.warning("extraction failed for %s: %s", response.url, result.error)
             item.extraction_method = "feed-summary"
-        yield item
+            if result.over_limit:
+                _note_skipped_page(self.crawler, item, response.url, result.error or "")
+        return [item]
 
     def article_failed(self, failure: Failure) -> Iterator[StoryItem]:
         """The article page could not be fetched: keep the story with the feed's summary."""
@@ -310,6 +315,20 @@ class FeedSpider(scrapy.Spider):
         reason = _describe_failure(failure)
         item = SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason)
         yield from self._for_every_source(item, request.meta)
+
+
+SKIPPED_PAGES_STAT = "wirewatch/extraction_over_limit"
+MAX_NOTED_PAGES = 50
+
+
+def _note_skipped_page(crawler: Crawler, item: StoryItem, url: str, reason: str) -> None:
+    """Kept for the crawl run's error list (crawler.extensions), the first MAX_NOTED_PAGES."""
+    crawler.stats.inc_value("wirewatch/extraction_over_limit_count")
+    noted: list[dict[str, str]] = crawler.stats.get_value(SKIPPED_PAGES_STAT) or []
+    if len(noted) < MAX_NOTED_PAGES:
+        error = f"article page not extracted, story kept with its feed text: {reason}"
+        noted.append({"source": item.source_name, "url": url, "error": error})
+        crawler.stats.set_value(SKIPPED_PAGES_STAT, noted)
 
 
 def _unchanged(entry: FeedEntry, seen: queries.KnownStory) -> bool:

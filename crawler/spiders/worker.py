@@ -91,8 +91,8 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
     def parse_feed(self, response: Response) -> Iterator[Any]:
         return self._tracked(_run_of(response), super().parse_feed(response))
 
-    def parse_article(self, response: Response) -> Iterator[StoryItem]:
-        return self._tracked(_run_of(response), super().parse_article(response))
+    async def parse_article(self, response: Response) -> Iterator[StoryItem]:  # type: ignore[override]
+        return self._tracked(_run_of(response), await super().parse_article(response))
 
     def article_failed(self, failure: Failure) -> Iterator[StoryItem]:
         run = _run_of(failure.request)  # type: ignore[attr-defined]
