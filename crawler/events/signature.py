@@ -30,7 +30,7 @@ from core.query.translit import cyrillic_skeleton, latin_skeleton, skeleton_stem
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*", re.UNICODE)
 _NUMBER = re.compile(r"\d[\d\s.,]*\d|\d")
-_SENTENCE_END = re.compile(r"[.!?…:;»\"]\s*$")
+_SENTENCE_END_CHARS = frozenset('.!?…:;»"')
 MIN_WORD = 3
 # The most frequent content words kept: enough to compare reports, small to store.
 MAX_WORDS = 60
@@ -249,14 +249,25 @@ def _names(text: str) -> set[str]:
             continue
         if not word[0].isupper():
             continue
-        before = text[: match.start()]
-        sentence_start = not before.strip() or _SENTENCE_END.search(before) is not None
+        sentence_start = _starts_sentence(text, match.start())
         if sentence_start and not word.isupper():
             continue
         if fold_word(word) in _STOP:
             continue
         names.add(name_key(word))
     return names
+
+
+def _starts_sentence(text: str, start: int) -> bool:
+    """Whether only blanks, or a sentence end and blanks, come before ``start``.
+
+    Looks back over the blanks only: searching the whole prefix for each word made
+    a long article cost time quadratic in its length.
+    """
+    i = start - 1
+    while i >= 0 and text[i].isspace():
+        i -= 1
+    return i < 0 or text[i] in _SENTENCE_END_CHARS
 
 
 def _numbers(text: str) -> set[str]:
