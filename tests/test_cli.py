@@ -107,6 +107,12 @@ def test_subscribe_checks_address_topic_and_zone(cli: Settings) -> None:
         ],
     )
     assert zone.exit_code == 1 and "time zone" in zone.output
+    for name in ("A" * 300, "../../etc/passwd"):  # too long for a file name; a path
+        odd = runner.invoke(
+            app,
+            ["subscribe", "a@b.example", "--topic", "police-liaison-migration", "--timezone", name],
+        )
+        assert odd.exit_code == 1 and "time zone" in odd.output, odd.output
     ok = runner.invoke(
         app,
         ["subscribe", "A@B.example", "--topic", "police-liaison-migration", "--every", "weekly"],
