@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from core import limits
 from core.errors import QueryError
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
@@ -242,8 +243,10 @@ def build_entries(
             why=list(lead.match.why),
             copies=[c.story for c in group if c is not lead],
             updated=updated,
-            previous_title=lead.previous_title if updated else None,
-            development_of=next((c.development_of for c in group if c.development_of), None),
+            previous_title=_clipped_title(lead.previous_title) if updated else None,
+            development_of=_clipped_title(
+                next((c.development_of for c in group if c.development_of), None)
+            ),
             via=lead.match.via or VIA_QUERY,
         )
         coverage.fill(entry)
@@ -281,8 +284,13 @@ def _explain(entry: DigestEntry, query: Query | None) -> None:
         )
         terms = terms_from_hits(result.hits)
         entry.why = result.why or entry.why
-    entry.title_parts = highlight(story.title, terms)
+    entry.title_parts = highlight(limits.clip(story.title, limits.TITLE_CHARS), terms)
     entry.snippet_parts = snippet([story.summary, story.body], terms)
+
+
+def _clipped_title(title: str | None) -> str | None:
+    """Titles stored before fields had limits may be any size: a message shows at most this."""
+    return limits.clip(title, limits.TITLE_CHARS) if title else title
 
 
 def _when(story: Story) -> datetime:

@@ -11,9 +11,9 @@ Claiming a message is a sequence of named steps (see ``_claim``): load the
 subscription, gather the candidate stories, hold an instant digest for the
 crawl in progress, build the content, record the digest and its deliveries.
 
-A digest holds at most ``digest_max_items`` entries; what does not fit goes
-out in further messages of the same run ("parts"), so a flood is never left
-behind. An instant digest's period is named after the stories it carries, not
+A digest holds at most ``digest_max_items`` entries and is at most
+``digest_max_bytes`` on the wire; what does not fit goes out in further
+messages of the same run ("parts"), so a flood is never left behind. An instant digest's period is named after the stories it carries, not
 after those still waiting: two schedulers racing for the same stories collide,
 and a message that leaves stories for the next part never blocks it.
 """
@@ -42,6 +42,7 @@ from alerts.compose import Candidate, Coverage, DigestContent, build_entries, co
 from alerts.matching import match_all_pending
 from alerts.schedule import due_period, first_window, zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
+from alerts.senders.mime import wire_size
 from alerts.tokens import Tokens, new_secret
 from alerts.webhooks import WebhookRunSummary, deliver_webhooks
 
@@ -252,6 +253,7 @@ def _claim(
                 summary.held += 1
             return None
         content = _content(session, sub, new, updated, settings.digest_max_items)
+        content = _fit(settings, sub, content, now, tokens)
         claimed = _record(session, settings, sub, period, new, updated, content, now, tokens)
         if not dry_run:
             _advance_watermarks(sub, new, content, now)
@@ -435,6 +437,60 @@ def _content(
         new=kept_new,
         updated=kept_updated,
         more=sum(len(entry.all_stories) for entry in left),
+    )
+
+
+def _fit(
+    settings: Settings,
+    sub: Subscription,
+    content: DigestContent,
+    now: datetime,
+    tokens: Tokens,
+) -> DigestContent:
+    """The leading entries whose message stays within ``digest_max_bytes``; the rest wait.
+
+    Entries left out count as "more", so the run sends them in its next part:
+    none is dropped, and none is recorded as sent before it is in a message.
+    One entry always goes (stored fields are bounded, see ``core.limits``, so one
+    entry is far below the smallest allowed cap).
+    """
+    if sub.subscriber.token is None:
+        sub.subscriber.token = new_secret()  # measured with the links the message will carry
+    cap = settings.digest_max_bytes
+    size = _size(settings, sub, content, now, tokens)
+    while size > cap and len(content.entries) > 1:
+        total = len(content.entries)
+        keep = max(1, min(total - 1, int(total * cap / size * 0.95)))
+        content = _first_entries(content, keep)
+        size = _size(settings, sub, content, now, tokens)
+    if size > cap:
+        log.warning(
+            "digest for subscription %s is %d bytes with one entry, over the %d-byte cap",
+            sub.id,
+            size,
+            cap,
+        )
+    return content
+
+
+def _size(
+    settings: Settings, sub: Subscription, content: DigestContent, now: datetime, tokens: Tokens
+) -> int:
+    # The digest id is not known before the digest is recorded; a wide stand-in
+    # keeps the measured size an upper bound of the real one.
+    draft = compose_digest(settings, sub, content, digest_id=2**62, now=now, tokens=tokens)
+    return wire_size(draft)
+
+
+def _first_entries(content: DigestContent, keep: int) -> DigestContent:
+    """The first ``keep`` entries (new ones first); the stories of the others wait."""
+    new = content.new[:keep]
+    updated = content.updated[: keep - len(new)]
+    left = content.new[len(new) :] + content.updated[len(updated) :]
+    return DigestContent(
+        new=new,
+        updated=updated,
+        more=content.more + sum(len(entry.all_stories) for entry in left),
     )
 
 

@@ -19,7 +19,8 @@ from db.models import Frequency, Subscription
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        # OSError: a name longer than a file name may be ("File name too long").
         raise ConfigError(
             f"unknown time zone {name!r} (use an IANA name like Asia/Dushanbe)"
         ) from exc

@@ -45,6 +45,8 @@ def search(
 ) -> None:
     """Search stored stories, newest first (the same query language as topics)."""
     c = ctx()
+    since_at = parse_since(since, name="--since")
+    until_at = parse_since(until, name="--until")
     with user_errors():
         c.require_schema()
         refresh_index(c.factory, limit=1_000_000)
@@ -52,8 +54,8 @@ def search(
             hits = search_archive(
                 session,
                 query,
-                since=parse_since(since),
-                until=parse_since(until),
+                since=since_at,
+                until=until_at,
                 source=source,
                 language=lang,
                 topic=topic,

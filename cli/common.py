@@ -37,18 +37,47 @@ def user_errors() -> Iterator[None]:
         raise typer.Exit(1) from exc
 
 
-def parse_since(value: str | None) -> datetime | None:
-    """``2026-11-01``, ``2026-11-01T10:00``, or a span back from now: ``7d``, ``12h``."""
+# The dates a search may name, as on the web (web/params.py): far enough from the ends of
+# what datetime can hold that spans and time-zone shifts cannot overflow.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)  # exclusive: the end of 2999-12-31
+_SPAN_UNITS = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
+
+
+def parse_since(value: str | None, *, name: str = "date") -> datetime | None:
+    """``2026-11-01``, ``2026-11-01T10:00``, or a span back from now: ``7d``, ``12h``.
+
+    Anything outside 1900-01-01 .. 2999-12-31 (``99999999d`` included) is a
+    ``typer.BadParameter`` naming the option, never an ``OverflowError``.
+    """
     if value is None:
         return None
     text = value.strip().lower()
-    units = {"d": "days", "h": "hours", "w": "weeks", "m": "minutes"}
-    if text[:-1].isdigit() and text[-1:] in units:
-        return datetime.now(UTC) - timedelta(**{units[text[-1]]: int(text[:-1])})
+    if text[:-1].isdecimal() and text[-1:] in _SPAN_UNITS:
+        moment = _span_back(value, int(text[:-1]), _SPAN_UNITS[text[-1]], name)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError as exc:
+            raise typer.BadParameter(
+                f"{name} {value!r} is not a date (use 2026-11-01, 2026-11-01T10:00 or 7d / 12h)"
+            ) from exc
+        moment = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if not EARLIEST <= moment < LATEST:
+        raise typer.BadParameter(_out_of_range(name, value))
+    return moment
+
+
+def _span_back(value: str, amount: int, unit: str, name: str) -> datetime:
+    """Now minus the span; a span reaching past what a date can hold is out of range."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (use 2026-11-01, 2026-11-01T10:00 or 7d / 12h)"
-        ) from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return datetime.now(UTC) - timedelta(**{unit: amount})
+    except OverflowError as exc:
+        raise typer.BadParameter(_out_of_range(name, value)) from exc
+
+
+def _out_of_range(name: str, value: str) -> str:
+    return (
+        f"{name} {value!r} is out of range: dates from {EARLIEST:%Y-%m-%d} "
+        f"to {LATEST - timedelta(days=1):%Y-%m-%d}"
+    )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 
 # The languages this module can tell apart; the only ones it overrules a declaration with.
 DETECTED = frozenset({"ru", "tg", "kk", "ky", "uz", "be", "uk", "en"})
@@ -258,3 +259,36 @@ def _latin(sample: str) -> _Evidence:
         best = "en"
     distinct = sum(1 for word in words if word in _ENGLISH_DISTINCT)
     return _Evidence("latin", scores, Counter(), len(words), best, distinct)
+
+
+# Readability: how many of a text's Cyrillic words are common words of a language here.
+_CYRILLIC_WORD = re.compile("[\u0400-\u04ff]+")
+_COMMON_CYRILLIC = frozenset().union(
+    *(words for lang, words in _VOCABULARY.items() if lang in CYRILLIC_ONLY | {"uz"})
+)
+_READ_WORDS = 3000
+
+
+@dataclass(frozen=True)
+class Readability:
+    """Cyrillic words of a text, and how many are common words of a language this module knows.
+
+    Running Russian or Tajik text has many (и, в, на, ва, дар ...): about a
+    fifth to a third of its words. The same bytes decoded with the wrong
+    Cyrillic code page (windows-1251 read as KOI8-R, or the reverse) have
+    almost none, so this tells a right decoding from a wrong one.
+    """
+
+    words: int
+    known: int
+
+    @property
+    def share(self) -> float:
+        return self.known / self.words if self.words else 0.0
+
+
+def cyrillic_readability(text: str) -> Readability:
+    """Count the first few thousand Cyrillic words of ``text`` (markup may surround them)."""
+    words = [m.group(0) for m in islice(_CYRILLIC_WORD.finditer(text), _READ_WORDS)]
+    known = sum(1 for word in words if word.lower() in _COMMON_CYRILLIC)
+    return Readability(len(words), known)

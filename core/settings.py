@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
+    # Largest digest message on the wire (MIME, both parts); entries that would make it
+    # larger go out in the next message of the same run.
+    digest_max_bytes: int = Field(default=1_000_000, ge=100_000, le=25_000_000)
     # A webhook POST gets this long in all (connect, send, the whole answer).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Instant digests wait at most this long for the crawl in progress to finish.

@@ -16,8 +16,10 @@ from urllib.parse import urljoin, urlsplit
 
 import dateparser
 import feedparser
+from core import limits
 
 from crawler.extraction import fix_mojibake
+from crawler.extraction.encoding import transcode_feed
 from crawler.text import html_to_text, normalise_whitespace
 
 # A feed has no business declaring entities: refusing them outright closes
@@ -70,6 +72,7 @@ def parse_feed(
             entries=[],
             malformed="feed declares XML entities; refused (entity expansion / external entities)",
         )
+    body, content_type = transcode_feed(body, content_type)
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
     malformed = None
@@ -105,9 +108,9 @@ def _entry(raw: Any, *, base_url: str, fetched_at: datetime) -> tuple[FeedEntry 
     link = _entry_link(raw, base_url)
     if link is None:
         return None, f"entry {raw.get('id') or raw.get('title', '')!r} has no http(s) link"
-    title = fix_mojibake(html_to_text(str(raw.get("title", ""))))
-    summary = fix_mojibake(html_to_text(str(raw.get("summary", ""))))
-    content = fix_mojibake(_full_text(raw))
+    title = _field_text(str(raw.get("title", "")), limits.TITLE_CHARS)
+    summary = _field_text(str(raw.get("summary", "")), limits.SUMMARY_CHARS)
+    content = _full_text(raw)
     if content and content == summary:
         summary = _lead(content)
     authors = _authors(raw)
@@ -145,14 +148,27 @@ def _entry_link(raw: Any, base_url: str) -> str | None:
     return None
 
 
+# How much markup a field may carry around its text: a field is cut to this many
+# times its stored limit before markup is stripped and mojibake repaired, work that
+# grows with the input (a 5 MB title took minutes), and to its limit after.
+_MARKUP_ALLOWANCE = 3
+
+
+def _field_text(value: str, limit: int) -> str:
+    """A field's text, repaired and cut to ``limit`` characters (``core.limits``)."""
+    bound = limit * _MARKUP_ALLOWANCE
+    text = fix_mojibake(html_to_text(value[:bound]))
+    return limits.clip(text, limit, cut=len(value) > bound)
+
+
 def _full_text(raw: Any) -> str:
     for item in raw.get("content", []) or []:
         value = item.get("value")
         if value:
-            return html_to_text(str(value))
+            return _field_text(str(value), limits.BODY_CHARS)
     for key in ("yandex_full-text", "yandex_fulltext", "turbo_content"):
         if raw.get(key):
-            return html_to_text(str(raw.get(key)))
+            return _field_text(str(raw.get(key)), limits.BODY_CHARS)
     return ""
 
 

@@ -107,6 +107,12 @@ def test_subscribe_checks_address_topic_and_zone(cli: Settings) -> None:
         ],
     )
     assert zone.exit_code == 1 and "time zone" in zone.output
+    for name in ("A" * 300, "../../etc/passwd"):  # too long for a file name; a path
+        odd = runner.invoke(
+            app,
+            ["subscribe", "a@b.example", "--topic", "police-liaison-migration", "--timezone", name],
+        )
+        assert odd.exit_code == 1 and "time zone" in odd.output, odd.output
     ok = runner.invoke(
         app,
         ["subscribe", "A@B.example", "--topic", "police-liaison-migration", "--every", "weekly"],
@@ -128,6 +134,34 @@ def test_search_formats(cli: Settings) -> None:
     assert bad.exit_code == 1 and "position" in bad.output
     since = runner.invoke(app, ["search", "x", "--since", "yesterday"])
     assert since.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--since", "99999999d"],
+        ["--since", "99999999999999999999w"],
+        ["--until", "9999999999h"],
+        ["--since", "9999-12-31"],
+        ["--until", "0001-01-01T00:00:00+14:00"],
+        ["--since", "1899-12-31"],
+        ["--since", "\u00b2d"],
+    ],
+)
+def test_search_dates_out_of_range_are_usage_errors(cli: Settings, option: list[str]) -> None:
+    """Spans and dates beyond what a date can hold are a clear usage error, not a traceback."""
+    runner.invoke(app, ["init", "--no-sources"])
+    result = runner.invoke(app, ["search", "x", *option])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert option[0] in result.output
+
+
+def test_search_dates_in_range_are_accepted(cli: Settings) -> None:
+    runner.invoke(app, ["init", "--no-sources"])
+    for since in ("7d", "12H", "2026-11-01", "1900-01-01", "2999-12-31T23:00"):
+        result = runner.invoke(app, ["search", "x", "--since", since, "--format", "json"])
+        assert result.exit_code == 0, (since, result.output)
 
 
 def test_config_show_masks_secrets(cli: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

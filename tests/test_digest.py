@@ -17,6 +17,8 @@ from alerts.digest import DigestRunSummary, _claim, send_due_digests
 from alerts.ledger import ResendRefusedError, recover_interrupted, release_for_resend
 from alerts.schedule import due_period
 from alerts.senders import MockSender, OutboxSender, OutgoingMessage, SendResult
+from alerts.senders.mime import wire_size
+from core import limits
 from core.errors import (
     PermanentDeliveryError,
     TemporaryDeliveryError,
@@ -578,6 +580,34 @@ def test_every_story_of_a_large_batch_arrives_and_later_ones_too(
     assert sorted(delivered) == sorted(stories) and len(delivered) == 63
     texts = "\n".join(message.text for message in sender.sent)
     assert all(texts.count(f"МВД: сообщение {n}\n") == 1 for n in range(62))
+
+
+@pytest.mark.parametrize("frequency", [Frequency.DAILY, Frequency.INSTANT])
+def test_messages_stay_under_the_byte_cap_and_carry_every_story_once(
+    session_factory: sessionmaker[Session], settings: Settings, frequency: Frequency
+) -> None:
+    """Long titles (at the stored limit, and one stored before limits existed) fill
+    messages by size before they fill them by count: more parts, none over the cap."""
+    capped = settings.model_copy(update={"digest_max_bytes": 100_000})
+    long_title = "МВД сообщает: " + "очень длинный заголовок " * 60
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example", frequency)
+        for n in range(40):
+            story(session, n, f"{n} {long_title}"[: limits.TITLE_CHARS])
+        story(session, 99, "МВД " + "огромный " * 5_000)  # a title stored before limits
+    match(session_factory)
+    sender = MockSender()
+    summary = _send(session_factory, capped, sender, NOW + timedelta(days=1))
+    sizes = [wire_size(message) for message in sender.sent]
+    assert summary.sent == len(sender.sent) >= 3, sizes
+    assert max(sizes) <= 100_000, sizes
+    assert summary.stories == 41
+    with session_factory() as session:
+        delivered = session.scalars(select(Delivery.story_id)).all()
+    assert len(delivered) == len(set(delivered)) == 41
+    assert "more matching stories follow" in sender.sent[0].text
+    again = _send(session_factory, capped, sender, NOW + timedelta(days=2, minutes=1))
+    assert again.sent == 0
 
 
 def test_a_continuation_that_cannot_go_out_waits_for_the_next_run(

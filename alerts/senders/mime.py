@@ -97,3 +97,8 @@ def build_mime(message: OutgoingMessage) -> EmailMessage:
 def mime_bytes(mime: EmailMessage) -> bytes:
     """Wire form with CRLF line ends, as SMTP and .eml readers expect."""
     return mime.as_bytes(policy=MAIL_POLICY)
+
+
+def wire_size(message: OutgoingMessage) -> int:
+    """How many bytes the message is on the wire (headers, both parts, their encoding)."""
+    return len(mime_bytes(build_mime(message)))

@@ -7,6 +7,16 @@ served as UTF-8 or Latin-1), so every candidate decoding is scored for
 garbage (replacement characters, C1 controls, UTF-8-read-as-Latin-1 pairs,
 Cyrillic case patterns that real words do not have) and a declaration is
 overruled only when another decoding is clearly cleaner.
+
+The garbage score cannot see one Cyrillic code page read as another
+(windows-1251 served as KOI8-R, or the reverse) when the text is short or
+mostly capitals: both decodings are letters. So the result is checked against
+the language of the text (``core.language.cyrillic_readability``): when another
+Cyrillic decoding reads as words of a language and the chosen one does not,
+the readable one wins, whatever was declared.
+
+Feeds are parsed by feedparser, which believes the declaration; ``transcode_feed``
+hands it the feed re-encoded as UTF-8 when the bytes are not what was declared.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import re
 from collections.abc import Mapping
 
 from charset_normalizer import from_bytes
+from core.language import Readability, cyrillic_readability
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
@@ -114,6 +125,13 @@ def _guess(raw: bytes) -> str | None:
 
 def decode_html(raw: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str]:
     """Decode a fetched page; returns the text and the codec name that was used."""
+    text, encoding = _decode_by_evidence(raw, headers)
+    if _bom(raw) is None:
+        return _readable(raw, text, encoding)
+    return text, encoding
+
+
+def _decode_by_evidence(raw: bytes, headers: Mapping[str, str] | None) -> tuple[str, str]:
     bom = _bom(raw)
     if bom is not None:
         name, size = bom
@@ -153,3 +171,66 @@ def decode_html(raw: bytes, headers: Mapping[str, str] | None = None) -> tuple[s
         if scored[encoding][0] <= scored[best][0] + 2.0:
             return scored[encoding][1], encoding
     return scored[best][1], best
+
+
+# A decoding is overruled by one whose Cyrillic words are this much more often common
+# words (share points), given at least this many of them.
+_READABLE_LEAD = 0.1
+_READABLE_MIN_KNOWN = 3
+_CYRILLIC_CODECS = ("utf-8", "cp1251", "koi8-r")
+_READ_BYTES = 256 * 1024
+
+
+def _readable(raw: bytes, text: str, encoding: str) -> tuple[str, str]:
+    """The decoding whose Cyrillic reads as a language: ``text`` unless another is clearly so."""
+    chosen = cyrillic_readability(text)
+    if chosen.words < _READABLE_MIN_KNOWN or encoding not in (*_CYRILLIC_CODECS, "cp1252"):
+        return text, encoding
+    best: tuple[Readability, str] | None = None
+    for codec in _CYRILLIC_CODECS:
+        if codec == encoding:
+            continue
+        try:
+            # Strict: a wrong guess that needs repairs is no better. A prefix is judged
+            # (incrementally, so a character cut at its end is no error).
+            sample = codecs.getincrementaldecoder(codec)().decode(raw[:_READ_BYTES])
+            found = cyrillic_readability(sample)
+            if best is None or found.share > best[0].share:
+                best = (found, codec)
+        except UnicodeDecodeError:
+            continue
+    if best is None:
+        return text, encoding
+    found, codec = best
+    if found.known >= _READABLE_MIN_KNOWN and found.share >= chosen.share + _READABLE_LEAD:
+        try:
+            return raw.decode(codec), codec
+        except UnicodeDecodeError:
+            pass  # beyond the prefix the bytes are not in that codec: keep the first choice
+    return text, encoding
+
+
+_XML_DECL_ENCODING = re.compile(
+    r"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])([a-zA-Z0-9_.:-]+)(["'])"""
+)
+
+
+def transcode_feed(raw: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """The feed and its content type as feedparser should read them.
+
+    Unchanged when the bytes are in the charset they declare (or declare
+    none, or start with a byte-order mark); otherwise the text decoded as
+    ``decode_html`` decides, re-encoded as UTF-8, its XML declaration and
+    content type saying so.
+    """
+    headers = {"content-type": content_type} if content_type else {}
+    declared = {c for c in (charset_from_headers(headers), charset_from_markup(raw)) if c}
+    if not declared or _bom(raw) is not None:
+        return raw, content_type
+    text, encoding = decode_html(raw, headers)
+    if declared == {encoding}:
+        return raw, content_type
+    text = _XML_DECL_ENCODING.sub(lambda m: f"{m.group(1)}utf-8{m.group(3)}", text, count=1)
+    if content_type and _HEADER_CHARSET.search(content_type):
+        content_type = _HEADER_CHARSET.sub("charset=utf-8", content_type, count=1)
+    return text.encode("utf-8"), content_type

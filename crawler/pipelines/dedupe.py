@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
+from core import limits
 from scrapy.crawler import Crawler
 
 from crawler.dedup import content_fingerprint, signature_for
@@ -30,7 +31,7 @@ class DedupePipeline:
             item.signature = signature_for(item.title, item.body)
             item.event_signature = signature_of(
                 title=item.title,
-                text=item.body or item.summary,
+                text=(item.body or item.summary)[: limits.SIGNATURE_TEXT_CHARS],
                 lang=item.language,
                 published=item.published or item.fetched_at,
                 url=item.canonical_url or item.url,
