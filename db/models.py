@@ -75,8 +75,13 @@ class Base(DeclarativeBase):
 
 
 class SourceKind(enum.StrEnum):
-    FEED = "feed"
-    TELEGRAM = "telegram"
+    """How a source is read; stored as text (non-native enum), so new kinds need no migration."""
+
+    FEED = "feed"  # RSS, Atom, RDF or JSON Feed
+    TELEGRAM = "telegram"  # a public channel's web preview
+    SITEMAP = "sitemap"  # a sitemap or news sitemap: recent URLs are followed
+    SECTION = "section"  # an HTML page listing articles, for sites without a feed
+    SEARCH = "search"  # a search engine's feed, URL template with {query}
 
 
 class Frequency(enum.StrEnum):

@@ -15,6 +15,7 @@ from core.errors import WirewatchError
 from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 from wirewatch import archive, events
 
 from web.auth import Reader
@@ -142,10 +143,15 @@ def topic_page(
 
 @router.get("/sources", response_class=HTMLResponse)
 def sources_page(request: Request, session: UnitOfWorkDep, _: Reader) -> Response:
+    return render(request, "sources.html", sources_page_context(session))
+
+
+def sources_page_context(session: Session) -> dict[str, object]:
+    """What the sources page shows: each source's health and the recent crawls."""
     health = archive.source_health(session)
     queries.reap_dead_crawl_runs(session=session)  # a killed crawl shows as failed
     runs = queries.recent_crawl_runs(session=session, limit=10)
-    return render(request, "sources.html", {"health": health, "runs": runs})
+    return {"health": health, "runs": runs, "form": {}, "error": None, "offer": None}
 
 
 @router.get("/crawls/{run_id}", response_class=HTMLResponse)

@@ -334,13 +334,27 @@ SOURCE_NAME = catalog.SOURCE_NAME_PATTERN
 
 
 class SourceIn(BaseModel):
-    name: str = Field(pattern=SOURCE_NAME)
-    url: str = Field(min_length=1, max_length=catalog.MAX_URL)
-    kind: SourceKind = SourceKind.FEED
+    url: str = Field(
+        min_length=1,
+        max_length=catalog.MAX_URL,
+        description="A feed, sitemap, section page or site address, a Telegram channel, or "
+        "(kind search) a URL template with {query}",
+    )
+    name: str | None = Field(
+        None, pattern=SOURCE_NAME, description="Default: from the address's host"
+    )
+    kind: SourceKind | None = Field(None, description="Default: what the check finds")
     language: str | None = Field(
         None, max_length=catalog.MAX_LANGUAGE, pattern=catalog.LANGUAGE_PATTERN
     )
     interval_minutes: int | None = Field(None, ge=1, le=catalog.MAX_INTERVAL)
+    check: bool = Field(True, description="Fetch the address first; refuse what is no source")
+    take_feed: bool | None = Field(
+        None,
+        description="When the address is a page naming its feed: true stores the feed, false "
+        "the page as a section page; unset answers 422 naming the feed",
+    )
+    replace: bool = Field(False, description="Redefine the source of this name if there is one")
 
 
 class EnabledPatch(BaseModel):
