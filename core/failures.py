@@ -62,3 +62,18 @@ def one_line(text: str, limit: int = 300) -> str:
     """Collapse whitespace so a message fits one line of a table or log."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def kind_of(error: str | None) -> FailureKind | None:
+    """The class of a recorded one-line error (``"DNS: ..."``, ``"HTTP 404: ..."``), or None."""
+    if not error:
+        return None
+    head = error.split(":", 1)[0].strip()
+    if head.startswith("HTTP"):
+        return FailureKind.HTTP
+    if head in ("unreadable feed", "malformed feed"):
+        return FailureKind.PARSE
+    for kind, label in LABELS.items():
+        if head == label:
+            return kind
+    return FailureKind.OTHER

@@ -164,6 +164,8 @@ class Settings(BaseSettings):
     telegram_backfill_pages: int = Field(default=5, ge=0, le=100)
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
+    # A source failing without a success for this long is paused: polled once a day.
+    source_pause_after_hours: float = Field(default=48.0, gt=0)
     redis_url: str | None = None
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.

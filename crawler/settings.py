@@ -32,6 +32,7 @@ EXTENSIONS = {
 WIREWATCH_DATABASE_URL = _settings.database_url
 WIREWATCH_FOLLOW_ARTICLE_LINKS = _settings.follow_article_links
 WIREWATCH_TELEGRAM_BACKFILL_PAGES = _settings.telegram_backfill_pages
+WIREWATCH_SOURCE_PAUSE_AFTER_HOURS = _settings.source_pause_after_hours
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

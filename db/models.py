@@ -135,7 +135,17 @@ class Source(Base):
     last_success_at: Mapped[datetime | None]
     last_new_story_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)  # failures in a row
+    # The class of the last failure (core.failures.FailureKind), since when it has
+    # failed without a success, when it was paused for that (re-probed daily), and
+    # when the operator was told about this incident (once per incident).
+    failure_kind: Mapped[str | None] = mapped_column(String(20))
+    failing_since: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    alerted_at: Mapped[datetime | None]
+    # Polls answered, and of those answered 304 Not Modified.
+    fetch_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_modified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     stories: Mapped[list[Story]] = relationship(back_populates="source")
@@ -613,6 +623,7 @@ class CrawlRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    sources_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     # [{"source": name, "url": ..., "error": ...}, ...]
     errors: Mapped[list[Any]] = mapped_column(default=list)
