@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import typer
 from rich.table import Table
 
-from alerts import relevance
+from alerts import relevance, sourcehealth
 from alerts.relevance import DOUBT_THRESHOLD
+from alerts.senders import make_sender
+from alerts.sourcealerts import alert_operator
 from cli.common import ctx, user_errors
 from core.netguard import AddressPolicy
 from db import catalog as db_catalog
@@ -26,29 +30,46 @@ topics_app = typer.Typer(
 
 
 @sources_app.command("list")
-def sources_list() -> None:
-    """List sources with their health."""
+def sources_list(
+    failing: bool = typer.Option(False, "--failing", help="Only the failing and paused sources."),
+    errors: bool = typer.Option(
+        False, "--errors", help="Print each problem in full under the table."
+    ),
+) -> None:
+    """List sources with their state: kind, status, last success, last new story, stories per
+    day, share of polls answered 304, next poll."""
     c = ctx()
     with user_errors():
         c.require_schema()
         with c.factory() as session:
-            rows = queries.list_sources(session=session)
-            table = Table(
-                "name", "kind", "lang", "on", "every", "last success", "errors", "last error", "url"
-            )
-            for s in rows:
-                table.add_row(
-                    s.name,
-                    s.kind.value,
-                    s.language or "",
-                    "yes" if s.enabled else "no",
-                    f"{s.interval_minutes}m",
-                    s.last_success_at.strftime("%Y-%m-%d %H:%M") if s.last_success_at else "never",
-                    str(s.error_count),
-                    (s.last_error or "")[:60],
-                    s.url,
-                )
+            rows = sourcehealth.source_rows(session)
+    shown = [r for r in rows if r.failing] if failing else rows
+    table = Table(
+        "name", "kind", "status", "last success", "last new story", "per day", "304s", "next poll"
+    )
+    for r in shown:
+        s = r.source
+        status = r.status + (f" ({r.failure_label})" if r.failure_label and r.failing else "")
+        table.add_row(
+            s.name,
+            s.kind.value,
+            status,
+            _when(s.last_success_at, "never"),
+            _when(s.last_new_story_at, ""),
+            f"{r.per_day:.1f}",
+            "" if r.not_modified_share is None else f"{r.not_modified_share:.0%}",
+            "" if not s.enabled else _when(r.next_poll, "now"),
+        )
     c.console.print(table)
+    failing_count = sum(r.failing for r in rows)
+    c.console.print(f"{len(rows)} sources, {failing_count} failing or paused")
+    for r in shown if errors else []:
+        if r.problem:
+            _say(f"{r.source.name}: {r.problem}")
+
+
+def _when(moment: datetime | None, empty: str) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else empty
 
 
 @sources_app.command("add")
@@ -156,6 +177,35 @@ def sources_remove(
         with unit_of_work(c.factory) as session:
             catalog.remove_source(session=session, name=name)
     c.console.print(f"removed source {name}; its {stories} stories stay in the archive")
+
+
+@sources_app.command("alert")
+def sources_alert(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only list the incidents that would be reported."
+    ),
+) -> None:
+    """Tell the operator (WIREWATCH_OPERATOR_EMAIL / _WEBHOOK_URL) about sources newly failing,
+    paused or silent for longer than usual; each incident once. The scheduler does this after
+    every crawl."""
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        sender = None if dry_run else make_sender(c.settings)
+        report = alert_operator(c.factory, c.settings, sender, dry_run=dry_run)
+    if not report.reported and not report.errors:
+        _say("no new incident to report")
+    elif dry_run:
+        _say(f"would report: {', '.join(report.reported)}")
+    elif report.emailed or report.posted:
+        how = " and ".join(
+            w for w, done in (("email", report.emailed), ("webhook", report.posted)) if done
+        )
+        _say(f"reported by {how}: {', '.join(report.reported)}")
+    for error in report.errors:
+        ctx().err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+    if report.errors:
+        raise typer.Exit(1)
 
 
 def _set_enabled(name: str, enabled: bool) -> None:

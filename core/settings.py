@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
     # A source failing without a success for this long is paused: polled once a day.
     source_pause_after_hours: float = Field(default=48.0, gt=0)
+    # Who hears about failing and silent sources (either, both, or nobody).
+    operator_email: str | None = None
+    operator_webhook_url: str | None = None
     redis_url: str | None = None
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.

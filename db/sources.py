@@ -87,22 +87,34 @@ def record_fetch_health(
     if not_modified:
         source.not_modified_count = (source.not_modified_count or 0) + 1
     if error is None:
+        if source.failing_since is not None:
+            source.alerted_at = None  # the failing incident is over
         source.failure_kind = None
         source.failing_since = None
         source.paused_at = None
-        source.alerted_at = None
         return
     kind = kind_of(error)
     source.failure_kind = kind.value if kind else None
     if source.failing_since is None:
         source.failing_since = when
+        source.alerted_at = None  # a new incident: report it, even after a silence
     if source.paused_at is None and when - source.failing_since >= pause_after:
         source.paused_at = when
 
 
 def record_new_story(*, session: Session, source_id: int, when: datetime) -> None:
     """The source just gave a story not stored before."""
-    session.execute(update(Source).where(Source.id == source_id).values(last_new_story_at=when))
+    session.execute(
+        update(Source)
+        .where(Source.id == source_id)
+        .values(last_new_story_at=when, alerted_at=None)  # a silence, if any, is over
+    )
+
+
+def mark_alerted(*, session: Session, source_ids: Sequence[int], when: datetime) -> None:
+    """The operator was told about these sources' current incidents."""
+    if source_ids:
+        session.execute(update(Source).where(Source.id.in_(source_ids)).values(alerted_at=when))
 
 
 def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> None:

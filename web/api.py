@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+from alerts import sourcehealth
 from core.netguard import AddressPolicy
 from db import queries
 from fastapi import APIRouter, HTTPException, Path, Request, Response
@@ -124,7 +125,7 @@ def patch_topic(
 
 @router.get("/sources", response_model=list[schemas.SourceOut], summary="Sources and their health")
 def list_sources(session: SessionDep, _: Reader) -> list[schemas.SourceOut]:
-    return [schemas.SourceOut.of(h) for h in archive.source_health(session)]
+    return [schemas.SourceOut.of_row(row) for row in sourcehealth.source_rows(session)]
 
 
 @router.post(
