@@ -13,6 +13,9 @@ A source is, in this order of precedence:
   with fewer than `MIN_HISTORY` stories in that window is never called silent;
 * ``new`` - never crawled yet;
 * ``ok``.
+
+`found_delays` reads the stories' provenance: how long after publication
+each kind of source (or each source) found them.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from core.failures import LABELS, FailureKind
 from db import archive as archive_reads
 from db import queries
+from db import sources as source_writes
 from db.models import Source
 from db.sources import next_poll_at
 from sqlalchemy.orm import Session
@@ -115,3 +119,56 @@ def _ago(span: timedelta) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600} h"
     return f"{max(1, seconds // 60)} min"
+
+
+@dataclass(frozen=True)
+class DelayRow:
+    """How long after publication stories were found, for one source kind (or one source)."""
+
+    label: str
+    stories: int
+    timed: int  # of which the published time is known
+    median: timedelta | None
+    p90: timedelta | None
+
+
+def found_delays(
+    session: Session, *, by: str = "kind", since: datetime | None = None
+) -> list[DelayRow]:
+    """Delay from published time to found, per source kind (``by="kind"``) or per source."""
+    groups: dict[str, list[int | None]] = {}
+    for name, kind, delay in source_writes.found_delays(session=session, since=since):
+        label = (kind or "unknown") if by == "kind" else (name or "(removed source)")
+        groups.setdefault(label, []).append(delay)
+    rows = []
+    for label in sorted(groups):
+        timed = sorted(d for d in groups[label] if d is not None)
+        rows.append(
+            DelayRow(
+                label=label,
+                stories=len(groups[label]),
+                timed=len(timed),
+                median=timedelta(seconds=timed[(len(timed) - 1) // 2]) if timed else None,
+                p90=timedelta(seconds=timed[min(len(timed) - 1, int(0.9 * len(timed)))])
+                if timed
+                else None,
+            )
+        )
+    return rows
+
+
+def span(value: timedelta | None) -> str:
+    """``2 d 3 h``, ``4 h 12 min``, ``35 min``, ``40 s``; empty for None."""
+    if value is None:
+        return ""
+    seconds = int(value.total_seconds())
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"

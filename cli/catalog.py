@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import typer
 from rich.table import Table
@@ -206,6 +206,35 @@ def sources_alert(
         ctx().err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
     if report.errors:
         raise typer.Exit(1)
+
+
+@sources_app.command("delays")
+def sources_delays(
+    per_source: bool = typer.Option(False, "--per-source", help="One row per source, not kind."),
+    days: int = typer.Option(
+        None, "--days", min=1, max=3650, help="Only stories found in the last N days."
+    ),
+) -> None:
+    """How long after publication stories were found, per source kind (median, 90th percentile),
+    from each story's provenance: the source that found it first."""
+    c = ctx()
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    with user_errors():
+        c.require_schema()
+        with c.factory() as session:
+            rows = sourcehealth.found_delays(
+                session, by="source" if per_source else "kind", since=since
+            )
+    table = Table("source" if per_source else "kind", "stories", "dated", "median", "p90")
+    for r in rows:
+        table.add_row(
+            r.label,
+            str(r.stories),
+            str(r.timed),
+            sourcehealth.span(r.median),
+            sourcehealth.span(r.p90),
+        )
+    c.console.print(table)
 
 
 def _set_enabled(name: str, enabled: bool) -> None:

@@ -267,6 +267,10 @@ class Story(Base):
     canonicalizer_version: Mapped[int] = mapped_column(Integer, default=1)
     guid: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    # Provenance: the kind of the source that found it first (kept if the source
+    # goes), and seconds from its published time to being found (None: unknown).
+    found_kind: Mapped[str | None] = mapped_column(String(16))
+    found_delay_seconds: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")

@@ -173,6 +173,7 @@ def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
         "fingerprint": record.fingerprint,
         "extraction_method": record.extraction_method,
         "version": 1,
+        **_provenance(session, record),
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -183,6 +184,20 @@ def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
         .returning(Story.id)
     )
     return session.scalar(stmt)
+
+
+def _provenance(session: Session, record: StoryRecord) -> dict[str, Any]:
+    """Which kind of source found the story first, and how long after it was published;
+    only what is known (an unknown value, or a story no source found, is left NULL)."""
+    known: dict[str, Any] = {}
+    source = session.get(Source, record.source_id) if record.source_id is not None else None
+    if source is None:
+        return known
+    known["found_kind"] = source.kind.value
+    if record.published_at is not None and not record.published_estimated:
+        delay = (record.fetched_at - record.published_at).total_seconds()
+        known["found_delay_seconds"] = max(0, int(delay))
+    return known
 
 
 def is_tombstoned(*, session: Session, url_key: str) -> bool:

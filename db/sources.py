@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import Source
+from db.models import Source, Story
 
 
 def sources_for_crawl(
@@ -122,3 +122,16 @@ def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> No
     source = session.get(Source, source_id)
     if source is not None:
         source.last_error = f"malformed feed (entries kept): {problem}"[:2000]
+
+
+def found_delays(
+    *, session: Session, since: datetime | None = None
+) -> list[tuple[str | None, str | None, int | None]]:
+    """(source name, kind that found it, seconds from published to found) per story
+    found ``since`` (by its fetch time)."""
+    stmt = select(Source.name, Story.found_kind, Story.found_delay_seconds).outerjoin(
+        Source, Source.id == Story.source_id
+    )
+    if since is not None:
+        stmt = stmt.where(Story.fetched_at >= since)
+    return [(name, kind, delay) for name, kind, delay in session.execute(stmt)]

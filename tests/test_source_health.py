@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from alerts.senders import OutboxSender
 from alerts.sourcealerts import alert_operator
-from alerts.sourcehealth import source_rows
+from alerts.sourcehealth import found_delays, source_rows
 from cli import _register_commands, app
 from cli.common import reset_context
 from cli.context import AppContext
@@ -32,7 +32,7 @@ from core.settings import Settings
 from db import queries
 from db import sources as source_writes
 from db.migrate import upgrade
-from db.models import Source
+from db.models import Source, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from tests.factories import story_record
 from web.app import create_app
@@ -242,3 +242,43 @@ def test_the_cli_reports_and_says_when_nobody_is_told(settings: Settings) -> Non
     assert "reported by email: broken, hopeless, quiet" in sent.output
     assert list((settings.data_dir / "outbox").glob("*.eml"))
     assert "no new incident" in runner.invoke(app, ["sources", "alert"]).output
+
+
+def test_each_story_records_what_found_it_and_how_late(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    with unit_of_work(factory) as session:
+        tg, _ = queries.upsert_source(
+            session=session, name="tg-news", url="https://t.me/s/news", kind=SourceKind.TELEGRAM
+        )
+        session.flush()
+        story_id = queries.insert_story_if_new(
+            session=session,
+            record=story_record(
+                9001,
+                "https://t.me/news/1",
+                source_id=tg.id,
+                published_at=NOW - timedelta(minutes=30),
+                fetched_at=NOW,
+            ),
+        )
+        undated = queries.insert_story_if_new(
+            session=session, record=story_record(9002, "https://t.me/news/2", source_id=tg.id)
+        )
+    with factory() as session:
+        story = session.get(Story, story_id)
+        assert story is not None and story.found_kind == "telegram"
+        assert story.found_delay_seconds == 30 * 60
+        later = session.get(Story, undated)
+        assert later is not None and later.found_delay_seconds is None
+        by_kind = {r.label: r for r in found_delays(session)}
+    assert by_kind["telegram"].stories == 2 and by_kind["telegram"].timed == 1
+    assert by_kind["telegram"].median == timedelta(minutes=30)
+    assert by_kind["feed"].stories == 24  # quiet's stories, a day apart, 6 to 29 days old
+    assert by_kind["feed"].median is not None and by_kind["feed"].median.days == 17
+
+    removed = runner.invoke(app, ["sources", "remove", "tg-news", "--yes"])
+    assert removed.exit_code == 0, removed.output
+    listed = runner.invoke(app, ["sources", "delays"], env={"COLUMNS": "120"})
+    assert listed.exit_code == 0, listed.output
+    assert re.search(r"telegram\s*│\s*2\s*│\s*1\s*│\s*30 min", listed.output), listed.output

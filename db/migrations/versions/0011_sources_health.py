@@ -11,6 +11,11 @@ told about the current incident (``alerted_at``, so once per incident);
 304. A crawl run counts its failed sources apart from failed stories
 (``sources_failed``): a run in which every source failed is ``failed``.
 
+Provenance: a story records the kind of the source that found it first
+(``found_kind``; ``source_id`` already names the source) and how long after
+its published time it was found (``found_delay_seconds``; unset when the
+published time is unknown or estimated).
+
 Revision ID: 0011_sources_health
 Revises: 0010
 Create Date: 2026-12-07 05:00:00
@@ -43,9 +48,15 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("sources_failed", sa.Integer(), nullable=False, server_default="0")
         )
+    # Plain ALTER TABLE (SQLite >= 3.35 adds and drops columns in place): a batch
+    # copy of ``stories`` would lose its search triggers.
+    op.add_column("stories", sa.Column("found_kind", sa.String(length=16), nullable=True))
+    op.add_column("stories", sa.Column("found_delay_seconds", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("stories", "found_delay_seconds")
+    op.drop_column("stories", "found_kind")
     with op.batch_alter_table("crawl_runs") as batch:
         batch.drop_column("sources_failed")
     with op.batch_alter_table("sources") as batch:
