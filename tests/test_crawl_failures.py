@@ -6,6 +6,7 @@ a closed port and a ``.invalid`` host, on both engines.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.settings import Settings
 from crawler.runner import settle, start_crawl
 from db import queries
-from db.models import CrawlRun, CrawlStatus, Source
+from db.models import CrawlRun, CrawlStatus, Source, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from db.sources import next_poll_at
-from tests.servers.sites import StaticSite, static_site
+from tests.servers.sites import Page, StaticSite, static_site
 from tests.source_sites import closed_port, pages
 
 pytestmark = pytest.mark.slow
@@ -110,3 +111,37 @@ def test_a_failing_source_is_backed_off_then_paused_and_reprobed_daily(
         assert gone not in queries.due_sources(session=session, now=now)
         gone.paused_at = None  # unpaused, four failures in a row: 30 min doubled four times
         assert next_poll_at(gone) == gone.last_crawled_at + timedelta(minutes=30 * 16)
+
+
+def test_a_json_feed_found_by_the_check_is_crawled(
+    tmp_path: Path, database_url: str, factory: sessionmaker[Session], site: StaticSite
+) -> None:
+    article = site.url("/news/2026/11/01/ministry-signs-deal-1")
+    site.pages["/live.json"] = Page(
+        json.dumps(
+            {
+                "version": "https://jsonfeed.org/version/1.1",
+                "title": "Akhbor",
+                "items": [
+                    {
+                        "id": "1",
+                        "url": article,
+                        "title": "Ministry signs deal",
+                        "summary": "The ministry signed a labour migration deal.",
+                        "date_published": "2026-11-30T08:00:00Z",
+                        "authors": [{"name": "Staff"}],
+                    }
+                ],
+            }
+        ).encode(),
+        "application/feed+json",
+    )
+    with unit_of_work(factory) as session:
+        queries.upsert_source(session=session, name="akhbor", url=site.url("/live.json"))
+    run = _crawl(_settings(tmp_path, database_url), factory, ["akhbor"])
+    assert run.status == CrawlStatus.SUCCEEDED and run.new == 1, run.errors
+    with factory() as session:
+        [story] = session.query(Story).all()
+        assert story.url == article and story.title == "Ministry signs deal"
+        assert story.published_at == datetime(2026, 11, 30, 8, tzinfo=UTC)
+        assert story.found_kind == "feed" and story.found_delay_seconds is not None
