@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import html
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -23,6 +26,7 @@ from core.settings import Settings
 from db import queries
 from db.models import Source, SourceKind
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.browser import chromium
 from tests.factories import story_record
 from tests.servers.sites import StaticSite, static_site
 from tests.source_sites import closed_port, pages
@@ -223,3 +227,44 @@ def test_the_form_keeps_what_was_typed_and_shows_the_error_beside_the_field(
         "herald-page": (SourceKind.SECTION, site.url("/")),
         "api-feed": (SourceKind.FEED, site.url("/rss.xml")),
     }
+
+
+@pytest.mark.browser
+def test_the_form_in_a_browser(settings: Settings, site: StaticSite) -> None:
+    """Headless Chromium: a refused address comes back typed in, the error beside it; the
+    feed a page names is offered and taken with one click."""
+    port = closed_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with chromium() as browser:
+            page = browser.new_page()
+            page.goto(base + "/login?next=/sources")
+            page.fill("input[name=token]", TOKEN)
+            page.click("form.admin button[type=submit]")
+            page.wait_for_url("**/sources")
+            page.fill("#add-source input[name=url]", site.url("/about"))
+            page.fill("#add-source input[name=name]", "typed")
+            page.click("#add-source button[type=submit]")
+            page.wait_for_selector("#url-error")
+            assert page.input_value("#add-source input[name=url]") == site.url("/about")
+            assert page.input_value("#add-source input[name=name]") == "typed"
+            assert "names no feed" in page.inner_text("#url-error")
+
+            page.fill("#add-source input[name=url]", site.url("/"))
+            page.fill("#add-source input[name=name]", "herald")
+            page.click("#add-source button[type=submit]")
+            page.wait_for_selector(".offer")
+            page.click(".offer button[value=true]")
+            page.wait_for_selector('tr[data-name="herald"]')
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert _sources(settings) == {"herald": (SourceKind.FEED, site.url("/rss.xml"))}
