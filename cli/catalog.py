@@ -133,6 +133,7 @@ def sources_add(
             policy=AddressPolicy.from_settings(c.settings),
             fetch_first=check,
             take_offer=lambda offer: _take_offer(offer, yes),
+            user_agent=c.settings.user_agent,
         )
         if new.detection is not None and not new.detection.offered:
             _say(f"found {new.detection.found}")

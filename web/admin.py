@@ -123,6 +123,7 @@ def add_source(
             default_interval=settings.default_crawl_interval_minutes,
             policy=AddressPolicy.from_settings(settings),
             fetch_first=check != "no",
+            user_agent=settings.user_agent,
             take_offer=sourcecheck.answer_offer({"true": True, "false": False}.get(take_feed)),
         )
         catalog.save_source(session=session, spec=new.spec, replace=replace == "yes")

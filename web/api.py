@@ -154,6 +154,7 @@ def post_source(
         policy=AddressPolicy.from_settings(settings),
         fetch_first=body.check,
         take_offer=sourcecheck.answer_offer(body.take_feed),
+        user_agent=settings.user_agent,
     )
     source, created = catalog.save_source(session=session, spec=new.spec, replace=body.replace)
     response.status_code = 201 if created else 200

@@ -36,6 +36,7 @@ import httpx
 from core.errors import BlockedURLError, SourceError
 from core.failures import Failure, FailureKind, one_line
 from core.netguard import AddressPolicy, Resolve, guarded_client
+from core.settings import Settings
 from crawler.feeds import parse_feed
 from db.models import SourceKind
 from lxml import html as lxml_html
@@ -47,7 +48,7 @@ MAX_REDIRECTS = 5
 TIMEOUT = 15.0
 SECTION_MIN_LINKS = 8
 SEARCH_SAMPLE = "news"
-USER_AGENT = "wirewatch source check (+https://github.com/wirewatch)"
+USER_AGENT = str(Settings.model_fields["user_agent"].default)  # the operator's, when passed
 
 FEED_TYPES = (
     "application/rss+xml",
@@ -121,6 +122,7 @@ def detect(
     kind: SourceKind | None = None,
     timeout: float = TIMEOUT,
     resolve: Resolve | None = None,
+    user_agent: str = USER_AGENT,
 ) -> Detection:
     """Fetch ``url`` and say what it is; SourceCheckError when it is nothing wirewatch reads.
 
@@ -131,8 +133,9 @@ def detect(
     if kind == SourceKind.TELEGRAM or _looks_like_telegram(address):
         return _telegram(address)
     if kind == SourceKind.SEARCH:
-        return _search(address, policy, timeout=timeout, resolve=resolve)
+        return _search(address, policy, timeout=timeout, resolve=resolve, user_agent=user_agent)
     with guarded_client(policy, timeout=timeout, resolve=resolve) as client:
+        client.headers["User-Agent"] = user_agent
         fetched = fetch(client, address)
         found = classify(fetched)
         if found is None:
@@ -161,9 +164,7 @@ def fetch(client: httpx.Client, url: str) -> Fetched:
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            with client.stream(
-                "GET", current, headers={"User-Agent": USER_AGENT, "Accept": "*/*"}
-            ) as response:
+            with client.stream("GET", current, headers={"Accept": "*/*"}) as response:
                 if response.is_redirect and "location" in response.headers:
                     current = urljoin(current, response.headers["location"])
                     continue
@@ -480,7 +481,12 @@ def _telegram(address: str) -> Detection:
 
 
 def _search(
-    template: str, policy: AddressPolicy, *, timeout: float, resolve: Resolve | None
+    template: str,
+    policy: AddressPolicy,
+    *,
+    timeout: float,
+    resolve: Resolve | None,
+    user_agent: str,
 ) -> Detection:
     if "{query}" not in template:
         raise SourceCheckError(
@@ -492,6 +498,7 @@ def _search(
         )
     sample = template.replace("{query}", quote(SEARCH_SAMPLE))
     with guarded_client(policy, timeout=timeout, resolve=resolve) as client:
+        client.headers["User-Agent"] = user_agent
         found = classify(fetch(client, sample))
     if found is None or found.kind != SourceKind.FEED or found.offered:
         raise SourceCheckError(
@@ -573,6 +580,7 @@ def check_new_source(
     fetch_first: bool = True,
     take_offer: Callable[[Detection], bool] = lambda _: False,
     timeout: float = TIMEOUT,
+    user_agent: str = USER_AGENT,
 ) -> NewSource:
     """The catalog's rules on what was typed, then (``fetch_first``) the check of what is there.
 
@@ -593,7 +601,13 @@ def check_new_source(
     )
     if not fetch_first:
         return NewSource(spec, None)
-    found = detect(spec.url if first_kind == SourceKind.TELEGRAM else given, policy, kind=kind)
+    found = detect(
+        spec.url if first_kind == SourceKind.TELEGRAM else given,
+        policy,
+        kind=kind,
+        timeout=timeout,
+        user_agent=user_agent,
+    )
     if found.offered and not take_offer(found):
         if found.fallback is None:
             raise OfferDeclined(
