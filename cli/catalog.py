@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import typer
 from rich.table import Table
 
-from alerts import relevance
+from alerts import relevance, sourcehealth
 from alerts.relevance import DOUBT_THRESHOLD
+from alerts.senders import make_sender
+from alerts.sourcealerts import alert_operator
 from cli.common import ctx, user_errors
 from core.netguard import AddressPolicy
+from db import catalog as db_catalog
 from db import queries
 from db.models import SourceKind
 from db.session import unit_of_work
-from wirewatch import catalog, topic_model
+from wirewatch import catalog, sourcecheck, topic_model
 from wirewatch.bootstrap import load_sources, load_topics
 from wirewatch.topic_preview import PreviewSample, preview_query, saved_model, saved_or_draft
 
@@ -25,40 +30,71 @@ topics_app = typer.Typer(
 
 
 @sources_app.command("list")
-def sources_list() -> None:
-    """List sources with their health."""
+def sources_list(
+    failing: bool = typer.Option(False, "--failing", help="Only the failing and paused sources."),
+    errors: bool = typer.Option(
+        False, "--errors", help="Print each problem in full under the table."
+    ),
+) -> None:
+    """List sources with their state: kind, status, last success, last new story, stories per
+    day, share of polls answered 304, next poll."""
     c = ctx()
     with user_errors():
         c.require_schema()
         with c.factory() as session:
-            rows = queries.list_sources(session=session)
-            table = Table(
-                "name", "kind", "lang", "on", "every", "last success", "errors", "last error", "url"
-            )
-            for s in rows:
-                table.add_row(
-                    s.name,
-                    s.kind.value,
-                    s.language or "",
-                    "yes" if s.enabled else "no",
-                    f"{s.interval_minutes}m",
-                    s.last_success_at.strftime("%Y-%m-%d %H:%M") if s.last_success_at else "never",
-                    str(s.error_count),
-                    (s.last_error or "")[:60],
-                    s.url,
-                )
+            rows = sourcehealth.source_rows(session)
+    shown = [r for r in rows if r.failing] if failing else rows
+    table = Table(
+        "name", "kind", "status", "last success", "last new story", "per day", "304s", "next poll"
+    )
+    for r in shown:
+        s = r.source
+        status = r.status + (f" ({r.failure_label})" if r.failure_label and r.failing else "")
+        table.add_row(
+            s.name,
+            s.kind.value,
+            status,
+            _when(s.last_success_at, "never"),
+            _when(s.last_new_story_at, ""),
+            f"{r.per_day:.1f}",
+            "" if r.not_modified_share is None else f"{r.not_modified_share:.0%}",
+            "" if not s.enabled else _when(r.next_poll, "now"),
+        )
     c.console.print(table)
+    failing_count = sum(r.failing for r in rows)
+    c.console.print(f"{len(rows)} sources, {failing_count} failing or paused")
+    for r in shown if errors else []:
+        if r.problem:
+            _say(f"{r.source.name}: {r.problem}")
+
+
+def _when(moment: datetime | None, empty: str) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else empty
 
 
 @sources_app.command("add")
 def sources_add(
-    name: str = typer.Argument(
-        ..., help="Unique short name: letters, digits, '.', '_' or '-' (e.g. asia-wire)."
-    ),
     url: str = typer.Argument(
-        ..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."
+        ...,
+        help="What to watch: a feed, sitemap, section page or site address, a Telegram channel "
+        "(https://t.me/s/<channel> or @channel), or with --kind search a URL template with "
+        "{query}. The older order NAME URL is still read.",
     ),
-    kind: SourceKind = typer.Option(SourceKind.FEED, "--kind", help="feed or telegram."),
+    old_url: str = typer.Argument(
+        None, metavar="[URL]", help="The URL, when the first argument is the name (NAME URL)."
+    ),
+    name: str = typer.Option(
+        None,
+        "--name",
+        help="Unique short name: letters, digits, '.', '_' or '-' (default: from the host, "
+        "e.g. asiaplustj.info; tg-<channel> for Telegram).",
+    ),
+    kind: SourceKind = typer.Option(
+        None,
+        "--kind",
+        help="feed, telegram, sitemap, section or search (default: what the check finds).",
+        show_default=False,
+    ),
     language: str = typer.Option(
         None, "--lang", help="Main language of the outlet: a code such as ru, tg or en."
     ),
@@ -68,23 +104,138 @@ def sources_add(
         help=f"Minutes between crawls, 1 to {catalog.MAX_INTERVAL} "
         "(default: WIREWATCH_DEFAULT_CRAWL_INTERVAL_MINUTES).",
     ),
+    check: bool = typer.Option(
+        True,
+        "--check/--no-check",
+        help="Fetch the address first and refuse what is no source (--no-check: save as "
+        "given, for offline set-up; the kind is then feed unless it is a Telegram address).",
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Take the feed a web page names without asking."
+    ),
+    replace: bool = typer.Option(
+        False, "--replace", help="Redefine the source of this name if there is one."
+    ),
 ) -> None:
-    """Add a source (or update the one with this name)."""
+    """Add a source after checking what the address is: a feed (RSS, Atom, RDF, JSON Feed),
+    a sitemap, a page that names its feed (offered), a section page, a Telegram channel."""
     c = ctx()
+    if old_url is not None:
+        name, url = url, old_url
     with user_errors():
-        spec = catalog.check_source(
-            name=name,
+        new = sourcecheck.check_new_source(
             url=url,
+            name=name,
             kind=kind,
             language=language,
             interval_minutes=interval,
             default_interval=c.settings.default_crawl_interval_minutes,
             policy=AddressPolicy.from_settings(c.settings),
+            fetch_first=check,
+            take_offer=lambda offer: _take_offer(offer, yes),
+            user_agent=c.settings.user_agent,
         )
+        if new.detection is not None and not new.detection.offered:
+            _say(f"found {new.detection.found}")
+        for note in new.detection.notes if new.detection else []:
+            _say(f"note: {note}")
         c.require_schema()
         with unit_of_work(c.factory) as session:
-            _, created = catalog.save_source(session=session, spec=spec)
-    c.console.print(f"{'added' if created else 'updated'} source {spec.name}: {spec.url}")
+            _, created = catalog.save_source(session=session, spec=new.spec, replace=replace)
+    spec = new.spec
+    _say(f"{'added' if created else 'replaced'} source {spec.name} ({spec.kind.value}): {spec.url}")
+
+
+def _say(line: str) -> None:
+    ctx().console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _take_offer(found: sourcecheck.Detection, yes: bool) -> bool:
+    """A page that names its feed: take the feed if told to or if the user agrees."""
+    _say(f"found {found.found}")
+    if yes:
+        return True
+    return typer.confirm(f"Add the feed {found.url} instead of the page?", default=True)
+
+
+@sources_app.command("remove")
+def sources_remove(
+    name: str = typer.Argument(..., help="Source name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Remove without asking first."),
+) -> None:
+    """Remove a source. Its stories stay in the archive, no longer tied to a source (to stop
+    crawling but keep them tied, `sources disable`; to delete stories, `stories delete`)."""
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        with c.factory() as session:
+            source = queries.get_source(session=session, name=name)
+            stories = db_catalog.count_source_stories(session=session, source_id=source.id)
+        if not yes:
+            noun = "story stays" if stories == 1 else "stories stay"
+            c.console.print(f"{name}: {source.url} ({stories} {noun} in the archive)")
+            typer.confirm(f"Remove source {name}?", default=False, abort=True)
+        with unit_of_work(c.factory) as session:
+            catalog.remove_source(session=session, name=name)
+    c.console.print(f"removed source {name}; its {stories} stories stay in the archive")
+
+
+@sources_app.command("alert")
+def sources_alert(
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Only list the incidents that would be reported."
+    ),
+) -> None:
+    """Tell the operator (WIREWATCH_OPERATOR_EMAIL / _WEBHOOK_URL) about sources newly failing,
+    paused or silent for longer than usual; each incident once. The scheduler does this after
+    every crawl."""
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        sender = None if dry_run else make_sender(c.settings)
+        report = alert_operator(c.factory, c.settings, sender, dry_run=dry_run)
+    if not report.reported and not report.errors:
+        _say("no new incident to report")
+    elif dry_run:
+        _say(f"would report: {', '.join(report.reported)}")
+    elif report.emailed or report.posted:
+        how = " and ".join(
+            w for w, done in (("email", report.emailed), ("webhook", report.posted)) if done
+        )
+        _say(f"reported by {how}: {', '.join(report.reported)}")
+    for error in report.errors:
+        ctx().err.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@sources_app.command("delays")
+def sources_delays(
+    per_source: bool = typer.Option(False, "--per-source", help="One row per source, not kind."),
+    days: int = typer.Option(
+        None, "--days", min=1, max=3650, help="Only stories found in the last N days."
+    ),
+) -> None:
+    """How long after publication stories were found, per source kind (median, 90th percentile),
+    from each story's provenance: the source that found it first."""
+    c = ctx()
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    with user_errors():
+        c.require_schema()
+        with c.factory() as session:
+            rows = sourcehealth.found_delays(
+                session, by="source" if per_source else "kind", since=since
+            )
+    table = Table("source" if per_source else "kind", "stories", "dated", "median", "p90")
+    for r in rows:
+        table.add_row(
+            r.label,
+            str(r.stories),
+            str(r.timed),
+            sourcehealth.span(r.median),
+            sourcehealth.span(r.p90),
+        )
+    c.console.print(table)
 
 
 def _set_enabled(name: str, enabled: bool) -> None:

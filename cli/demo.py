@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import func, select
 
+from alerts import sourcehealth
 from alerts.digest import send_due_digests
 from alerts.matching import match_all_pending
 from alerts.senders import make_sender
@@ -116,6 +117,7 @@ def demo(
 
         c.console.rule("3. stored and matched")
         _report_archive(c, len(manifest.on_beat()))
+        _report_found_delays(c)
 
         c.console.rule("4. digest")
         summary = send_due_digests(c.factory, settings, make_sender(settings))
@@ -165,6 +167,18 @@ def _report_delay(c: AppContext) -> None:
         f"{waits[-1]:.1f} s after they were stored; the limit is "
         f"instant_batch_minutes={c.settings.instant_batch_minutes:g} min plus one scheduler tick"
     )
+
+
+def _report_found_delays(c: AppContext) -> None:
+    """Provenance: how long after publication each source kind found its stories."""
+    with c.factory() as session:
+        rows = sourcehealth.found_delays(session)
+    for r in rows:
+        c.console.print(
+            f"found by {r.label} sources: {r.stories} stories, {r.timed} dated; delay from "
+            f"published to found: median {sourcehealth.span(r.median) or '-'}, "
+            f"p90 {sourcehealth.span(r.p90) or '-'}"
+        )
 
 
 def _report_archive(c: AppContext, expected_on_beat: int) -> None:

@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     extraction_max_bytes: int = Field(default=5 * 1024 * 1024, gt=0)
     allow_private_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     default_crawl_interval_minutes: int = Field(default=30, ge=1)
+    # A source failing without a success for this long is paused: polled once a day.
+    source_pause_after_hours: float = Field(default=48.0, gt=0)
+    # Who hears about failing and silent sources (either, both, or nobody).
+    operator_email: str | None = None
+    operator_webhook_url: str | None = None
     redis_url: str | None = None
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.

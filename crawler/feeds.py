@@ -20,6 +20,7 @@ from core import limits
 
 from crawler.extraction import fix_mojibake
 from crawler.extraction.encoding import transcode_feed
+from crawler.jsonfeed import read_json_feed
 from crawler.text import html_to_text, normalise_whitespace
 
 # A feed has no business declaring entities: refusing them outright closes
@@ -72,6 +73,16 @@ def parse_feed(
             entries=[],
             malformed="feed declares XML entities; refused (entity expansion / external entities)",
         )
+    json_feed = read_json_feed(body)
+    if json_feed is not None:
+        return _entries_of(
+            json_feed.items,
+            title=json_feed.title,
+            language=json_feed.language,
+            base_url=base_url,
+            fetched_at=fetched_at,
+            malformed=None,
+        )
     body, content_type = transcode_feed(body, content_type)
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True)
@@ -87,17 +98,36 @@ def parse_feed(
             malformed=malformed or "not an RSS or Atom feed",
         )
     feed_meta = parsed.get("feed", {})
+    return _entries_of(
+        parsed.entries,
+        title=str(feed_meta.get("title", "")),
+        language=feed_meta.get("language"),
+        base_url=base_url,
+        fetched_at=fetched_at,
+        malformed=malformed,
+    )
+
+
+def _entries_of(
+    raws: list[Any],
+    *,
+    title: str,
+    language: str | None,
+    base_url: str,
+    fetched_at: datetime,
+    malformed: str | None,
+) -> ParsedFeed:
     entries: list[FeedEntry] = []
     skipped: list[str] = []
-    for raw in parsed.entries:
+    for raw in raws:
         entry, reason = _entry(raw, base_url=base_url, fetched_at=fetched_at)
         if entry is None:
             skipped.append(reason)
         else:
             entries.append(entry)
     return ParsedFeed(
-        title=fix_mojibake(html_to_text(str(feed_meta.get("title", "")))),
-        language=feed_meta.get("language"),
+        title=fix_mojibake(html_to_text(title)),
+        language=language,
         entries=entries,
         malformed=malformed,
         skipped=skipped,

@@ -84,12 +84,26 @@ class RedirectLoop(IgnoreRequest):
 
 
 class RobotsTxtBlocked(IgnoreRequest):
-    """robots.txt forbids the request, or could not be read and so forbids everything."""
+    """robots.txt forbids the request, or could not be read and so forbids everything.
 
-    def __init__(self, url: str, reason: str) -> None:
+    When it could not be read, ``cause`` is the fetch's exception (a DNS or
+    connection failure, say) or ``status`` its HTTP status, so the failure can
+    be named for what it is (``crawler.failures``).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        cause: BaseException | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(f"blocked by robots.txt: {reason}")
         self.url = url
         self.reason = reason
+        self.cause = cause
+        self.status = status
 
 
 def policy_from_crawler(crawler: Crawler) -> AddressPolicy:
@@ -293,9 +307,17 @@ class ResolverRefusalMiddleware:
 class _DisallowAll(RobotParser):
     """Stands in for a robots.txt that could not be read (RFC 9309 §2.3.1.4)."""
 
-    def __init__(self, why: str, until: float) -> None:
+    def __init__(
+        self,
+        why: str,
+        until: float,
+        cause: BaseException | None = None,
+        status: int | None = None,
+    ) -> None:
         self.why = why
         self.until = until
+        self.cause = cause
+        self.status = status
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, robotstxt_body: bytes) -> Self:
@@ -337,22 +359,36 @@ class RobotsTxtFailClosedMiddleware(RobotsTxtMiddleware):
 
     def process_request_2(self, rp: RobotParser | None, request: Request) -> None:
         if isinstance(rp, _DisallowAll):
-            self._forbid(request, f"{rp.why}; treated as disallow-all (RFC 9309 §2.3.1.4)")
+            self._forbid(
+                request,
+                f"{rp.why}; treated as disallow-all (RFC 9309 §2.3.1.4)",
+                cause=rp.cause,
+                status=rp.status,
+            )
         try:
             super().process_request_2(rp, request)
         except IgnoreRequest:
             raise RobotsTxtBlocked(request.url, "disallowed for our user agent") from None
 
-    def _forbid(self, request: Request, reason: str) -> None:
+    def _forbid(
+        self,
+        request: Request,
+        reason: str,
+        *,
+        cause: BaseException | None = None,
+        status: int | None = None,
+    ) -> None:
         self._stats.inc_value("robotstxt/forbidden")
         logger.info("Not fetching %s: blocked by robots.txt: %s", request.url, reason)
-        raise RobotsTxtBlocked(request.url, reason)
+        raise RobotsTxtBlocked(request.url, reason, cause=cause, status=status)
 
     async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
         if response.status >= 500 or response.status == 429:
             self._stats.inc_value("robotstxt/response_count")
             self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
-            self._fail_closed(netloc, f"robots.txt answered HTTP {response.status}")
+            self._fail_closed(
+                netloc, f"robots.txt answered HTTP {response.status}", status=response.status
+            )
             return
         if response.status >= 300:
             response = response.replace(body=b"")  # unavailable: no rules, allow all
@@ -364,13 +400,20 @@ class RobotsTxtFailClosedMiddleware(RobotsTxtMiddleware):
             super()._robots_error(exc, netloc)
             return
         self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-        self._fail_closed(netloc, f"robots.txt could not be fetched ({exc})")
+        self._fail_closed(netloc, f"robots.txt could not be fetched ({exc})", cause=exc)
 
-    def _fail_closed(self, netloc: str, why: str) -> None:
+    def _fail_closed(
+        self,
+        netloc: str,
+        why: str,
+        *,
+        cause: BaseException | None = None,
+        status: int | None = None,
+    ) -> None:
         self._stats.inc_value("wirewatch/robotstxt/unavailable")
         logger.warning("%s for %s; disallowing the host for now", why, netloc)
         pending = self._parsers.get(netloc)
-        parser = _DisallowAll(why, monotonic() + self._retry_seconds)
+        parser = _DisallowAll(why, monotonic() + self._retry_seconds, cause, status)
         self._parsers[netloc] = parser
         if isinstance(pending, defer.Deferred):
             pending.callback(parser)

@@ -35,6 +35,7 @@ WIREWATCH_TELEGRAM_BACKFILL_PAGES = _settings.telegram_backfill_pages
 WIREWATCH_EXTRACTION_WORKERS = _settings.extraction_workers
 WIREWATCH_EXTRACTION_TIME_LIMIT = _settings.extraction_time_limit
 WIREWATCH_EXTRACTION_MAX_BYTES = _settings.extraction_max_bytes
+WIREWATCH_SOURCE_PAUSE_AFTER_HOURS = _settings.source_pause_after_hours
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

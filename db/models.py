@@ -75,8 +75,13 @@ class Base(DeclarativeBase):
 
 
 class SourceKind(enum.StrEnum):
-    FEED = "feed"
-    TELEGRAM = "telegram"
+    """How a source is read; stored as text (non-native enum), so new kinds need no migration."""
+
+    FEED = "feed"  # RSS, Atom, RDF or JSON Feed
+    TELEGRAM = "telegram"  # a public channel's web preview
+    SITEMAP = "sitemap"  # a sitemap or news sitemap: recent URLs are followed
+    SECTION = "section"  # an HTML page listing articles, for sites without a feed
+    SEARCH = "search"  # a search engine's feed, URL template with {query}
 
 
 class Frequency(enum.StrEnum):
@@ -130,7 +135,17 @@ class Source(Base):
     last_success_at: Mapped[datetime | None]
     last_new_story_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
-    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)  # failures in a row
+    # The class of the last failure (core.failures.FailureKind), since when it has
+    # failed without a success, when it was paused for that (re-probed daily), and
+    # when the operator was told about this incident (once per incident).
+    failure_kind: Mapped[str | None] = mapped_column(String(20))
+    failing_since: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    alerted_at: Mapped[datetime | None]
+    # Polls answered, and of those answered 304 Not Modified.
+    fetch_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    not_modified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     stories: Mapped[list[Story]] = relationship(back_populates="source")
@@ -252,6 +267,10 @@ class Story(Base):
     canonicalizer_version: Mapped[int] = mapped_column(Integer, default=1)
     guid: Mapped[str | None] = mapped_column(Text)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    # Provenance: the kind of the source that found it first (kept if the source
+    # goes), and seconds from its published time to being found (None: unknown).
+    found_kind: Mapped[str | None] = mapped_column(String(16))
+    found_delay_seconds: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     summary: Mapped[str] = mapped_column(Text, default="")
@@ -608,6 +627,7 @@ class CrawlRun(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
+    sources_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_modified: Mapped[int] = mapped_column(Integer, default=0)
     # [{"source": name, "url": ..., "error": ...}, ...]
     errors: Mapped[list[Any]] = mapped_column(default=list)

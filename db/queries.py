@@ -56,14 +56,11 @@ def list_sources(*, session: Session, enabled_only: bool = False) -> list[Source
 
 
 def due_sources(*, session: Session, now: datetime) -> list[Source]:
-    """Enabled sources whose interval has passed since their last crawl."""
-    sources = list_sources(session=session, enabled_only=True)
-    return [
-        s
-        for s in sources
-        if s.last_crawled_at is None
-        or s.last_crawled_at + timedelta(minutes=s.interval_minutes) <= now
-    ]
+    """Enabled sources that are due (``db.sources.next_poll_at``: the interval, backed off
+    while failing, daily while paused)."""
+    from db.sources import is_due
+
+    return [s for s in list_sources(session=session, enabled_only=True) if is_due(s, now)]
 
 
 def upsert_source(
@@ -176,6 +173,7 @@ def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
         "fingerprint": record.fingerprint,
         "extraction_method": record.extraction_method,
         "version": 1,
+        **_provenance(session, record),
     }
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -186,6 +184,20 @@ def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
         .returning(Story.id)
     )
     return session.scalar(stmt)
+
+
+def _provenance(session: Session, record: StoryRecord) -> dict[str, Any]:
+    """Which kind of source found the story first, and how long after it was published;
+    only what is known (an unknown value, or a story no source found, is left NULL)."""
+    known: dict[str, Any] = {}
+    source = session.get(Source, record.source_id) if record.source_id is not None else None
+    if source is None:
+        return known
+    known["found_kind"] = source.kind.value
+    if record.published_at is not None and not record.published_estimated:
+        delay = (record.fetched_at - record.published_at).total_seconds()
+        known["found_delay_seconds"] = max(0, int(delay))
+    return known
 
 
 def is_tombstoned(*, session: Session, url_key: str) -> bool:
@@ -452,7 +464,8 @@ def finish_crawl_run(
 
 
 def crawl_outcome(run: CrawlRun, *, crashed: bool) -> CrawlStatus:
-    """Failed when a worker crashed or stories could not be stored; partial when sources failed."""
+    """Failed when a worker crashed, stories could not be stored or every source failed;
+    partial when some sources failed."""
     fatal = (
         "crawl ended:",
         "stories could not be stored",
@@ -461,6 +474,8 @@ def crawl_outcome(run: CrawlRun, *, crashed: bool) -> CrawlStatus:
     )
     if crashed or any(str(e.get("error", "")).startswith(fatal) for e in run.errors):
         return CrawlStatus.FAILED
+    if run.sources_total and (run.sources_failed or 0) >= run.sources_total:
+        return CrawlStatus.FAILED  # every source failed: nothing was read
     return CrawlStatus.PARTIAL if run.failed else CrawlStatus.SUCCEEDED
 
 

@@ -7,13 +7,14 @@ Functions take a keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from core.failures import kind_of
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import Source
+from db.models import Source, Story
 
 
 def sources_for_crawl(
@@ -40,9 +41,80 @@ def sources_by_id(*, session: Session, ids: Sequence[int]) -> list[Source]:
     return [found[i] for i in ids if i in found]
 
 
+# A failing source is polled less and less often, up to this; a paused one once a day.
+MAX_BACKOFF = timedelta(hours=24)
+REPROBE_EVERY = timedelta(hours=24)
+
+
+def next_poll_at(source: Source) -> datetime | None:
+    """When the source is due: its interval after the last crawl, doubled for every failure
+    in a row (at most a day), once a day when paused; None when never crawled (due now)."""
+    if source.last_crawled_at is None:
+        return None
+    if source.paused_at is not None:
+        return source.last_crawled_at + REPROBE_EVERY
+    wait = timedelta(minutes=source.interval_minutes)
+    if source.error_count > 0:
+        wait = min(wait * 2 ** min(source.error_count, 16), max(MAX_BACKOFF, wait))
+    return source.last_crawled_at + wait
+
+
+def is_due(source: Source, now: datetime) -> bool:
+    due = next_poll_at(source)
+    return due is None or due <= now
+
+
+def record_fetch_health(
+    *,
+    session: Session,
+    source_id: int,
+    when: datetime,
+    error: str | None,
+    not_modified: bool,
+    pause_after: timedelta,
+) -> None:
+    """Count the poll (and a 304), and track the failing incident after one fetch.
+
+    A failure starts an incident (``failing_since``) unless one is running; a
+    source failing for longer than ``pause_after`` is paused (polled once a day
+    from then on, and shown as paused). A success ends the incident, unpauses
+    the source and clears ``alerted_at`` so the next incident is reported again.
+    """
+    source = session.get(Source, source_id)
+    if source is None:
+        return
+    source.fetch_count = (source.fetch_count or 0) + 1
+    if not_modified:
+        source.not_modified_count = (source.not_modified_count or 0) + 1
+    if error is None:
+        if source.failing_since is not None:
+            source.alerted_at = None  # the failing incident is over
+        source.failure_kind = None
+        source.failing_since = None
+        source.paused_at = None
+        return
+    kind = kind_of(error)
+    source.failure_kind = kind.value if kind else None
+    if source.failing_since is None:
+        source.failing_since = when
+        source.alerted_at = None  # a new incident: report it, even after a silence
+    if source.paused_at is None and when - source.failing_since >= pause_after:
+        source.paused_at = when
+
+
 def record_new_story(*, session: Session, source_id: int, when: datetime) -> None:
     """The source just gave a story not stored before."""
-    session.execute(update(Source).where(Source.id == source_id).values(last_new_story_at=when))
+    session.execute(
+        update(Source)
+        .where(Source.id == source_id)
+        .values(last_new_story_at=when, alerted_at=None)  # a silence, if any, is over
+    )
+
+
+def mark_alerted(*, session: Session, source_ids: Sequence[int], when: datetime) -> None:
+    """The operator was told about these sources' current incidents."""
+    if source_ids:
+        session.execute(update(Source).where(Source.id.in_(source_ids)).values(alerted_at=when))
 
 
 def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> None:
@@ -50,3 +122,16 @@ def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> No
     source = session.get(Source, source_id)
     if source is not None:
         source.last_error = f"malformed feed (entries kept): {problem}"[:2000]
+
+
+def found_delays(
+    *, session: Session, since: datetime | None = None
+) -> list[tuple[str | None, str | None, int | None]]:
+    """(source name, kind that found it, seconds from published to found) per story
+    found ``since`` (by its fetch time)."""
+    stmt = select(Source.name, Story.found_kind, Story.found_delay_seconds).outerjoin(
+        Source, Source.id == Story.source_id
+    )
+    if since is not None:
+        stmt = stmt.where(Story.fetched_at >= since)
+    return [(name, kind, delay) for name, kind, delay in session.execute(stmt)]

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from alerts.digest import send_due_digests
 from alerts.senders import make_sender
+from alerts.sourcealerts import alert_operator
 from core.settings import Settings, get_settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
@@ -71,12 +72,25 @@ def crawl_due_sources() -> None:
         run = settle(factory, _running_crawl)
         log.info("crawl #%s finished: %s, %s new", run.id, run.status.value, run.new)
         _running_crawl = None
+        _alert_operator(factory)
     _fail_orphaned_runs(factory)
     with factory() as session:
         due = queries.due_sources(session=session, now=datetime.now(UTC))
     if due:
         _running_crawl = start_crawl(_settings(), factory, trigger="scheduler")
         log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
+
+
+def _alert_operator(factory: sessionmaker[Session]) -> None:
+    """After a crawl: tell the operator about sources newly failing, paused or silent."""
+    settings = _settings()
+    if not settings.operator_email and not settings.operator_webhook_url:
+        return
+    report = alert_operator(factory, settings, make_sender(settings))
+    if report.reported:
+        log.warning("operator told about source(s): %s", ", ".join(report.reported))
+    for error in report.errors:
+        log.warning("%s", error)
 
 
 def _fail_orphaned_runs(factory: sessionmaker[Session]) -> None:

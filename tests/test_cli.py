@@ -60,7 +60,16 @@ def test_init_loads_topics_and_sources(cli: Settings) -> None:
 
 def test_sources_add_disable_and_refuse_bad_urls(cli: Settings) -> None:
     ok = runner.invoke(
-        app, ["sources", "add", "herald", "https://herald.example/rss.xml", "--lang", "ru"]
+        app,
+        [
+            "sources",
+            "add",
+            "herald",
+            "https://herald.example/rss.xml",
+            "--lang",
+            "ru",
+            "--no-check",
+        ],
     )
     assert ok.exit_code == 0, ok.output
     off = runner.invoke(app, ["sources", "disable", "herald"])

@@ -16,16 +16,17 @@ from urllib.parse import quote, urlsplit
 
 from core.netguard import AddressPolicy
 from db import queries
-from db.models import SourceKind
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from wirewatch import catalog, events
+from sqlalchemy.orm import Session
+from wirewatch import catalog, events, sourcecheck
 from wirewatch.catalog import CatalogError
 
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import SettingsDep, UnitOfWorkDep
 from web.pages import render
+from web.routes import sources_page_context
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ def logout(request: Request, csrf: Csrf) -> Response:
     return response
 
 
-@router.post("/sources")
+@router.post("/sources", response_class=HTMLResponse)
 def add_source(
     request: Request,
     session: UnitOfWorkDep,
@@ -94,21 +95,52 @@ def add_source(
     csrf: Csrf,
     name: Annotated[str, Form(max_length=FIELD_CAP)] = "",
     url: Annotated[str, Form(max_length=TEXT_CAP)] = "",
-    kind: Annotated[SourceKind, Form()] = SourceKind.FEED,
+    kind: Annotated[str, Form(max_length=20)] = "",
     language: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+    check: Annotated[str, Form(max_length=10)] = "",
+    replace: Annotated[str, Form(max_length=10)] = "",
+    take_feed: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """A refused name, URL or language answers 422 with the catalog's message."""
+    """The address is checked as by ``wirewatch sources add``. A refusal shows the page again
+    (422) with what was typed and the message beside its field; a page naming a feed shows
+    the offer (200): take the feed, or follow the page as a section page."""
     check_admin_form(request, csrf)
-    spec = catalog.check_source(
-        name=name,
-        url=url,
-        kind=kind,
-        language=language,
-        default_interval=settings.default_crawl_interval_minutes,
-        policy=AddressPolicy.from_settings(settings),
-    )
-    catalog.save_source(session=session, spec=spec)
+    form = {
+        "name": name,
+        "url": url,
+        "kind": kind,
+        "language": language,
+        "check": check,
+        "replace": replace,
+    }
+    try:
+        new = sourcecheck.check_new_source(
+            url=url,
+            name=name.strip() or None,
+            kind=catalog.check_kind(kind) if kind else None,
+            language=language,
+            interval_minutes=None,
+            default_interval=settings.default_crawl_interval_minutes,
+            policy=AddressPolicy.from_settings(settings),
+            fetch_first=check != "no",
+            user_agent=settings.user_agent,
+            take_offer=sourcecheck.answer_offer({"true": True, "false": False}.get(take_feed)),
+        )
+        catalog.save_source(session=session, spec=new.spec, replace=replace == "yes")
+    except sourcecheck.FeedOffered as offer:
+        context = {"form": form, "offer": offer.detection, "offer_text": str(offer)}
+        return _sources_page(request, session, context, status_code=200)
+    except CatalogError as exc:
+        context = {"form": form, "error": str(exc), "error_field": exc.field}
+        return _sources_page(request, session, context, status_code=422)
     return RedirectResponse("/sources", status_code=303)
+
+
+def _sources_page(
+    request: Request, session: Session, extra: dict[str, object], *, status_code: int
+) -> Response:
+    context = {**sources_page_context(session), **extra}
+    return render(request, "sources.html", context, status_code=status_code)
 
 
 @router.post("/sources/{name}/enabled")

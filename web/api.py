@@ -14,10 +14,11 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
+from alerts import sourcehealth
 from core.netguard import AddressPolicy
 from db import queries
 from fastapi import APIRouter, HTTPException, Path, Request, Response
-from wirewatch import archive, catalog, events
+from wirewatch import archive, catalog, events, sourcecheck
 
 from web import schemas
 from web.auth import AdminApi, Reader
@@ -124,14 +125,14 @@ def patch_topic(
 
 @router.get("/sources", response_model=list[schemas.SourceOut], summary="Sources and their health")
 def list_sources(session: SessionDep, _: Reader) -> list[schemas.SourceOut]:
-    return [schemas.SourceOut.of(h) for h in archive.source_health(session)]
+    return [schemas.SourceOut.of_row(row) for row in sourcehealth.source_rows(session)]
 
 
 @router.post(
     "/sources",
     response_model=schemas.SourceOut,
     status_code=201,
-    summary="Add or update a source (admin)",
+    summary="Add a source (admin)",
 )
 def post_source(
     body: schemas.SourceIn,
@@ -140,16 +141,22 @@ def post_source(
     settings: SettingsDep,
     _: AdminApi,
 ) -> schemas.SourceOut:
-    spec = catalog.check_source(
-        name=body.name,
+    """The address is fetched first (unless ``check`` is false) and refused, 422 with the
+    reason in one line, when it is no feed, sitemap, section page or Telegram channel; an
+    existing name is refused unless ``replace``."""
+    new = sourcecheck.check_new_source(
         url=body.url,
+        name=body.name,
         kind=body.kind,
         language=body.language,
         interval_minutes=body.interval_minutes,
         default_interval=settings.default_crawl_interval_minutes,
         policy=AddressPolicy.from_settings(settings),
+        fetch_first=body.check,
+        take_offer=sourcecheck.answer_offer(body.take_feed),
+        user_agent=settings.user_agent,
     )
-    source, created = catalog.save_source(session=session, spec=spec)
+    source, created = catalog.save_source(session=session, spec=new.spec, replace=body.replace)
     response.status_code = 201 if created else 200
     return schemas.SourceOut.from_source(source)
 

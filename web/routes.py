@@ -11,10 +11,12 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
+from alerts import sourcehealth
 from core.errors import WirewatchError
 from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
 from wirewatch import archive, events
 
 from web.auth import Reader
@@ -142,11 +144,29 @@ def topic_page(
 
 
 @router.get("/sources", response_class=HTMLResponse)
-def sources_page(request: Request, session: UnitOfWorkDep, _: Reader) -> Response:
-    health = archive.source_health(session)
+def sources_page(
+    request: Request, session: UnitOfWorkDep, _: Reader, failing: bool = False
+) -> Response:
+    """``?failing=1`` lists only the failing and paused sources."""
+    return render(request, "sources.html", sources_page_context(session, failing=failing))
+
+
+def sources_page_context(session: Session, *, failing: bool = False) -> dict[str, object]:
+    """What the sources page shows: each source's state and the recent crawls."""
+    rows = sourcehealth.source_rows(session)
+    shown = [r for r in rows if r.failing] if failing else rows
     queries.reap_dead_crawl_runs(session=session)  # a killed crawl shows as failed
     runs = queries.recent_crawl_runs(session=session, limit=10)
-    return render(request, "sources.html", {"health": health, "runs": runs})
+    return {
+        "rows": shown,
+        "failing_count": sum(r.failing for r in rows),
+        "total": len(rows),
+        "only_failing": failing,
+        "runs": runs,
+        "form": {},
+        "error": None,
+        "offer": None,
+    }
 
 
 @router.get("/crawls/{run_id}", response_class=HTMLResponse)

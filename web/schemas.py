@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
+from alerts.sourcehealth import SourceRow
 from db.models import CrawlRun, Frequency, Source, SourceKind, Subscriber, Topic
 from pydantic import BaseModel, Field
 from wirewatch import catalog
@@ -305,10 +306,31 @@ class SourceOut(BaseModel):
     last_error: str | None
     stories: int
     stories_per_day: float = Field(description="Stories dated within the last 7 days, per day")
+    status: str | None = Field(
+        None, description="ok, failing, paused, silent, disabled or new (see docs/sources.md)"
+    )
+    failure: str | None = Field(
+        None, description="The last failure's class: dns, connection, tls, timeout, http, ..."
+    )
+    problem: str | None = Field(None, description="The failure or the silence, in words")
+    next_poll_at: datetime | None = Field(None, description="Unset: due now, or disabled")
+    not_modified_share: float | None = Field(None, description="Share of polls answered 304")
 
     @classmethod
     def of(cls, health: SourceHealth) -> SourceOut:
         return cls.from_source(health.source, health.stories, health.per_day)
+
+    @classmethod
+    def of_row(cls, row: SourceRow) -> SourceOut:
+        out = cls.from_source(row.source, row.stories, row.per_day)
+        out.status = row.status
+        out.failure = row.source.failure_kind
+        out.problem = row.problem or None
+        out.next_poll_at = row.next_poll
+        out.not_modified_share = (
+            None if row.not_modified_share is None else round(row.not_modified_share, 3)
+        )
+        return out
 
     @classmethod
     def from_source(cls, s: Source, stories: int = 0, per_day: float = 0.0) -> SourceOut:
@@ -334,13 +356,27 @@ SOURCE_NAME = catalog.SOURCE_NAME_PATTERN
 
 
 class SourceIn(BaseModel):
-    name: str = Field(pattern=SOURCE_NAME)
-    url: str = Field(min_length=1, max_length=catalog.MAX_URL)
-    kind: SourceKind = SourceKind.FEED
+    url: str = Field(
+        min_length=1,
+        max_length=catalog.MAX_URL,
+        description="A feed, sitemap, section page or site address, a Telegram channel, or "
+        "(kind search) a URL template with {query}",
+    )
+    name: str | None = Field(
+        None, pattern=SOURCE_NAME, description="Default: from the address's host"
+    )
+    kind: SourceKind | None = Field(None, description="Default: what the check finds")
     language: str | None = Field(
         None, max_length=catalog.MAX_LANGUAGE, pattern=catalog.LANGUAGE_PATTERN
     )
     interval_minutes: int | None = Field(None, ge=1, le=catalog.MAX_INTERVAL)
+    check: bool = Field(True, description="Fetch the address first; refuse what is no source")
+    take_feed: bool | None = Field(
+        None,
+        description="When the address is a page naming its feed: true stores the feed, false "
+        "the page as a section page; unset answers 422 naming the feed",
+    )
+    replace: bool = Field(False, description="Redefine the source of this name if there is one")
 
 
 class EnabledPatch(BaseModel):

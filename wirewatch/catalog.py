@@ -17,7 +17,13 @@ of them refuses the others refuse too, with the same message:
   (``core.netguard``). A name that does not resolve right now is accepted:
   every fetch checks the address again anyway;
 * a language is a code such as ``ru``, ``tg``, ``en`` or ``pt-BR``; a crawl
-  interval is 1 to 10,080 minutes (7 days); a kind is ``feed`` or ``telegram``.
+  interval is 1 to 10,080 minutes (7 days); a kind is ``feed``, ``telegram``,
+  ``sitemap``, ``section`` or ``search`` (a search feed's URL holds ``{query}``);
+* a new source may not take an existing source's name unless the caller says
+  to replace it (``--replace``); the YAML files redefine sources by name.
+
+What is *at* a URL (feed, sitemap, page naming a feed, section page...) is
+found by fetching it, in ``wirewatch.sourcecheck``.
 
 A refusal is a ``CatalogError`` (``field`` names the value) raised before
 anything is written. Functions that write take the caller's session and never
@@ -35,6 +41,7 @@ from urllib.parse import urlsplit
 from core.errors import BlockedURLError, QueryError, SourceError, WirewatchError
 from core.netguard import AddressPolicy, check_scheme_only, vet_host
 from core.query import parse
+from db import catalog as catalog_queries
 from db import queries
 from db.models import Source, SourceKind, Topic
 from sqlalchemy.orm import Session
@@ -71,6 +78,10 @@ class SourceKindError(CatalogError, SourceError):
 
 class LanguageError(CatalogError, SourceError):
     field = "language"
+
+
+class SourceExistsError(CatalogError, SourceError):
+    field = "name"
 
 
 class IntervalError(CatalogError, SourceError):
@@ -176,6 +187,11 @@ def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None 
         raise SourceURLError("a source needs a URL (for Telegram: the channel, e.g. @asiaplus)")
     if len(url) > MAX_URL:
         raise SourceURLError(f"the URL is {len(url)} characters long; at most {MAX_URL} are kept")
+    if kind == SourceKind.SEARCH and "{query}" not in url:
+        raise SourceURLError(
+            f"{url!r} is not a search feed template: put {{query}} where the topic's words go "
+            "(e.g. https://news.example/rss?q={query})"
+        )
     if kind == SourceKind.TELEGRAM:
         from crawler.telegram import telegram_preview_url
 
@@ -309,8 +325,19 @@ def check_topic(
 # --- writing -------------------------------------------------------------------------------
 
 
-def save_source(*, session: Session, spec: SourceSpec) -> tuple[Source, bool]:
-    """Add the source, or redefine the one with this name; returns (source, created)."""
+def save_source(*, session: Session, spec: SourceSpec, replace: bool = True) -> tuple[Source, bool]:
+    """Add the source, or redefine the one with this name; returns (source, created).
+
+    With ``replace=False`` (what a person adding one source gets unless they say
+    otherwise) an existing name is a SourceExistsError and nothing changes.
+    """
+    if not replace:
+        existing = catalog_queries.find_source(session=session, name=spec.name)
+        if existing is not None:
+            raise SourceExistsError(
+                f"a source named {spec.name!r} already exists ({existing.url}): choose another "
+                "name, or replace it (--replace on the command line)"
+            )
     return queries.upsert_source(
         session=session,
         name=spec.name,
@@ -340,6 +367,16 @@ def set_source_enabled(*, session: Session, name: str, enabled: bool) -> Source:
     source.enabled = enabled
     session.flush()
     return source
+
+
+def remove_source(*, session: Session, name: str) -> int:
+    """Delete the source; its stories stay in the archive, no longer tied to a source.
+
+    Returns how many stories it had. Deleting stories is a separate, deliberate
+    act (``wirewatch stories delete``): their URLs are then never stored again.
+    """
+    source = queries.get_source(session=session, name=name)
+    return catalog_queries.delete_source(session=session, source_id=source.id)
 
 
 def set_topic_enabled(*, session: Session, slug: str, enabled: bool) -> Topic:

@@ -14,7 +14,7 @@ still in flight are dropped without touching the database.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from db import queries, sources
@@ -135,6 +135,16 @@ class StorePipeline:
                 etag=item.etag,
                 last_modified=item.last_modified,
             )
+            sources.record_fetch_health(
+                session=session,
+                source_id=item.source_id,
+                when=now,
+                error=item.error,
+                not_modified=item.not_modified,
+                pause_after=timedelta(
+                    hours=self.crawler.settings.getfloat("WIREWATCH_SOURCE_PAUSE_AFTER_HOURS", 48.0)
+                ),
+            )
             if item.malformed and item.error is None:
                 sources.note_malformed_feed(
                     session=session, source_id=item.source_id, problem=item.malformed
@@ -144,6 +154,7 @@ class StorePipeline:
             counts = {"sources_done": 1}
             if item.error:
                 counts["failed"] = 1
+                counts["sources_failed"] = 1
             if item.not_modified:
                 counts["not_modified"] = 1
             queries.add_crawl_counts(session=session, run_id=self.run_id, **counts)

@@ -22,6 +22,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler import failures
 from crawler.database import CrawlDatabase
 from crawler.extractor import ArticleExtractor
 from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
@@ -369,10 +370,8 @@ def _header(response: Response, name: str) -> str | None:
 
 
 def _describe_failure(failure: Failure) -> str:
-    value = failure.value
-    response = getattr(value, "response", None)
-    if response is not None:
-        return f"HTTP {response.status}"
-    name = type(value).__name__
-    text = str(value).strip()
-    return f"{name}: {text}" if text else name
+    """One line naming the failure's class: ``DNS: ...``, ``HTTP 404: ...``, ``TLS: ...``."""
+    request = getattr(failure, "request", None)
+    url = request.url if request is not None else ""
+    value = failure.value if failure.value is not None else Exception("unknown failure")
+    return str(failures.classify(value, url))
