@@ -1,7 +1,8 @@
-"""An Atom 1.0 feed per topic: the latest matching stories, one entry per story cluster.
+"""An Atom 1.0 feed per topic: the latest matching stories, one entry per event.
 
 Feed readers and chat tools that poll feeds get the same entries as the
-digest (the "why it matched" line and "also reported by" included), without
+digest (the "why it matched" line and "also reported by" included, the event
+id as a category and the other reports as related links), without
 a subscription. Story text is stored untrusted, so the feed carries it as
 plain text only, with characters XML cannot hold removed.
 """
@@ -69,6 +70,16 @@ def _entry(entry: DigestEntry, base: str) -> ET.Element:
     _text(author, "name", entry.source_name or "unknown outlet")
     if story.language:
         ET.SubElement(element, _tag("category"), {"term": story.language})
+    if story.event_id is not None:
+        # The event as a category in the site's events scheme, and each other
+        # outlet's report of it as a related link, as the JSON API carries them.
+        ET.SubElement(
+            element,
+            _tag("category"),
+            {"scheme": f"{base}/events/", "term": str(story.event_id), "label": "event"},
+        )
+    for outlet, language, url in entry.also_links:
+        _link(element, url, rel="related", title=f"{outlet} ({language})")
     lines = [entry.snippet] if entry.snippet else []
     if entry.why:
         lines.append("Why it matched: " + "; ".join(entry.why))

@@ -277,6 +277,13 @@ def _payload(
                 "why": entry.why,
                 "snippet": entry.snippet,
                 "also_reported_by": entry.also_outlets,
+                # The event (GET /api/events/{id}) and its other outlets' reports,
+                # as the JSON API and the exports carry them.
+                "event": story.event_id,
+                "event_reports": [
+                    {"source": outlet, "language": language, "url": url}
+                    for outlet, language, url in entry.also_links
+                ],
                 "updated": entry.updated,
                 "version": story.version,
             }

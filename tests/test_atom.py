@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
+from db import events
 from db.models import Cluster, Story
 from db.session import unit_of_work
 from tests.test_digest_fixtures import match, story, topic
@@ -83,3 +84,41 @@ def test_stored_text_stays_text_and_bad_links_go_nowhere(client: TestClient) -> 
 
 def test_unknown_topic_is_404(client: TestClient) -> None:
     assert client.get("/topics/nope/atom.xml").status_code == 404
+
+
+def test_entry_carries_its_event_and_the_other_reports(
+    tmp_path: Path, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """Like the JSON API: the event id (a category in the events scheme) and a related
+    link to each other outlet's report, so a feed reader can show "also reported by"."""
+    with unit_of_work(session_factory) as session:
+        topic(session)
+        first = story(session, 1, "МВД открывает представительство в Москве")
+        second = story(
+            session, 2, "ВКД дар Маскав намояндагӣ мекушояд", source="akhbor", language="tg",
+            body="МВД Таджикистана: намояндагӣ дар Маскав.",
+        )  # fmt: skip
+        rows = [session.get_one(Story, first), session.get_one(Story, second)]
+        event = events.start_event(session=session, story=rows[0], at=rows[0].published_at)
+        events.join_event(session=session, event=event, story=rows[1], at=rows[1].published_at)
+        event_id = event.id
+    match(session_factory)
+    settings = Settings(data_dir=tmp_path, database_url=database_url, base_url="https://ww.example")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/topics/mvd/atom.xml")
+    root = ET.fromstring(response.content)
+    entries = root.findall("a:entry", NS)
+    assert len(entries) == 1
+    category = entries[0].find("a:category[@scheme='https://ww.example/events/']", NS)
+    assert category is not None and category.get("term") == str(event_id)
+    related = {
+        link.get("href"): link.get("title")
+        for link in entries[0].findall("a:link[@rel='related']", NS)
+    }
+    headline = entries[0].find("a:link[@rel='alternate']", NS)
+    assert headline is not None
+    others = {"https://herald.example/1", "https://akhbor.example/2"} - {headline.get("href")}
+    assert len(others) == 1
+    (other,) = others
+    assert related[other] in ("herald (ru)", "akhbor (tg)")
+    assert not feedparser.parse(response.content).bozo

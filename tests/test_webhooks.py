@@ -30,7 +30,7 @@ from alerts.webhooks import (
 )
 from core.errors import ConfigError
 from core.settings import Settings
-from db import queries
+from db import events, queries
 from db.models import Cluster, CrawlRun, CrawlStatus, DeliveryStatus, Story, WebhookDelivery
 from db.session import unit_of_work
 from tests.test_digest_fixtures import NOW, TOKENS, match, story, topic
@@ -137,6 +137,31 @@ def test_a_signed_batch_arrives_once_with_text_for_chat_tools(
     assert entry["also_reported_by"] == 1 and entry["why"] and entry["updated"] is False
     assert entry["archive_url"].startswith("https://ww.example/stories/")
     assert deliver_webhooks(session_factory, settings, now=NOW).posted == 0  # nothing new
+
+
+def test_a_story_carries_its_event_and_the_other_reports(
+    session_factory: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    """Like the JSON API and the exports: the event id and each other outlet's report."""
+    _hook(session_factory, settings, receiver)
+    with unit_of_work(session_factory) as session:
+        first = story(session, 1, "МВД открывает представительство")
+        second = story(
+            session, 2, "MVD opens an office", source="wire", language="en",
+            body="The MVD office opens.",
+        )  # fmt: skip
+        rows = [session.get_one(Story, first), session.get_one(Story, second)]
+        event = events.start_event(session=session, story=rows[0], at=rows[0].published_at)
+        events.join_event(session=session, event=event, story=rows[1], at=rows[1].published_at)
+        event_id = event.id
+    match(session_factory)
+    assert deliver_webhooks(session_factory, settings, now=NOW).posted == 1
+    [payload] = receiver.handled.values()
+    [entry] = payload["stories"]  # one entry per event
+    assert entry["event"] == event_id
+    other = {"МВД открывает представительство": ("wire", "en", "https://wire.example/2"),
+             "MVD opens an office": ("herald", "ru", "https://herald.example/1")}[entry["title"]]  # fmt: skip
+    assert entry["event_reports"] == [{"source": other[0], "language": other[1], "url": other[2]}]
 
 
 def test_signature_check_refuses_tampering_and_replays() -> None:

@@ -4,13 +4,17 @@
   Telegram posts beside articles) with near-miss events, split by event into
   ``dev`` (tuning) and ``test`` (reporting only);
 * the Telegram clustering contest's labelled pairs in
-  ``../shared/corpora/dedup/tgcontest-pairs/`` (read by path; absent → skipped):
-  the train pools are development material, the exam and honey pools test.
+  ``../shared/corpora/dedup/tgcontest-pairs/`` (read by path; absent → skipped),
+  every pool together, split into ``dev`` and ``test`` halves by story: pairs
+  that share an article (by URL) are one group, and a group's half is decided
+  by a hash of its first URL, so no article is seen in both halves and the
+  split never depends on the labels or on the order of the files.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +30,7 @@ EVENTS_DIR = ROOT / "tests" / "data" / "events"
 BEAT_DIR = ROOT / "tests" / "data" / "beat"
 TOPIC_FILE = ROOT / "tests" / "data" / "topic_police_liaison.jsonl"
 CONTEST_DIR = ROOT.parent / "shared" / "corpora" / "dedup" / "tgcontest-pairs"
-CONTEST_DEV = ("ru_train_pool.tsv", "en_train_pool.tsv")
-CONTEST_TEST = ("ru_exam_pool.tsv", "ru_honey_pool.tsv")
+CONTEST_FILES = ("ru_train_pool.tsv", "ru_exam_pool.tsv", "ru_honey_pool.tsv", "en_train_pool.tsv")
 
 
 @dataclass(frozen=True)
@@ -90,41 +93,76 @@ class ContestPair:
     second: EventSignature
     same: bool
     lang: str
+    part: str = "dev"
+    titles: tuple[str, str] = ("", "")
 
 
-def load_contest(files: tuple[str, ...], folder: Path = CONTEST_DIR) -> list[ContestPair]:
-    """The contest's labelled pairs (OK = same thread); [] when the corpus is absent."""
+def load_contest(part: str | None = None, folder: Path = CONTEST_DIR) -> list[ContestPair]:
+    """The contest's labelled pairs (OK = same thread) of one half, or all; [] when absent."""
+    return [p for p in _read_contest(folder) if part is None or p.part == part]
+
+
+def contest_parts(url_pairs: list[tuple[str, str]]) -> list[str]:
+    """The half ("dev" or "test") of each pair: pairs sharing an article go together."""
+    parent: dict[str, str] = {}
+
+    def root(url: str) -> str:
+        parent.setdefault(url, url)
+        while parent[url] != url:
+            parent[url] = parent[parent[url]]
+            url = parent[url]
+        return url
+
+    for first, second in url_pairs:
+        a, b = root(first), root(second)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    groups: dict[str, list[str]] = {}
+    for url in parent:
+        groups.setdefault(root(url), []).append(url)
+    first_url = {r: min(urls) for r, urls in groups.items()}
+
+    def half(url: str) -> str:
+        digest = hashlib.blake2b(first_url[root(url)].encode(), digest_size=8).digest()
+        return "dev" if digest[0] % 2 == 0 else "test"
+
+    return [half(first) for first, _ in url_pairs]
+
+
+def _read_contest(folder: Path) -> list[ContestPair]:
     csv.field_size_limit(1 << 30)
-    pairs = []
-    for name in files:
+    rows: list[tuple[str, dict[str, str]]] = []
+    for name in CONTEST_FILES:
         path = folder / name
         if not path.exists():
             continue
         lang = name[:2]
         with path.open(encoding="utf-8", newline="") as handle:
             for row in csv.DictReader(handle, delimiter="\t"):
-                label = row.get("GOLDEN:quality")
-                if label not in ("OK", "BAD"):
-                    continue
-                pairs.append(
-                    ContestPair(
-                        first=signature_of(
-                            title=row["INPUT:first_title"],
-                            text=row["INPUT:first_text"],
-                            lang=lang,
-                            url=row["INPUT:first_url"],
-                        ),
-                        second=signature_of(
-                            title=row["INPUT:second_title"],
-                            text=row["INPUT:second_text"],
-                            lang=lang,
-                            url=row["INPUT:second_url"],
-                        ),
-                        same=label == "OK",
-                        lang=lang,
-                    )
-                )
-    return pairs
+                if row.get("GOLDEN:quality") in ("OK", "BAD"):
+                    rows.append((lang, row))
+    parts = contest_parts([(r["INPUT:first_url"], r["INPUT:second_url"]) for _, r in rows])
+    return [
+        ContestPair(
+            first=signature_of(
+                title=row["INPUT:first_title"],
+                text=row["INPUT:first_text"],
+                lang=lang,
+                url=row["INPUT:first_url"],
+            ),
+            second=signature_of(
+                title=row["INPUT:second_title"],
+                text=row["INPUT:second_text"],
+                lang=lang,
+                url=row["INPUT:second_url"],
+            ),
+            same=row["GOLDEN:quality"] == "OK",
+            lang=lang,
+            part=part,
+            titles=(row["INPUT:first_title"], row["INPUT:second_title"]),
+        )
+        for (lang, row), part in zip(rows, parts, strict=True)
+    ]
 
 
 def our_texts_frequencies() -> DocumentFrequencies:
@@ -154,7 +192,7 @@ def our_texts_frequencies() -> DocumentFrequencies:
 def background_frequencies() -> DocumentFrequencies:
     """What the benchmarks weigh words by: the shipped background plus the contest's texts
     (which the shipped file may not contain: they are not ours)."""
-    contest = load_contest(CONTEST_DEV + CONTEST_TEST)
+    contest = load_contest()
     return background().plus(
         DocumentFrequencies.of(s for p in contest for s in (p.first, p.second))
     )

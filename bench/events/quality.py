@@ -6,7 +6,7 @@ Groups every report of the labelled events in time order, exactly as the
 database index does, then counts pairs: a pair is "grouped" when both reports
 land in one event. Reported for all pairs and for cross-language pairs, and
 for the contest's labelled pairs (a pair is grouped when the model would join
-the second report to the first).
+the second report to the first), split into halves by story like our events.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from bench.events.data import (
-    CONTEST_DEV,
-    CONTEST_TEST,
     ContestPair,
     Report,
     background_frequencies,
@@ -144,10 +142,9 @@ def report(split: str, model: PairModel, threshold: float | None = None) -> None
         stored = pair_scores(reports, database_events(reports))
         for name in ("all", "cross-language"):
             print(f"  {name + ', database':18} {stored[name]}")
-    files = {"dev": CONTEST_DEV, "test": CONTEST_TEST, "all": CONTEST_DEV + CONTEST_TEST}[split]
-    pairs = load_contest(files)
+    pairs = load_contest(None if split == "all" else split)
     if pairs:
-        print(f"contest pairs, {split} ({', '.join(files)}): {len(pairs)} pairs")
+        print(f"contest pairs, {split} half (every pool, split by story): {len(pairs)} pairs")
         print(f"  {'all':18} {contest_score(pairs, model, threshold)}")
         russian = [p for p in pairs if p.lang == "ru"]
         if russian and len(russian) != len(pairs):
