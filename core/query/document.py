@@ -8,6 +8,7 @@ and ``title:`` restricts a term to positions below ``title_end``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -48,6 +49,7 @@ class AnalyzedDocument:
     """
 
     __slots__ = (
+        "_sorted_forms",
         "_tokens",
         "document",
         "forms",
@@ -88,6 +90,23 @@ class AnalyzedDocument:
         self.source = source
         self.host = host
         self._tokens: list[Token] | None = None
+        self._sorted_forms: list[str] | None = None
+
+    def forms_starting(self, prefix: str) -> list[str]:
+        """The document's word forms that start with ``prefix``, in sorted order.
+
+        Wildcard terms are many in the beat's lexicon; a binary search over the
+        sorted forms replaces a scan of every form for each of them.
+        """
+        if self._sorted_forms is None:
+            self._sorted_forms = sorted(self.forms)
+        forms = self._sorted_forms
+        found = []
+        for i in range(bisect_left(forms, prefix), len(forms)):
+            if not forms[i].startswith(prefix):
+                break
+            found.append(forms[i])
+        return found
 
     @property
     def tokens(self) -> list[Token]:

@@ -134,7 +134,8 @@ class TermMatcher(Positional):
     def positions(self, doc: AnalyzedDocument) -> list[int]:
         if self.prefix is not None:
             prefix = self.prefix
-            found = [ps for form, ps in doc.forms.items() if form.startswith(prefix)]
+            forms = doc.forms
+            found = [forms[form] for form in doc.forms_starting(prefix)]
         elif self.exact is not None:
             found = [doc.forms[self.exact]] if self.exact in doc.forms else []
         else:

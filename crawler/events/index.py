@@ -137,9 +137,15 @@ class EventIndex:
         shipped = background()
         total += shipped.total
 
+        weights: dict[str, float] = {}
+
         def idf(key: str) -> float:
-            count = counts.get(key, 0) + shipped.counts.get(key, 0)
-            return math.log((total + 1) / (count + 1)) + 1.0
+            # Every pair comparison asks again for the same few hundred keys.
+            weight = weights.get(key)
+            if weight is None:
+                count = counts.get(key, 0) + shipped.counts.get(key, 0)
+                weight = weights[key] = math.log((total + 1) / (count + 1)) + 1.0
+            return weight
 
         best_id, best_score = None, 0.0
         for event_id, found in members.items():
