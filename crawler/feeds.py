@@ -18,6 +18,7 @@ import dateparser
 import feedparser
 
 from crawler.extraction import fix_mojibake
+from crawler.polling import feed_refresh_minutes
 from crawler.text import html_to_text, normalise_whitespace
 
 # A feed has no business declaring entities: refusing them outright closes
@@ -52,6 +53,8 @@ class ParsedFeed:
     skipped: list[str] = field(default_factory=list)
     # Where the entries older than these are (a Telegram preview's "more" link).
     older_page: str | None = None
+    # Minutes the feed says it stays unchanged (RSS ttl, sy:updatePeriod/Frequency).
+    refresh_minutes: float | None = None
 
 
 def parse_feed(
@@ -98,7 +101,16 @@ def parse_feed(
         entries=entries,
         malformed=malformed,
         skipped=skipped,
+        refresh_minutes=feed_refresh_minutes(
+            _text(feed_meta.get("ttl")),
+            _text(feed_meta.get("sy_updateperiod")),
+            _text(feed_meta.get("sy_updatefrequency")),
+        ),
     )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
 
 
 def _entry(raw: Any, *, base_url: str, fetched_at: datetime) -> tuple[FeedEntry | None, str]:

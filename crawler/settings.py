@@ -32,6 +32,12 @@ EXTENSIONS = {
 WIREWATCH_DATABASE_URL = _settings.database_url
 WIREWATCH_FOLLOW_ARTICLE_LINKS = _settings.follow_article_links
 WIREWATCH_TELEGRAM_BACKFILL_PAGES = _settings.telegram_backfill_pages
+WIREWATCH_ADAPTIVE_POLLING = _settings.adaptive_polling
+WIREWATCH_POLL_MIN_MINUTES = _settings.poll_min_minutes
+WIREWATCH_POLL_MAX_MINUTES = _settings.poll_max_minutes
+WIREWATCH_POLL_JITTER = _settings.poll_jitter
+WIREWATCH_SITEMAP_WINDOW_HOURS = _settings.sitemap_window_hours
+WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -56,14 +56,23 @@ def list_sources(*, session: Session, enabled_only: bool = False) -> list[Source
 
 
 def due_sources(*, session: Session, now: datetime) -> list[Source]:
-    """Enabled sources whose interval has passed since their last crawl."""
+    """Enabled sources whose next poll time has come.
+
+    A source's fetch sets ``next_poll_at`` (crawler.polling); one never crawled,
+    or last crawled before that existed, is due its fixed interval after its
+    last crawl.
+    """
     sources = list_sources(session=session, enabled_only=True)
-    return [
-        s
-        for s in sources
-        if s.last_crawled_at is None
-        or s.last_crawled_at + timedelta(minutes=s.interval_minutes) <= now
-    ]
+    return [s for s in sources if _due(s, now)]
+
+
+def _due(source: Source, now: datetime) -> bool:
+    if source.next_poll_at is not None:
+        return source.next_poll_at <= now
+    return (
+        source.last_crawled_at is None
+        or source.last_crawled_at + timedelta(minutes=source.interval_minutes) <= now
+    )
 
 
 def upsert_source(

@@ -7,13 +7,14 @@ Functions take a keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import Source
+from db.models import Source, SourceKind, Story
 
 
 def sources_for_crawl(
@@ -50,3 +51,69 @@ def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> No
     source = session.get(Source, source_id)
     if source is not None:
         source.last_error = f"malformed feed (entries kept): {problem}"[:2000]
+
+
+def new_stories_since(*, session: Session, source_id: int, since: datetime) -> int:
+    """Stories of the source published (or, undated, first seen) since ``since``."""
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    stmt = select(func.count()).where(Story.source_id == source_id, when >= since)
+    return int(session.scalar(stmt) or 0)
+
+
+def schedule_next_poll(
+    *, session: Session, source_id: int, when: datetime, interval_minutes: float
+) -> None:
+    """The source is next due ``interval_minutes`` after ``when``."""
+    source = session.get(Source, source_id)
+    if source is not None:
+        source.poll_minutes = max(1, round(interval_minutes))
+        source.next_poll_at = when + timedelta(minutes=interval_minutes)
+
+
+def set_link_rules(*, session: Session, name: str, rules: dict[str, Any] | None) -> Source:
+    """A section source's own CSS/XPath rules for article links (None: the heuristics)."""
+    source = queries.get_source(session=session, name=name)
+    source.link_rules = rules or None
+    return source
+
+
+def outlet_source(*, session: Session, host: str, scheme: str = "https") -> Source:
+    """The source a story found through a search feed is filed under: its outlet.
+
+    A stored source whose feed or homepage is on ``host`` (``www.`` aside) is the
+    outlet; otherwise a disabled section source for the outlet's homepage is
+    created, named after the host, so its stories are that outlet's and an
+    operator can enable it to follow the outlet directly.
+    """
+    bare = host.lower().removeprefix("www.")
+    patterns = [f"%://{bare}/%", f"%://{bare}", f"%://www.{bare}/%", f"%://www.{bare}"]
+    stmt = (
+        select(Source)
+        .where(
+            Source.kind != SourceKind.SEARCH,
+            or_(
+                *[Source.url.like(p) for p in patterns],
+                *[Source.homepage.like(p) for p in patterns],
+            ),
+        )
+        .order_by(Source.enabled.desc(), Source.id)
+        .limit(1)
+    )
+    found = session.scalar(stmt)
+    if found is not None:
+        return found
+    homepage = f"{scheme}://{host}/"
+    label = bare[:100]
+    existing = session.scalar(select(Source).where(Source.name == label))
+    if existing is not None:
+        return existing
+    source = Source(
+        name=label,
+        kind=SourceKind.SECTION,
+        url=homepage,
+        homepage=homepage,
+        enabled=False,
+    )
+    session.add(source)
+    session.flush()
+    return source

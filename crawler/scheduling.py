@@ -1,0 +1,72 @@
+"""After each fetch of a source: when it is next due (the policy is ``crawler.polling``).
+
+Reads the source's publishing rate from its stored stories and writes
+``next_poll_at`` in the fetch's own transaction. With adaptive polling off,
+a source is due its fixed interval after each crawl, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db import sources
+from db.models import Source, SourceKind
+from scrapy.settings import BaseSettings
+from sqlalchemy.orm import Session
+
+from crawler.items import SourceFetchItem
+from crawler.polling import (
+    RATE_WINDOW,
+    PollBounds,
+    next_interval_minutes,
+    publishing_gap_minutes,
+)
+
+
+@dataclass(frozen=True)
+class PollScheduler:
+    adaptive: bool
+    bounds: PollBounds
+
+    @classmethod
+    def of(cls, settings: BaseSettings) -> PollScheduler:
+        return cls(
+            adaptive=settings.getbool("WIREWATCH_ADAPTIVE_POLLING", True),
+            bounds=PollBounds(
+                min_minutes=settings.getint("WIREWATCH_POLL_MIN_MINUTES", 5),
+                max_minutes=settings.getint("WIREWATCH_POLL_MAX_MINUTES", 24 * 60),
+                jitter=settings.getfloat("WIREWATCH_POLL_JITTER", 0.1),
+            ),
+        )
+
+    def schedule(self, session: Session, item: SourceFetchItem, now: datetime) -> None:
+        source = session.get(Source, item.source_id)
+        if source is None:
+            return
+        if not self.adaptive:
+            interval = float(source.interval_minutes)
+            if item.hints.retry_after_minutes is not None:
+                interval = max(interval, item.hints.retry_after_minutes)
+        elif source.kind == SourceKind.SEARCH:
+            # Its stories are filed under their outlets: its own rate says nothing.
+            interval = next_interval_minutes(
+                gap_minutes=None,
+                default_minutes=source.interval_minutes,
+                hints=item.hints,
+                bounds=self.bounds,
+            )
+        else:
+            count = sources.new_stories_since(
+                session=session, source_id=source.id, since=now - RATE_WINDOW
+            )
+            gap = publishing_gap_minutes(count, age=now - source.created_at)
+            interval = next_interval_minutes(
+                gap_minutes=gap,
+                default_minutes=source.interval_minutes,
+                hints=item.hints,
+                bounds=self.bounds,
+            )
+        sources.schedule_next_poll(
+            session=session, source_id=source.id, when=now, interval_minutes=interval
+        )
