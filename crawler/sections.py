@@ -40,6 +40,7 @@ MAX_PAGE_BYTES = 5 * 1024 * 1024
 _DATE_IN_PATH = re.compile(r"/(19|20)\d\d[/-]?(0[1-9]|1[0-2])([/-]?[0-3]\d)?(?=[/\-_.]|$)")
 _COMPACT_DATE = re.compile(r"(19|20)\d\d(0[1-9]|1[0-2])[0-3]\d")
 _ID = re.compile(r"(?:^|[/\-_.])\d{4,}(?:$|[/\-_.])")
+_QUERY_ID = re.compile(r"(?:^|&)[a-z_]*id=\d{3,}(?:&|$)", re.IGNORECASE)
 _SLUG = re.compile(r"[a-zа-яё0-9]+(?:[-_][a-zа-яё0-9]+){2,}", re.IGNORECASE)
 _NOT_PAGES = re.compile(
     r"\.(?:jpe?g|png|gif|webp|svg|pdf|docx?|xlsx?|zip|rar|mp[34]|avi|mov|css|js|xml|rss)$",
@@ -173,11 +174,13 @@ def _by_heuristics(root: HtmlElement, page_url: str, fetched_at: datetime) -> li
 
 
 def _score(anchor: HtmlElement, url: str, section_path: str, patterns: Counter[str]) -> int:
-    path = urlsplit(url).path
+    parts = urlsplit(url)
+    path = parts.path
     score = 0
     if _DATE_IN_PATH.search(path) or _COMPACT_DATE.search(path):
         score += 3
-    if _ID.search(path):
+    # An id in the path (/news/12345-...) or the query (index.php?newsid=1041).
+    if _ID.search(path) or _QUERY_ID.search(parts.query):
         score += 2
     last = path.rstrip("/").rsplit("/", 1)[-1]
     if _SLUG.fullmatch(last.rsplit(".", 1)[0]):
@@ -215,9 +218,11 @@ def _score(anchor: HtmlElement, url: str, section_path: str, patterns: Counter[s
 
 def _pattern(url: str) -> str:
     """A link's URL shape: digits as 9, the last segment as *, so siblings compare equal."""
-    parts = urlsplit(url).path.rstrip("/").split("/")
+    split = urlsplit(url)
+    parts = split.path.rstrip("/").split("/")
     shape = [re.sub(r"\d", "9", p) for p in parts[:-1]] + ["*"]
-    return "/".join(shape)
+    keys = sorted(k.split("=", 1)[0] for k in split.query.split("&") if k)
+    return "/".join(shape) + ("?" + "&".join(keys) if keys else "")
 
 
 def _date_near(anchor: HtmlElement, fetched_at: datetime | None) -> datetime | None:
