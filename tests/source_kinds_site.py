@@ -18,18 +18,26 @@ from html import escape
 from tests.servers.newsroom import Newsroom
 
 PARAGRAPHS = [
-    "The interior ministries of Tajikistan and Russia signed an agreement on Tuesday "
-    "that lets each country post police liaison officers at its embassy in the other's "
-    "capital, officials said after the meeting in Dushanbe.",
-    "Under the agreement the liaison officers will exchange information on labour "
-    "migrants who go missing, on fraud by recruitment agencies and on wanted persons, "
-    "and will help migrants who are detained to reach consular staff quickly.",
-    "Deputy ministers from both sides told reporters that the first officers would take "
-    "up their posts early next year, once both parliaments ratify the text, and that the "
-    "office in Moscow would work alongside the embassy's migration department.",
-    "Rights groups welcomed the attention to detained migrants but asked that the "
-    "exchange of personal data be bound by clear rules and reviewed by courts, citing "
-    "past cases in which migrants were deported without a hearing.",
+    (
+        "The interior ministries of Tajikistan and Russia signed an agreement on Tuesday "
+        "that lets each country post police liaison officers at its embassy in the other's "
+        "capital, officials said after the meeting in Dushanbe."
+    ),
+    (
+        "Under the agreement the liaison officers will exchange information on labour "
+        "migrants who go missing, on fraud by recruitment agencies and on wanted persons, "
+        "and will help migrants who are detained to reach consular staff quickly."
+    ),
+    (
+        "Deputy ministers from both sides told reporters that the first officers would take "
+        "up their posts early next year, once both parliaments ratify the text, and that the "
+        "office in Moscow would work alongside the embassy's migration department."
+    ),
+    (
+        "Rights groups welcomed the attention to detained migrants but asked that the "
+        "exchange of personal data be bound by clear rules and reviewed by courts, citing "
+        "past cases in which migrants were deported without a hearing."
+    ),
 ]
 
 

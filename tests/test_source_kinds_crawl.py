@@ -25,7 +25,7 @@ from crawler.runner import settle, start_crawl
 from db import queries, sources
 from db.models import CrawlRun, CrawlStatus, Source, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
-from tests.servers.newsroom import Newsroom, newsroom
+from tests.servers.newsroom import newsroom
 from tests.source_kinds_site import build_section_site, build_sitemap_site, search_feed
 from wirewatch.bootstrap import load_topics
 

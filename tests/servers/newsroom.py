@@ -50,7 +50,7 @@ def newsroom() -> Iterator[Newsroom]:
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             with lock:
                 site.requests.append(self.path)
             parts = urlsplit(self.path)
