@@ -41,7 +41,7 @@ def sources_list() -> None:
                     s.kind.value,
                     s.language or "",
                     "yes" if s.enabled else "no",
-                    f"{s.interval_minutes}m",
+                    f"{s.poll_minutes or s.interval_minutes}m",
                     s.last_success_at.strftime("%Y-%m-%d %H:%M") if s.last_success_at else "never",
                     str(s.error_count),
                     (s.last_error or "")[:60],
@@ -56,9 +56,14 @@ def sources_add(
         ..., help="Unique short name: letters, digits, '.', '_' or '-' (e.g. asia-wire)."
     ),
     url: str = typer.Argument(
-        ..., help="Feed URL, or https://t.me/s/<channel> with --kind telegram."
+        ...,
+        help="Feed URL; https://t.me/s/<channel> with --kind telegram; a sitemap or the "
+        "site with --kind sitemap; the section page with --kind section; a search URL "
+        "holding {query} with --kind search (see docs/sources.md).",
     ),
-    kind: SourceKind = typer.Option(SourceKind.FEED, "--kind", help="feed or telegram."),
+    kind: SourceKind = typer.Option(
+        SourceKind.FEED, "--kind", help="feed, telegram, sitemap, section or search."
+    ),
     language: str = typer.Option(
         None, "--lang", help="Main language of the outlet: a code such as ru, tg or en."
     ),
@@ -85,6 +90,33 @@ def sources_add(
         with unit_of_work(c.factory) as session:
             _, created = catalog.save_source(session=session, spec=spec)
     c.console.print(f"{'added' if created else 'updated'} source {spec.name}: {spec.url}")
+
+
+@sources_app.command("links")
+def sources_links(
+    name: str = typer.Argument(..., help="Name of a section source."),
+    css: str = typer.Option(
+        None, "--css", help="CSS selector of the article links (or of blocks holding them)."
+    ),
+    xpath: str = typer.Option(
+        None, "--xpath", help="XPath expression of the article links (or of blocks holding them)."
+    ),
+) -> None:
+    """Set the rules that find a section page's article links; neither option: the heuristics."""
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        with unit_of_work(c.factory) as session:
+            source = catalog.set_link_rules(session=session, name=name, css=css, xpath=xpath)
+            rules = dict(source.link_rules or {})
+            kind = source.kind
+    if not rules:
+        c.console.print(f"source {name}: article links found by the default heuristics")
+    else:
+        shown = ", ".join(f"{key} {value!r}" for key, value in rules.items())
+        c.console.print(f"source {name}: article links found by {shown}")
+    if kind != SourceKind.SECTION:
+        c.console.print(f"note: {name} is a {kind.value} source; only section sources use them")
 
 
 def _set_enabled(name: str, enabled: bool) -> None:
