@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-# The publishing rate is read from this much history.
+# The publishing rate is read from this much history, and over at least MIN_SPAN.
 RATE_WINDOW = timedelta(days=7)
+MIN_SPAN = timedelta(hours=1)
 
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|[,\s])(?:no-cache|no-store)(?:$|[,\s])", re.IGNORECASE)
@@ -98,15 +99,24 @@ def retry_after_minutes(value: str | None, *, now: datetime) -> float | None:
 
 
 def publishing_gap_minutes(
-    new_stories: int, *, window: timedelta = RATE_WINDOW, age: timedelta
+    new_stories: int,
+    *,
+    window: timedelta = RATE_WINDOW,
+    age: timedelta,
+    oldest: timedelta | None = None,
 ) -> float | None:
-    """Mean minutes between new stories over ``window``; None while too little is known.
+    """Mean minutes between the source's stories of the last ``window``; None while unknown.
 
-    ``age`` is how long the source has been watched: a source added an hour ago
-    that has shown nothing yet is not yet "quiet".
+    ``oldest`` is how long ago the oldest of them was published: a feed shows
+    only its newest entries, so a busy source's first crawl sees twenty
+    stories of the last few hours, not of the week, and its rate is read over
+    the span they cover (at least ``MIN_SPAN``). ``age`` is how long the source
+    has been watched: one added an hour ago that has shown nothing yet is not
+    yet "quiet".
     """
     if new_stories > 0:
-        return window.total_seconds() / 60.0 / new_stories
+        span = window if oldest is None else min(window, max(oldest, MIN_SPAN))
+        return span.total_seconds() / 60.0 / new_stories
     if age < timedelta(days=1):
         return None
     return float("inf")
@@ -137,3 +147,32 @@ def next_interval_minutes(
     if hints.retry_after_minutes is not None:
         interval = max(interval, min(hints.retry_after_minutes, bounds.max_minutes))
     return interval
+
+
+def interval_for(
+    *,
+    adaptive: bool,
+    fixed_minutes: float,
+    recent_new: int | None,
+    age: timedelta,
+    oldest: timedelta | None = None,
+    hints: PollHints,
+    bounds: PollBounds,
+    rng: random.Random | None = None,
+) -> float:
+    """The minutes until a source's next poll, after a fetch that gave ``hints``.
+
+    ``recent_new``: its stories published within ``RATE_WINDOW`` (None: its own
+    rate means nothing, as for a search source), the oldest of them ``oldest``
+    ago. With ``adaptive`` off the
+    source keeps its fixed interval, waiting longer only when told to
+    (Retry-After).
+    """
+    if not adaptive:
+        if hints.retry_after_minutes is not None:
+            return max(fixed_minutes, hints.retry_after_minutes)
+        return fixed_minutes
+    gap = None if recent_new is None else publishing_gap_minutes(recent_new, age=age, oldest=oldest)
+    return next_interval_minutes(
+        gap_minutes=gap, default_minutes=fixed_minutes, hints=hints, bounds=bounds, rng=rng
+    )

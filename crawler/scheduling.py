@@ -16,12 +16,7 @@ from scrapy.settings import BaseSettings
 from sqlalchemy.orm import Session
 
 from crawler.items import SourceFetchItem
-from crawler.polling import (
-    RATE_WINDOW,
-    PollBounds,
-    next_interval_minutes,
-    publishing_gap_minutes,
-)
+from crawler.polling import RATE_WINDOW, PollBounds, interval_for
 
 
 @dataclass(frozen=True)
@@ -44,29 +39,22 @@ class PollScheduler:
         source = session.get(Source, item.source_id)
         if source is None:
             return
-        if not self.adaptive:
-            interval = float(source.interval_minutes)
-            if item.hints.retry_after_minutes is not None:
-                interval = max(interval, item.hints.retry_after_minutes)
-        elif source.kind == SourceKind.SEARCH:
-            # Its stories are filed under their outlets: its own rate says nothing.
-            interval = next_interval_minutes(
-                gap_minutes=None,
-                default_minutes=source.interval_minutes,
-                hints=item.hints,
-                bounds=self.bounds,
-            )
-        else:
-            count = sources.new_stories_since(
+        recent: int | None = None
+        oldest: datetime | None = None
+        if self.adaptive and source.kind != SourceKind.SEARCH:
+            # A search source's stories are filed under their outlets: its own rate says nothing.
+            recent, oldest = sources.new_stories_since(
                 session=session, source_id=source.id, since=now - RATE_WINDOW
             )
-            gap = publishing_gap_minutes(count, age=now - source.created_at)
-            interval = next_interval_minutes(
-                gap_minutes=gap,
-                default_minutes=source.interval_minutes,
-                hints=item.hints,
-                bounds=self.bounds,
-            )
+        interval = interval_for(
+            adaptive=self.adaptive,
+            fixed_minutes=float(source.interval_minutes),
+            recent_new=recent,
+            age=now - source.created_at,
+            oldest=now - oldest if oldest is not None else None,
+            hints=item.hints,
+            bounds=self.bounds,
+        )
         sources.schedule_next_poll(
             session=session, source_id=source.id, when=now, interval_minutes=interval
         )

@@ -7,7 +7,7 @@ Functions take a keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -53,11 +53,20 @@ def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> No
         source.last_error = f"malformed feed (entries kept): {problem}"[:2000]
 
 
-def new_stories_since(*, session: Session, source_id: int, since: datetime) -> int:
-    """Stories of the source published (or, undated, first seen) since ``since``."""
+def new_stories_since(
+    *, session: Session, source_id: int, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many stories of the source were published (or, undated, first seen) since
+    ``since``, and the oldest such time."""
     when = func.coalesce(Story.published_at, Story.fetched_at)
-    stmt = select(func.count()).where(Story.source_id == source_id, when >= since)
-    return int(session.scalar(stmt) or 0)
+    stmt = select(func.count(), func.min(when)).where(Story.source_id == source_id, when >= since)
+    row = session.execute(stmt).one()
+    oldest = row[1]
+    if isinstance(oldest, str):  # SQLite hands back min() of a timestamp as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(row[0] or 0), oldest
 
 
 def schedule_next_poll(

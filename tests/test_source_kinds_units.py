@@ -191,3 +191,15 @@ def test_jitter_spreads_intervals_but_stays_in_bounds() -> None:
     }
     assert min(seen) >= 5 and max(seen) <= 60
     assert len(seen) > 20
+
+
+def test_a_first_crawl_reads_the_rate_over_the_span_its_feed_covers() -> None:
+    # Twenty stories of the last two hours: a busy source, not twenty a week.
+    assert publishing_gap_minutes(
+        20, age=timedelta(days=90), oldest=timedelta(hours=2)
+    ) == pytest.approx(6.0)
+    # Over at least an hour, and never over more than the window.
+    assert publishing_gap_minutes(1, age=timedelta(days=90), oldest=timedelta(0)) == 60
+    assert publishing_gap_minutes(
+        2, age=timedelta(days=90), oldest=timedelta(days=30)
+    ) == pytest.approx(7 * 24 * 60 / 2)
