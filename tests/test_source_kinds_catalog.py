@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from cli import _register_commands, app
@@ -17,6 +19,7 @@ from db import queries
 from db.migrate import upgrade
 from db.models import SourceKind
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from web.app import create_app
 from wirewatch import catalog
 from wirewatch.bootstrap import load_sources
 
@@ -87,3 +90,39 @@ def test_sources_links_sets_and_clears_rules(settings: Settings) -> None:
     with make_sessionmaker(engine)() as session:
         assert queries.get_source(session=session, name="mvd").link_rules is None
     engine.dispose()
+
+
+def test_the_web_app_adds_a_section_source_and_sets_its_link_rules(
+    settings: Settings, tmp_path: Path
+) -> None:
+    token = "admin-token-for-tests-0123456789"
+    web_settings = Settings(
+        data_dir=tmp_path, database_url=settings.database_url, admin_token=token
+    )
+    with TestClient(create_app(web_settings)) as client:
+        assert (
+            client.post(
+                "/login", data={"token": token, "next": "/sources"}, follow_redirects=False
+            ).status_code
+            == 303
+        )
+        found = re.search(r'name="csrf" value="([^"]+)"', client.get("/sources").text)
+        assert found
+        csrf = found.group(1)
+        added = client.post(
+            "/sources",
+            data={
+                "csrf": csrf,
+                "name": "mvd",
+                "url": "https://mvd.example/press/",
+                "kind": "section",
+            },
+        )
+        assert added.status_code == 200
+        page = client.get("/sources").text
+        assert 'action="/sources/mvd/links"' in page and '<option value="sitemap">' in page
+        bad = client.post("/sources/mvd/links", data={"csrf": csrf, "css": "a[[["})
+        assert bad.status_code == 422 and "does not compile" in bad.text
+        good = client.post("/sources/mvd/links", data={"csrf": csrf, "css": ".news-list a"})
+        assert good.status_code == 200
+        assert 'value=".news-list a"' in client.get("/sources").text
