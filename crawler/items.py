@@ -64,5 +64,8 @@ class SourceFetchItem:
     not_modified: bool = False
     entries: int = 0
     malformed: str | None = None
-    # What the response said about when to come back (crawler.polling).
+    # What the response said about when to come back (crawler.polling), and the
+    # published times of the entries it listed (the source's rate, before its
+    # new stories are stored).
     hints: PollHints = field(default_factory=PollHints)
+    published: list[datetime] = field(default_factory=list)

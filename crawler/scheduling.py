@@ -46,6 +46,11 @@ class PollScheduler:
             recent, oldest = sources.new_stories_since(
                 session=session, source_id=source.id, since=now - RATE_WINDOW
             )
+            # The entries just read count too: their new stories are not stored yet.
+            listed = [t for t in item.published if now - RATE_WINDOW <= t <= now]
+            if len(listed) > recent:
+                recent = len(listed)
+                oldest = min(listed)
         interval = interval_for(
             adaptive=self.adaptive,
             fixed_minutes=float(source.interval_minutes),

@@ -132,6 +132,7 @@ class SourceKindsMixin:
         error: str | None = None,
         malformed: str | None = None,
         validators: bool = True,
+        published: list[datetime] | None = None,
     ) -> Iterator[SourceFetchItem]:
         ref: SourceRef = response.meta["source"]
         item = SourceFetchItem(
@@ -145,6 +146,7 @@ class SourceKindsMixin:
             entries=entries,
             malformed=malformed,
             hints=response_hints(response),
+            published=published or [],
         )
         yield from self._for_every_source(item, response.meta)
 
@@ -273,7 +275,12 @@ class SourceKindsMixin:
         window = timedelta(hours=self.settings.getfloat("WIREWATCH_SITEMAP_WINDOW_HOURS", 48.0))
         recent = sitemap.recent(now=fetched_at, window=window)
         if depth == 0:
-            yield from self._outcome(response, entries=len(recent), validators=validators)
+            yield from self._outcome(
+                response,
+                entries=len(recent),
+                validators=validators,
+                published=[e.published for e in recent if e.published is not None],
+            )
         if sitemap.is_index:
             if depth >= MAX_SITEMAP_DEPTH:
                 self.logger.warning("sitemap index %s nested too deep; not followed", response.url)
@@ -320,7 +327,12 @@ class SourceKindsMixin:
             problem = "no article links found on the section page" + (
                 " by its link rules" if ref.link_rules else "; give it link rules"
             )
-        yield from self._outcome(response, entries=len(links), malformed=problem)
+        yield from self._outcome(
+            response,
+            entries=len(links),
+            malformed=problem,
+            published=[link.published for link in links if link.published is not None],
+        )
         items = [
             StoryItem(
                 url=link.url,

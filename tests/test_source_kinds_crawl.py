@@ -21,10 +21,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.query import parse
 from core.query.search_string import search_string
 from core.settings import Settings
+from crawler.items import SourceFetchItem
+from crawler.polling import PollBounds, PollHints
 from crawler.runner import settle, start_crawl
+from crawler.scheduling import PollScheduler
 from db import queries, sources
 from db.models import CrawlRun, CrawlStatus, Source, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.factories import story_record
 from tests.servers.newsroom import newsroom
 from tests.source_kinds_site import build_section_site, build_sitemap_site, search_feed
 from wirewatch.bootstrap import load_topics
@@ -221,3 +225,62 @@ def test_due_sources_follow_next_poll_time(factory: sessionmaker[Session]) -> No
         later = queries.get_source(session=session, name="later")
         assert later.poll_minutes == 120
     assert due == {"now", "never-crawled"}
+
+
+def test_each_fetch_sets_the_next_poll_from_rate_and_hints(factory: sessionmaker[Session]) -> None:
+    now = datetime.now(UTC)
+    scheduler = PollScheduler(
+        adaptive=True, bounds=PollBounds(min_minutes=5, max_minutes=24 * 60, jitter=0)
+    )
+    with unit_of_work(factory) as session:
+        busy, _ = queries.upsert_source(session=session, name="busy", url="https://b.example/rss")
+        quiet, _ = queries.upsert_source(session=session, name="quiet", url="https://q.example/rss")
+        busy.created_at = quiet.created_at = now - timedelta(days=60)
+        for n in range(10):  # stored: ten stories, one every 12 hours
+            queries.insert_story_if_new(
+                session=session,
+                record=story_record(
+                    f"q{n}",
+                    f"https://q.example/{n}",
+                    source_id=quiet.id,
+                    published_at=now - timedelta(hours=12 * n + 6),
+                ),
+            )
+        session.flush()
+        # The busy feed lists 20 entries of the last 100 minutes, none stored yet.
+        listed = [now - timedelta(minutes=5 * n) for n in range(20)]
+        scheduler.schedule(
+            session, SourceFetchItem(busy.id, "busy", busy.url, 200, published=listed), now
+        )
+        scheduler.schedule(session, SourceFetchItem(quiet.id, "quiet", quiet.url, 200), now)
+    with factory() as session:
+        assert queries.get_source(session=session, name="busy").poll_minutes == 5
+        quiet_row = queries.get_source(session=session, name="quiet")
+        assert quiet_row.poll_minutes == round(114 * 60 / 10)  # the span they cover, per story
+    with unit_of_work(factory) as session:
+        # The server asks for an hour between polls, then says "come back in three".
+        hinted = SourceFetchItem(
+            busy.id, "busy", busy.url, 200, published=listed, hints=PollHints(feed_minutes=60)
+        )
+        scheduler.schedule(session, hinted, now)
+        assert queries.get_source(session=session, name="busy").poll_minutes == 60
+        for n, when in enumerate(listed):  # the crawl stored what the feed listed
+            queries.insert_story_if_new(
+                session=session,
+                record=story_record(
+                    f"b{n}", f"https://b.example/{n}", source_id=busy.id, published_at=when
+                ),
+            )
+        session.flush()
+        retry = SourceFetchItem(
+            busy.id,
+            "busy",
+            busy.url,
+            503,
+            error="HTTP 503",
+            hints=PollHints(retry_after_minutes=180),
+        )
+        scheduler.schedule(session, retry, now)
+        busy_row = queries.get_source(session=session, name="busy")
+        assert busy_row.poll_minutes == 180
+        assert busy_row.next_poll_at == now + timedelta(minutes=180)

@@ -213,6 +213,7 @@ class FeedSpider(SourceKindsMixin, scrapy.Spider):
                     entries=len(feed.entries),
                     malformed=feed.malformed,
                     hints=response_hints(response, refresh_minutes=feed.refresh_minutes),
+                    published=[e.published for e in feed.entries if e.published is not None],
                 ),
                 response.meta,
             )
