@@ -28,6 +28,7 @@ from crawler.scheduling import PollScheduler
 from db import queries, sources
 from db.models import CrawlRun, CrawlStatus, Source, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
+from tests.conftest import corpus
 from tests.factories import story_record
 from tests.servers.newsroom import newsroom
 from tests.source_kinds_site import build_section_site, build_sitemap_site, search_feed
@@ -284,3 +285,48 @@ def test_each_fetch_sets_the_next_poll_from_rate_and_hints(factory: sessionmaker
         busy_row = queries.get_source(session=session, name="busy")
         assert busy_row.poll_minutes == 180
         assert busy_row.next_poll_at == now + timedelta(minutes=180)
+
+
+def test_a_section_page_leading_to_real_article_pages(
+    settings: Settings, factory: sessionmaker[Session]
+) -> None:
+    """Article pages from real outlets (the shared news corpus) behind a section page."""
+    pages = corpus("news", "pages")
+    real = {
+        "/world/2026/12/migration-agreement-summit-5501": (
+            pages / "trafilatura" / "ticotimes.net-migration.html",
+            "The United States is seeking to reach a firm agreement",
+        ),
+        "/us/2026/12/winter-storm-east-coast-5502": (
+            pages / "newspaper4k" / "cnn_article.html",
+            "The Pennsylvania official was just talking about one area",
+        ),
+    }
+    cards = "".join(
+        f'<li><a href="{path}">{" ".join(path.rsplit("/", 1)[1].split("-")[:-1])}</a>'
+        f" <time>{datetime.now(UTC):%d.%m.%Y}</time></li>"
+        for path in real
+    )
+    with newsroom() as site:
+        site.put(
+            "/latest/",
+            f"<html><body><nav><a href='/'>Home</a></nav><main><ul>{cards}</ul></main></body></html>",
+        )
+        for path, (file, _) in real.items():
+            site.put(path, file.read_bytes())
+        with unit_of_work(factory) as session:
+            queries.upsert_source(
+                session=session,
+                name="real",
+                url=site.base_url + "/latest/",
+                kind=SourceKind.SECTION,
+            )
+        run = _crawl(factory, settings)
+        base = site.base_url
+    assert run.status == CrawlStatus.SUCCEEDED, run.errors
+    stored = _stories(factory)
+    assert set(stored) == {base + path for path in real}
+    for path, (_, opening) in real.items():
+        story = stored[base + path]
+        assert opening in story.body, story.body[:300]
+        assert story.extraction_method not in ("section-link", "feed-summary")
