@@ -21,6 +21,7 @@ QUICK = (
     ("percolator vs naive loop, 10,000 topics", ["bench.matching.percolator"]),
     ("dedup quality on the shared corpora", ["bench.dedup.quality"]),
     ("dedup index vs exact-hash baseline, 20,000 stories", ["bench.dedup.scale", "--n", "20000"]),
+    ("polling: adaptive vs fixed 30 minutes, a replayed week", ["bench.polling.run"]),
 )
 
 

@@ -238,6 +238,33 @@ def sources_delays(
     c.console.print(table)
 
 
+@sources_app.command("links")
+def sources_links(
+    name: str = typer.Argument(..., help="Name of a section source."),
+    css: str = typer.Option(
+        None, "--css", help="CSS selector of the article links (or of blocks holding them)."
+    ),
+    xpath: str = typer.Option(
+        None, "--xpath", help="XPath expression of the article links (or of blocks holding them)."
+    ),
+) -> None:
+    """Set the rules that find a section page's article links; neither option: the heuristics."""
+    c = ctx()
+    with user_errors():
+        c.require_schema()
+        with unit_of_work(c.factory) as session:
+            source = catalog.set_link_rules(session=session, name=name, css=css, xpath=xpath)
+            rules = dict(source.link_rules or {})
+            kind = source.kind
+    if not rules:
+        c.console.print(f"source {name}: article links found by the default heuristics")
+    else:
+        shown = ", ".join(f"{key} {value!r}" for key, value in rules.items())
+        c.console.print(f"source {name}: article links found by {shown}")
+    if kind != SourceKind.SECTION:
+        c.console.print(f"note: {name} is a {kind.value} source; only section sources use them")
+
+
 def _set_enabled(name: str, enabled: bool) -> None:
     c = ctx()
     with user_errors():

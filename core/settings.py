@@ -177,6 +177,16 @@ class Settings(BaseSettings):
     # Who hears about failing and silent sources (either, both, or nobody).
     operator_email: str | None = None
     operator_webhook_url: str | None = None
+    # Adaptive polling (crawler.polling): each source's interval follows its
+    # publishing rate and its server's hints, within these bounds, with jitter.
+    adaptive_polling: bool = True
+    poll_min_minutes: int = Field(default=5, ge=1)
+    poll_max_minutes: int = Field(default=24 * 60, ge=1)
+    poll_jitter: float = Field(default=0.1, ge=0, le=0.5)
+    # Sitemaps: only URLs modified or published within this many hours are followed.
+    sitemap_window_hours: float = Field(default=48.0, gt=0)
+    # Section pages and sitemaps: at most this many new article pages per source per crawl.
+    max_new_links_per_source: int = Field(default=50, ge=1, le=1000)
     redis_url: str | None = None
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.
@@ -233,6 +243,11 @@ class Settings(BaseSettings):
             raise ValueError("crawl_workers is on but WIREWATCH_REDIS_URL is not set")
         if self.mail_transport == "smtp" and not self.smtp_url:
             raise ValueError("mail_transport is 'smtp' but SMTP_URL is not set")
+        if self.poll_min_minutes > self.poll_max_minutes:
+            raise ValueError(
+                f"poll_min_minutes ({self.poll_min_minutes}) is above poll_max_minutes "
+                f"({self.poll_max_minutes}); set WIREWATCH_POLL_MIN_MINUTES lower"
+            )
         return self
 
     @property

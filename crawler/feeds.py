@@ -21,6 +21,7 @@ from core import limits
 from crawler.extraction import fix_mojibake
 from crawler.extraction.encoding import transcode_feed
 from crawler.jsonfeed import read_json_feed
+from crawler.polling import feed_refresh_minutes
 from crawler.text import html_to_text, normalise_whitespace
 
 # A feed has no business declaring entities: refusing them outright closes
@@ -55,6 +56,8 @@ class ParsedFeed:
     skipped: list[str] = field(default_factory=list)
     # Where the entries older than these are (a Telegram preview's "more" link).
     older_page: str | None = None
+    # Minutes the feed says it stays unchanged (RSS ttl, sy:updatePeriod/Frequency).
+    refresh_minutes: float | None = None
 
 
 def parse_feed(
@@ -131,7 +134,16 @@ def _entries_of(
         entries=entries,
         malformed=malformed,
         skipped=skipped,
+        refresh_minutes=feed_refresh_minutes(
+            _text(feed_meta.get("ttl")),
+            _text(feed_meta.get("sy_updateperiod")),
+            _text(feed_meta.get("sy_updatefrequency")),
+        ),
     )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
 
 
 def _entry(raw: Any, *, base_url: str, fetched_at: datetime) -> tuple[FeedEntry | None, str]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from crawler.polling import PollHints
+
 
 @dataclass
 class StoryItem:
@@ -43,6 +45,9 @@ class StoryItem:
     links: list[str] = field(default_factory=list)
     # The feed shows this stored story unchanged: count the sighting, compare nothing.
     already_stored: bool = False
+    # Found through a search feed: the store pipeline files it under the outlet
+    # whose page it is (the host of ``url``, the page's address after redirects).
+    via_search: bool = False
 
 
 @dataclass
@@ -59,3 +64,8 @@ class SourceFetchItem:
     not_modified: bool = False
     entries: int = 0
     malformed: str | None = None
+    # What the response said about when to come back (crawler.polling), and the
+    # published times of the entries it listed (the source's rate, before its
+    # new stories are stored).
+    hints: PollHints = field(default_factory=PollHints)
+    published: list[datetime] = field(default_factory=list)

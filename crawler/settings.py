@@ -36,6 +36,12 @@ WIREWATCH_EXTRACTION_WORKERS = _settings.extraction_workers
 WIREWATCH_EXTRACTION_TIME_LIMIT = _settings.extraction_time_limit
 WIREWATCH_EXTRACTION_MAX_BYTES = _settings.extraction_max_bytes
 WIREWATCH_SOURCE_PAUSE_AFTER_HOURS = _settings.source_pause_after_hours
+WIREWATCH_ADAPTIVE_POLLING = _settings.adaptive_polling
+WIREWATCH_POLL_MIN_MINUTES = _settings.poll_min_minutes
+WIREWATCH_POLL_MAX_MINUTES = _settings.poll_max_minutes
+WIREWATCH_POLL_JITTER = _settings.poll_jitter
+WIREWATCH_SITEMAP_WINDOW_HOURS = _settings.sitemap_window_hours
+WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -270,3 +270,39 @@ def signature_concepts(*, session: Session, story_ids: Iterable[int]) -> dict[in
         ).all()
         found.update({story_id: set(data.get("c") or ()) for story_id, data in rows})
     return found
+
+
+# --- links between stories (a Telegram post and the article it points to) ------
+
+
+def stories_by_url_keys(
+    *, session: Session, url_keys: Iterable[str], exclude: int | None = None
+) -> list[Story]:
+    """The stored stories with these URL keys (the ones a story links to)."""
+    wanted = sorted(set(url_keys))
+    if not wanted:
+        return []
+    stmt = select(Story).where(Story.url_key.in_(wanted)).order_by(Story.id)
+    if exclude is not None:
+        stmt = stmt.where(Story.id != exclude)
+    return list(session.scalars(stmt))
+
+
+def stories_filed_under(
+    *, session: Session, keys: Iterable[int], exclude: int | None = None
+) -> list[Story]:
+    """The stories whose signatures were filed under any of these keys, oldest first
+    (with a link key: the stories linking to an address)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    ids = select(EventKey.story_id).where(EventKey.key.in_(wanted))
+    stmt = select(Story).where(Story.id.in_(ids)).order_by(Story.id)
+    if exclude is not None:
+        stmt = stmt.where(Story.id != exclude)
+    return list(session.scalars(stmt))
+
+
+def signature_data(*, session: Session, story_id: int) -> dict[str, Any] | None:
+    row = session.get(EventSignatureRow, story_id)
+    return row.data if row is not None else None

@@ -147,6 +147,14 @@ class Source(Base):
     fetch_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     not_modified_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Adaptive polling (crawler.polling): when the source is next due, and the
+    # interval it was last given (from its publishing rate and what the server
+    # asked for: ttl, sy:updatePeriod, Cache-Control, Retry-After).
+    next_poll_at: Mapped[datetime | None] = mapped_column(index=True)
+    poll_minutes: Mapped[int | None] = mapped_column(Integer)
+    # A section source's own rules for finding article links (crawler.sections):
+    # {"css": "...", "xpath": "..."}; None: the default heuristics.
+    link_rules: Mapped[dict[str, Any] | None] = mapped_column()
 
     stories: Mapped[list[Story]] = relationship(back_populates="source")
 

@@ -7,14 +7,15 @@ Functions take a keyword-only ``session`` and never commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.failures import kind_of
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from db import queries
-from db.models import Source, Story
+from db.models import Source, SourceKind, Story
 
 
 def sources_for_crawl(
@@ -47,8 +48,13 @@ REPROBE_EVERY = timedelta(hours=24)
 
 
 def next_poll_at(source: Source) -> datetime | None:
-    """When the source is due: its interval after the last crawl, doubled for every failure
-    in a row (at most a day), once a day when paused; None when never crawled (due now)."""
+    """When the source is due; None when never crawled (due now).
+
+    Once a day when paused. While failing, its interval after the last crawl,
+    doubled for every failure in a row (at most a day), and never before what
+    its server asked for. Otherwise the time its last fetch set (adaptive
+    polling, ``crawler.polling``), or its fixed interval after the last crawl.
+    """
     if source.last_crawled_at is None:
         return None
     if source.paused_at is not None:
@@ -56,6 +62,12 @@ def next_poll_at(source: Source) -> datetime | None:
     wait = timedelta(minutes=source.interval_minutes)
     if source.error_count > 0:
         wait = min(wait * 2 ** min(source.error_count, 16), max(MAX_BACKOFF, wait))
+        backed_off = source.last_crawled_at + wait
+        if source.next_poll_at is not None:
+            return max(backed_off, source.next_poll_at)
+        return backed_off
+    if source.next_poll_at is not None:
+        return source.next_poll_at
     return source.last_crawled_at + wait
 
 
@@ -135,3 +147,78 @@ def found_delays(
     if since is not None:
         stmt = stmt.where(Story.fetched_at >= since)
     return [(name, kind, delay) for name, kind, delay in session.execute(stmt)]
+
+
+def new_stories_since(
+    *, session: Session, source_id: int, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many stories of the source were published (or, undated, first seen) since
+    ``since``, and the oldest such time."""
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    stmt = select(func.count(), func.min(when)).where(Story.source_id == source_id, when >= since)
+    row = session.execute(stmt).one()
+    oldest = row[1]
+    if isinstance(oldest, str):  # SQLite hands back min() of a timestamp as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(row[0] or 0), oldest
+
+
+def schedule_next_poll(
+    *, session: Session, source_id: int, when: datetime, interval_minutes: float
+) -> None:
+    """The source is next due ``interval_minutes`` after ``when``."""
+    source = session.get(Source, source_id)
+    if source is not None:
+        source.poll_minutes = max(1, round(interval_minutes))
+        source.next_poll_at = when + timedelta(minutes=interval_minutes)
+
+
+def set_link_rules(*, session: Session, name: str, rules: dict[str, Any] | None) -> Source:
+    """A section source's own CSS/XPath rules for article links (None: the heuristics)."""
+    source = queries.get_source(session=session, name=name)
+    source.link_rules = rules or None
+    return source
+
+
+def outlet_source(*, session: Session, host: str, scheme: str = "https") -> Source:
+    """The source a story found through a search feed is filed under: its outlet.
+
+    A stored source whose feed or homepage is on ``host`` (``www.`` aside) is the
+    outlet; otherwise a disabled section source for the outlet's homepage is
+    created, named after the host, so its stories are that outlet's and an
+    operator can enable it to follow the outlet directly.
+    """
+    bare = host.lower().removeprefix("www.")
+    patterns = [f"%://{bare}/%", f"%://{bare}", f"%://www.{bare}/%", f"%://www.{bare}"]
+    stmt = (
+        select(Source)
+        .where(
+            Source.kind != SourceKind.SEARCH,
+            or_(
+                *[Source.url.like(p) for p in patterns],
+                *[Source.homepage.like(p) for p in patterns],
+            ),
+        )
+        .order_by(Source.enabled.desc(), Source.id)
+        .limit(1)
+    )
+    found = session.scalar(stmt)
+    if found is not None:
+        return found
+    homepage = f"{scheme}://{host}/"
+    label = bare[:100]
+    existing = session.scalar(select(Source).where(Source.name == label))
+    if existing is not None:
+        return existing
+    source = Source(
+        name=label,
+        kind=SourceKind.SECTION,
+        url=homepage,
+        homepage=homepage,
+        enabled=False,
+    )
+    session.add(source)
+    session.flush()
+    return source

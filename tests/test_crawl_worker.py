@@ -131,3 +131,52 @@ def test_idle_workers_crawl_each_queued_run_once_and_wait_for_the_next(
     client = redis.Redis.from_url(redis_url)
     assert not client.exists(run_key(run.id, "pending"), JOBS_KEY, QUEUE_KEY)
     client.close()
+
+
+def test_workers_crawl_sitemap_and_section_sources(
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    session_factory: sessionmaker[Session],
+    clean_queue: None,
+) -> None:
+    """The other source kinds' callbacks are followed by the run like a feed's."""
+    from datetime import UTC, datetime
+
+    from db.models import SourceKind
+    from tests.servers.newsroom import newsroom
+    from tests.source_kinds_site import build_section_site, build_sitemap_site
+
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        redis_url=redis_url,
+        crawl_workers=True,
+        allow_private_hosts=["127.0.0.1"],
+        download_delay=0.2,
+    )
+    workers = start_workers(settings, 1, tmp_path)
+    try:
+        with newsroom() as wire, newsroom() as ministry:
+            now = datetime.now(UTC)
+            expected = {**build_sitemap_site(wire, now), **build_section_site(ministry, now)}
+            with unit_of_work(session_factory) as session:
+                queries.upsert_source(
+                    session=session, name="wire", url=wire.base_url + "/", kind=SourceKind.SITEMAP
+                )
+                queries.upsert_source(
+                    session=session,
+                    name="ministry",
+                    url=ministry.base_url + "/press/",
+                    kind=SourceKind.SECTION,
+                )
+            handle = start_crawl(settings, session_factory, crawl_all=True)
+            handle.wait(timeout=300)
+            run = settle(session_factory, handle)
+        assert run.status == CrawlStatus.SUCCEEDED, run.errors
+        assert run.sources_done == 2 and run.new == len(expected)
+        with session_factory() as session:
+            stored = {s.canonical_url for s in session.scalars(select(Story))}
+        assert stored == set(expected)
+    finally:
+        stop_workers(workers)

@@ -143,6 +143,24 @@ def _sources_page(
     return render(request, "sources.html", context, status_code=status_code)
 
 
+@router.post("/sources/{name}/links")
+def set_source_links(
+    request: Request,
+    session: UnitOfWorkDep,
+    name: Annotated[str, Path(max_length=100)],
+    csrf: Csrf,
+    css: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+    xpath: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+) -> Response:
+    """A section source's article-link rules (both empty: the heuristics); a rule that
+    does not compile answers 422 with the reason."""
+    check_admin_form(request, csrf)
+    catalog.set_link_rules(
+        session=session, name=name, css=css.strip() or None, xpath=xpath.strip() or None
+    )
+    return RedirectResponse("/sources", status_code=303)
+
+
 @router.post("/sources/{name}/enabled")
 def toggle_source(
     request: Request,

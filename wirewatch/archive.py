@@ -14,7 +14,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from core.errors import NotFoundError
+from crawler.events.links import linked_to, linking_to
 from db import archive as archive_reads
+from db import events as event_reads
 from db import feedback, queries
 from db.models import Source, Story, StoryVersion, Topic, TopicMatch
 from db.search import (
@@ -250,6 +252,21 @@ class StoryDetail:
     # Its event with every report (this one too); None for a story stored before
     # events, which is its own event (its cluster, in ``members``, still shows copies).
     event: EventView | None = None
+    # Stories tied by a link: the articles this one (a Telegram post) links to,
+    # and the posts that link to this one.
+    links_to: list[ClusterMember] = field(default_factory=list)
+    linked_from: list[ClusterMember] = field(default_factory=list)
+
+
+def _member(story: Story) -> ClusterMember:
+    return ClusterMember(
+        story.id,
+        story.title,
+        story.source.name if story.source else "",
+        story.canonical_url,
+        story.language,
+        story.published_at or story.fetched_at,
+    )
 
 
 def story_detail(session: Session, story_id: int) -> StoryDetail:
@@ -276,7 +293,15 @@ def story_detail(session: Session, story_id: int) -> StoryDetail:
         judgments=feedback.story_judgments(session=session, story_id=story.id),
         admin_verdicts=feedback.verdicts_of(session=session, story_id=story.id, who=feedback.ADMIN),
         event=event_of(session, story),
+        links_to=[_member(s) for s in linked_to(session, _links_of(session, story.id), story.id)],
+        linked_from=[_member(s) for s in linking_to(session, story)],
     )
+
+
+def _links_of(session: Session, story_id: int) -> frozenset[str]:
+    """The addresses a story links to, as its event signature kept them."""
+    data = event_reads.signature_data(session=session, story_id=story_id)
+    return frozenset(data.get("k", ())) if data else frozenset()
 
 
 # --- sources and topics ------------------------------------------------------------------

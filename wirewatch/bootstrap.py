@@ -60,6 +60,7 @@ def load_sources(session: Session, path: Path, *, default_interval: int = 30) ->
                 interval_minutes=item.get("interval"),
                 homepage=_text(item.get("homepage")),
                 enabled=bool(item.get("enabled", True)),
+                link_rules=item.get("links"),
                 default_interval=default_interval,
                 policy=None,
             )

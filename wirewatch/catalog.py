@@ -18,7 +18,10 @@ of them refuses the others refuse too, with the same message:
   every fetch checks the address again anyway;
 * a language is a code such as ``ru``, ``tg``, ``en`` or ``pt-BR``; a crawl
   interval is 1 to 10,080 minutes (7 days); a kind is ``feed``, ``telegram``,
-  ``sitemap``, ``section`` or ``search`` (a search feed's URL holds ``{query}``);
+  ``sitemap``, ``section`` or ``search`` (docs/sources.md);
+* a search source's URL holds ``{query}``, where each topic's words go;
+* a section source's link rules are a CSS selector and/or an XPath expression
+  that compile;
 * a new source may not take an existing source's name unless the caller says
   to replace it (``--replace``); the YAML files redefine sources by name.
 
@@ -36,13 +39,14 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from core.errors import BlockedURLError, QueryError, SourceError, WirewatchError
 from core.netguard import AddressPolicy, check_scheme_only, vet_host
 from core.query import parse
 from db import catalog as catalog_queries
-from db import queries
+from db import queries, sources
 from db.models import Source, SourceKind, Topic
 from sqlalchemy.orm import Session
 
@@ -90,6 +94,10 @@ class IntervalError(CatalogError, SourceError):
 
 class HomepageError(CatalogError, SourceError):
     field = "homepage"
+
+
+class LinkRulesError(CatalogError, SourceError):
+    field = "link_rules"
 
 
 class TopicSlugError(CatalogError):
@@ -187,11 +195,13 @@ def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None 
         raise SourceURLError("a source needs a URL (for Telegram: the channel, e.g. @asiaplus)")
     if len(url) > MAX_URL:
         raise SourceURLError(f"the URL is {len(url)} characters long; at most {MAX_URL} are kept")
-    if kind == SourceKind.SEARCH and "{query}" not in url:
-        raise SourceURLError(
-            f"{url!r} is not a search feed template: put {{query}} where the topic's words go "
-            "(e.g. https://news.example/rss?q={query})"
-        )
+    if kind == SourceKind.SEARCH:
+        from crawler.search_feeds import SearchTemplateError, check_template
+
+        try:
+            check_template(url)
+        except SearchTemplateError as exc:
+            raise SourceURLError(str(exc)) from exc
     if kind == SourceKind.TELEGRAM:
         from crawler.telegram import telegram_preview_url
 
@@ -209,6 +219,19 @@ def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None 
     except BlockedURLError as exc:
         raise SourceURLError(f"refusing {url!r}: {exc.reason}") from exc
     return url
+
+
+def check_link_rules(value: dict[str, Any] | None) -> dict[str, str] | None:
+    """A section source's CSS/XPath rules for its article links, once they compile."""
+    from crawler.sections import LinkRulesError as RuleError
+    from crawler.sections import check_rules
+
+    if value is not None and not isinstance(value, dict):
+        raise LinkRulesError("link rules are a mapping: {css: '...', xpath: '...'}")
+    try:
+        return check_rules(value)
+    except RuleError as exc:
+        raise LinkRulesError(str(exc)) from exc
 
 
 def check_homepage(value: str | None) -> str | None:
@@ -271,6 +294,7 @@ class SourceSpec:
     interval_minutes: int
     homepage: str | None = None
     enabled: bool = True
+    link_rules: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -292,6 +316,7 @@ def check_source(
     interval_minutes: int | str | None = None,
     homepage: str | None = None,
     enabled: bool = True,
+    link_rules: dict[str, Any] | None = None,
     default_interval: int,
     policy: AddressPolicy | None,
 ) -> SourceSpec:
@@ -305,6 +330,7 @@ def check_source(
         interval_minutes=check_interval(interval_minutes, default=default_interval),
         homepage=check_homepage(homepage),
         enabled=enabled,
+        link_rules=check_link_rules(link_rules),
         url=check_source_url(url, checked_kind, policy),
     )
 
@@ -338,7 +364,7 @@ def save_source(*, session: Session, spec: SourceSpec, replace: bool = True) -> 
                 f"a source named {spec.name!r} already exists ({existing.url}): choose another "
                 "name, or replace it (--replace on the command line)"
             )
-    return queries.upsert_source(
+    source, created = queries.upsert_source(
         session=session,
         name=spec.name,
         url=spec.url,
@@ -348,6 +374,16 @@ def save_source(*, session: Session, spec: SourceSpec, replace: bool = True) -> 
         interval_minutes=spec.interval_minutes,
         enabled=spec.enabled,
     )
+    source.link_rules = spec.link_rules
+    return source, created
+
+
+def set_link_rules(
+    *, session: Session, name: str, css: str | None = None, xpath: str | None = None
+) -> Source:
+    """Give a section source its own article-link rules (neither: back to the heuristics)."""
+    rules = check_link_rules({k: v for k, v in (("css", css), ("xpath", xpath)) if v})
+    return sources.set_link_rules(session=session, name=name, rules=rules)
 
 
 def save_topic(*, session: Session, spec: TopicSpec) -> tuple[Topic, bool]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.events.signature import EventSignature
+from crawler.urls import canonicalize_url
 
 # Index keys: what two reports of one event in different languages share.
 _KEY_PREFIXES = ("c", "n", "d")
@@ -48,7 +49,7 @@ def from_json(data: dict[str, Any]) -> EventSignature:
 
 
 def index_keys(signature: EventSignature, *, common: frozenset[str] = frozenset()) -> list[int]:
-    """Hashed keys a report is filed under: its concepts, names and figures.
+    """Hashed keys a report is filed under: its concepts, names, figures and links.
 
     ``common`` lists concept names too frequent to narrow a lookup (every
     story of the beat mentions the police); they are still compared, just not
@@ -57,7 +58,15 @@ def index_keys(signature: EventSignature, *, common: frozenset[str] = frozenset(
     texts = [f"c:{c}" for c in signature.concepts if c not in common]
     texts += [f"n:{n}" for n in signature.names]
     texts += [f"d:{d}" for d in signature.numbers]
-    return sorted({key_hash(text) for text in texts})
+    keys = {key_hash(text) for text in texts}
+    # Filed under each address it links to, so the article, stored later, finds it.
+    keys |= {link_key(link) for link in signature.links}
+    return sorted(keys)
+
+
+def link_key(address: str) -> int:
+    """The key a story linking to ``address`` is filed under (canonical form)."""
+    return key_hash(f"l:{canonicalize_url(address)}")
 
 
 def key_hash(text: str) -> int:

@@ -8,7 +8,9 @@ lookup, the signatures of a few candidate events, one write of the story's
 own keys and term counts.
 
 A copy (a story already in a near-duplicate cluster) goes where its cluster's
-first story went, without comparison; a story an operator pinned stays put.
+first story went, without comparison; a Telegram post and the article it links
+to go together, whichever came first (``crawler.events.links``); a story an
+operator pinned stays put.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
 from crawler.events.grouping import MAX_MEMBERS, WINDOW
+from crawler.events.links import linked_event_id
 from crawler.events.pairs import (
     PairModel,
     background,
@@ -83,6 +86,10 @@ class EventIndex:
         if copied is not None:
             queries.join_event(session=session, event=copied, story=story, at=at)
             return Placement(copied.id, True, 1.0)
+        tied = self._event_of_links(session, story, signature, at)
+        if tied is not None:
+            queries.join_event(session=session, event=tied, story=story, at=at)
+            return Placement(tied.id, True, 1.0)
         best_id, best_score = self._best_event(session, story, signature, keys, terms, at)
         if best_id is not None:
             event = queries.events_by_id(session=session, ids=[best_id])[best_id]
@@ -90,6 +97,18 @@ class EventIndex:
             return Placement(event.id, True, best_score)
         event = queries.start_event(session=session, story=story, at=at)
         return Placement(event.id, False, best_score)
+
+    def _event_of_links(
+        self, session: Session, story: Story, signature: EventSignature, at: datetime
+    ) -> Event | None:
+        """The open event of the story a Telegram post links to, or of the post linking here."""
+        event_id = linked_event_id(session, story, signature)
+        if event_id is None:
+            return None
+        event = queries.events_by_id(session=session, ids=[event_id]).get(event_id)
+        if event is None or abs(at - event.first_at) > WINDOW:
+            return None
+        return event
 
     def _event_of_cluster(self, session: Session, story: Story) -> Event | None:
         if story.cluster_id is None:

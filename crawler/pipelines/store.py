@@ -32,6 +32,8 @@ from crawler.database import CrawlDatabase
 from crawler.events.index import EventIndex
 from crawler.exitcodes import DATABASE_FULL
 from crawler.items import SourceFetchItem, StoryItem
+from crawler.outlets import file_under_outlet
+from crawler.scheduling import PollScheduler
 from crawler.storage import store_story
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ class StorePipeline:
         self.factory = database.sessions
         self.crawler = crawler
         self.events = EventIndex()
+        self.polling = PollScheduler.of(crawler.settings)
         self.disk_full: str | None = None  # the error, once the database's disk is full
         self._closing: Deferred[None] | None = None
 
@@ -99,6 +102,8 @@ class StorePipeline:
     @_transient
     def _store_story(self, item: StoryItem) -> None:
         with unit_of_work(self.factory) as session:
+            if item.via_search:
+                file_under_outlet(session, item)
             outcome = store_story(session, item)
             item.story_id = outcome.story_id
             item.store_status = outcome.status
@@ -149,6 +154,7 @@ class StorePipeline:
                 sources.note_malformed_feed(
                     session=session, source_id=item.source_id, problem=item.malformed
                 )
+            self.polling.schedule(session, item, now)
             if self.run_id is None:
                 return
             counts = {"sources_done": 1}

@@ -27,6 +27,8 @@ from crawler.database import CrawlDatabase
 from crawler.extractor import ArticleExtractor
 from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
+from crawler.polling import PollHints
+from crawler.source_kinds import OTHER_KINDS, SourceKindsMixin, response_hints
 from crawler.telegram import parse_telegram_page
 from crawler.urls import canonicalize_url, url_key
 
@@ -40,6 +42,8 @@ class SourceRef:
     language: str | None
     etag: str | None
     last_modified: str | None
+    # A section source's own article-link rules (crawler.sections).
+    link_rules: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, source: Source) -> SourceRef:
@@ -51,10 +55,11 @@ class SourceRef:
             source.language,
             source.etag,
             source.last_modified,
+            source.link_rules,
         )
 
 
-class FeedSpider(scrapy.Spider):
+class FeedSpider(SourceKindsMixin, scrapy.Spider):
     name = "feeds"
     database: CrawlDatabase  # set by from_crawler
     extractor: ArticleExtractor  # set by from_crawler
@@ -102,7 +107,11 @@ class FeedSpider(scrapy.Spider):
         self.sources = self._load_sources()
         self.crawler.stats.set_value("wirewatch/sources_total", len(self.sources))
         for group in self._by_request(self.sources):
-            yield self._feed_request(group)
+            if group[0].kind in OTHER_KINDS:
+                for output in self.kind_start(group):
+                    yield output
+            else:
+                yield self._feed_request(group)
 
     def _by_request(self, refs: list[SourceRef]) -> list[list[SourceRef]]:
         """Sources whose feed URLs are one request to Scrapy, together.
@@ -119,19 +128,23 @@ class FeedSpider(scrapy.Spider):
 
     def _feed_request(self, group: list[SourceRef]) -> scrapy.Request:
         ref = group[0]
-        headers: dict[str, str] = {}
-        # Validators only when every source sharing the request holds the same ones.
-        if ref.etag and all(other.etag == ref.etag for other in group):
-            headers["If-None-Match"] = ref.etag
-        if ref.last_modified and all(o.last_modified == ref.last_modified for o in group):
-            headers["If-Modified-Since"] = ref.last_modified
         return scrapy.Request(
             ref.url,
-            headers=headers,
+            headers=self._validators(group),
             callback=self.parse_feed,
             errback=self.feed_failed,
             meta={"source": ref, "sharing": group[1:], "handle_httpstatus_list": [304]},
         )
+
+    def _validators(self, group: list[SourceRef]) -> dict[str, str]:
+        """Validators only when every source sharing the request holds the same ones."""
+        ref = group[0]
+        headers: dict[str, str] = {}
+        if ref.etag and all(other.etag == ref.etag for other in group):
+            headers["If-None-Match"] = ref.etag
+        if ref.last_modified and all(o.last_modified == ref.last_modified for o in group):
+            headers["If-Modified-Since"] = ref.last_modified
+        return headers
 
     @staticmethod
     def _for_every_source(item: SourceFetchItem, meta: dict[str, Any]) -> Iterable[SourceFetchItem]:
@@ -156,6 +169,7 @@ class FeedSpider(scrapy.Spider):
                     etag=etag or ref.etag,
                     last_modified=last_modified or ref.last_modified,
                     not_modified=True,
+                    hints=response_hints(response),
                 ),
                 response.meta,
             )
@@ -185,6 +199,7 @@ class FeedSpider(scrapy.Spider):
                     response.status,
                     error=f"unreadable feed: {feed.malformed}",
                     malformed=feed.malformed,
+                    hints=response_hints(response),
                 ),
                 response.meta,
             )
@@ -200,6 +215,8 @@ class FeedSpider(scrapy.Spider):
                     last_modified=last_modified,
                     entries=len(feed.entries),
                     malformed=feed.malformed,
+                    hints=response_hints(response, refresh_minutes=feed.refresh_minutes),
+                    published=[e.published for e in feed.entries if e.published is not None],
                 ),
                 response.meta,
             )
@@ -314,7 +331,8 @@ class FeedSpider(scrapy.Spider):
         response = getattr(failure.value, "response", None)
         status = response.status if response is not None else None
         reason = _describe_failure(failure)
-        item = SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason)
+        hints = response_hints(response) if response is not None else PollHints()
+        item = SourceFetchItem(ref.id, ref.name, ref.url, status, error=reason, hints=hints)
         yield from self._for_every_source(item, request.meta)
 
 

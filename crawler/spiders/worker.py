@@ -19,6 +19,7 @@ from scrapy_redis.spiders import RedisMixin
 from twisted.python.failure import Failure
 
 from crawler.items import SourceFetchItem, StoryItem
+from crawler.source_kinds import OTHER_KINDS
 from crawler.spiders.feeds import FeedSpider, SourceRef
 from crawler.worker import CARRIED, JOBS_KEY, REPLACEMENT_KEYS, RUN_META, count_item, run_key
 
@@ -80,7 +81,16 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
             log.warning("crawl #%s: source %s no longer exists", run_id, source_id)
             self._add(run_id, -1)
             return []
-        request = self._feed_request([SourceRef.of(rows[0])])
+        ref = SourceRef.of(rows[0])
+        if ref.kind in OTHER_KINDS:
+            found = [o for o in self.kind_start([ref]) if isinstance(o, scrapy.Request)]
+            if not found:
+                log.warning("crawl #%s: source %s has nothing to fetch", run_id, ref.name)
+                self._add(run_id, -1)
+                return []
+            request = found[0]
+        else:
+            request = self._feed_request([ref])
         request.meta[RUN_META] = run_id
         request.meta[CARRIED] = True
         request.dont_filter = True
@@ -104,6 +114,54 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
 
     def older_page_failed(self, failure: Failure) -> None:
         super().older_page_failed(failure)
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        if run is not None:
+            self._add(run, -1)
+
+    # The callbacks of sitemap, section and search sources (crawler.source_kinds).
+
+    def parse_sitemap_source(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_sitemap_source(response))
+
+    def parse_sitemap_robots(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_sitemap_robots(response))
+
+    def parse_sitemap_candidate(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_sitemap_candidate(response))
+
+    def parse_child_sitemap(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_child_sitemap(response))
+
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_section(response))
+
+    def parse_search(self, response: Response) -> Iterator[Any]:
+        return self._tracked(_run_of(response), super().parse_search(response))
+
+    def kind_failed(self, failure: Failure) -> Iterator[SourceFetchItem]:
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        return self._tracked(run, super().kind_failed(failure))
+
+    def sitemap_robots_failed(self, failure: Failure) -> Iterator[Any]:
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        return self._tracked(run, super().sitemap_robots_failed(failure))
+
+    def sitemap_candidate_failed(self, failure: Failure) -> Iterator[Any]:
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        return self._tracked(run, super().sitemap_candidate_failed(failure))
+
+    def search_failed(self, failure: Failure) -> Iterator[Any]:
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        return self._tracked(run, super().search_failed(failure))
+
+    def child_sitemap_failed(self, failure: Failure) -> None:
+        super().child_sitemap_failed(failure)
+        run = _run_of(failure.request)  # type: ignore[attr-defined]
+        if run is not None:
+            self._add(run, -1)
+
+    def linked_article_failed(self, failure: Failure) -> None:
+        super().linked_article_failed(failure)
         run = _run_of(failure.request)  # type: ignore[attr-defined]
         if run is not None:
             self._add(run, -1)

@@ -16,7 +16,7 @@ Provenance: a story records the kind of the source that found it first
 its published time it was found (``found_delay_seconds``; unset when the
 published time is unknown or estimated).
 
-Revision ID: 0011_sources_health
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-07 05:00:00
 """
@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_sources_health"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

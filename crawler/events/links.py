@@ -1,0 +1,45 @@
+"""Stories tied by a link: a Telegram post and the article it points to.
+
+A channel post that links to an article is that article's news, whatever its
+words (often a headline and a line). When both are stored they belong to one
+event, in either order of arrival:
+
+* the post comes second: the stories at its links' addresses are looked up by
+  URL key;
+* the article comes second: the posts filed under the link key of its address
+  (``codec.index_keys`` files a story under ``l:<address>`` for each link it
+  carries) are looked up.
+
+A post that links to reports of several events ties to none of them (a digest
+post of the day's news); the ordinary placement decides then.
+"""
+
+from __future__ import annotations
+
+from db import events as queries
+from db.models import Story
+from sqlalchemy.orm import Session
+
+from crawler.events.codec import link_key
+from crawler.events.signature import EventSignature
+from crawler.urls import canonicalize_url, url_key
+
+
+def linked_to(session: Session, links: frozenset[str] | set[str], exclude: int) -> list[Story]:
+    """Stored stories at the addresses these links point to."""
+    keys = {url_key(canonicalize_url(link)) for link in links}
+    return queries.stories_by_url_keys(session=session, url_keys=keys, exclude=exclude)
+
+
+def linking_to(session: Session, story: Story) -> list[Story]:
+    """Stored stories that carry a link to this story's address."""
+    keys = {link_key(address) for address in (story.canonical_url, story.url) if address}
+    return queries.stories_filed_under(session=session, keys=keys, exclude=story.id)
+
+
+def linked_event_id(session: Session, story: Story, signature: EventSignature) -> int | None:
+    """The one event the story is tied to by links, either way; None when none or several."""
+    tied = linked_to(session, signature.links, story.id) if signature.links else []
+    tied += linking_to(session, story)
+    found = {s.event_id for s in tied if s.event_id is not None}
+    return found.pop() if len(found) == 1 else None
