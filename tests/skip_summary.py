@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from _pytest.terminal import TerminalReporter
@@ -30,7 +30,7 @@ def shared_material(reason: str) -> str | None:
     return "../shared/corpora"
 
 
-@lru_cache(maxsize=None)
+@cache
 def module_summary(path: str) -> str:
     """The first line of a test module's docstring: what its tests cover."""
     try:
