@@ -147,8 +147,7 @@ def demo(
         for path in sorted(settings.outbox_dir.glob("*.eml")) if settings.outbox_dir else []:
             c.console.print(f"outbox: {path}")
         c.console.print(
-            f"{summary.sent} digest(s) sent listing {summary.entries} events "
-            f"({summary.stories} stories); "
+            f"{summary.sent} digest(s) sent listing {summary.listing()}; "
             f"from crawl start to digest in the outbox: {delay:.1f} s"
         )
         _report_delay(c)

@@ -126,6 +126,7 @@ def run_cli(demo: Demo, line: str) -> subprocess.CompletedProcess[str]:
     env |= {"WIREWATCH_DATA_DIR": str(demo.data_dir), "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "cli", *words[1:]],
+        check=False,
         cwd=demo.data_dir.parent.parent,
         env=env,
         capture_output=True,
