@@ -6,7 +6,9 @@ import json
 from enum import StrEnum
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from alerts import subscribe as subs
 from alerts.digest import send_due_digests
@@ -193,17 +195,20 @@ def subscriptions_list(
     if output == Format.json:
         c.console.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("email", "topic", "schedule", "state", "last digest", "problem")
+    # One block per subscription, the address on a line of its own: a table cut
+    # addresses short on an 80-column terminal.
+    if not rows:
+        c.console.print("no subscriptions")
+        return
     for row in rows:
-        table.add_row(
-            str(row["email"]),
-            str(row["topic"]),
-            str(row["schedule"]),
-            str(row["state"]),
-            str(row["last_digest"] or ""),
-            str(row["problem"] or ""),
-        )
-    c.console.print(table)
+        c.console.print(Text(str(row["email"]), style="bold", overflow="fold"))
+        lines = [f"{row['topic']}: {row['schedule']}; {row['state']}"]
+        if row["last_digest"]:
+            lines.append(f"last: {row['last_digest']}")
+        if row["problem"]:
+            lines.append(f"problem: {row['problem']}")
+        for line in lines:
+            c.console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 2)))
 
 
 digest_app = typer.Typer(

@@ -44,6 +44,7 @@ __all__ = [
     "SearchHit",
     "SearchPage",
     "SearchRequest",
+    "facets",
     "SearchScreen",
     "SourceHealth",
     "StoryDetail",
