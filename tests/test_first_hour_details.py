@@ -25,7 +25,15 @@ from db.session import make_engine, make_sessionmaker, unit_of_work
 from scheduler.service import quiet_routine_ticks
 from tests.factories import story_record
 from web.app import create_app
-from web.charts import Bar, bar_chart, fill_days, nice_ticks
+from web.charts import (
+    Bar,
+    HealthRow,
+    bar_chart,
+    fill_days,
+    health_chart,
+    nice_ticks,
+    source_state,
+)
 
 runner = CliRunner()
 _register_commands()
@@ -131,6 +139,23 @@ def test_search_and_topic_pages_chart_stories_per_day_with_labelled_axes(
     assert '<svg class="chart"' in topic and "matching stories per day" in topic
     # The whole query, on the list and on the topic's page.
     assert LONG_QUERY in topics and LONG_QUERY in topic
+
+
+def test_sources_page_draws_each_source_health(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as client:
+        page = client.get("/sources").text
+    assert '<svg class="chart health"' in page
+    assert ">herald</text>" in page
+    assert "herald: 0.0 stories a day, never crawled" in page
+    assert ">stories per day</text>" in page
+
+
+def test_health_states() -> None:
+    assert source_state(enabled=False, error_count=3, crawled=True) == "disabled"
+    assert source_state(enabled=True, error_count=2, crawled=True) == "failing"
+    assert source_state(enabled=True, error_count=0, crawled=True) == "ok"
+    chart = health_chart([HealthRow("a", 2.5, "failing"), HealthRow("b", 0, "ok")], days=7)
+    assert 'fill="#c0392b"' in chart and ">2.5</text>" in chart and ">b</text>" in chart
 
 
 def test_chart_scale_and_days() -> None:

@@ -125,3 +125,95 @@ def _summary(bars: Sequence[Bar], title: str) -> str:
         f"{title}: {total} from {bars[0].label} to {bars[-1].label}; "
         f"most on {busiest.label} ({busiest.value})"
     )
+
+
+@dataclass(frozen=True)
+class HealthRow:
+    name: str
+    per_day: float
+    state: str  # "ok", "failing" (errors since its last success), "disabled", "never crawled"
+
+
+HEALTH_COLOURS = {
+    "ok": "#4c9a5a",
+    "failing": "#c0392b",
+    "disabled": "#9e9e9e",
+    "never crawled": "#d9a441",
+}
+ROW = 20
+NAME_WIDTH = 170
+
+
+def health_chart(rows: Sequence[HealthRow], *, days: int) -> Markup:
+    """One horizontal bar per source: stories per day, coloured by the source's health."""
+    if not rows:
+        return Markup("")
+    ticks = nice_ticks(math.ceil(max(row.per_day for row in rows)))
+    top = ticks[-1]
+    plot_w = WIDTH - NAME_WIDTH - RIGHT - 36
+    legend_y = TOP + 4
+    plot_top = TOP + 24
+    height = plot_top + ROW * len(rows) + BOTTOM
+    summary = "; ".join(f"{row.name}: {row.per_day:.1f} a day, {row.state}" for row in rows)
+    parts = [
+        (
+            f'<svg class="chart health" xmlns="http://www.w3.org/2000/svg" '
+            f'viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+            f'aria-label={quoteattr("Sources: " + summary)} font-family="sans-serif" '
+            'font-size="11">'
+        ),
+        "<title>Sources: stories per day and health</title>",
+        (
+            f'<text x="0" y="14" font-size="12" font-weight="bold">Sources: stories per day '
+            f"over the last {days} days, coloured by health</text>"
+        ),
+    ]
+    x = 0
+    for state, colour in HEALTH_COLOURS.items():
+        parts.append(
+            f'<rect x="{x}" y="{legend_y}" width="10" height="10" fill="{colour}"/>'
+            f'<text class="legend" x="{x + 14}" y="{legend_y + 9}">{escape(state)}</text>'
+        )
+        x += 24 + 7 * len(state)
+    for tick in ticks:
+        tx = NAME_WIDTH + plot_w * tick / top
+        parts.append(
+            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{plot_top}" '
+            f'y2="{plot_top + ROW * len(rows)}" stroke="#e3e3e3"/>'
+            f'<text class="x-tick" x="{tx:.1f}" y="{plot_top + ROW * len(rows) + 14}" '
+            f'text-anchor="middle">{tick}</text>'
+        )
+    for n, row in enumerate(rows):
+        y = plot_top + n * ROW
+        w = plot_w * row.per_day / top
+        colour = HEALTH_COLOURS.get(row.state, "#9e9e9e")
+        parts.append(
+            f'<text class="y-tick" x="{NAME_WIDTH - 6}" y="{y + 14}" text-anchor="end">'
+            f"{escape(row.name)}</text>"
+            f'<rect x="{NAME_WIDTH}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{ROW - 8}" '
+            f'fill="{colour}"><title>{escape(row.name)}: {row.per_day:.1f} stories a day, '
+            f"{escape(row.state)}</title></rect>"
+            f'<text class="value" x="{NAME_WIDTH + max(w, 1.5) + 4:.1f}" y="{y + 14}">'
+            f"{row.per_day:.1f}</text>"
+        )
+    parts += [
+        (
+            f'<line x1="{NAME_WIDTH}" x2="{NAME_WIDTH}" y1="{plot_top}" '
+            f'y2="{plot_top + ROW * len(rows)}" stroke="#555"/>'
+        ),
+        (
+            f'<text class="x-title" x="{NAME_WIDTH + plot_w / 2:.1f}" y="{height - 4}" '
+            'text-anchor="middle">stories per day</text>'
+        ),
+        "</svg>",
+    ]
+    return Markup("".join(parts))
+
+
+def source_state(*, enabled: bool, error_count: int, crawled: bool) -> str:
+    """A source's health in one word, as the chart colours it."""
+    if not enabled:
+        return "disabled"
+    if error_count:
+        return "failing"
+    return "ok" if crawled else "never crawled"

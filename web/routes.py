@@ -161,7 +161,22 @@ def sources_page(request: Request, session: UnitOfWorkDep, _: Reader) -> Respons
     health = archive.source_health(session)
     queries.reap_dead_crawl_runs(session=session)  # a killed crawl shows as failed
     runs = queries.recent_crawl_runs(session=session, limit=10)
-    return render(request, "sources.html", {"health": health, "runs": runs})
+    chart = charts.health_chart(
+        [
+            charts.HealthRow(
+                h.source.name,
+                h.per_day,
+                charts.source_state(
+                    enabled=h.source.enabled,
+                    error_count=h.source.error_count,
+                    crawled=h.source.last_success_at is not None,
+                ),
+            )
+            for h in health
+        ],
+        days=archive.HEALTH_DAYS,
+    )
+    return render(request, "sources.html", {"health": health, "runs": runs, "chart": chart})
 
 
 @router.get("/crawls/{run_id}", response_class=HTMLResponse)
