@@ -15,6 +15,7 @@ import typer
 from cli.common import ctx, user_errors
 from cli.context import AppContext
 from core.settings import Settings
+from db import queries
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_sources, load_topics
 
@@ -65,7 +66,20 @@ def run() -> None:
     with user_errors():
         c.migrate()
     _announce_mail(c)
+    _hint_when_empty(c)
     serve(c, c.settings, app_settings=None)
+
+
+def _hint_when_empty(c: AppContext) -> None:
+    """An empty archive looks broken to a newcomer: say what fills it, and where the demo is."""
+    with c.factory() as session:
+        if queries.count_stories(session=session):
+            return
+    c.console.print(
+        "the archive is empty until the first crawl (due sources are crawled within a "
+        "minute, or run `wirewatch crawl --all`); to browse the offline demo's stories "
+        "instead, stop this and run `make demo` (`wirewatch demo --serve`)"
+    )
 
 
 def serve(c: AppContext, settings: Settings, *, app_settings: Settings | None) -> None:
