@@ -21,7 +21,7 @@ run: init
 	$(BIN)/wirewatch run
 
 demo: $(STAMP)
-	$(BIN)/wirewatch demo
+	$(BIN)/wirewatch demo --serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

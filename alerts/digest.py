@@ -68,6 +68,19 @@ class DigestRunSummary:
     errors: list[str] = field(default_factory=list)
     webhooks: WebhookRunSummary | None = None
 
+    def listing(self) -> str:
+        """What the sent messages list, counted as the messages count it.
+
+        A message lists one entry per story (an event's reports from other outlets
+        and languages ride along under it), and its subject says "N new stories"
+        with N the entries: the summary counts the same way.
+        """
+        extra = self.stories - self.entries
+        noun = "story" if self.entries == 1 else "stories"
+        return f"{self.entries} {noun}" + (
+            f", with {extra} more reports of them" if extra > 0 else ""
+        )
+
 
 @dataclass(frozen=True)
 class _Claimed:

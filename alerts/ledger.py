@@ -31,6 +31,7 @@ matched.
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -52,6 +53,69 @@ from alerts.senders.message import ReportsAcceptance
 log = logging.getLogger(__name__)
 STALE_SENDING = timedelta(minutes=15)
 _T = TypeVar("_T")
+
+
+# A release by `release` (the transport away for now) starts the digest's error with
+# this; one by `release_for_resend` (an operator's decision) with RESEND_PREFIX.
+DEFERRED_PREFIX = "deferred: "
+RESEND_PREFIX = "released for resending"
+
+
+class Outcome(enum.StrEnum):
+    """What became of a digest, in the words every operator view uses.
+
+    The stored status alone misleads: a digest deferred because the transport
+    was away is stored ``failed`` (with its stories back in the queue), yet
+    nothing failed for good. `digest send`, `digest status` and
+    `subscriptions list` all name a digest by ``outcome(digest)``.
+    """
+
+    SENT = "sent"
+    SENDING = "sending"
+    DEFERRED = "deferred"  # transport away: its stories go out with a later run
+    RESENDING = "released for resending"  # an operator's `digest resend`
+    FAILED = "failed"  # can never go out as it was (refused address, bad message)
+    UNKNOWN = "unknown"  # may or may not have arrived (crash or lost answer mid-send)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Only these wait for an operator (`wirewatch digest resend ID`)."""
+        return self in (Outcome.FAILED, Outcome.UNKNOWN)
+
+
+def outcome(digest: Digest) -> Outcome:
+    """The one reading of a digest's state that every view shows."""
+    if digest.status == DeliveryStatus.SENT:
+        return Outcome.SENT
+    if digest.status in (DeliveryStatus.SENDING, DeliveryStatus.PENDING):
+        return Outcome.SENDING
+    if digest.released_at is not None:
+        error = digest.error or ""
+        return Outcome.RESENDING if error.startswith(RESEND_PREFIX) else Outcome.DEFERRED
+    if digest.status == DeliveryStatus.UNKNOWN:
+        return Outcome.UNKNOWN
+    return Outcome.FAILED
+
+
+def describe(digest: Digest, later_sent: Digest | None = None) -> str:
+    """What happens next to a digest, for an operator, in one line."""
+    state = outcome(digest)
+    if state == Outcome.DEFERRED:
+        if later_sent is not None:
+            return f"its stories went out in digest {later_sent.id}"
+        return "its stories go out with the next digest run"
+    if state == Outcome.RESENDING:
+        if later_sent is not None:
+            return f"its stories went out again in digest {later_sent.id}"
+        return "its stories go out again with the next digest run"
+    if state == Outcome.FAILED:
+        return f"not sent; `wirewatch digest resend {digest.id}` tries again"
+    if state == Outcome.UNKNOWN:
+        return (
+            f"may or may not have arrived; `wirewatch digest resend {digest.id}` "
+            "looks for proof, then sends again"
+        )
+    return ""
 
 
 class ResendRefusedError(WirewatchError):
@@ -272,7 +336,7 @@ def _set_status(
 def release(factory: sessionmaker[Session], digest_id: int, error: str) -> None:
     """The transport is away for now: free the stories for the next run."""
     with unit_of_work(factory) as session:
-        _release(session, digest_id, f"deferred: {error}")
+        _release(session, digest_id, f"{DEFERRED_PREFIX}{error}")
 
 
 def release_for_resend(
@@ -308,7 +372,7 @@ def release_for_resend(
                 f"digest {digest_id} is {digest.status.value}; only unknown or failed "
                 "digests can be sent again"
             )
-        _release(session, digest_id, f"released for resending (was {digest.status.value})")
+        _release(session, digest_id, f"{RESEND_PREFIX} (was {outcome(digest).value})")
         session.flush()
         session.expunge(digest)
         return digest

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from core.errors import ConfigError, WirewatchError
@@ -34,7 +33,6 @@ from itsdangerous import (
     URLSafeTimedSerializer,
 )
 
-KEY_FILE = "secret_key"
 CONFIRM_MAX_AGE = 7 * 24 * 3600
 CSRF_MAX_AGE = 4 * 3600
 _UNSUBSCRIBE = "wirewatch.unsubscribe"
@@ -60,7 +58,7 @@ def secret_key(settings: Settings) -> bytes:
         if len(value) < 16:
             raise ConfigError("WIREWATCH_SECRET_KEY must be at least 16 characters long")
         return value.encode()
-    path = Path(settings.data_dir) / KEY_FILE
+    path = settings.generated_secret_path("secret_key")
     try:
         return read_or_create_secret(path, nbytes=48).encode()
     except OSError as exc:

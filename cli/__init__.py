@@ -19,7 +19,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from cli import commands
+    from cli import commands, help_format
+
+    help_format.install()
 
     commands.register(app)
 

@@ -42,6 +42,12 @@ def search(
         "(МВД finds 'interior ministry' and 'ВКД'), from the beat's lexicon and aliases.",
     ),
     output: OutputFormat = typer.Option(OutputFormat.table, "--format", help="Output format."),
+    bom: bool = typer.Option(
+        False,
+        "--bom",
+        help="With --format csv: start with a UTF-8 byte order mark, so Excel reads "
+        "Cyrillic right (off by default).",
+    ),
 ) -> None:
     """Search stored stories, newest first (the same query language as topics)."""
     c = ctx()
@@ -68,6 +74,8 @@ def search(
         for row in rows:
             sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
     elif output == OutputFormat.csv:
+        if bom:
+            sys.stdout.write("\ufeff")
         writer = csv.DictWriter(sys.stdout, fieldnames=list(_row_fields()))
         writer.writeheader()
         writer.writerows(rows)

@@ -3,6 +3,11 @@
 It starts the fixture site on 127.0.0.1, points a separate demo database at
 its feeds, crawls, matches the default topic, sends a digest to the outbox
 and prints what happened at each step. Nothing leaves the machine.
+
+The demo's data folder is ``<data_dir>/demo``, and its base URL (the address
+the digest's links point to) is the web app that ``--serve`` starts on the
+demo database afterwards, so a newcomer can follow the digest's links to the
+stories it lists, and browse and search the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from alerts.matching import match_all_pending
 from alerts.senders import make_sender
 from cli.common import ctx, reset_context, user_errors
 from cli.context import AppContext
+from cli.service import serve
 from core.settings import Settings
 from crawler.runner import settle, start_crawl
 from db import queries
@@ -47,7 +53,12 @@ DEFAULT_TOPIC = "police-liaison-migration"
 TELEGRAM_CHANNELS = ("dushanbe_herald", "akhbori_tojikiston")
 
 
-def demo_settings(base: Settings) -> Settings:
+def demo_base_url(base: Settings, port: int | None = None) -> str:
+    """Where `wirewatch demo --serve` serves the demo: the digest's links point there."""
+    return f"http://{base.web_host}:{base.web_port if port is None else port}"
+
+
+def demo_settings(base: Settings, port: int | None = None) -> Settings:
     data_dir = base.data_dir / "demo"
     return Settings(
         data_dir=data_dir,
@@ -57,16 +68,29 @@ def demo_settings(base: Settings) -> Settings:
         allow_private_hosts=["127.0.0.1"],
         download_delay=0,
         topics_file=base.topics_file,
-        base_url=base.base_url,
+        base_url=demo_base_url(base, port),
+        web_host=base.web_host,
+        web_port=base.web_port if port is None else port,
+        scheduler_tick_seconds=base.scheduler_tick_seconds,
+        log_level=base.log_level,
     )
 
 
 def demo(
     keep: bool = typer.Option(False, "--keep", help="Keep the previous demo database and outbox."),
+    serve_after: bool = typer.Option(
+        False,
+        "--serve",
+        help="Afterwards, serve the web app on the demo database until Ctrl-C, "
+        "where the digest's links point.",
+    ),
+    port: int = typer.Option(
+        None, help="Port of the web app --serve starts (default: WIREWATCH_WEB_PORT)."
+    ),
 ) -> None:
     """Run the whole pipeline offline against a local fixture news site."""
     base = ctx()
-    settings = demo_settings(base.settings)
+    settings = demo_settings(base.settings, port)
     if not keep and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     c = AppContext(settings=settings, console=base.console, err=base.err)
@@ -125,8 +149,7 @@ def demo(
         for path in sorted(settings.outbox_dir.glob("*.eml")) if settings.outbox_dir else []:
             c.console.print(f"outbox: {path}")
         c.console.print(
-            f"{summary.sent} digest(s) sent listing {summary.entries} events "
-            f"({summary.stories} stories); "
+            f"{summary.sent} digest(s) sent listing {summary.listing()}; "
             f"from crawl start to digest in the outbox: {delay:.1f} s"
         )
         _report_delay(c)
@@ -138,8 +161,24 @@ def demo(
             f"second crawl: {again.new} new, {again.not_modified} feeds not modified; "
             f"{resend.sent} further digest(s)"
         )
-    if run.status.value == "failed":
-        raise typer.Exit(1)
+        if run.status.value == "failed":
+            raise typer.Exit(1)
+        c.console.rule("6. browse")
+        if not serve_after:
+            c.console.print(
+                f"to browse the demo's stories where the digest's links point "
+                f"({settings.base_url}): wirewatch demo --serve\n"
+                f"to use the other commands on the demo's archive: "
+                f"export WIREWATCH_DATA_DIR={settings.data_dir}"
+            )
+            return
+        # The fixture site stays up, so the scheduler's crawls still reach it.
+        c.console.print(
+            f"the web app on the demo's archive, where the digest's links point: "
+            f"{settings.base_url}; the scheduler sends new subscribers' digests to "
+            f"{settings.outbox_dir}; Ctrl-C to stop"
+        )
+        serve(c, settings, app_settings=settings)
 
 
 def _crawl(c: AppContext) -> CrawlRun:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ import typer
 
 from cli.common import ctx, user_errors
 from cli.context import AppContext
+from core.settings import Settings
+from db import queries
 from db.session import unit_of_work
 from wirewatch.bootstrap import load_sources, load_topics
 
@@ -63,15 +66,42 @@ def run() -> None:
     with user_errors():
         c.migrate()
     _announce_mail(c)
+    _hint_when_empty(c)
+    serve(c, c.settings, app_settings=None)
+
+
+def _hint_when_empty(c: AppContext) -> None:
+    """An empty archive looks broken to a newcomer: say what fills it, and where the demo is."""
+    with c.factory() as session:
+        if queries.count_stories(session=session):
+            return
+    c.console.print(
+        "the archive is empty until the first crawl (due sources are crawled within a "
+        "minute, or run `wirewatch crawl --all`); to browse the offline demo's stories "
+        "instead, stop this and run `make demo` (`wirewatch demo --serve`)"
+    )
+
+
+def serve(c: AppContext, settings: Settings, *, app_settings: Settings | None) -> None:
+    """The scheduler in a child process and the web app in this one, until stopped.
+
+    ``app_settings`` None: both read the environment's settings, as `run` does;
+    otherwise both run on the given ones (the scheduler gets them as
+    environment variables), as `demo --serve` does on the demo's archive.
+    """
     # uvicorn stops gracefully on SIGTERM, then raises the signal again: with the
     # default handler that kills this process at once, before the scheduler it
     # started is told to stop (a `docker stop` or `kill` left it running alone).
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    scheduler = subprocess.Popen([sys.executable, "-m", "cli", "scheduler"])
+    env = None if app_settings is None else {**os.environ, **app_settings.to_env()}
+    scheduler = subprocess.Popen([sys.executable, "-m", "cli", "scheduler"], env=env)
     c.console.print(f"scheduler started (pid {scheduler.pid})")
-    c.console.print(f"web: http://{c.settings.web_host}:{c.settings.web_port}")
+    c.console.print(f"web: http://{settings.web_host}:{settings.web_port}")
     try:
-        _serve_web(c.settings.web_host, c.settings.web_port)
+        if app_settings is None:
+            _serve_web(settings.web_host, settings.web_port)
+        else:
+            _serve_app(app_settings)
     finally:
         scheduler.send_signal(signal.SIGTERM)
         try:
@@ -100,6 +130,16 @@ def _serve_web(host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run("web.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def _serve_app(settings: Settings) -> None:
+    import uvicorn
+
+    from web.app import create_app
+
+    uvicorn.run(
+        create_app(settings), host=settings.web_host, port=settings.web_port, log_level="info"
+    )
 
 
 def scheduler() -> None:

@@ -6,16 +6,18 @@ import json
 from enum import StrEnum
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from alerts import subscribe as subs
 from alerts.digest import send_due_digests
-from alerts.ledger import AlreadyDeliveredError, release_for_resend
+from alerts.ledger import AlreadyDeliveredError, describe, outcome, release_for_resend
 from alerts.senders import make_sender
 from alerts.webhooks import add_webhook, list_webhooks, remove_webhook
 from cli.common import ctx, user_errors
 from db import deliveries, queries
-from db.models import Frequency, Subscription
+from db.models import Digest, Frequency, Subscription
 from db.session import unit_of_work
 
 
@@ -135,6 +137,14 @@ def unsubscribe(
 subscriptions_app = typer.Typer(help="List subscriptions.", no_args_is_help=True)
 
 
+def _digest_line(digest: Digest | None) -> str | None:
+    """A subscription's latest digest as `digest status` names it."""
+    if digest is None:
+        return None
+    when = digest.sent_at or digest.created_at
+    return f"digest {digest.id} {outcome(digest).value} {when:%Y-%m-%d %H:%M}"
+
+
 def _state(sub: Subscription) -> str:
     if sub.subscriber.suppressed_at is not None:
         return f"suppressed ({sub.subscriber.suppressed_reason})"
@@ -156,7 +166,14 @@ def subscriptions_list(
         with c.factory() as session:
             rows = []
             for sub in queries.list_subscriptions(session=session, email=email, topic_slug=topic):
-                problem = queries.last_failed_digest(session=session, subscription_id=sub.id)
+                latest = deliveries.latest_digest(session=session, subscription_id=sub.id)
+                problems = [
+                    digest
+                    for digest in deliveries.digests_not_sent(
+                        session=session, limit=20, subscription_id=sub.id
+                    )
+                    if outcome(digest).needs_attention
+                ]
                 rows.append(
                     {
                         "email": sub.subscriber.email,
@@ -165,30 +182,33 @@ def subscriptions_list(
                         "updates": sub.include_updates,
                         "order": sub.ordering,
                         "state": _state(sub),
-                        "last_digest": sub.last_digest_at.isoformat()
-                        if sub.last_digest_at
-                        else None,
+                        "last_digest": _digest_line(latest),
                         "problem": (
-                            f"digest {problem.id} {problem.status.value}: {problem.error or ''}"
-                            if problem
-                            else None
+                            "; ".join(
+                                f"digest {p.id} {outcome(p).value}: {p.error or ''}"
+                                for p in problems
+                            )
+                            or None
                         ),
                     }
                 )
     if output == Format.json:
         c.console.print_json(json.dumps(rows, ensure_ascii=False))
         return
-    table = Table("email", "topic", "schedule", "state", "last digest", "problem")
+    # One block per subscription, the address on a line of its own: a table cut
+    # addresses short on an 80-column terminal.
+    if not rows:
+        c.console.print("no subscriptions")
+        return
     for row in rows:
-        table.add_row(
-            str(row["email"]),
-            str(row["topic"]),
-            str(row["schedule"]),
-            str(row["state"]),
-            str(row["last_digest"] or ""),
-            str(row["problem"] or ""),
-        )
-    c.console.print(table)
+        c.console.print(Text(str(row["email"]), style="bold", overflow="fold"))
+        lines = [f"{row['topic']}: {row['schedule']}; {row['state']}"]
+        if row["last_digest"]:
+            lines.append(f"last: {row['last_digest']}")
+        if row["problem"]:
+            lines.append(f"problem: {row['problem']}")
+        for line in lines:
+            c.console.print(Padding(Text(line, overflow="fold"), (0, 0, 0, 2)))
 
 
 digest_app = typer.Typer(
@@ -215,7 +235,7 @@ def digest_send(
         c.console.print(table)
         return
     c.console.print(
-        f"digests: {summary.sent} sent ({summary.stories} stories, {summary.updates} updates), "
+        f"digests: {summary.sent} sent ({summary.listing()}), "
         f"{summary.deferred} deferred, {summary.failed} failed, {summary.unknown} unknown, "
         f"{summary.held} waiting for the crawl in progress"
     )
@@ -239,24 +259,41 @@ def digest_send(
 def digest_status(
     limit: int = typer.Option(20, "--limit", min=1, help="How many digests to show."),
 ) -> None:
-    """Digests that failed or whose fate is unknown (a crash or a lost answer mid-send)."""
+    """The latest digests that were not sent, and what becomes of each.
+
+    deferred: the transport was away, its stories go out with a later run;
+    failed and unknown need you (`wirewatch digest resend ID`).
+    """
     c = ctx()
     with user_errors():
         c.require_schema()
         with c.factory() as session:
-            digests = deliveries.problem_digests(session=session, limit=limit)
-            table = Table("id", "status", "to", "subject", "created", "error")
+            digests = deliveries.digests_not_sent(session=session, limit=limit)
+            table = Table("id", "state", "to", "subject", "created", "next", "error")
+            attention = 0
             for digest in digests:
                 sub = session.get(Subscription, digest.subscription_id)
+                state = outcome(digest)
+                attention += state.needs_attention
+                later = deliveries.first_sent_after(session=session, digest=digest)
                 table.add_row(
                     str(digest.id),
-                    digest.status.value,
+                    state.value,
                     sub.subscriber.email if sub else "",
                     digest.subject,
                     digest.created_at.strftime("%Y-%m-%d %H:%M"),
+                    describe(digest, later),
                     (digest.error or "")[:120],
                 )
-    c.console.print(table if digests else "no failed or unknown digests")
+    if not digests:
+        c.console.print("every digest was sent")
+        return
+    c.console.print(table)
+    c.console.print(
+        f"{attention} need you (failed or unknown)"
+        if attention
+        else "none needs you: no failed or unknown digests"
+    )
 
 
 @digest_app.command("resend")

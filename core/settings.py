@@ -37,6 +37,9 @@ from core.errors import ConfigError
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
 DEFAULT_MAIL_FROM = "wirewatch <alerts@wirewatch.localhost>"
 SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
+# Secrets that, left unset, are generated once into a file of data_dir (web/auth.py,
+# alerts/tokens.py): `config show` says where, since the file is where to read them.
+GENERATED_SECRET_FILES = {"admin_token": "admin_token", "secret_key": "secret_key"}
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 
@@ -301,7 +304,11 @@ class Settings(BaseSettings):
         shown: dict[str, Any] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name in SECRET_FIELDS or isinstance(value, SecretStr):
+            if name in GENERATED_SECRET_FILES and value is None:
+                shown[name] = self._generated_secret(name)
+            elif name == "metrics_token" and value is None:
+                shown[name] = "unset: /metrics takes the admin token"
+            elif name in SECRET_FIELDS or isinstance(value, SecretStr):
                 shown[name] = "********" if value is not None else None
             elif name == "database_url" or (name == "smtp_url" and value):
                 shown[name] = _redact_url(value)
@@ -310,6 +317,16 @@ class Settings(BaseSettings):
             else:
                 shown[name] = value
         return shown
+
+    def generated_secret_path(self, name: str) -> Path:
+        """Where the secret ``name`` is generated when its setting is unset."""
+        return self.data_dir / GENERATED_SECRET_FILES[name]
+
+    def _generated_secret(self, name: str) -> str:
+        path = self.generated_secret_path(name)
+        if path.exists():
+            return f"******** (unset, so generated into {path}: read it there)"
+        return f"unset: generated into {path} when first needed"
 
 
 class _SecretFileSource(PydanticBaseSettingsSource):

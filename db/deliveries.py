@@ -354,6 +354,40 @@ def problem_digests(*, session: Session, limit: int) -> list[Digest]:
     )
 
 
+def digests_not_sent(
+    *, session: Session, limit: int, subscription_id: int | None = None
+) -> list[Digest]:
+    """The latest digests that are not ``sent`` (deferred, failed, unknown, sending)."""
+    stmt = select(Digest).where(Digest.status != DeliveryStatus.SENT)
+    if subscription_id is not None:
+        stmt = stmt.where(Digest.subscription_id == subscription_id)
+    return list(session.scalars(stmt.order_by(Digest.id.desc()).limit(limit)))
+
+
+def first_sent_after(*, session: Session, digest: Digest) -> Digest | None:
+    """The subscription's first digest sent after ``digest`` was made, if any."""
+    return session.scalar(
+        select(Digest)
+        .where(
+            Digest.subscription_id == digest.subscription_id,
+            Digest.id > digest.id,
+            Digest.status == DeliveryStatus.SENT,
+        )
+        .order_by(Digest.id)
+        .limit(1)
+    )
+
+
+def latest_digest(*, session: Session, subscription_id: int) -> Digest | None:
+    """A subscription's most recent digest, whatever became of it."""
+    return session.scalar(
+        select(Digest)
+        .where(Digest.subscription_id == subscription_id)
+        .order_by(Digest.id.desc())
+        .limit(1)
+    )
+
+
 # --- the webhook ledger -------------------------------------------------------------------
 
 

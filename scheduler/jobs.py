@@ -105,7 +105,7 @@ def send_digests() -> None:
         return
     settings = _settings()
     summary = send_due_digests(_factory(), settings, make_sender(settings))
-    if summary.considered:
+    if summary.sent or summary.deferred or summary.failed or summary.unknown:
         log.info(
             "digests: %d sent, %d deferred, %d failed",
             summary.sent,

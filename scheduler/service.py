@@ -90,10 +90,24 @@ def _create_jobstore_table(store: SQLAlchemyJobStore) -> None:
         log.info("job store table %s was created by another scheduler", JOBSTORE_TABLE)
 
 
+def quiet_routine_ticks(level: str) -> None:
+    """APScheduler's "Running job" / "executed successfully" pair, twice a tick, at DEBUG.
+
+    At INFO they were four lines a minute saying nothing; what a tick did
+    (a crawl started or finished, digests sent) is still logged at INFO, and
+    errors and missed runs stay WARNING or above. WIREWATCH_LOG_LEVEL=DEBUG
+    shows them again.
+    """
+    if logging.getLevelName(level.upper()) != logging.DEBUG:
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+
+
 def run_scheduler(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    quiet_routine_ticks(settings.log_level)
     scheduler = build_scheduler(settings)
 
     def _stop(signum: int, frame: FrameType | None) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker
 
-pytest_plugins = ["tests.servers.sendgrid_stub", "tests.servers.smtp"]
+pytest_plugins = ["tests.servers.sendgrid_stub", "tests.servers.smtp", "tests.skip_summary"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -55,12 +55,17 @@ def test_sigterm_stops_the_web_app_and_the_scheduler_it_started(tmp_path: Path) 
     try:
         assert service.stdout is not None
         scheduler_pid = None
+        said = []
         for line in service.stdout:
+            said.append(line)
             found = re.search(r"scheduler started \(pid (\d+)\)", line)
             if found:
                 scheduler_pid = int(found.group(1))
                 break
         assert scheduler_pid is not None, "the service never said it started its scheduler"
+        # A newcomer's empty archive comes with what fills it and where the demo is.
+        text = " ".join("".join(said).split())
+        assert "the archive is empty" in text and "`make demo`" in text, said
         deadline = time.monotonic() + 60
         while True:
             try:

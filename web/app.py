@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from web import (
     admin,
     api,
+    api_docs,
     errors,
     exports,
     feedback_pages,
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="wirewatch",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # served offline by web/api_docs.py
         openapi_url="/api/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
@@ -98,5 +99,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(api.router)
     app.include_router(metrics.router)
+    api_docs.install(app)
 
     return app

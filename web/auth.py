@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -24,7 +23,6 @@ from core.settings import Settings
 from fastapi import Depends, HTTPException, Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-TOKEN_FILE = "admin_token"
 SESSION_COOKIE = "ww_admin"
 SESSION_MAX_AGE = 12 * 3600
 _SESSION_SALT = "wirewatch.admin-session"
@@ -37,7 +35,7 @@ def admin_token(settings: Settings) -> str:
         if len(value) < 16:
             raise ConfigError("WIREWATCH_ADMIN_TOKEN must be at least 16 characters long")
         return value
-    path = Path(settings.data_dir) / TOKEN_FILE
+    path = settings.generated_secret_path("admin_token")
     try:
         return read_or_create_secret(path, nbytes=32)
     except OSError as exc:

@@ -47,6 +47,7 @@ CSV_FIELDS = (
     "authors",
     "text",
 )
+UTF8_BOM = "\ufeff"
 # Characters XML 1.0 does not allow at all; stored text may contain them.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Spreadsheets run cells starting with these as formulas (CSV injection).
@@ -67,6 +68,14 @@ def export(
     filters: SearchFilters,
     _: Reader,
     limit: Annotated[int, Query(ge=1, le=MAX_EXPORT, description="Most rows")] = MAX_EXPORT,
+    bom: Annotated[
+        bool,
+        Query(
+            description="CSV only: start with a UTF-8 byte order mark, without which Excel "
+            "reads the file in the local code page and garbles Cyrillic (default off: "
+            "other tools take the mark for part of the first column's name)"
+        ),
+    ] = False,
 ) -> StreamingResponse:
     """Every story matching the search, newest first (same parameters as /api/stories);
     each row names its event (``event``; an Atom category)."""
@@ -74,7 +83,7 @@ def export(
     first = next(rows, None)  # a query that does not parse fails here, as a 422, not mid-stream
     stream = _chain(first, rows)
     if fmt == "csv":
-        body = _csv(stream)
+        body = _csv(stream, bom=bom)
     elif fmt == "jsonl":
         body = _jsonl(stream)
     else:
@@ -101,8 +110,10 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-def _csv(rows: Iterator[ExportRow]) -> Iterator[str]:
+def _csv(rows: Iterator[ExportRow], *, bom: bool = False) -> Iterator[str]:
     buffer = io.StringIO()
+    if bom:
+        buffer.write(UTF8_BOM)
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
     for n, row in enumerate(rows, 1):

@@ -8,6 +8,7 @@ text reaches templates as plain strings (autoescaped) or as markup built by
 from __future__ import annotations
 
 import time
+from pathlib import Path as PathLib
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -15,10 +16,11 @@ from alerts import sourcehealth
 from core.errors import WirewatchError
 from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from wirewatch import archive, events
 
+from web import charts
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
 from web.pages import render
@@ -26,6 +28,7 @@ from web.params import Cursor, Filters, Limit, SearchFilters
 
 router = APIRouter(include_in_schema=False)
 FACET_DAYS = 60
+FAVICON = PathLib(__file__).with_name("static") / "favicon.svg"
 
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -83,7 +86,12 @@ def _screen_context(
         "page": screen.page,
         "facets": screen.facets,
         "days": days,
-        "day_max": max((n for _, n in days), default=1),
+        "day_chart": charts.bar_chart(
+            charts.fill_days(days),
+            title="Stories per day",
+            x_title="day (UTC)",
+            y_title="stories",
+        ),
         "sources": screen.sources,
         "topics": screen.topics,
         "next_url": "/?"
@@ -140,7 +148,15 @@ def topics_page(request: Request, session: SessionDep, _: Reader) -> Response:
 def topic_page(
     request: Request, slug: Annotated[str, Path(max_length=100)], session: SessionDep, _: Reader
 ) -> Response:
-    return render(request, "topic.html", {"overview": archive.topic_overview(session, slug)})
+    overview = archive.topic_overview(session, slug)
+    days = archive.facets(session, archive.SearchRequest(topic=slug)).by_day[-FACET_DAYS:]
+    chart = charts.bar_chart(
+        charts.fill_days(days),
+        title=f"{overview.topic.name}: matching stories per day",
+        x_title="day (UTC)",
+        y_title="stories",
+    )
+    return render(request, "topic.html", {"overview": overview, "day_chart": chart})
 
 
 @router.get("/sources", response_class=HTMLResponse)
@@ -157,12 +173,28 @@ def sources_page_context(session: Session, *, failing: bool = False) -> dict[str
     shown = [r for r in rows if r.failing] if failing else rows
     queries.reap_dead_crawl_runs(session=session)  # a killed crawl shows as failed
     runs = queries.recent_crawl_runs(session=session, limit=10)
+    chart = charts.health_chart(
+        [
+            charts.HealthRow(
+                r.source.name,
+                r.per_day,
+                charts.source_state(
+                    enabled=r.source.enabled,
+                    error_count=r.source.error_count,
+                    crawled=r.source.last_success_at is not None,
+                ),
+            )
+            for r in rows
+        ],
+        days=archive.HEALTH_DAYS,
+    )
     return {
         "rows": shown,
         "failing_count": sum(r.failing for r in rows),
         "total": len(rows),
         "only_failing": failing,
         "runs": runs,
+        "chart": chart,
         "form": {},
         "error": None,
         "offer": None,
@@ -173,6 +205,14 @@ def sources_page_context(session: Session, *, failing: bool = False) -> dict[str
 def crawl_page(request: Request, run_id: Id, session: UnitOfWorkDep, _: Reader) -> Response:
     run = queries.current_crawl_run(session=session, run_id=run_id)
     return render(request, "crawl.html", {"run": run})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """The site's icon, so a browser's automatic request finds one instead of a 404."""
+    return FileResponse(
+        FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"}
+    )
 
 
 @router.get("/healthz")

@@ -51,6 +51,7 @@ __all__ = [
     "StoryDetail",
     "TopicOverview",
     "export_rows",
+    "facets",
     "refresh_index",
     "search_archive",
     "search_facets",
