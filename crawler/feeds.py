@@ -108,6 +108,11 @@ def parse_feed(
         base_url=base_url,
         fetched_at=fetched_at,
         malformed=malformed,
+        refresh_minutes=feed_refresh_minutes(
+            _text(feed_meta.get("ttl")),
+            _text(feed_meta.get("sy_updateperiod")),
+            _text(feed_meta.get("sy_updatefrequency")),
+        ),
     )
 
 
@@ -119,6 +124,7 @@ def _entries_of(
     base_url: str,
     fetched_at: datetime,
     malformed: str | None,
+    refresh_minutes: float | None = None,
 ) -> ParsedFeed:
     entries: list[FeedEntry] = []
     skipped: list[str] = []
@@ -134,11 +140,7 @@ def _entries_of(
         entries=entries,
         malformed=malformed,
         skipped=skipped,
-        refresh_minutes=feed_refresh_minutes(
-            _text(feed_meta.get("ttl")),
-            _text(feed_meta.get("sy_updateperiod")),
-            _text(feed_meta.get("sy_updatefrequency")),
-        ),
+        refresh_minutes=refresh_minutes,
     )
 
 
