@@ -69,7 +69,7 @@ class SourceKindsMixin:
 
     if TYPE_CHECKING:
 
-        def parse_article(self, response: Response) -> Iterator[StoryItem]: ...
+        async def parse_article(self, response: Response) -> list[StoryItem]: ...
 
         @staticmethod
         def _for_every_source(

@@ -61,13 +61,13 @@ def next_poll_at(source: Source) -> datetime | None:
         return source.last_crawled_at + REPROBE_EVERY
     wait = timedelta(minutes=source.interval_minutes)
     if source.error_count > 0:
-        wait = min(wait * 2 ** min(source.error_count, 16), max(MAX_BACKOFF, wait))
+        wait = min(wait * (1 << min(source.error_count, 16)), max(MAX_BACKOFF, wait))
         backed_off = source.last_crawled_at + wait
-        if source.next_poll_at is not None:
-            return max(backed_off, source.next_poll_at)
-        return backed_off
-    if source.next_poll_at is not None:
-        return source.next_poll_at
+        asked: datetime | None = source.next_poll_at
+        return backed_off if asked is None else max(backed_off, asked)
+    adaptive: datetime | None = source.next_poll_at
+    if adaptive is not None:
+        return adaptive
     return source.last_crawled_at + wait
 
 

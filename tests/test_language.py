@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from scrapy.http import HtmlResponse, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +20,7 @@ from crawler.extraction import extract_article
 from crawler.items import StoryItem
 from crawler.pipelines.dedupe import DedupePipeline
 from crawler.pipelines.normalize import normalize_story
-from crawler.spiders.feeds import FeedSpider
+from crawler.spiders.feeds import complete_item
 from crawler.storage import store_story
 from db.models import Story
 from db.session import unit_of_work
@@ -223,8 +222,8 @@ def test_the_stored_language_is_the_one_extraction_found(
     """The page (a site-wide lang="ru") and the feed say Russian; the text says otherwise."""
     url = f"https://example.org/{lang}/1"
     page = _page(PASSAGES[lang][:2] * 2, "ru")
-    extracted = extract_article(page, url=url).article
-    assert extracted is not None and extracted.language == lang
+    result = extract_article(page, url=url)
+    assert result.article is not None and result.article.language == lang
     item = StoryItem(
         url=url,
         source_id=None,
@@ -234,8 +233,7 @@ def test_the_stored_language_is_the_one_extraction_found(
         language="ru",
         fetched_at=datetime(2026, 11, 1, tzinfo=UTC),
     )
-    response = HtmlResponse(url, body=page, request=Request(url, meta={"item": item}))
-    [item] = FeedSpider().parse_article(response)
+    assert complete_item(item, url, result)
     normalize_story(item)
     DedupePipeline().process_item(item)
     with unit_of_work(session_factory) as session:

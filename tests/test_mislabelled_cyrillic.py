@@ -107,7 +107,7 @@ def _feed(language: str, real: str, declared: str | None, links: list[str]) -> b
     ).encode(real)
 
 
-@pytest.mark.parametrize(("name", "language", "real", "header", "meta"), CASES + CORRECT)
+@pytest.mark.parametrize(("name", "language", "real", "header", "meta"), [*CASES, *CORRECT])
 def test_pages_decode_to_the_text_whatever_the_label(
     name: str, language: str, real: str, header: str | None, meta: str | None
 ) -> None:
@@ -118,7 +118,7 @@ def test_pages_decode_to_the_text_whatever_the_label(
     assert title in text and all(p in text for p in paragraphs), name
 
 
-@pytest.mark.parametrize(("name", "language", "real", "header", "meta"), CASES + CORRECT)
+@pytest.mark.parametrize(("name", "language", "real", "header", "meta"), [*CASES, *CORRECT])
 def test_feeds_decode_to_the_text_whatever_the_label(
     name: str, language: str, real: str, header: str | None, meta: str | None
 ) -> None:

@@ -20,7 +20,7 @@ SYNTAX = re.compile(r"NEAR/|(?<!\w)=\w|\w\*|@\w|≈|\bAND\b|\bOR\b|~\d")
 def _default_topic_query() -> str:
     topics = yaml.safe_load((ROOT / "core" / "data" / "default_topics.yaml").read_text("utf-8"))
     entries = topics if isinstance(topics, list) else topics["topics"]
-    return next(t["query"] for t in entries if t["slug"] == "police-liaison-migration")
+    return str(next(t["query"] for t in entries if t["slug"] == "police-liaison-migration"))
 
 
 def _marked(line: str) -> list[str]:

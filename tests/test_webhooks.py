@@ -151,8 +151,10 @@ def test_a_story_carries_its_event_and_the_other_reports(
             body="The MVD office opens.",
         )  # fmt: skip
         rows = [session.get_one(Story, first), session.get_one(Story, second)]
-        event = events.start_event(session=session, story=rows[0], at=rows[0].published_at)
-        events.join_event(session=session, event=event, story=rows[1], at=rows[1].published_at)
+        first_at, second_at = rows[0].published_at, rows[1].published_at
+        assert first_at is not None and second_at is not None
+        event = events.start_event(session=session, story=rows[0], at=first_at)
+        events.join_event(session=session, event=event, story=rows[1], at=second_at)
         event_id = event.id
     match(session_factory)
     assert deliver_webhooks(session_factory, settings, now=NOW).posted == 1

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from crawler import failures
 from crawler.database import CrawlDatabase
+from crawler.extraction.model import ExtractionResult
 from crawler.extractor import ArticleExtractor
 from crawler.feeds import FeedEntry, ParsedFeed, parse_feed
 from crawler.items import SourceFetchItem, StoryItem
@@ -57,6 +58,26 @@ class SourceRef:
             source.last_modified,
             source.link_rules,
         )
+
+
+def complete_item(item: StoryItem, url: str, result: ExtractionResult) -> bool:
+    """Fill the feed's entry from its extracted page; False (feed text kept) if none came."""
+    item.url = url
+    if not result.ok or result.article is None:
+        item.extraction_method = "feed-summary"
+        return False
+    article = result.article
+    item.body = article.body or item.body
+    item.title = item.title or article.title or ""
+    item.authors = item.authors or list(article.authors)
+    if item.published is None and article.published is not None:
+        item.published = article.published
+    if article.language:
+        item.language = article.language
+        item.language_detected = True
+    item.link_canonical = article.canonical_url
+    item.extraction_method = article.method
+    return True
 
 
 class FeedSpider(SourceKindsMixin, scrapy.Spider):
@@ -295,23 +316,9 @@ class FeedSpider(SourceKindsMixin, scrapy.Spider):
             k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v
         }
         result = await self.extractor.extract(response.body, url=response.url, headers=headers)
-        item.url = response.url
-        if result.ok and result.article is not None:
-            article = result.article
-            item.body = article.body or item.body
-            item.title = item.title or article.title or ""
-            item.authors = item.authors or list(article.authors)
-            if item.published is None and article.published is not None:
-                item.published = article.published
-            if article.language:
-                item.language = article.language
-                item.language_detected = True
-            item.link_canonical = article.canonical_url
-            item.extraction_method = article.method
-        else:
+        if not complete_item(item, response.url, result):
             self.crawler.stats.inc_value("wirewatch/extraction_failed")
             self.logger.warning("extraction failed for %s: %s", response.url, result.error)
-            item.extraction_method = "feed-summary"
             if result.over_limit:
                 _note_skipped_page(self.crawler, item, response.url, result.error or "")
         return [item]
