@@ -32,6 +32,8 @@ EXTENSIONS = {
 WIREWATCH_DATABASE_URL = _settings.database_url
 WIREWATCH_FOLLOW_ARTICLE_LINKS = _settings.follow_article_links
 WIREWATCH_TELEGRAM_BACKFILL_PAGES = _settings.telegram_backfill_pages
+WIREWATCH_STORE_BATCH_SIZE = _settings.store_batch_size
+WIREWATCH_STORE_BATCH_SECONDS = _settings.store_batch_seconds
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

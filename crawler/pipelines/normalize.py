@@ -1,4 +1,8 @@
-"""Normalise: canonical URL, clean text, language, a publication time to sort by."""
+"""Normalise: canonical URL, clean text, language, a publication time to sort by.
+
+An entry the spider marks as already stored gets its canonical URL only: it is
+touched, not compared, so cleaning its text or detecting its language is waste.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ class NormalizePipeline:
             return item
         if not isinstance(item, StoryItem):
             raise DropItem(f"unexpected item type {type(item).__name__}")
+        if item.already_stored:
+            # Stored and unchanged: only the key it is stored under is needed.
+            item.canonical_url = choose_canonical(item.url, None, None)
+            return item
         normalize_story(item)
         return item
 
