@@ -10,9 +10,9 @@ crawl to start (polling), the crawl itself, and from the crawl's end to the
 email (what the digest job adds).
 
     python -m bench.freshness [--kinds feed telegram] [--samples 1] [--postgres URL]
-        [--baseline-tree DIR]
+        [--baseline-tree DIR [--baseline-only]]
 
-``--baseline-tree`` runs the scheduler of another checkout against the same
+``--baseline-tree`` also runs the scheduler of another checkout against the same
 fixture (e.g. the commit before crawls woke the digest job).
 """
 
@@ -41,7 +41,6 @@ from sqlalchemy.engine import make_url
 
 from core.settings import Settings
 from db import queries
-from db.migrate import upgrade
 from db.models import CrawlRun, Frequency, SourceKind, Story
 from db.session import make_engine, make_sessionmaker, unit_of_work
 
@@ -160,7 +159,13 @@ def _wait(what: str, check: Any, timeout: float) -> Any:
 
 
 def measure(kind: str, url: str, workdir: Path, tree: Path) -> Sample:
-    upgrade(url)
+    # The schema of the tree whose scheduler runs (it refuses revisions it does not know).
+    subprocess.run(
+        [sys.executable, "-c", f"from db.migrate import upgrade; upgrade({url!r})"],
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        cwd=tree,
+        check=True,
+    )
     engine = make_engine(url)
     factory = make_sessionmaker(engine)
     fixture = Source(kind)
@@ -245,8 +250,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1)
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (database made)")
     parser.add_argument("--baseline-tree", type=Path, help="another checkout's scheduler")
+    parser.add_argument("--baseline-only", action="store_true", help="skip this checkout")
     options = parser.parse_args()
-    trees = [("this checkout", ROOT)]
+    trees = [] if options.baseline_only else [("this checkout", ROOT)]
     if options.baseline_tree:
         trees.insert(0, ("baseline tree", options.baseline_tree.resolve()))
     engines = ["postgresql"] if options.postgres else ["sqlite"]
