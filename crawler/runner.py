@@ -130,8 +130,9 @@ def start_crawl(
     (scrapy-redis), keyed by the run, so each feed and article is fetched once
     by whichever worker is free.
 
-    The run is settled the moment its last worker exits (a watcher thread), not
-    when the caller next looks: instant digests wait while a crawl counts as
+    A run with processes of its own is settled the moment the last one exits (a
+    watcher thread), not when the caller next looks (a run queued for crawler
+    workers is settled by its caller, which follows its work in Redis): instant digests wait while a crawl counts as
     running. ``on_settled`` is then called with the settled run (the scheduler
     wakes its digest job with it).
     """
@@ -170,7 +171,7 @@ def start_crawl(
         queued.enqueue(int(i) for i in source_ids.split(",") if i)
         handle = CrawlHandle(run_id, [], log_path, settings.redis_url, queued=queued)
         handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
-        _settle_on_exit(factory, handle, on_settled)
+        # Settled by its caller, which follows the run's outstanding work in Redis.
         return handle
     # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
