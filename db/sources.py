@@ -48,7 +48,7 @@ REPROBE_EVERY = timedelta(hours=24)
 
 
 def next_poll_at(source: Source) -> datetime | None:
-    """When the source is due; None when never crawled (due now).
+    """When the source is due; None when never crawled nor scheduled (due now).
 
     Once a day when paused. While failing, its interval after the last crawl,
     doubled for every failure in a row (at most a day), and never before what
@@ -56,7 +56,8 @@ def next_poll_at(source: Source) -> datetime | None:
     polling, ``crawler.polling``), or its fixed interval after the last crawl.
     """
     if source.last_crawled_at is None:
-        return None
+        asked_first: datetime | None = source.next_poll_at
+        return asked_first  # None: never polled, due now
     if source.paused_at is not None:
         return source.last_crawled_at + REPROBE_EVERY
     wait = timedelta(minutes=source.interval_minutes)
