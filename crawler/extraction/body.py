@@ -10,12 +10,11 @@ not chosen on (bench/extraction/cv.py, docs/extraction.md):
    per-block link density.
 2. :func:`choose_body` combines them under a :class:`BodyConfig`.
 
-``DEFAULT_CONFIG`` (measured in docs/extraction.md and by
-bench/extraction/passes.py): the main text is trafilatura's balanced output
-without its internal fallback comparison; its edges are cut to where
-readability agrees; the headline line and two rule groups of boilerplate
-lines are dropped. Each extra pass stays only while it raises held-out F1:
-the favor_precision run ("vote") did not, and costs a third of the time.
+``DEFAULT_CONFIG`` (measured in docs/extraction.md): the main text is
+trafilatura's balanced output without its internal fallback comparison, kept
+paragraph by paragraph where favor_precision or readability also has the
+paragraph ("vote"); its edges are cut to where readability agrees; the
+headline line and two rule groups of boilerplate lines are dropped.
 """
 
 from __future__ import annotations
@@ -66,7 +65,7 @@ class BodyConfig:
     rule groups applied.
     """
 
-    mode: str = "balanced"
+    mode: str = "vote"
     compare: bool = False
     recall_guard: float | None = None
     drop_title: bool = True
