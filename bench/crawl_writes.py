@@ -25,13 +25,17 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import AbstractContextManager
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from bench import databases
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
 from db import queries
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker, unit_of_work
@@ -125,8 +129,22 @@ class Figures:
     duplicates: int
 
 
-def fresh_database(kind: str, workdir: Path, postgres: str | None) -> AbstractContextManager[str]:
-    return databases.fresh_database(kind, workdir, postgres, "writes")
+@contextmanager
+def fresh_database(kind: str, workdir: Path, postgres: str | None) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    assert postgres is not None
+    name = f"bench_writes_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def run_variant(

@@ -28,16 +28,17 @@ import tempfile
 import threading
 import time
 import uuid
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
 
-from bench import databases
 from core.settings import Settings
 from db import queries
 from db.models import CrawlRun, Frequency, SourceKind, Story
@@ -128,8 +129,22 @@ class Sample:
     total: float
 
 
-def fresh_database(kind: str, workdir: Path, postgres: str | None) -> AbstractContextManager[str]:
-    return databases.fresh_database(kind, workdir, postgres, "fresh")
+@contextmanager
+def fresh_database(kind: str, workdir: Path, postgres: str | None) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    assert postgres is not None
+    name = f"bench_fresh_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _wait(what: str, check: Any, timeout: float) -> Any:
