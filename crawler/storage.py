@@ -21,14 +21,7 @@ from crawler.items import StoryItem
 from crawler.urls import CANONICALIZER_VERSION
 
 
-def store_story(
-    session: Session, item: StoryItem, *, note_source: bool = True
-) -> queries.StoreOutcome:
-    """Store one sighting in the caller's transaction.
-
-    ``note_source=False`` leaves the source's last-new-story time to the caller,
-    which a batch writes once per source instead of once per story.
-    """
+def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
     now = item.fetched_at or datetime.now(UTC)
     if queries.is_tombstoned(session=session, url_key=item.url_key):
         return queries.StoreOutcome(None, "tombstoned")
@@ -42,7 +35,7 @@ def store_story(
             published_at=item.published,
             fetched_at=now,
         )
-        if note_source and item.source_id is not None:
+        if item.source_id is not None:
             sources.record_new_story(session=session, source_id=item.source_id, when=now)
         return queries.StoreOutcome(new_id, "new")
     story = queries.story_by_key(session=session, url_key=item.url_key)
