@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.polling import PollHints
+
+if TYPE_CHECKING:
+    from crawler.feeds import FeedEntry
 
 
 @dataclass
@@ -48,6 +51,37 @@ class StoryItem:
     # Found through a search feed: the store pipeline files it under the outlet
     # whose page it is (the host of ``url``, the page's address after redirects).
     via_search: bool = False
+
+    @classmethod
+    def from_entry(
+        cls,
+        entry: FeedEntry,
+        *,
+        source_id: int | None,
+        source_name: str,
+        language: str | None,
+        fetched_at: datetime,
+        full_text: bool,
+        via_search: bool = False,
+    ) -> StoryItem:
+        """The item for a feed entry; ``full_text``: the entry's text is the whole story."""
+        return cls(
+            url=entry.link,
+            source_id=source_id,
+            source_name=source_name,
+            title=entry.title,
+            body=entry.content or entry.summary,
+            summary=entry.summary,
+            guid=entry.guid,
+            authors=entry.authors,
+            language=language,
+            published=entry.published,
+            fetched_at=fetched_at,
+            extraction_method="feed" if full_text else "feed-summary",
+            # A Telegram post's outbound article links: its event placement ties it to them.
+            links=list(getattr(entry, "links", ())),
+            via_search=via_search,
+        )
 
 
 @dataclass

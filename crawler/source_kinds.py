@@ -400,19 +400,13 @@ class SourceKindsMixin:
             meta["ok"] += 1
             meta["entries"] += len(feed.entries)
         items = [
-            StoryItem(
-                url=entry.link,
+            StoryItem.from_entry(
+                entry,
                 source_id=ref.id,
                 source_name=ref.name,
-                title=entry.title,
-                body=entry.content or entry.summary,
-                summary=entry.summary,
-                guid=entry.guid,
-                authors=entry.authors,
                 language=feed.language or ref.language,
-                published=entry.published,
                 fetched_at=fetched_at,
-                extraction_method="feed" if entry.has_full_text else "feed-summary",
+                full_text=entry.has_full_text,
                 via_search=True,
             )
             for entry in feed.entries

@@ -369,23 +369,13 @@ def _unchanged(entry: FeedEntry, seen: queries.KnownStory) -> bool:
 def _item_from_entry(
     entry: FeedEntry, ref: SourceRef, language: str | None, fetched_at: datetime
 ) -> StoryItem:
-    return StoryItem(
-        url=entry.link,
+    return StoryItem.from_entry(
+        entry,
         source_id=ref.id,
         source_name=ref.name,
-        title=entry.title,
-        body=entry.content or entry.summary,
-        summary=entry.summary,
-        guid=entry.guid,
-        authors=entry.authors,
         language=language,
-        published=entry.published,
         fetched_at=fetched_at,
-        extraction_method="feed"
-        if entry.has_full_text or ref.kind == SourceKind.TELEGRAM
-        else "feed-summary",
-        # A Telegram post's outbound article links: its event placement ties it to them.
-        links=list(getattr(entry, "links", ())),
+        full_text=entry.has_full_text or ref.kind == SourceKind.TELEGRAM,
     )
 
 
