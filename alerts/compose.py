@@ -8,7 +8,8 @@ cluster instead.
 
 Stored text is untrusted: templates autoescape everything, links are only
 ever the story's own http(s) URL or our own pages, and no external image or
-script is used. Highlighted words come from running the topic query on the
+script is used (the footer chart of a weekly digest travels inside the
+message, see ``alerts.digestchart``). Highlighted words come from running the topic query on the
 story again, so they are the words that made it match.
 """
 
@@ -34,6 +35,7 @@ from db.models import VIA_QUERY, Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from alerts.digestchart import DigestChart
 from alerts.highlight import Part, Terms, highlight, plain, snippet, terms_from_hits
 from alerts.schedule import zone
 from alerts.senders import OutgoingMessage
@@ -340,6 +342,7 @@ def links(settings: Settings, tokens: Tokens, sub: Subscription) -> dict[str, st
     result = {
         "unsubscribe": f"{base}/u/{unsubscribe}",
         "archive": f"{base}/",
+        "topic_page": f"{base}/topics/{quote(sub.topic.slug)}",
         "topic_feed": f"{base}/topics/{quote(sub.topic.slug)}/atom.xml",
         "unsubscribe_mailto": _mailto(settings, unsubscribe),
     }
@@ -376,9 +379,14 @@ def compose_digest(
     digest_id: int,
     now: datetime,
     tokens: Tokens,
+    chart: DigestChart | None = None,
 ) -> OutgoingMessage:
+    """The digest message; with ``chart``, its footer shows the topic's stories per day."""
     tz = zone(sub.subscriber.timezone)
     urls = links(settings, tokens, sub)
+    message_id = new_message_id(settings.mail_from)
+    # Named after the message, so no two messages' pictures share an id.
+    images = (chart.image(f"chart.{message_id.strip('<>')}"),) if chart else ()
     context = {
         "topic": sub.topic,
         "content": content,
@@ -389,6 +397,8 @@ def compose_digest(
         "local": local_time(tz),
         "plain": plain,
         "feedback_url": feedback_urls(settings, tokens, sub),
+        "chart": chart,
+        "chart_src": images[0].src if images else None,
     }
     _, _, domain = parseaddr(settings.mail_from)[1].rpartition("@")
     return OutgoingMessage(
@@ -403,5 +413,6 @@ def compose_digest(
             "List-Id": f"<{_LIST_ID_UNSAFE.sub('-', sub.topic.slug)}.digests.{domain or 'localhost'}>",
         },
         custom_args={"digest_id": str(digest_id), "subscription_id": str(sub.id)},
-        message_id=new_message_id(settings.mail_from),
+        message_id=message_id,
+        inline_images=images,
     )

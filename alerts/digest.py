@@ -13,7 +13,11 @@ crawl in progress, build the content, record the digest and its deliveries.
 
 A digest holds at most ``digest_max_items`` entries and is at most
 ``digest_max_bytes`` on the wire; what does not fit goes out in further
-messages of the same run ("parts"), so a flood is never left behind. An instant digest's period is named after the stories it carries, not
+messages of the same run ("parts"), so a flood is never left behind. The
+first part of a weekly digest also carries the topic's stories-per-day chart
+(``alerts.digestchart``), counted in that size; when the message would not fit
+with it, the chart is left out rather than any entry. An instant digest's
+period is named after the stories it carries, not
 after those still waiting: two schedulers racing for the same stories collide,
 and a message that leaves stories for the next part never blocks it.
 """
@@ -39,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerts import ledger
 from alerts.compose import Candidate, Coverage, DigestContent, build_entries, compose_digest
+from alerts.digestchart import DigestChart, digest_chart
 from alerts.matching import match_all_pending
 from alerts.schedule import due_period, first_window, zone
 from alerts.senders import OutgoingMessage, Sender, send_with_retry
@@ -154,6 +159,11 @@ def _part_key(period: str, part: int) -> str:
     return period if part == 1 else f"{period}+{part}"
 
 
+def _first_part(key: str) -> bool:
+    """Whether ``key`` (from `_part_key`) names the first message of its period."""
+    return "+" not in key
+
+
 def _send_one(
     factory: sessionmaker[Session],
     settings: Settings,
@@ -266,8 +276,10 @@ def _claim(
                 summary.held += 1
             return None
         content = _content(session, sub, new, updated, settings.digest_max_items)
-        content = _fit(settings, sub, content, now, tokens)
-        claimed = _record(session, settings, sub, period, new, updated, content, now, tokens)
+        # Once per period: the further parts of a flood would repeat the same picture.
+        chart = digest_chart(session, settings, sub, now) if _first_part(period) else None
+        content, chart = _fit(settings, sub, content, now, tokens, chart)
+        claimed = _record(session, settings, sub, period, new, updated, content, now, tokens, chart)
         if not dry_run:
             _advance_watermarks(sub, new, content, now)
             claim.keep()
@@ -459,17 +471,28 @@ def _fit(
     content: DigestContent,
     now: datetime,
     tokens: Tokens,
-) -> DigestContent:
+    chart: DigestChart | None = None,
+) -> tuple[DigestContent, DigestChart | None]:
     """The leading entries whose message stays within ``digest_max_bytes``; the rest wait.
 
     Entries left out count as "more", so the run sends them in its next part:
     none is dropped, and none is recorded as sent before it is in a message.
     One entry always goes (stored fields are bounded, see ``core.limits``, so one
-    entry is far below the smallest allowed cap).
+    entry is far below the smallest allowed cap). The footer chart is measured
+    with the rest; when the message is over the cap with it, the chart goes
+    first (it is a picture of the figures, the entries are the news).
     """
     if sub.subscriber.token is None:
         sub.subscriber.token = new_secret()  # measured with the links the message will carry
     cap = settings.digest_max_bytes
+    if chart is not None:
+        if _size(settings, sub, content, now, tokens, chart) <= cap:
+            return content, chart
+        log.info(
+            "digest for subscription %s leaves out its chart to stay within %d bytes",
+            sub.id,
+            cap,
+        )
     size = _size(settings, sub, content, now, tokens)
     while size > cap and len(content.entries) > 1:
         total = len(content.entries)
@@ -483,15 +506,22 @@ def _fit(
             size,
             cap,
         )
-    return content
+    return content, None
 
 
 def _size(
-    settings: Settings, sub: Subscription, content: DigestContent, now: datetime, tokens: Tokens
+    settings: Settings,
+    sub: Subscription,
+    content: DigestContent,
+    now: datetime,
+    tokens: Tokens,
+    chart: DigestChart | None = None,
 ) -> int:
     # The digest id is not known before the digest is recorded; a wide stand-in
     # keeps the measured size an upper bound of the real one.
-    draft = compose_digest(settings, sub, content, digest_id=2**62, now=now, tokens=tokens)
+    draft = compose_digest(
+        settings, sub, content, digest_id=2**62, now=now, tokens=tokens, chart=chart
+    )
     return wire_size(draft)
 
 
@@ -517,6 +547,7 @@ def _record(
     content: DigestContent,
     now: datetime,
     tokens: Tokens,
+    chart: DigestChart | None = None,
 ) -> _Claimed:
     """The digest and its deliveries in the ledger, and the message that carries them."""
     if sub.frequency == Frequency.INSTANT:
@@ -531,7 +562,9 @@ def _record(
         updates=[story for entry in content.updated for story in entry.all_stories],
         now=now,
     )
-    message = compose_digest(settings, sub, content, digest_id=digest.id, now=now, tokens=tokens)
+    message = compose_digest(
+        settings, sub, content, digest_id=digest.id, now=now, tokens=tokens, chart=chart
+    )
     ledger.address(digest, message, transport=settings.effective_mail_transport)
     return _Claimed(
         digest.id,

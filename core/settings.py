@@ -36,6 +36,8 @@ from core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
 DEFAULT_MAIL_FROM = "wirewatch <alerts@wirewatch.localhost>"
+# The frequencies a subscription may have (db.models.Frequency), as settings name them.
+DIGEST_FREQUENCIES = ("instant", "hourly", "daily", "weekly")
 SECRET_FIELDS = ("sendgrid_api_key", "secret_key", "admin_token", "metrics_token")
 # Secrets that, left unset, are generated once into a file of data_dir (web/auth.py,
 # alerts/tokens.py): `config show` says where, since the file is where to read them.
@@ -142,9 +144,13 @@ class Settings(BaseSettings):
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     send_backoff_max_seconds: float = Field(default=60.0, ge=0)
     digest_max_items: int = Field(default=50, ge=1, le=500)
-    # Largest digest message on the wire (MIME, both parts); entries that would make it
+    # Largest digest message on the wire (MIME, every part); entries that would make it
     # larger go out in the next message of the same run.
     digest_max_bytes: int = Field(default=1_000_000, ge=100_000, le=25_000_000)
+    # Digests of these frequencies carry a stories-per-day chart in their footer (an
+    # inline PNG over the last digest_chart_days days); "off" for none.
+    digest_chart: str = "weekly"
+    digest_chart_days: int = Field(default=28, ge=14, le=92)
     # A webhook POST gets this long in all (connect, send, the whole answer).
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Instant digests wait at most this long for the crawl in progress to finish.
@@ -222,6 +228,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("digest_chart", mode="before")
+    @classmethod
+    def _chart_frequencies(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        names = [part.strip().lower() for part in value.split(",") if part.strip()]
+        if names in ([], ["off"], ["none"]):
+            return "off"
+        unknown = sorted(set(names) - set(DIGEST_FREQUENCIES))
+        if unknown:
+            raise ValueError(
+                f"digest_chart={value!r}: {', '.join(unknown)} is not a digest frequency; "
+                f"use some of {', '.join(DIGEST_FREQUENCIES)} (comma-separated) or off"
+            )
+        return ",".join(f for f in DIGEST_FREQUENCIES if f in names)
+
+    def digest_chart_for(self, frequency: str) -> bool:
+        """Whether digests of this frequency carry the stories-per-day chart."""
+        return frequency in self.digest_chart.split(",")
 
     @field_validator("database_url")
     @classmethod

@@ -12,7 +12,7 @@ of work (a claim, a settle, a request) owns the transaction.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -252,6 +252,29 @@ def latest_matches(
         .limit(limit)
     ).all()
     return [(story, match) for story, match in rows]
+
+
+def topic_stories_by_day(
+    *, session: Session, topic_id: int, since: datetime, until: datetime
+) -> dict[date, int]:
+    """How many of the topic's stories each day (UTC) from ``since`` up to ``until`` holds.
+
+    A story counts on the day it was published (the day it was found when its
+    page gives no date), as on the archive's charts. The days are counted
+    here rather than in SQL, where SQLite and PostgreSQL spell "the UTC day
+    of" differently; one topic's matches over a few weeks are few rows.
+    """
+    when = func.coalesce(Story.published_at, Story.fetched_at)
+    rows = session.scalars(
+        select(when)
+        .join(TopicMatch, TopicMatch.story_id == Story.id)
+        .where(TopicMatch.topic_id == topic_id, when >= since, when < until)
+    )
+    counts: dict[date, int] = {}
+    for moment in rows:
+        day = moment.astimezone(UTC).date()
+        counts[day] = counts.get(day, 0) + 1
+    return counts
 
 
 # --- the digest ledger --------------------------------------------------------------------

@@ -11,120 +11,69 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
+from core.charts import Bar, Frame, fill_days, layout_bars, nice_ticks, summary
 from markupsafe import Markup
 
-WIDTH = 640
-HEIGHT = 180
-LEFT = 44  # room for the count axis labels
-BOTTOM = 36  # room for the date labels and the axis title
-TOP = 22  # room for the chart title
-RIGHT = 8
+__all__ = ["Bar", "HealthRow", "bar_chart", "fill_days", "health_chart", "nice_ticks"]
 
-
-@dataclass(frozen=True)
-class Bar:
-    label: str  # the full label: a day as 2026-11-03
-    value: int
-
-
-def nice_ticks(top: int) -> list[int]:
-    """Up to five round tick values from 0 to at least ``top``."""
-    if top <= 0:
-        return [0, 1]
-    raw = top / 4
-    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    step = max(1, int(step))
-    return list(range(0, top + step, step))
-
-
-def fill_days(counts: Sequence[tuple[date | str, int]]) -> list[Bar]:
-    """One bar per day from the first day to the last, with the days without stories as 0."""
-    if not counts:
-        return []
-    by_day = {_day(day): n for day, n in counts}
-    first, last = min(by_day), max(by_day)
-    days = (first + timedelta(days=n) for n in range((last - first).days + 1))
-    return [Bar(day.isoformat(), by_day.get(day, 0)) for day in days]
-
-
-def _day(value: date | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+FRAME = Frame()
+WIDTH = FRAME.width
+HEIGHT = FRAME.height
+BOTTOM = FRAME.bottom
+TOP = FRAME.top
+RIGHT = FRAME.right
 
 
 def bar_chart(bars: Sequence[Bar], *, title: str, x_title: str, y_title: str) -> Markup:
     """An SVG bar chart with labelled axes, safe to put in a page as it is."""
     if not bars:
         return Markup("")
-    ticks = nice_ticks(max(bar.value for bar in bars))
-    top = ticks[-1]
-    plot_w = WIDTH - LEFT - RIGHT
-    plot_h = HEIGHT - TOP - BOTTOM
-    slot = plot_w / len(bars)
-    gap = min(2.0, slot * 0.2)
+    layout = layout_bars(bars, FRAME)
+    left, right_edge, top, baseline = FRAME.left, WIDTH - RIGHT, TOP, FRAME.baseline
     parts = [
         (
             f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'width="100%" role="img" aria-label={quoteattr(_summary(bars, title))} '
+            f'width="100%" role="img" aria-label={quoteattr(summary(bars, title))} '
             'font-family="sans-serif" font-size="11">'
         ),
         f"<title>{escape(title)}</title>",
-        f'<text x="{LEFT}" y="14" font-size="12" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{left}" y="14" font-size="12" font-weight="bold">{escape(title)}</text>',
     ]
-    for tick in ticks:
-        y = TOP + plot_h - plot_h * tick / top
+    for tick in layout.ticks:
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e3e3"/>'
-            f'<text class="y-tick" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{tick}</text>'
+            f'<line x1="{left}" x2="{right_edge}" y1="{tick.y:.1f}" y2="{tick.y:.1f}" '
+            'stroke="#e3e3e3"/>'
+            f'<text class="y-tick" x="{left - 4}" y="{tick.y + 4:.1f}" text-anchor="end">'
+            f"{tick.value}</text>"
         )
-    for n, bar in enumerate(bars):
-        h = plot_h * bar.value / top
-        x = LEFT + n * slot + gap / 2
-        y = TOP + plot_h - h
+    for box in layout.boxes:
         parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(slot - gap, 1):.1f}" height="{h:.1f}" '
-            f'fill="#5b7fb3"><title>{escape(bar.label)}: {bar.value}</title></rect>'
+            f'<rect x="{box.x:.1f}" y="{box.y:.1f}" width="{box.width:.1f}" '
+            f'height="{box.height:.1f}" fill="#5b7fb3"><title>{escape(box.bar.label)}: '
+            f"{box.bar.value}</title></rect>"
         )
-    for n in sorted({0, len(bars) // 2, len(bars) - 1}):
-        x = LEFT + n * slot + slot / 2
-        anchor = "start" if n == 0 and len(bars) > 1 else "end" if n == len(bars) - 1 else "middle"
-        if len(bars) == 1:
-            anchor = "middle"
+    for label in layout.labels:
         parts.append(
-            f'<text class="x-tick" x="{x:.1f}" y="{TOP + plot_h + 14}" '
-            f'text-anchor="{anchor}">{escape(bars[n].label)}</text>'
+            f'<text class="x-tick" x="{label.x:.1f}" y="{baseline + 14}" '
+            f'text-anchor="{label.anchor}">{escape(label.text)}</text>'
         )
+    middle = top + FRAME.plot_height / 2
     parts += [
+        f'<line x1="{left}" x2="{right_edge}" y1="{baseline}" y2="{baseline}" stroke="#555"/>',
+        f'<line x1="{left}" x2="{left}" y1="{top}" y2="{baseline}" stroke="#555"/>',
         (
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" '
-            'stroke="#555"/>'
-        ),
-        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#555"/>',
-        (
-            f'<text class="x-title" x="{LEFT + plot_w / 2:.1f}" y="{HEIGHT - 4}" '
+            f'<text class="x-title" x="{left + FRAME.plot_width / 2:.1f}" y="{HEIGHT - 4}" '
             f'text-anchor="middle">{escape(x_title)}</text>'
         ),
         (
-            f'<text class="y-title" x="12" y="{TOP + plot_h / 2:.1f}" text-anchor="middle" '
-            f'transform="rotate(-90 12 {TOP + plot_h / 2:.1f})">{escape(y_title)}</text>'
+            f'<text class="y-title" x="12" y="{middle:.1f}" text-anchor="middle" '
+            f'transform="rotate(-90 12 {middle:.1f})">{escape(y_title)}</text>'
         ),
         "</svg>",
     ]
     return Markup("".join(parts))
-
-
-def _summary(bars: Sequence[Bar], title: str) -> str:
-    total = sum(bar.value for bar in bars)
-    busiest = max(bars, key=lambda bar: bar.value)
-    return (
-        f"{title}: {total} from {bars[0].label} to {bars[-1].label}; "
-        f"most on {busiest.label} ({busiest.value})"
-    )
 
 
 @dataclass(frozen=True)

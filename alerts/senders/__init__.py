@@ -8,6 +8,7 @@ permanent, and refused credentials) as described in
 
 from alerts.senders.factory import make_sender
 from alerts.senders.message import (
+    InlineImage,
     OutgoingMessage,
     Sender,
     SendResult,
@@ -21,6 +22,7 @@ from alerts.senders.sendgrid import SendGridSender, sendgrid_payload
 from alerts.senders.smtp import SmtpSender, parse_smtp_url
 
 __all__ = [
+    "InlineImage",
     "MockSender",
     "OutboxSender",
     "OutgoingMessage",

@@ -45,6 +45,9 @@ RESERVED_HEADERS = frozenset(
 )
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")  # RFC 5322 ftext: printable ASCII except ':'
 _ARG_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # must also work as part of an X- header name
+# RFC 2392 content ids as we make them: local@domain without spaces, brackets or quotes.
+_CONTENT_ID = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$")
+INLINE_IMAGE_TYPES = frozenset({"image/png"})
 
 
 def new_message_id(from_addr: str) -> str:
@@ -56,6 +59,36 @@ def new_message_id(from_addr: str) -> str:
     _, address = parseaddr(from_addr)
     domain = address.rpartition("@")[2] or "localhost"
     return make_msgid(domain=domain)
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """A picture the HTML part shows from inside the message, as ``<img src="cid:ID">``.
+
+    Mail clients block remote images until the reader allows them and mostly
+    do not render SVG; an image carried in the message (RFC 2387
+    multipart/related, RFC 2392 ``cid:``) is shown at once.
+    """
+
+    content_id: str  # without the angle brackets of the Content-ID header
+    data: bytes
+    filename: str
+    mime_type: str = "image/png"
+
+    def __post_init__(self) -> None:
+        if not _CONTENT_ID.match(self.content_id):
+            raise ValueError(f"content id {self.content_id!r} must look like local@domain")
+        if self.mime_type not in INLINE_IMAGE_TYPES:
+            raise ValueError(f"inline image type {self.mime_type!r}: use one of image/png")
+        if not self.data:
+            raise ValueError(f"inline image {self.content_id!r} is empty")
+        if not self.filename or not self.filename.isascii() or "/" in self.filename:
+            raise ValueError(f"inline image file name {self.filename!r}: a plain ASCII name")
+
+    @property
+    def src(self) -> str:
+        """What the HTML's ``<img src>`` says to show this image."""
+        return f"cid:{self.content_id}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,8 @@ class OutgoingMessage:
     message_id: str = ""
     # What kind of mail this is ("digest", "confirm"), for the provider's statistics.
     categories: tuple[str, ...] = ()
+    # Pictures the HTML part shows by ``cid:`` (see `InlineImage`).
+    inline_images: tuple[InlineImage, ...] = ()
 
     def __post_init__(self) -> None:
         for label, value in (("to", self.to), ("from_addr", self.from_addr)):
@@ -93,6 +128,9 @@ class OutgoingMessage:
             if not isinstance(value, str):
                 kind = type(value).__name__
                 raise TypeError(f"custom arg {name!r} must be a string, got {kind}")
+        for image in self.inline_images:
+            if image.src not in self.html:
+                raise ValueError(f"inline image {image.content_id!r}: the HTML never shows it")
         object.__setattr__(self, "headers", MappingProxyType(dict(self.headers)))
         object.__setattr__(self, "custom_args", MappingProxyType(dict(self.custom_args)))
         if not self.message_id:

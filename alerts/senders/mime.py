@@ -77,7 +77,12 @@ def custom_args_from_headers(message: EmailMessage) -> dict[str, str]:
 
 
 def build_mime(message: OutgoingMessage) -> EmailMessage:
-    """A multipart/alternative (text, then HTML) message with every header set."""
+    """A multipart/alternative (text, then HTML) message with every header set.
+
+    Inline images make the HTML alternative a multipart/related of the HTML and
+    the images (RFC 2387): a client that shows the text part never fetches
+    them, one that shows the HTML finds each by its Content-ID.
+    """
     mime = EmailMessage(policy=MAIL_POLICY)
     mime["From"] = message.from_addr
     mime["To"] = message.to
@@ -91,6 +96,19 @@ def build_mime(message: OutgoingMessage) -> EmailMessage:
     mime.set_content(message.text, charset="utf-8")
     if message.html.strip():
         mime.add_alternative(message.html, subtype="html", charset="utf-8")
+    if message.inline_images:
+        html = mime.get_body(preferencelist=("html",))
+        assert isinstance(html, EmailMessage)  # the message checks its HTML shows the images
+        for image in message.inline_images:
+            maintype, subtype = image.mime_type.split("/")
+            html.add_related(
+                image.data,
+                maintype,
+                subtype,
+                cid=f"<{image.content_id}>",
+                disposition="inline",
+                filename=image.filename,
+            )
     return mime
 
 
@@ -100,5 +118,5 @@ def mime_bytes(mime: EmailMessage) -> bytes:
 
 
 def wire_size(message: OutgoingMessage) -> int:
-    """How many bytes the message is on the wire (headers, both parts, their encoding)."""
+    """How many bytes the message is on the wire (headers, every part, their encoding)."""
     return len(mime_bytes(build_mime(message)))

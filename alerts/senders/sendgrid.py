@@ -3,7 +3,9 @@
 The request body is built by hand rather than with the ``Mail`` helper so that
 every field is visible here: custom arguments go on the personalization (they
 come back on every event-webhook callback, which is how a bounce is tied to its
-digest), and our Message-ID and list headers go in ``headers``.
+digest), our Message-ID and list headers go in ``headers``, and pictures the
+HTML shows by ``cid:`` go in ``attachments`` as ``inline`` with their
+``content_id`` (SendGrid then builds the multipart/related for us).
 
 Status handling follows the API's documentation: 202 accepted, 200 in sandbox
 mode (checked, not sent), 429 rate limited (wait as the headers say), 5xx try
@@ -15,6 +17,7 @@ reported as uncertain, since the API has no idempotency key to retry with.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -91,6 +94,17 @@ def sendgrid_payload(message: OutgoingMessage, *, sandbox: bool = False) -> dict
         "headers": {"Message-ID": message.message_id, **message.headers},
         "tracking_settings": TRACKING_OFF,
     }
+    if message.inline_images:
+        payload["attachments"] = [
+            {
+                "content": base64.b64encode(image.data).decode("ascii"),
+                "type": image.mime_type,
+                "filename": image.filename,
+                "disposition": "inline",
+                "content_id": image.content_id,
+            }
+            for image in message.inline_images
+        ]
     categories = categories_of(message)
     if categories:
         payload["categories"] = categories
