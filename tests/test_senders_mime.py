@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import io
 import os
 from datetime import UTC, datetime
 from email import policy
@@ -10,8 +11,10 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from alerts.senders import (
+    InlineImage,
     MockSender,
     OutboxSender,
     OutgoingMessage,
@@ -247,3 +250,49 @@ def test_mock_sender_knows_what_it_accepted() -> None:
         sender.send(refused)
     assert sender.was_delivered(accepted.message_id) is True
     assert sender.was_delivered(refused.message_id) is False
+
+
+def _pixel_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (1, 1), (91, 127, 179)).save(out, "PNG")
+    return out.getvalue()
+
+
+PIXEL_PNG = _pixel_png()
+
+
+def test_an_inline_image_rides_next_to_the_html_it_is_shown_in() -> None:
+    image = InlineImage("chart.17@wirewatch.example.org", PIXEL_PNG, "chart.png")
+    html = f'{HTML}<img src="{image.src}" alt="chart">'
+    message = reparse(mime_bytes(build_mime(make_message(html=html, inline_images=(image,)))))
+    kinds = [part.get_content_type() for part in message.walk()]
+    assert kinds == [
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+    ]
+    [png] = [part for part in message.walk() if part.get_content_type() == "image/png"]
+    assert png["Content-ID"] == "<chart.17@wirewatch.example.org>"
+    assert png.get_content_disposition() == "inline"
+    assert png.get_content() == PIXEL_PNG
+    assert body_text(message, "plain") == TEXT
+    assert 'src="cid:chart.17@wirewatch.example.org"' in body_text(message, "html")
+
+
+@pytest.mark.parametrize(
+    ("content_id", "html_shows_it", "error"),
+    [
+        ("chart.17@wirewatch.example.org", False, "the HTML never shows it"),
+        ("<chart.17@wirewatch.example.org>", True, "must look like local@domain"),
+        ("chart 17@example.org", True, "must look like local@domain"),
+    ],
+)
+def test_an_inline_image_must_be_named_plainly_and_shown(
+    content_id: str, html_shows_it: bool, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        image = InlineImage(content_id, PIXEL_PNG, "chart.png")
+        html = f'{HTML}<img src="{image.src}">' if html_shows_it else HTML
+        make_message(html=html, inline_images=(image,))
