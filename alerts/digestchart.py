@@ -53,12 +53,19 @@ class DigestChart:
     @property
     def caption(self) -> str:
         """One sentence under the picture: what it shows, and the totals it compares."""
-        days = len(self.bars)
+        return self._totals(" (darker bars)")
+
+    @property
+    def summary(self) -> str:
+        """The caption for the plain-text part, which has no picture."""
+        return self._totals("")
+
+    def _totals(self, marked: str) -> str:
         own = "the last day" if self.period_days == 1 else f"the last {self.period_days} days"
-        before = days - self.period_days
+        before = len(self.bars) - self.period_days
         return (
             f"Stories matching “{self.topic_name}” per day (UTC), {self.bars[0].label} to "
-            f"{self.bars[-1].label}: {self.recent} in {own} (darker bars), "
+            f"{self.bars[-1].label}: {self.recent} in {own}{marked}, "
             f"{self.earlier} in the {before} days before."
         )
 

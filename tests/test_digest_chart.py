@@ -176,7 +176,7 @@ def _check_words(html: str, text: str) -> None:
         "6 in the last 7 days (darker bars), 2 in the 21 days before."
     )
     assert caption in html
-    assert caption in text
+    assert caption.replace(" (darker bars)", "") in text  # no picture there to point at
     assert "https://ww.example/topics/mvd" in html and "https://ww.example/topics/mvd" in text
 
 
