@@ -263,14 +263,23 @@ class NearMatcher(Positional):
 class EntityMatcher(Positional):
     cost = 4
 
-    def __init__(self, label: str, inner: Positional) -> None:
-        self.label, self.inner = label, inner
+    def __init__(self, label: str, inner: Positional, exceptions: Positional | None = None) -> None:
+        self.label, self.inner, self.exceptions = label, inner, exceptions
 
     def test(self, doc: AnalyzedDocument) -> bool:
-        return self.inner.test(doc)
+        if self.exceptions is None:
+            return self.inner.test(doc)
+        return self.inner.test(doc) and bool(self.spans(doc))
 
     def spans(self, doc: AnalyzedDocument) -> list[Span]:
-        return self.inner.spans(doc)
+        spans = self.inner.spans(doc)
+        if self.exceptions is None or not spans:
+            return spans
+        # a word inside one of the entity's not_within patterns is another sense of it
+        excluded = self.exceptions.spans(doc)
+        if not excluded:
+            return spans
+        return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in excluded)]
 
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         return [_hit(self.label, doc, span)]
@@ -435,7 +444,12 @@ def compile_node(node: Node, title_only: bool = False, meta: str | None = None) 
             node.distance,
         )
     if isinstance(node, Entity):
-        return EntityMatcher(node.label, _positional(compile_node(node.expansion, title_only)))
+        exceptions = None
+        if node.exceptions is not None:
+            exceptions = _positional(compile_node(node.exceptions, title_only))
+        return EntityMatcher(
+            node.label, _positional(compile_node(node.expansion, title_only)), exceptions
+        )
     raise TypeError(f"not a query node: {node!r}")
 
 
