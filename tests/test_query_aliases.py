@@ -114,6 +114,10 @@ def test_country_names_written_as_exact_forms_still_match(entity, text):
         "Нужен полис обязательного медицинского страхования",
         "В полисе ОМС указан неверный адрес",
         "Муҳоҷирон бояд полиси суғуртаи тиббӣ дошта бошанд",
+        # named once, then just "полис"
+        "Компания продаёт полисы ДМС для мигрантов. По словам менеджера, полис стоит "
+        "четыре тысячи рублей, а полисе указан срок действия.",
+        "Дар Маскав полиси суғуртаи тиббӣ мефурӯшанд. Нархи полис аз 4 ҳазор рубл аст.",
     ],
 )
 def test_insurance_policy_is_not_the_police_authority(text):
@@ -127,7 +131,14 @@ def test_insurance_policy_is_not_the_police_authority(text):
         ("Полиси Русия ду муҳоҷирро боздошт кард", "Полиси"),
         # the police beside an insurance policy is still the police
         ("Полиция проверила у мигранта полис ОМС", "Полиция"),
-        ("Полис муҳоҷиреро, ки полиси суғурта надошт, боздошт кард", "Полис"),
+        ("ВКД хабар дод, ки муҳоҷир полиси суғурта надошт", "ВКД"),
+        # far from the insurance wording (more than 50 words), "полис" is the police again
+        (
+            "Полис муҳоҷирро боздошт кард. "
+            + "Ӯ дар бозор кор мекард. " * 13
+            + "Ширкат полиси суғурта мефурӯшад.",
+            "Полис",
+        ),
     ],
 )
 def test_police_beside_an_insurance_policy_is_still_police(text, word):

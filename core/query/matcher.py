@@ -106,6 +106,11 @@ class Positional(Matcher):
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         raise NotImplementedError
 
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        """The places of the words that made each match: for NEAR, each side's
+        place, not the words in between (what an entity's not_within drops)."""
+        return self.spans(doc)
+
     def test(self, doc: AnalyzedDocument) -> bool:
         return bool(self.spans(doc))
 
@@ -250,6 +255,9 @@ class NearMatcher(Positional):
         found = {(min(a[0], b[0]), max(a[1], b[1])) for a, b in self._pairs(doc)}
         return sorted(found)
 
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        return sorted({side for pair in self._pairs(doc) for side in pair})
+
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         for a, b in self._pairs(doc):
             if (min(a[0], b[0]), max(a[1], b[1])) == span:
@@ -275,8 +283,9 @@ class EntityMatcher(Positional):
         spans = self.inner.spans(doc)
         if self.exceptions is None or not spans:
             return spans
-        # a word inside one of the entity's not_within patterns is another sense of it
-        excluded = self.exceptions.spans(doc)
+        # a word that is part of one of the entity's not_within patterns is another
+        # sense of it (for a NEAR pattern: one of its two sides, not the words between)
+        excluded = self.exceptions.parts(doc)
         if not excluded:
             return spans
         return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in excluded)]
@@ -338,6 +347,12 @@ class PositionalOr(OrMatcher, Positional):
             if span in child.spans(doc):
                 return child.explain(doc, span)
         return []
+
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        found: set[Span] = set()
+        for child in self.positional:
+            found.update(child.parts(doc))
+        return sorted(found)
 
 
 class AndMatcher(Matcher):
