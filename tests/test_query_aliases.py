@@ -132,6 +132,8 @@ def test_insurance_policy_is_not_the_police_authority(text):
         # the police beside an insurance policy is still the police
         ("Полиция проверила у мигранта полис ОМС", "Полиция"),
         ("ВКД хабар дод, ки муҳоҷир полиси суғурта надошт", "ВКД"),
+        # between two insurance "полис" words: only the pattern's own words are dropped
+        ("Полис ДМС проверила полиция, и полис оказался поддельным", "полиция"),
         # far from the insurance wording (more than 50 words), "полис" is the police again
         (
             "Полис муҳоҷирро боздошт кард. "
