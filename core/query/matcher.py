@@ -275,13 +275,16 @@ class EntityMatcher(Positional):
         self.label, self.inner, self.exceptions = label, inner, exceptions
 
     def test(self, doc: AnalyzedDocument) -> bool:
-        if self.exceptions is None:
-            return self.inner.test(doc)
-        return self.inner.test(doc) and bool(self.spans(doc))
+        if not self.inner.test(doc):
+            return False
+        # the exceptions' own quick test first: most stories have none of their words
+        if self.exceptions is None or not self.exceptions.test(doc):
+            return True
+        return bool(self.spans(doc))
 
     def spans(self, doc: AnalyzedDocument) -> list[Span]:
         spans = self.inner.spans(doc)
-        if self.exceptions is None or not spans:
+        if self.exceptions is None or not spans or not self.exceptions.test(doc):
             return spans
         # a word that is part of one of the entity's not_within patterns is another
         # sense of it (for a NEAR pattern: one of its two sides, not the words between)
