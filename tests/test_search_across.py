@@ -115,6 +115,8 @@ def test_archive_search_finds_other_languages_and_can_be_switched_off(
     assert _ids(session_factory, query="ВКД", across=False) == {3}
     # "полис ОМС" is insurance, not the Tajik police
     assert 5 not in _ids(session_factory, query="полиция")
+    # the index finds "полис" for the entity; the insurance sense is left to the matcher
+    assert _ids(session_factory, query="@police-authority", across=False) == MVD_EVERYWHERE
     # the reason quotes the story's own words, in its language
     with session_factory() as session:
         hits = search(session, SearchRequest(query="МВД", collapse=False), explain=True).hits

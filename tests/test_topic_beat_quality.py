@@ -1,7 +1,8 @@
 """Quality gate for the default topic on the held-out half of the beat set.
 
 ``tests/data/beat/{en,ru,tg}.jsonl`` were labelled from docs/beat.md before
-the topic was tuned; the query was tuned on ``split == "dev"`` only. The
+the topic was tuned (and the stories added later, before the query changes
+that followed them); the query was tuned on ``split == "dev"`` only. The
 floors sit one story below what the test half measured (see "Measured" in
 docs/beat.md), so any regression fails. Do not tune the query against the
 test half: a gain there that dev does not show is not a gain.
@@ -14,7 +15,11 @@ import pytest
 from bench.matching.topic_quality import Score, beat_files, judge, load_rows, tally, topic_query
 
 FLOORS = {  # language: (precision, recall) on split == "test"
-    "en": (0.94, 0.80),
+    # en precision: the set gained 12 English near misses (half held out) written
+    # for sub-topics it lacked; two of the six held-out ones are false alarms, so
+    # the same query measures 0.930 on this set (0.971 on the first 160 stories,
+    # as before). The floor sits one story below, like the others.
+    "en": (0.90, 0.84),
     "ru": (0.88, 0.95),
     "tg": (0.95, 0.97),
 }

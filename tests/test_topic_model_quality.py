@@ -18,7 +18,11 @@ from core.query import Document, analyze_document
 from core.seeds import seed_examples
 
 FLOORS = {  # language: (precision, recall) of query + model on split == "test"
-    "en": (0.94, 0.80),
+    # en precision: the set gained 12 English near misses (half held out) written
+    # for sub-topics it lacked; two of the six held-out ones are false alarms, so
+    # the same query measures 0.930 on this set (0.971 on the first 160 stories,
+    # as before). The floor sits one story below, like the others.
+    "en": (0.90, 0.84),
     "ru": (0.88, 0.95),
     "tg": (0.95, 0.97),
 }

@@ -9,11 +9,18 @@ An alias file is YAML::
           - МВД Таджикистана               # plain text: an exact phrase
           - ВКД
           - '"МВД Таджикистана"~2'         # query syntax when it has quotes or operators
+        not_within:                      # optional: a word an alias finds does not count
+          - '"полис* ОМС"'                 # where it is part of one of these (query syntax)
 
 Every alias goes through the same analysis as a query phrase (folding,
 stemming, transliteration), so "МВД Таджикистана" also finds "МВД
-Таджикистане". Later files extend earlier ones: aliases of an entity already
-known are added; ``replace: true`` drops the earlier ones instead.
+Таджикистане". ``not_within`` names the senses an alias word does not have:
+a place an alias matched is dropped when a ``not_within`` pattern matched
+around it (the Russian insurance "полис ОМС" is not the Tajik police
+"полис"), so the entity still says where it matched and works inside NEAR.
+Later files extend earlier ones: aliases and ``not_within`` patterns of an
+entity already known are added; ``replace: true`` drops the earlier ones
+instead.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ class EntityDefinition:
     name: str
     label: str
     aliases: tuple[str, ...]
+    not_within: tuple[str, ...] = ()
 
 
 class AliasTable:
@@ -46,8 +54,10 @@ class AliasTable:
 
     def __init__(self, entities: Iterable[EntityDefinition] = ()) -> None:
         self._entities: dict[str, EntityDefinition] = {e.name: e for e in entities}
-        # Parsed alias trees by entity name, filled by the parser on first use.
+        # Parsed alias trees (and not_within trees) by entity name, filled by the
+        # parser on first use.
         self.parsed: dict[str, Node] = {}
+        self.parsed_exceptions: dict[str, Node | None] = {}
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._entities
@@ -71,7 +81,8 @@ class AliasTable:
                 merged[name] = entity
             else:
                 aliases = tuple(dict.fromkeys(old.aliases + entity.aliases))
-                merged[name] = EntityDefinition(name, old.label, aliases)
+                not_within = tuple(dict.fromkeys(old.not_within + entity.not_within))
+                merged[name] = EntityDefinition(name, old.label, aliases, not_within)
         return AliasTable(merged.values())
 
 
@@ -136,5 +147,15 @@ def _entity(path: Path, name: object, body: Any) -> tuple[EntityDefinition, bool
     label = body.get("label", aliases[0])
     if not isinstance(label, str) or not label.strip():
         raise ConfigError(f"{where}: 'label' must be a non-empty string")
-    entity = EntityDefinition(name.lower(), label.strip(), tuple(a.strip() for a in aliases))
+    not_within = body.get("not_within", [])
+    if not isinstance(not_within, list) or any(
+        not isinstance(p, str) or not p.strip() for p in not_within
+    ):
+        raise ConfigError(f"{where}: 'not_within' must be a list of non-empty patterns")
+    entity = EntityDefinition(
+        name.lower(),
+        label.strip(),
+        tuple(a.strip() for a in aliases),
+        tuple(p.strip() for p in not_within),
+    )
     return entity, bool(body.get("replace", False))

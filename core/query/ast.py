@@ -70,11 +70,18 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """``@name``: one of the entity's aliases; ``expansion`` is their OR."""
+    """``@name``: one of the entity's aliases; ``expansion`` is their OR.
+
+    ``exceptions`` (the OR of the entity's ``not_within`` patterns, or None):
+    a place the expansion matched does not count when it lies inside a place
+    one of these matched. Back-ends that cannot check positions may ignore it
+    and treat the expansion as a superset.
+    """
 
     name: str
     label: str
     expansion: Node
+    exceptions: Node | None = None
 
 
 Node = Term | Phrase | Near | And | Or | Not | Field | Entity

@@ -106,6 +106,11 @@ class Positional(Matcher):
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         raise NotImplementedError
 
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        """The places of the words that made each match: for NEAR, each side's
+        place, not the words in between (what an entity's not_within drops)."""
+        return self.spans(doc)
+
     def test(self, doc: AnalyzedDocument) -> bool:
         return bool(self.spans(doc))
 
@@ -250,6 +255,9 @@ class NearMatcher(Positional):
         found = {(min(a[0], b[0]), max(a[1], b[1])) for a, b in self._pairs(doc)}
         return sorted(found)
 
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        return sorted({side for pair in self._pairs(doc) for side in pair})
+
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         for a, b in self._pairs(doc):
             if (min(a[0], b[0]), max(a[1], b[1])) == span:
@@ -263,14 +271,27 @@ class NearMatcher(Positional):
 class EntityMatcher(Positional):
     cost = 4
 
-    def __init__(self, label: str, inner: Positional) -> None:
-        self.label, self.inner = label, inner
+    def __init__(self, label: str, inner: Positional, exceptions: Positional | None = None) -> None:
+        self.label, self.inner, self.exceptions = label, inner, exceptions
 
     def test(self, doc: AnalyzedDocument) -> bool:
-        return self.inner.test(doc)
+        if not self.inner.test(doc):
+            return False
+        # the exceptions' own quick test first: most stories have none of their words
+        if self.exceptions is None or not self.exceptions.test(doc):
+            return True
+        return bool(self.spans(doc))
 
     def spans(self, doc: AnalyzedDocument) -> list[Span]:
-        return self.inner.spans(doc)
+        spans = self.inner.spans(doc)
+        if self.exceptions is None or not spans or not self.exceptions.test(doc):
+            return spans
+        # a word that is part of one of the entity's not_within patterns is another
+        # sense of it (for a NEAR pattern: one of its two sides, not the words between)
+        excluded = self.exceptions.parts(doc)
+        if not excluded:
+            return spans
+        return [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in excluded)]
 
     def explain(self, doc: AnalyzedDocument, span: Span) -> list[Hit]:
         return [_hit(self.label, doc, span)]
@@ -329,6 +350,12 @@ class PositionalOr(OrMatcher, Positional):
             if span in child.spans(doc):
                 return child.explain(doc, span)
         return []
+
+    def parts(self, doc: AnalyzedDocument) -> list[Span]:
+        found: set[Span] = set()
+        for child in self.positional:
+            found.update(child.parts(doc))
+        return sorted(found)
 
 
 class AndMatcher(Matcher):
@@ -435,7 +462,12 @@ def compile_node(node: Node, title_only: bool = False, meta: str | None = None) 
             node.distance,
         )
     if isinstance(node, Entity):
-        return EntityMatcher(node.label, _positional(compile_node(node.expansion, title_only)))
+        exceptions = None
+        if node.exceptions is not None:
+            exceptions = _positional(compile_node(node.exceptions, title_only))
+        return EntityMatcher(
+            node.label, _positional(compile_node(node.expansion, title_only)), exceptions
+        )
     raise TypeError(f"not a query node: {node!r}")
 
 

@@ -282,19 +282,27 @@ class _Parser:
                 alternatives[0] if len(alternatives) == 1 else Or(_flatten(Or, alternatives))
             )
             self.aliases.parsed[entity.name] = expansion
-        return Entity(entity.name, entity.label, expansion)
+        if entity.name in self.aliases.parsed_exceptions:
+            exceptions = self.aliases.parsed_exceptions[entity.name]
+        else:
+            patterns = [_parse_alias(entity.name, p, "not_within") for p in entity.not_within]
+            exceptions = None
+            if patterns:
+                exceptions = patterns[0] if len(patterns) == 1 else Or(_flatten(Or, patterns))
+            self.aliases.parsed_exceptions[entity.name] = exceptions
+        return Entity(entity.name, entity.label, expansion, exceptions)
 
 
-def _parse_alias(entity: str, alias: str) -> Node:
+def _parse_alias(entity: str, alias: str, what: str = "alias") -> Node:
     """An alias is a phrase, unless it uses query syntax (quotes, operators)."""
     text = alias if _ALIAS_SYNTAX_RE.search(alias) else '"' + alias.replace('"', "") + '"'
     try:
         node = _Parser(text, None).parse()
     except QueryError as exc:
-        raise ConfigError(f"alias {alias!r} of entity '@{entity}' does not parse: {exc}") from exc
+        raise ConfigError(f"{what} {alias!r} of entity '@{entity}' does not parse: {exc}") from exc
     if not _positional(node):
         raise ConfigError(
-            f"alias {alias!r} of entity '@{entity}' must be words, phrases, NEAR or OR "
+            f"{what} {alias!r} of entity '@{entity}' must be words, phrases, NEAR or OR "
             "(it has to say where in the text it matched)"
         )
     return node

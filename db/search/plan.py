@@ -64,9 +64,14 @@ class NearP:
 
 @dataclass(frozen=True, slots=True)
 class AnyOf:
-    """OR of positional alternatives (entity aliases, ``(a OR "b c") NEAR/3 d``)."""
+    """OR of positional alternatives (entity aliases, ``(a OR "b c") NEAR/3 d``).
+
+    ``superset``: the alternatives find more than the query means (an entity
+    whose ``not_within`` patterns only the matcher can check).
+    """
 
     children: tuple[Positional, ...]
+    superset: bool = False
 
 
 Positional = Word | PhraseP | NearP | AnyOf
@@ -142,7 +147,11 @@ class _Lowering:
                 raise TypeError("NEAR needs positional operands")
             return NearP(left, right, node.distance, title)  # type: ignore[arg-type]
         if isinstance(node, Entity):
-            return self.node(node.expansion, title=title, meta=None)
+            expansion = self.node(node.expansion, title=title, meta=None)
+            if node.exceptions is None:
+                return expansion
+            assert _is_positional(expansion)
+            return AnyOf((expansion,), superset=True)  # type: ignore[arg-type]
         raise TypeError(f"not a query node: {node!r}")
 
     @staticmethod
@@ -180,6 +189,8 @@ def single_words(plan: Positional) -> list[Word] | None:
     if isinstance(plan, Word):
         return [plan]
     if isinstance(plan, AnyOf):
+        if plan.superset:
+            return None
         words: list[Word] = []
         for child in plan.children:
             found = single_words(child)

@@ -66,7 +66,10 @@ class _Renderer:
         if isinstance(plan, NearP):
             return self.near(plan)
         if isinstance(plan, AnyOf | EitherOf):
-            return self.either([self.render(c) for c in plan.children])
+            either = self.either([self.render(c) for c in plan.children])
+            if isinstance(plan, AnyOf) and plan.superset:
+                return Rendered(either.expr, False)
+            return either
         if isinstance(plan, AllOf):
             return self.all_of(plan)
         if isinstance(plan, Without):
@@ -120,7 +123,7 @@ class _Renderer:
             return Rendered(self.join(self.AND, [left.expr, right.expr]), False)
         parts = [self.render(c) for c in plan.children]
         either = self.either(parts)
-        return Rendered(either.expr, False) if not either.exact else either
+        return Rendered(either.expr, False) if not either.exact or plan.superset else either
 
     # per back-end
     def word(self, word: Word) -> str:
