@@ -130,7 +130,8 @@ def format_datetime(moment: datetime | None, code: str, *, tz: Any = UTC) -> str
     fmt = _format_locale(code)
     date = format_skeleton("yMMMd", local, locale=fmt)
     time = format_time(local, "HH:mm", locale=fmt)
-    joined = get_datetime_format("medium", locale=fmt).replace("{1}", date).replace("{0}", time)
+    pattern = str(get_datetime_format("medium", locale=fmt))
+    joined = pattern.replace("{1}", date).replace("{0}", time)
     return f"{joined} {local.tzname() or ''}".strip()
 
 

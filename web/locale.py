@@ -9,6 +9,7 @@ never share a catalogue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -42,7 +43,7 @@ def request_locale(request: Request) -> str:
     return code
 
 
-def gettext(request: Request) -> Any:
+def gettext(request: Request) -> Callable[[str], str]:
     """The request's ``gettext``, for text a handler puts on a page."""
     return i18n.gettext_for(request_locale(request))
 

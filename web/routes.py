@@ -148,7 +148,10 @@ def topics_page(request: Request, session: SessionDep, _: Reader) -> Response:
 
 @router.get("/topics/{slug}", response_class=HTMLResponse)
 def topic_page(
-    request: Request, slug: Annotated[str, Path(max_length=100)], session: SessionDep, _: Reader
+    request: Request,
+    slug: Annotated[str, Path(max_length=100)],
+    session: SessionDep,
+    _reader: Reader,
 ) -> Response:
     _ = gettext(request)
     overview = archive.topic_overview(session, slug)
