@@ -191,7 +191,8 @@ def request_subscription(
             message = _confirmation(settings, tokens, subscriber, pending, prefs, locale)
             outcome = Outcome.CONFIRMATION_SENT
         else:
-            locale = i18n.usable(subscriber.locale or prefs.locale, settings.default_locale)
+            # To a confirmed subscriber, in their language: the request may be anyone's.
+            locale = i18n.usable(subscriber.locale, settings.default_locale)
             message = _already_subscribed(settings, tokens, subscriber, subs, locale)
             outcome = Outcome.ALREADY_SUBSCRIBED
         subscriber_id = subscriber.id
