@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo lint typecheck format init install clean bench
+.PHONY: run test demo lint typecheck format init install clean bench messages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,16 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Refresh the translation catalogues (core/locales/*/LC_MESSAGES/messages.po) from the
+# sources after changing interface text; then translate the new empty entries.
+LOCALES_DIR := core/locales
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output \
+		-o $(LOCALES_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALES_DIR)/messages.pot -d $(LOCALES_DIR) -D messages \
+		--no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date
+	rm $(LOCALES_DIR)/messages.pot
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -21,13 +21,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from core import limits
+from core import i18n, limits
 from core.errors import QueryError
+from core.i18n import N_
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
 from db import deliveries
@@ -43,8 +44,10 @@ from alerts.senders.message import new_message_id
 from alerts.tokens import Tokens
 
 ORDERINGS = ("newest", "coverage")
+# How often a digest comes, as its messages say it ("daily digest"): the
+# templates translate the subscription's frequency with these words.
+FREQUENCY_WORDS = (N_("instant"), N_("hourly"), N_("daily"), N_("weekly"))
 _LIST_ID_UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
-LANGUAGES = {"ru": "Russian", "tg": "Tajik", "en": "English", "uz": "Uzbek", "ky": "Kyrgyz"}
 
 
 @dataclass(frozen=True)
@@ -88,11 +91,6 @@ class DigestEntry:
     @property
     def snippet(self) -> str:
         return plain(self.snippet_parts)
-
-    @property
-    def language_name(self) -> str:
-        code = (self.story.language or "").lower()
-        return LANGUAGES.get(code, code)
 
     @property
     def safe_url(self) -> str | None:
@@ -299,38 +297,45 @@ def _when(story: Story) -> datetime:
     return story.published_at or story.fetched_at
 
 
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    return Environment(
+@cache
+def _environment(locale: str) -> Environment:
+    """The email templates in one language (one environment each: see core.i18n.install)."""
+    environment = Environment(
         loader=PackageLoader("alerts", "templates"),
         autoescape=select_autoescape(["html"], default_for_string=True),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    return i18n.install(environment, locale)
 
 
-def render(template: str, **context: Any) -> str:
-    """One of the email templates in ``alerts/templates``."""
-    return _environment().get_template(template).render(**context)
+def render(template: str, locale: str = "en", **context: Any) -> str:
+    """One of the email templates in ``alerts/templates``, in ``locale``."""
+    return _environment(locale).get_template(template).render(**context)
 
 
-def subject_for(new: int, topic_name: str, updated: int = 0) -> str:
+def subject_for(new: int, topic_name: str, updated: int = 0, *, locale: str = "en") -> str:
     """Says what is inside: "3 new stories: …", "2 new stories, 1 updated: …"."""
+    t = i18n.translations(locale)
     parts = []
     if new:
-        parts.append(f"{new} new {'story' if new == 1 else 'stories'}")
+        parts.append(t.ngettext("%(num)s new story", "%(num)s new stories", new) % {"num": new})
     if updated:
-        noun = "" if new else (" story" if updated == 1 else " stories")
-        parts.append(f"{updated} updated{noun}")
-    return f"{', '.join(parts) or 'No new stories'}: {topic_name}"
+        if new:
+            parts.append(t.gettext("%(num)s updated") % {"num": updated})
+        else:
+            parts.append(
+                t.ngettext("%(num)s updated story", "%(num)s updated stories", updated)
+                % {"num": updated}
+            )
+    return f"{', '.join(parts) or t.gettext('No new stories')}: {topic_name}"
 
 
-def local_time(tz: ZoneInfo) -> Callable[[datetime | None], str]:
+def local_time(tz: ZoneInfo, locale: str = "en") -> Callable[[datetime | None], str]:
+    """Times in the subscriber's zone and language: "28 Nov 2026, 11:05 +05"."""
+
     def fmt(moment: datetime | None) -> str:
-        if moment is None:
-            return ""
-        local = moment.astimezone(tz)
-        return f"{local:%d %b %Y, %H:%M} {local.tzname() or ''}".strip()
+        return i18n.format_datetime(moment, locale, tz=tz)
 
     return fmt
 
@@ -383,6 +388,7 @@ def compose_digest(
 ) -> OutgoingMessage:
     """The digest message; with ``chart``, its footer shows the topic's stories per day."""
     tz = zone(sub.subscriber.timezone)
+    locale = i18n.usable(sub.subscriber.locale, settings.default_locale)
     urls = links(settings, tokens, sub)
     message_id = new_message_id(settings.mail_from)
     # Named after the message, so no two messages' pictures share an id.
@@ -394,7 +400,7 @@ def compose_digest(
         "urls": urls,
         "base_url": settings.base_url.rstrip("/"),
         "generated": now.astimezone(tz),
-        "local": local_time(tz),
+        "local": local_time(tz, locale),
         "plain": plain,
         "feedback_url": feedback_urls(settings, tokens, sub),
         "chart": chart,
@@ -404,9 +410,9 @@ def compose_digest(
     return OutgoingMessage(
         to=sub.subscriber.email,
         from_addr=settings.mail_from,
-        subject=subject_for(len(content.new), sub.topic.name, len(content.updated)),
-        text=render("digest.txt", **context),
-        html=render("digest.html", **context),
+        subject=subject_for(len(content.new), sub.topic.name, len(content.updated), locale=locale),
+        text=render("digest.txt", locale, **context),
+        html=render("digest.html", locale, **context),
         headers={
             "List-Unsubscribe": f"<{urls['unsubscribe']}>, <{urls['unsubscribe_mailto']}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -6,7 +6,8 @@ ends with a bar chart of the topic's matching stories per day over the last
 the message as an inline PNG (``alerts.chartpng``), since mail clients block
 remote images and mostly show no SVG. The picture holds digits, dates and the
 axis titles; the topic's name and the figures in words go in the caption and
-the alt text, so a reader without images loses nothing.
+the alt text, so a reader without images loses nothing. The templates word
+those in the subscriber's language; this module only counts.
 """
 
 from __future__ import annotations
@@ -51,29 +52,22 @@ class DigestChart:
         return sum(bar.value for bar in self.bars[: -self.period_days])
 
     @property
-    def caption(self) -> str:
-        """One sentence under the picture: what it shows, and the totals it compares."""
-        return self._totals(" (darker bars)")
+    def first_day(self) -> str:
+        return self.bars[0].label
 
     @property
-    def summary(self) -> str:
-        """The caption for the plain-text part, which has no picture."""
-        return self._totals("")
-
-    def _totals(self, marked: str) -> str:
-        own = "the last day" if self.period_days == 1 else f"the last {self.period_days} days"
-        before = len(self.bars) - self.period_days
-        return (
-            f"Stories matching “{self.topic_name}” per day (UTC), {self.bars[0].label} to "
-            f"{self.bars[-1].label}: {self.recent} in {own}{marked}, "
-            f"{self.earlier} in the {before} days before."
-        )
+    def last_day(self) -> str:
+        return self.bars[-1].label
 
     @property
-    def alt(self) -> str:
-        """The picture's text alternative: every day's figure."""
-        figures = ", ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
-        return f"Bar chart of stories matching “{self.topic_name}” per day (UTC): {figures}."
+    def days_before(self) -> int:
+        """How many days the lighter bars cover."""
+        return len(self.bars) - self.period_days
+
+    @property
+    def figures(self) -> str:
+        """Every day's figure, for the picture's text alternative (the template words it)."""
+        return ", ".join(f"{bar.label}: {bar.value}" for bar in self.bars)
 
     def image(self, content_id: str) -> InlineImage:
         return InlineImage(content_id=content_id, data=self.png, filename=FILENAME)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from core import i18n
 from core.errors import ConfigError, WirewatchError
 from core.settings import Settings
 from db import queries
@@ -32,7 +33,6 @@ from alerts.tokens import TokenError, Tokens, new_secret
 
 log = logging.getLogger(__name__)
 CONFIRM_RESEND = timedelta(minutes=15)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class AddressError(WirewatchError):
@@ -54,7 +54,11 @@ def normalize_address(address: str) -> str:
 
 @dataclass(frozen=True)
 class Preferences:
-    """How one subscription is delivered; the time zone belongs to the subscriber."""
+    """How one subscription is delivered; the time zone and language belong to the subscriber.
+
+    ``locale`` None leaves the subscriber's language as it is (the settings'
+    default for one who never chose).
+    """
 
     frequency: Frequency = Frequency.DAILY
     timezone: str = "UTC"
@@ -62,6 +66,7 @@ class Preferences:
     send_weekday: int = 0
     include_updates: bool = True
     ordering: str = "newest"
+    locale: str | None = None
 
     def checked(self) -> Preferences:
         try:
@@ -74,6 +79,11 @@ class Preferences:
             raise PreferenceError(f"weekday {self.send_weekday} is not between 0 (Monday) and 6")
         if self.ordering not in ORDERINGS:
             raise PreferenceError(f"order {self.ordering!r} is not one of {', '.join(ORDERINGS)}")
+        if self.locale is not None:
+            try:
+                return replace(self, locale=i18n.checked(self.locale))
+            except i18n.UnknownLocaleError as exc:
+                raise PreferenceError(str(exc)) from exc
         return self
 
     @classmethod
@@ -85,6 +95,7 @@ class Preferences:
             send_weekday=sub.send_weekday,
             include_updates=sub.include_updates,
             ordering=sub.ordering,
+            locale=sub.subscriber.locale,
         )
 
     def apply(self, sub: Subscription) -> None:
@@ -94,16 +105,21 @@ class Preferences:
         sub.include_updates = self.include_updates
         sub.ordering = self.ordering
 
-    def describe(self) -> str:
-        """ "daily at 09:00 (Asia/Dushanbe)" """
+    def describe(self, locale: str = "en") -> str:
+        """ "daily at 09:00 (Asia/Dushanbe)", in the language of the message it goes in."""
+        _ = i18n.gettext_for(locale)
         at = f"{self.send_hour:02d}:00"
         if self.frequency == Frequency.DAILY:
-            return f"daily at {at} ({self.timezone})"
+            return _("daily at %(time)s (%(zone)s)") % {"time": at, "zone": self.timezone}
         if self.frequency == Frequency.WEEKLY:
-            return f"weekly on {WEEKDAYS[self.send_weekday]} at {at} ({self.timezone})"
+            return _("weekly on %(day)s at %(time)s (%(zone)s)") % {
+                "day": i18n.weekday_names(locale)[self.send_weekday],
+                "time": at,
+                "zone": self.timezone,
+            }
         if self.frequency == Frequency.HOURLY:
-            return "hourly"
-        return "as soon as stories match (batched)"
+            return _("hourly")
+        return _("as soon as stories match (batched)")
 
 
 class Outcome(enum.StrEnum):
@@ -150,7 +166,7 @@ def request_subscription(
     with unit_of_work(factory) as session:
         topic_rows = [queries.get_topic(session=session, slug=slug) for slug in topics]
         subscriber = queries.ensure_subscriber(
-            session=session, email=address, timezone=prefs.timezone
+            session=session, email=address, timezone=prefs.timezone, locale=prefs.locale
         )
         if subscriber.suppressed_at is not None:
             log.info("subscribe request for suppressed address %s ignored", address)
@@ -158,22 +174,26 @@ def request_subscription(
         subs = [_requested(session, subscriber, topic, prefs, confirmed) for topic in topic_rows]
         ids = [sub.id for sub in subs]
         if confirmed:
-            subscriber.timezone = prefs.timezone
+            _settle(subscriber, prefs)
             for sub in subs:
                 sub.confirmed_at = sub.confirmed_at or now
             return SubscribeResult(address, Outcome.CONFIRMED, ids)
         pending = [sub for sub in subs if not sub.confirmed]
         if not any(s.confirmed and s.active for s in subscriber.subscriptions):
-            # Nobody may change a confirmed subscriber's time zone just by asking.
-            subscriber.timezone = prefs.timezone
+            # Nobody may change a confirmed subscriber's time zone or language just by asking.
+            _settle(subscriber, prefs)
         last = subscriber.confirmation_sent_at
         if last is not None and now - last < CONFIRM_RESEND:
             return SubscribeResult(address, Outcome.THROTTLED, ids)
         if pending:
-            message = _confirmation(settings, tokens, subscriber, pending, prefs)
+            # In the language it was asked in: whoever opens it made the request.
+            locale = i18n.usable(prefs.locale or subscriber.locale, settings.default_locale)
+            message = _confirmation(settings, tokens, subscriber, pending, prefs, locale)
             outcome = Outcome.CONFIRMATION_SENT
         else:
-            message = _already_subscribed(settings, tokens, subscriber, subs)
+            # To a confirmed subscriber, in their language: the request may be anyone's.
+            locale = i18n.usable(subscriber.locale, settings.default_locale)
+            message = _already_subscribed(settings, tokens, subscriber, subs, locale)
             outcome = Outcome.ALREADY_SUBSCRIBED
         subscriber_id = subscriber.id
     if sender is not None:
@@ -189,6 +209,12 @@ def request_subscription(
         if row is not None:
             row.confirmation_sent_at = now
     return SubscribeResult(address, outcome, ids, message)
+
+
+def _settle(subscriber: Subscriber, prefs: Preferences) -> None:
+    subscriber.timezone = prefs.timezone
+    if prefs.locale is not None:
+        subscriber.locale = prefs.locale
 
 
 def _requested(
@@ -220,14 +246,16 @@ def _confirmation(
     subscriber: Subscriber,
     pending: list[Subscription],
     prefs: Preferences,
+    locale: str,
 ) -> OutgoingMessage:
     assert subscriber.token is not None
+    _ = i18n.gettext_for(locale)
     base = settings.base_url.rstrip("/")
     token = tokens.confirm(subscriber.token, [sub.id for sub in pending])
     context = {
         "email": subscriber.email,
         "topics": [sub.topic for sub in pending],
-        "schedule": replace(prefs, timezone=subscriber.timezone).describe(),
+        "schedule": replace(prefs, timezone=subscriber.timezone).describe(locale),
         "confirm_url": f"{base}/confirm/{token}",
         "days": 7,
     }
@@ -235,9 +263,9 @@ def _confirmation(
     return OutgoingMessage(
         to=subscriber.email,
         from_addr=settings.mail_from,
-        subject=f"Confirm your subscription: {names}"[:200],
-        text=render("confirm.txt", **context),
-        html=render("confirm.html", **context),
+        subject=(_("Confirm your subscription: %(topics)s") % {"topics": names})[:200],
+        text=render("confirm.txt", locale, **context),
+        html=render("confirm.html", locale, **context),
         headers={"Auto-Submitted": "auto-generated"},
         message_id=new_message_id(settings.mail_from),
         categories=("confirm",),
@@ -245,21 +273,26 @@ def _confirmation(
 
 
 def _already_subscribed(
-    settings: Settings, tokens: Tokens, subscriber: Subscriber, subs: list[Subscription]
+    settings: Settings,
+    tokens: Tokens,
+    subscriber: Subscriber,
+    subs: list[Subscription],
+    locale: str,
 ) -> OutgoingMessage:
     assert subscriber.token is not None
+    _ = i18n.gettext_for(locale)
     base = settings.base_url.rstrip("/")
     context = {
         "email": subscriber.email,
-        "subscriptions": [(sub.topic, Preferences.of(sub).describe()) for sub in subs],
+        "subscriptions": [(sub.topic, Preferences.of(sub).describe(locale)) for sub in subs],
         "preferences_url": f"{base}/preferences/{tokens.preferences(subscriber.token)}",
     }
     return OutgoingMessage(
         to=subscriber.email,
         from_addr=settings.mail_from,
-        subject="You are already subscribed",
-        text=render("already.txt", **context),
-        html=render("already.html", **context),
+        subject=_("You are already subscribed"),
+        text=render("already.txt", locale, **context),
+        html=render("already.html", locale, **context),
         headers={"Auto-Submitted": "auto-generated"},
         message_id=new_message_id(settings.mail_from),
         categories=("already-subscribed",),
@@ -328,12 +361,15 @@ def update_preferences(
     timezone: str | None,
     changes: Sequence[Change],
     now: datetime,
+    locale: str | None = None,
 ) -> list[Subscription]:
     """Apply the page's settings. Holding the preferences link proves the mailbox, so a
     topic added or switched back on here starts without another confirmation."""
     if timezone is not None:
         Preferences(timezone=timezone).checked()
         subscriber.timezone = timezone
+    if locale is not None:
+        subscriber.locale = Preferences(locale=locale).checked().locale
     touched = []
     for change in changes:
         prefs = change.preferences.checked()

@@ -16,6 +16,7 @@ from alerts.ledger import AlreadyDeliveredError, describe, outcome, release_for_
 from alerts.senders import make_sender
 from alerts.webhooks import add_webhook, list_webhooks, remove_webhook
 from cli.common import ctx, user_errors
+from core import i18n
 from db import deliveries, queries
 from db.models import Digest, Frequency, Subscription
 from db.session import unit_of_work
@@ -31,6 +32,10 @@ class Every(StrEnum):
 class Order(StrEnum):
     newest = "newest"
     coverage = "coverage"
+
+
+# The interface languages (core.i18n.LOCALES) as choices the help lists.
+Language = StrEnum("Language", {code: code for code in i18n.LOCALES})  # type: ignore[misc]
 
 
 class Format(StrEnum):
@@ -67,6 +72,12 @@ def subscribe(
         "--confirmed",
         help="The operator vouches for the address: start now, send no confirmation email.",
     ),
+    locale: Language | None = typer.Option(
+        None,
+        "--locale",
+        help="Language of the confirmation and the digests (default: the default_locale "
+        "setting, or what the subscriber chose before).",
+    ),
 ) -> None:
     """Subscribe an address: a confirmation email goes out, digests start once it is opened."""
     c = ctx()
@@ -78,6 +89,7 @@ def subscribe(
         send_weekday=weekday,
         include_updates=updates,
         ordering=order.value,
+        locale=locale.value if locale else None,
     )
     with user_errors():
         prefs.checked()
@@ -181,6 +193,7 @@ def subscriptions_list(
                         "schedule": subs.Preferences.of(sub).describe(),
                         "updates": sub.include_updates,
                         "order": sub.ordering,
+                        "locale": sub.subscriber.locale or c.settings.default_locale,
                         "state": _state(sub),
                         "last_digest": _digest_line(latest),
                         "problem": (
@@ -202,7 +215,7 @@ def subscriptions_list(
         return
     for row in rows:
         c.console.print(Text(str(row["email"]), style="bold", overflow="fold"))
-        lines = [f"{row['topic']}: {row['schedule']}; {row['state']}"]
+        lines = [f"{row['topic']}: {row['schedule']}; {row['state']}; in {row['locale']}"]
         if row["last_digest"]:
             lines.append(f"last: {row['last_digest']}")
         if row["problem"]:

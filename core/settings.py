@@ -32,6 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from core import i18n
 from core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
@@ -125,6 +126,9 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = None
     metrics_token: SecretStr | None = None
     archive_public: bool = True
+    # The interface language when the reader chose none and the browser asks for none
+    # we have, and of the emails of subscribers who never chose (core/i18n.py).
+    default_locale: str = "en"
     crawl_trigger_limit: int = Field(default=10, ge=1)
 
     # Mail
@@ -248,6 +252,14 @@ class Settings(BaseSettings):
     def digest_chart_for(self, frequency: str) -> bool:
         """Whether digests of this frequency carry the stories-per-day chart."""
         return frequency in self.digest_chart.split(",")
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            return i18n.checked(value)
+        except i18n.UnknownLocaleError as exc:
+            raise ValueError(str(exc)) from exc
 
     @field_validator("database_url")
     @classmethod

@@ -419,6 +419,8 @@ class Subscriber(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # The language of the digests and notices ("ru", "en"); None: the default_locale setting.
+    locale: Mapped[str | None] = mapped_column(String(16))
     # Set when the mail provider reports a bounce or spam report: never mail again.
     suppressed_at: Mapped[datetime | None]
     suppressed_reason: Mapped[str | None] = mapped_column(String(100))

@@ -508,11 +508,13 @@ def get_subscriber(*, session: Session, email: str) -> Subscriber | None:
     return session.scalar(select(Subscriber).where(Subscriber.email == email.strip().lower()))
 
 
-def ensure_subscriber(*, session: Session, email: str, timezone: str = "UTC") -> Subscriber:
+def ensure_subscriber(
+    *, session: Session, email: str, timezone: str = "UTC", locale: str | None = None
+) -> Subscriber:
     """The subscriber with this address, created when new; it always has a link secret."""
     subscriber = get_subscriber(session=session, email=email)
     if subscriber is None:
-        subscriber = Subscriber(email=email.strip().lower(), timezone=timezone)
+        subscriber = Subscriber(email=email.strip().lower(), timezone=timezone, locale=locale)
         session.add(subscriber)
     if subscriber.token is None:
         subscriber.token = _new_secret()

@@ -284,7 +284,7 @@ def test_which_digests_carry_the_chart(
     _, image = _related_image(received.message)
     # A daily digest's own days are one: only today's bar is dark.
     _check_png(image.get_content(), darker=(NOW.date(),))
-    assert "2 in the last day (darker bars), 6 in the 27 days before." in html.get_content()
+    assert "2 on the last day (darker bar), 6 in the 27 days before." in html.get_content()
 
 
 def test_a_message_over_the_cap_with_the_chart_goes_without_it_and_keeps_every_entry(
@@ -346,3 +346,24 @@ def test_chart_setting_names_frequencies_or_off() -> None:
     assert Settings(digest_chart="none").to_env()["WIREWATCH_DIGEST_CHART"] == "off"
     with pytest.raises(ValueError, match="monthly is not a digest frequency"):
         Settings(digest_chart="monthly")
+
+
+def test_the_chart_is_worded_in_the_subscribers_language(
+    session_factory: sessionmaker[Session],
+    smtp_server: SmtpTestServer,
+    tmp_path: Path,
+    database_url: str,
+) -> None:
+    _seed(session_factory, Frequency.WEEKLY)
+    settings = _settings(tmp_path, database_url, smtp_url=smtp_server.url, default_locale="ru")
+    summary = send_due_digests(session_factory, settings, make_sender(settings), now=NOW)
+    assert summary.sent == 1, summary.errors
+    [received] = smtp_server.messages
+    html, _ = _related_image(received.message)
+    text = received.message.get_body(preferencelist=("plain",))
+    assert isinstance(text, EmailMessage)
+    assert f"Столбчатая диаграмма: материалы по теме «{TOPIC}» по дням (UTC)" in html
+    assert "(тёмные столбцы)" in html and "Подробнее на странице темы" in html
+    assert "за последние 7 дн." in text.get_content()
+    assert "Страница темы:" in text.get_content()
+    assert "Stories matching" not in html + text.get_content()

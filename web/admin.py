@@ -12,7 +12,7 @@ by ``wirewatch.events``, as by ``wirewatch events``.
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from core.netguard import AddressPolicy
 from db import queries
@@ -25,6 +25,7 @@ from wirewatch.catalog import CatalogError
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import SettingsDep, UnitOfWorkDep
+from web.locale import gettext, safe_next
 from web.pages import render
 from web.routes import sources_page_context
 
@@ -40,17 +41,9 @@ FIELD_CAP = 1000
 TEXT_CAP = 20_000
 
 
-def _safe_next(target: str) -> str:
-    """Only paths on this site: never redirect a login to another host."""
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -63,11 +56,12 @@ def login(
     g = guard(request)
     wait = request.app.state.login_limiter.hit(request.client.host if request.client else "")
     if wait or not same_origin(request) or not g.check_token(token):
-        context = {"next": _safe_next(next), "error": "that is not the admin token"}
+        _ = gettext(request)
+        context = {"next": safe_next(next), "error": _("that is not the admin token")}
         if wait:
-            context["error"] = "too many attempts; wait a minute"
+            context["error"] = _("too many attempts; wait a minute")
         return render(request, "login.html", context, status_code=429 if wait else 401)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         g.new_session(),

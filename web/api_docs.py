@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/api/docs", response_class=HTMLResponse)
 def docs_page(request: Request) -> HTMLResponse:
-    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+    response: HTMLResponse = request.app.state.templates.response(
         request, "api_docs.html", {"openapi_url": request.app.openapi_url}
     )
     response.headers["Content-Security-Policy"] = DOCS_CSP

@@ -10,7 +10,6 @@ from alerts.tokens import Tokens
 from core.settings import Settings, get_settings
 from db.session import make_engine, make_sessionmaker
 from fastapi import FastAPI, Request, Response
-from fastapi.templating import Jinja2Templates
 
 from web import (
     admin,
@@ -20,6 +19,7 @@ from web import (
     exports,
     feedback_pages,
     feeds,
+    locale,
     metrics,
     routes,
     sendgrid_events,
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = factory
-    app.state.templates = Jinja2Templates(directory=str(TEMPLATES))
+    app.state.templates = locale.LocalizedTemplates(TEMPLATES)
     app.state.guard = Guard.from_settings(settings)
     app.state.metrics = metrics.Metrics(factory)
     app.state.crawls = CrawlManager(settings, factory)
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return response
 
     app.include_router(routes.router)
+    app.include_router(locale.router)
     app.include_router(admin.router)
     app.include_router(subscribe_pages.router)
     app.include_router(feedback_pages.router)

@@ -15,8 +15,9 @@ from alerts.tokens import Tokens
 from core.settings import Settings
 from db.session import unit_of_work
 from fastapi import Depends, Request
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+
+from web.locale import LocalizedTemplates
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -48,8 +49,8 @@ def get_tokens(request: Request) -> Tokens:
     return tokens
 
 
-def get_templates(request: Request) -> Jinja2Templates:
-    templates: Jinja2Templates = request.app.state.templates
+def get_templates(request: Request) -> LocalizedTemplates:
+    templates: LocalizedTemplates = request.app.state.templates
     return templates
 
 
@@ -58,5 +59,5 @@ SessionDep = Annotated[Session, Depends(get_session)]
 UnitOfWorkDep = Annotated[Session, Depends(get_unit_of_work, scope="function")]
 FactoryDep = Annotated[sessionmaker[Session], Depends(get_factory)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+TemplatesDep = Annotated[LocalizedTemplates, Depends(get_templates)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]

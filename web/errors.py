@@ -7,6 +7,7 @@ them like any other text (ADVERSARIAL case 23).
 from __future__ import annotations
 
 from core.errors import NotFoundError, QueryError, SourceError
+from core.i18n import N_
 from db.search import SearchRequestError
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -15,14 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wirewatch.catalog import CatalogError
 from wirewatch.events import EventError
 
+from web.locale import gettext
 from web.pages import render
 
 TITLES = {
-    401: "Log in needed",
-    403: "Not allowed",
-    404: "Not found",
-    422: "Cannot do that",
-    429: "Too many requests",
+    401: N_("Log in needed"),
+    403: N_("Not allowed"),
+    404: N_("Not found"),
+    422: N_("Cannot do that"),
+    429: N_("Too many requests"),
 }
 
 
@@ -36,10 +38,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if not _wants_html(request):
         return await http_exception_handler(request, exc)
+    _ = gettext(request)
     context = {
         "status": exc.status_code,
-        "title": TITLES.get(exc.status_code, "Something went wrong"),
-        "message": exc.detail if isinstance(exc.detail, str) else "request refused",
+        "title": _(TITLES.get(exc.status_code, N_("Something went wrong"))),
+        "message": exc.detail if isinstance(exc.detail, str) else _("request refused"),
     }
     response = render(request, "error.html", context, status_code=exc.status_code)
     for name, value in (exc.headers or {}).items():

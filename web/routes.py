@@ -8,6 +8,7 @@ text reaches templates as plain strings (autoescaped) or as markup built by
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path as PathLib
 from typing import Annotated
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from wirewatch import archive, events
 from web import charts
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
+from web.locale import gettext
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
 
@@ -73,12 +75,12 @@ def index(
         request.app.state.metrics.search_seconds.labels("web").observe(
             time.perf_counter() - started
         )
-        context.update(_screen_context(screen, filters, limit))
+        context.update(_screen_context(screen, filters, limit, gettext(request)))
     return render(request, "index.html", context)
 
 
 def _screen_context(
-    screen: archive.SearchScreen, filters: Filters, limit: int
+    screen: archive.SearchScreen, filters: Filters, limit: int, _: Callable[[str], str]
 ) -> dict[str, object]:
     params = {k: v for k, v in _query_params(filters).items() if v not in ("", None)}
     days = screen.facets.by_day[-FACET_DAYS:] if screen.facets else []
@@ -88,9 +90,9 @@ def _screen_context(
         "days": days,
         "day_chart": charts.bar_chart(
             charts.fill_days(days),
-            title="Stories per day",
-            x_title="day (UTC)",
-            y_title="stories",
+            title=_("Stories per day"),
+            x_title=_("day (UTC)"),
+            y_title=_("stories"),
         ),
         "sources": screen.sources,
         "topics": screen.topics,
@@ -146,15 +148,19 @@ def topics_page(request: Request, session: SessionDep, _: Reader) -> Response:
 
 @router.get("/topics/{slug}", response_class=HTMLResponse)
 def topic_page(
-    request: Request, slug: Annotated[str, Path(max_length=100)], session: SessionDep, _: Reader
+    request: Request,
+    slug: Annotated[str, Path(max_length=100)],
+    session: SessionDep,
+    _reader: Reader,
 ) -> Response:
+    _ = gettext(request)
     overview = archive.topic_overview(session, slug)
     days = archive.facets(session, archive.SearchRequest(topic=slug)).by_day[-FACET_DAYS:]
     chart = charts.bar_chart(
         charts.fill_days(days),
-        title=f"{overview.topic.name}: matching stories per day",
-        x_title="day (UTC)",
-        y_title="stories",
+        title=_("%(topic)s: matching stories per day") % {"topic": overview.topic.name},
+        x_title=_("day (UTC)"),
+        y_title=_("stories"),
     )
     return render(request, "topic.html", {"overview": overview, "day_chart": chart})
 

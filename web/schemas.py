@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from alerts.sourcehealth import SourceRow
+from core import i18n
 from db.models import CrawlRun, Frequency, Source, SourceKind, Subscriber, Topic
 from pydantic import BaseModel, Field
 from wirewatch import catalog
@@ -449,6 +450,9 @@ class CrawlOut(BaseModel):
 
 # --- subscriptions (the JSON API under /api/subscriptions) ----------------------------
 
+# The interface languages of core.i18n.LOCALES (a test keeps the two the same).
+Locale = Literal["ru", "en"]
+
 
 class SubscribeIn(BaseModel):
     email: str = Field(max_length=320)
@@ -459,6 +463,8 @@ class SubscribeIn(BaseModel):
     weekday: int = Field(default=0, ge=0, le=6)
     include_updates: bool = True
     order: Literal["newest", "coverage"] = "newest"
+    # The emails' language; unset: the request's Accept-Language, else default_locale.
+    locale: Locale | None = None
 
 
 class ConfirmIn(BaseModel):
@@ -480,6 +486,8 @@ class SubscriptionOut(BaseModel):
 class SubscriberOut(BaseModel):
     email: str
     timezone: str
+    # None: the default_locale setting (the subscriber never chose).
+    locale: Locale | None
     suppressed: bool
     subscriptions: list[SubscriptionOut]
 
@@ -488,6 +496,7 @@ class SubscriberOut(BaseModel):
         return cls(
             email=subscriber.email,
             timezone=subscriber.timezone,
+            locale=subscriber.locale if subscriber.locale in i18n.LOCALES else None,
             suppressed=subscriber.suppressed_at is not None,
             subscriptions=[
                 SubscriptionOut(
@@ -518,4 +527,5 @@ class SubscriptionPatch(BaseModel):
 
 class PreferencesPatch(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
+    locale: Locale | None = None
     subscriptions: list[SubscriptionPatch] = Field(default_factory=list, max_length=50)

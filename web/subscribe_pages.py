@@ -23,13 +23,13 @@ from typing import Annotated, Any
 
 from alerts import subscribe as subs
 from alerts.tokens import TokenError, Tokens
+from core import i18n
 from core.errors import DeliveryError, NotFoundError, WirewatchError
 from core.settings import Settings
 from db import queries
 from db.models import Frequency, Subscriber, Subscription
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -42,6 +42,7 @@ from web.deps import (
     TokensDep,
     UnitOfWorkDep,
 )
+from web.locale import LocalizedTemplates, gettext, request_locale
 
 router = APIRouter()
 CSRF_COOKIE = "ww_csrf"
@@ -89,27 +90,30 @@ def _check_csrf(request: Request, tokens: Tokens, token: str) -> None:
 
 
 def _page(
-    templates: Jinja2Templates,
+    templates: LocalizedTemplates,
     request: Request,
     name: str,
     context: dict[str, Any],
     *,
     status: int = 200,
 ) -> Response:
-    response: Response = templates.TemplateResponse(request, name, context, status_code=status)
-    return response
+    return templates.response(request, name, context, status_code=status)
 
 
 # -- subscribe (form) -------------------------------------------------------------------------
 
 
 def _form_context(
-    session: Session, csrf: str, values: dict[str, Any], error: str | None = None
+    request: Request,
+    session: Session,
+    csrf: str,
+    values: dict[str, Any],
+    error: str | None = None,
 ) -> dict[str, Any]:
     return {
         "topics": queries.list_topics(session=session, enabled_only=True),
         "zones": _zones(),
-        "weekdays": subs.WEEKDAYS,
+        "weekdays": i18n.weekday_names(request_locale(request)),
         "form_csrf": csrf,
         "values": values,
         "error": error,
@@ -137,7 +141,10 @@ def subscribe_form(
     tokens: TokensDep,
 ) -> Response:
     cookie, csrf = _csrf_pair(request, tokens)
-    context = _form_context(session, csrf, dict(DEFAULT_FORM))
+    # The emails' language starts as the page's: the reader can read it.
+    context = _form_context(
+        request, session, csrf, {**DEFAULT_FORM, "locale": request_locale(request)}
+    )
     return _with_cookie(_page(templates, request, "subscribe.html", context), cookie, settings)
 
 
@@ -158,7 +165,9 @@ def subscribe_submit(
     weekday: Annotated[int, Form(ge=0, le=6)] = 0,
     include_updates: Annotated[bool, Form()] = False,
     ordering: Annotated[str, Form(max_length=16)] = "newest",
+    locale: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
+    locale = locale or request_locale(request)
     values = {
         "email": email,
         "topics": topics,
@@ -168,11 +177,13 @@ def subscribe_submit(
         "weekday": weekday,
         "include_updates": include_updates,
         "ordering": ordering,
+        "locale": locale,
     }
+    _ = gettext(request)
     cookie, fresh_csrf = _csrf_pair(request, tokens)
 
     def again(error: str, status: int) -> Response:
-        context = _form_context(session, fresh_csrf, values, error)
+        context = _form_context(request, session, fresh_csrf, values, error)
         page = _page(templates, request, "subscribe.html", context, status=status)
         return _with_cookie(page, cookie, settings)
 
@@ -181,7 +192,7 @@ def subscribe_submit(
     except TokenError as exc:
         return again(str(exc), 403)
     if wait := subscribing.wait(request):
-        page = again("Too many requests; try later.", 429)
+        page = again(_("Too many requests; try later."), 429)
         page.headers["Retry-After"] = str(wait)
         return page
     prefs = subs.Preferences(
@@ -191,6 +202,7 @@ def subscribe_submit(
         send_weekday=weekday,
         include_updates=include_updates,
         ordering=ordering,
+        locale=locale,
     )
     try:
         # Its own short transactions: the request is stored before the email goes out.
@@ -200,8 +212,8 @@ def subscribe_submit(
     except (subs.AddressError, subs.PreferenceError, NotFoundError) as exc:
         return again(str(exc), 400)
     except DeliveryError:
-        return again("We could not send email just now; please try later.", 503)
-    return _page(templates, request, "subscribe_sent.html", {"message": subscribing.ACCEPTED})
+        return again(_("We could not send email just now; please try later."), 503)
+    return _page(templates, request, "subscribe_sent.html", {"message": _(subscribing.ACCEPTED)})
 
 
 # -- confirm ---------------------------------------------------------------------------------
@@ -297,6 +309,7 @@ def unsubscribe_post(
 
 
 def _preferences_context(
+    request: Request,
     session: Session,
     subscriber: Subscriber,
     csrf: str,
@@ -320,7 +333,8 @@ def _preferences_context(
         "subscriber": subscriber,
         "rows": rows,
         "zones": _zones(),
-        "weekdays": subs.WEEKDAYS,
+        "weekdays": i18n.weekday_names(request_locale(request)),
+        "locale_default": request.app.state.settings.default_locale,
         "form_csrf": csrf,
         "saved": saved,
         "error": error,
@@ -341,7 +355,7 @@ def preferences_page(
     except TokenError as exc:
         return _page(templates, request, "preferences.html", {"error": str(exc)}, status=404)
     cookie, csrf = _csrf_pair(request, tokens)
-    context = _preferences_context(session, subscriber, csrf)
+    context = _preferences_context(request, session, subscriber, csrf)
     return _with_cookie(_page(templates, request, "preferences.html", context), cookie, settings)
 
 
@@ -385,6 +399,7 @@ def preferences_submit(
                 session,
                 subscriber,
                 timezone=fields.get("timezone") or None,
+                locale=fields.get("locale") or None,
                 changes=changes,
                 now=datetime.now(UTC),
             )
@@ -395,7 +410,7 @@ def preferences_submit(
         status, error = 400, str(exc)
     session.expire_all()
     subscriber = subs.subscriber_for_preferences(session, tokens, token)
-    context = _preferences_context(session, subscriber, csrf, saved=saved, error=error)
+    context = _preferences_context(request, session, subscriber, csrf, saved=saved, error=error)
     page = _page(templates, request, "preferences.html", context, status=status)
     return _with_cookie(page, cookie, settings)
 

@@ -15,6 +15,7 @@ from alerts import subscribe as subs
 from alerts.senders import make_sender
 from alerts.tokens import Tokens
 from core.errors import DeliveryError
+from core.i18n import N_
 from core.settings import Settings
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,7 @@ from web.ratelimit import RateLimiter
 log = logging.getLogger(__name__)
 
 RATE_WINDOW = 3600.0
-ACCEPTED = (
+ACCEPTED = N_(
     "If this address can receive mail, a confirmation link is on its way to it. "
     "Nothing is sent before the link is opened."
 )

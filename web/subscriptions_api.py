@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from web import schemas, subscribing
 from web.deps import FactoryDep, SessionDep, SettingsDep, TokensDep, UnitOfWorkDep
+from web.locale import request_locale
 
 router = APIRouter()
 
@@ -62,6 +63,7 @@ def api_subscribe(
         send_weekday=body.weekday,
         include_updates=body.include_updates,
         ordering=body.order,
+        locale=body.locale or request_locale(request),
     )
     try:
         subscribing.ask(
@@ -135,7 +137,12 @@ def api_update(
         changes.append(subs.Change(topic_slug=patch.topic, active=active, preferences=prefs))
     try:
         subs.update_preferences(
-            session, subscriber, timezone=body.timezone, changes=changes, now=datetime.now(UTC)
+            session,
+            subscriber,
+            timezone=body.timezone,
+            locale=body.locale,
+            changes=changes,
+            now=datetime.now(UTC),
         )
     except (subs.PreferenceError, NotFoundError) as exc:
         # Raising rolls the request's unit of work back: nothing of the patch is kept.
