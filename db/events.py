@@ -209,6 +209,15 @@ def event_members(
     return [(int(e), lead, int(s), src, lang) for e, lead, s, src, lang in rows]
 
 
+def pinned_story_ids(*, session: Session, story_ids: Iterable[int]) -> list[int]:
+    wanted = sorted(set(story_ids))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(select(Story.id).where(Story.id.in_(wanted), Story.event_pinned.is_(True)))
+    )
+
+
 def story_ids_of_event(*, session: Session, event_id: int) -> list[int]:
     return list(
         session.scalars(select(Story.id).where(Story.event_id == event_id).order_by(Story.id))
@@ -242,6 +251,16 @@ def move_stories(*, session: Session, story_ids: Sequence[int], event_id: int) -
         .where(Story.id.in_(list(story_ids)))
         .values(event_id=event_id, event_pinned=True)
     )
+
+
+def fold_event(*, session: Session, source_id: int, target_id: int) -> None:
+    """Every story of ``source_id`` joins ``target_id`` as placed (not pinned); the source is
+    deleted and developments recorded as following it follow the target."""
+    session.execute(update(Story).where(Story.event_id == source_id).values(event_id=target_id))
+    session.flush()
+    retarget_follows(session=session, old=source_id, new=target_id)
+    recount(session=session, event_id=source_id)
+    recount(session=session, event_id=target_id)
 
 
 def event_of_cluster(*, session: Session, cluster_id: int, exclude: int) -> int | None:

@@ -44,11 +44,6 @@ def _site_key(url: str) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: four manifest events come out as two entries each (a Russian or Tajik "
-    "report and its English or Telegram report left apart); see docs/dedup.md, Known limits",
-)
 def test_demo_digest_lists_each_manifest_event_once(tmp_path: Path) -> None:
     reset_context(AppContext(settings=Settings(data_dir=tmp_path)))
     result = CliRunner().invoke(app, ["demo"])

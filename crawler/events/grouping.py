@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 from crawler.events.pairs import (
     DocumentFrequencies,
@@ -28,6 +30,9 @@ from crawler.events.pairs import (
 from crawler.events.signature import EventSignature
 
 WINDOW = timedelta(days=4)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me"})
+T = TypeVar("T")
 # Compare a report with at most this many members of a candidate event (its
 # first and its most recent ones): a large event is well represented by them.
 MAX_MEMBERS = 8
@@ -67,18 +72,73 @@ def best_event(
     the others is more often a related event than a report of this one, and
     the mean keeps events from growing by chains of single resemblances.
     """
-    best: EventDraft | None = None
-    best_score = 0.0
+    found = joinable(signature, events, score, threshold)
+    return found[0] if found else (None, 0.0)
+
+
+def joinable(
+    signature: EventSignature,
+    events: Sequence[EventDraft],
+    score: Callable[[EventSignature, EventSignature], float],
+    threshold: float,
+) -> list[tuple[EventDraft, float]]:
+    """The candidate events this report resembles at ``threshold`` or more, best first."""
+    found = []
     for event in events:
         members = event.sample()
-        value = (
-            sum(score(signature, member) for member in members) / len(members) if members else 0.0
-        )
-        if value > best_score:
-            best, best_score = event, value
-    if best_score < threshold:
-        return None, best_score
-    return best, best_score
+        if members:
+            value = mean_resemblance(signature, members, score)
+            if value >= threshold:
+                found.append((event, value))
+    return sorted(found, key=lambda pair: -pair[1])
+
+
+def mean_resemblance(
+    signature: EventSignature,
+    members: Sequence[EventSignature],
+    score: Callable[[EventSignature, EventSignature], float],
+) -> float:
+    return sum(score(signature, member) for member in members) / len(members)
+
+
+def is_post(signature: EventSignature) -> bool:
+    """A Telegram channel post (its address is on t.me)."""
+    return bool(signature.url) and urlsplit(signature.url).hostname in TELEGRAM_HOSTS
+
+
+def posts_only(members: Sequence[EventSignature]) -> bool:
+    return all(is_post(m) for m in members)
+
+
+def to_fold(
+    signature: EventSignature,
+    found: Sequence[T],
+    members: Callable[[T], Sequence[EventSignature]],
+) -> tuple[T, list[T]]:
+    """The event a report joins among those it could join, and the events folded into it.
+
+    A channel post's line or two rarely resembles a report in another language
+    enough to join it, so a post can start an event of its own, which the
+    article in the post's language then joins: two events of one happening, one
+    per language. An article that could join both shows it. Only that case is
+    folded: events of posts alone, in the article's language, into the event
+    holding articles that it resembles most, when that event has no report in
+    the article's language yet. Folding any events of posts alone, whatever
+    their language, merged different events of one family on the development
+    part.
+    """
+    with_articles = [event for event in found if not posts_only(members(event))]
+    if not with_articles:
+        return found[0], []
+    target = with_articles[0]  # the one it resembles most
+    if any(m.lang == signature.lang for m in members(target)):
+        return found[0], []
+    folded = [
+        event
+        for event in found
+        if event is not target and all(m.lang == signature.lang for m in members(event))
+    ]
+    return (target, folded) if folded else (found[0], [])
 
 
 def group(
@@ -103,13 +163,32 @@ def group(
     )
     events: list[EventDraft] = []
     assigned = [0] * len(signatures)
+    merged_into: dict[int, int] = {}
     for index in order:
         signature = signatures[index]
         open_events = [e for e in events if in_window(e.first, signature.published, window)]
-        event, _ = best_event(signature, open_events, score, limit)
-        if event is None:
+        found = [event for event, _ in joinable(signature, open_events, score, limit)]
+        if not found:
             event = EventDraft(key=len(events), first=signature.published)
             events.append(event)
+        else:
+            event, folded = to_fold(signature, found, lambda e: e.members)
+            for other in folded:
+                event.members = sorted(event.members + other.members, key=_published_key)
+                firsts = [e.first for e in (event, other) if e.first is not None]
+                event.first = min(firsts) if firsts else None
+                merged_into[other.key] = event.key
+                events.remove(other)
         event.members.append(signature)
         assigned[index] = event.key
-    return assigned
+
+    def final(key: int) -> int:
+        while key in merged_into:
+            key = merged_into[key]
+        return key
+
+    return [final(key) for key in assigned]
+
+
+def _published_key(signature: EventSignature) -> tuple[bool, datetime]:
+    return (signature.published is None, signature.published or _EPOCH)

@@ -24,8 +24,8 @@ from db.models import Event, Story
 from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
-from crawler.events.grouping import MAX_MEMBERS, WINDOW
-from crawler.events.links import linked_event_id
+from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
+from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
     PairModel,
     background,
@@ -87,16 +87,34 @@ class EventIndex:
             queries.join_event(session=session, event=copied, story=story, at=at)
             return Placement(copied.id, True, 1.0)
         tied = self._event_of_links(session, story, signature, at)
-        if tied is not None:
+        if tied is not None and not self._only_posts_linking(session, tied, story):
             queries.join_event(session=session, event=tied, story=story, at=at)
             return Placement(tied.id, True, 1.0)
-        best_id, best_score = self._best_event(session, story, signature, keys, terms, at)
-        if best_id is not None:
-            event = queries.events_by_id(session=session, ids=[best_id])[best_id]
-            queries.join_event(session=session, event=event, story=story, at=at)
-            return Placement(event.id, True, best_score)
-        event = queries.start_event(session=session, story=story, at=at)
-        return Placement(event.id, False, best_score)
+        found, best_score = self._joinable(
+            session, story, signature, keys, terms, at, exclude={tied.id} if tied else set()
+        )
+        if tied is not None and not found:
+            queries.join_event(session=session, event=tied, story=story, at=at)
+            return Placement(tied.id, True, 1.0)
+        if not found:
+            event = queries.start_event(session=session, story=story, at=at)
+            return Placement(event.id, False, best_score)
+        # The posts that linked here started an event of their own only because a line
+        # and a link resemble nothing: the article speaks for them, wherever it goes.
+        fold = [tied.id] if tied is not None else []
+        target_id, others = to_fold(signature, list(found), lambda event_id: found[event_id])
+        fold += [
+            i
+            for i in others
+            if not queries.pinned_story_ids(
+                session=session, story_ids=queries.story_ids_of_event(session=session, event_id=i)
+            )
+        ]
+        event = queries.events_by_id(session=session, ids=[target_id])[target_id]
+        queries.join_event(session=session, event=event, story=story, at=at)
+        for source_id in fold:
+            queries.fold_event(session=session, source_id=source_id, target_id=target_id)
+        return Placement(event.id, True, best_score)
 
     def _event_of_links(
         self, session: Session, story: Story, signature: EventSignature, at: datetime
@@ -110,6 +128,13 @@ class EventIndex:
             return None
         return event
 
+    def _only_posts_linking(self, session: Session, event: Event, story: Story) -> bool:
+        """Whether the event holds nothing but unpinned stories linking to this one."""
+        linking = {s.id for s in linking_to(session, story)}
+        members = queries.story_ids_of_event(session=session, event_id=event.id)
+        pinned = queries.pinned_story_ids(session=session, story_ids=members)
+        return bool(members) and set(members) <= linking and not pinned
+
     def _event_of_cluster(self, session: Session, story: Story) -> Event | None:
         if story.cluster_id is None:
             return None
@@ -120,7 +145,7 @@ class EventIndex:
             return None
         return queries.events_by_id(session=session, ids=[event_id]).get(event_id)
 
-    def _best_event(
+    def _joinable(
         self,
         session: Session,
         story: Story,
@@ -128,7 +153,10 @@ class EventIndex:
         keys: list[int],
         terms: set[str],
         at: datetime,
-    ) -> tuple[int | None, float]:
+        exclude: set[int],
+    ) -> tuple[dict[int, list[EventSignature]], float]:
+        """The open events this story may join, best first, with their compared members;
+        and the best mean resemblance found (reported even when under the threshold)."""
         candidates = queries.candidate_stories(
             session=session,
             keys=keys,
@@ -139,7 +167,9 @@ class EventIndex:
         )
         event_ids = {event_id for _, event_id in candidates}
         events = queries.events_by_id(session=session, ids=event_ids)
-        open_ids = [i for i, e in events.items() if abs(at - e.first_at) <= WINDOW]
+        open_ids = [
+            i for i, e in events.items() if abs(at - e.first_at) <= WINDOW and i not in exclude
+        ]
         members = {
             event_id: [from_json(data) for data in found]
             for event_id, found in queries.member_signatures(
@@ -147,7 +177,7 @@ class EventIndex:
             ).items()
         }
         if not members:
-            return None, 0.0
+            return {}, 0.0
         all_terms = set(terms)
         for found in members.values():
             for member in found:
@@ -166,16 +196,18 @@ class EventIndex:
                 weight = weights[key] = math.log((total + 1) / (count + 1)) + 1.0
             return weight
 
-        best_id, best_score = None, 0.0
-        for event_id, found in members.items():
-            score = sum(
-                self.model.probability(pair_features(signature, member, idf)) for member in found
-            ) / len(found)
-            if score > best_score:
-                best_id, best_score = event_id, score
-        if best_score < self.model.threshold:
-            return None, best_score
-        return best_id, best_score
+        def score(a: EventSignature, b: EventSignature) -> float:
+            return self.model.probability(pair_features(a, b, idf))
+
+        scored = sorted(
+            (
+                (event_id, mean_resemblance(signature, found, score))
+                for event_id, found in members.items()
+            ),
+            key=lambda pair: -pair[1],
+        )
+        best = scored[0][1] if scored else 0.0
+        return {i: members[i] for i, value in scored if value >= self.model.threshold}, best
 
 
 def _when(story: Story) -> datetime:

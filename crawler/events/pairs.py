@@ -39,6 +39,13 @@ FEATURES = (
     "link",
     "concepts_x_other_lang",
     "names_x_other_lang",
+    "title_concepts",
+    "title_concepts_x_other_lang",
+    "title_actions_conflict",
+    "title_places_conflict",
+    "names_overlap_x_other_lang",
+    "title_countries_conflict",
+    "title_repeat_mismatch",
 )
 
 Idf = Callable[[str], float]
@@ -114,6 +121,9 @@ def pair_features(
     both_actions = bool(actions_a and actions_b)
     shared_numbers = a.numbers & b.numbers
     both_numbers = bool(a.numbers and b.numbers)
+    # What the headlines say happened, in any language: the body's background
+    # (earlier offices, other agreements) blurs the body's concepts.
+    headline = _weighted_cosine(a.title_concepts, b.title_concepts, idf, "c:")
     return [
         concepts,
         _weighted_jaccard(places_a, places_b, idf, "c:"),
@@ -133,7 +143,63 @@ def pair_features(
         float(_linked(a, b)),
         concepts * (1.0 - same_lang),
         names * (1.0 - same_lang),
+        headline,
+        headline * (1.0 - same_lang),
+        float(_disjoint(_actions(a.title_concepts, lexicon), _actions(b.title_concepts, lexicon))),
+        float(_disjoint(_places(a.title_concepts, lexicon), _places(b.title_concepts, lexicon))),
+        _weighted_overlap(a.names, b.names, idf, "n:") * (1.0 - same_lang),
+        float(
+            _each_lacks(
+                _countries(a.title_concepts, lexicon), _countries(b.title_concepts, lexicon)
+            )
+        ),
+        float(a.title_repeat != b.title_repeat),
     ]
+
+
+# Cities the alias table names as entities rather than as lexicon places.
+_CITY_ENTITIES = frozenset({"moscow", "dushanbe"})
+
+
+def _actions(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
+    return {c for c in concepts if lexicon.kind(c) == "action"}
+
+
+def _places(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
+    """Where a headline puts the happening: foreign places and cities, not the home countries."""
+    return {
+        c
+        for c in concepts
+        if lexicon.kind(c) == "place" or c in _CITY_ENTITIES or c.endswith("-cities")
+    }
+
+
+# The region's own states are entities in the alias table, not lexicon places.
+_HOME_COUNTRIES = frozenset({"tajikistan", "russia", "uzbekistan", "kyrgyzstan", "kazakhstan"})
+
+
+def _countries(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
+    """The states a headline names: who acts (Tajikistan and Qatar, or Uzbekistan and Korea)."""
+    return {c for c in concepts if c in _HOME_COUNTRIES or lexicon.kind(c) == "place"}
+
+
+def _each_lacks(a: set[str], b: set[str]) -> bool:
+    """Each side names one the other does not: other actors, not one side saying less."""
+    return bool(a - b and b - a)
+
+
+def _disjoint(a: set[str], b: set[str]) -> bool:
+    return bool(a and b and not a & b)
+
+
+def _weighted_overlap(
+    a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
+) -> float:
+    """Shared weight over the smaller side's: a report that names few people shares them all."""
+    if not a or not b:
+        return 0.0
+    smaller = min(sum(idf(prefix + k) for k in a), sum(idf(prefix + k) for k in b))
+    return sum(idf(prefix + k) for k in a & b) / smaller
 
 
 def _linked(a: EventSignature, b: EventSignature) -> bool:

@@ -6,7 +6,8 @@ of act (an office opened, an agreement signed), the same figures, and a time.
 A signature keeps exactly those:
 
 * ``concepts``: the beat's concepts and entities (core.lexicon), the same
-  names whatever the language;
+  names whatever the language; ``title_concepts`` those of the headline alone,
+  which says what happened more plainly than the body's background paragraphs;
 * ``words``: content-word stems with their counts (title words count twice),
   for reports in one language;
 * ``names``: transliteration skeletons of capitalised words, so "Душанбе",
@@ -177,6 +178,8 @@ class EventSignature:
     names: frozenset[str]
     numbers: frozenset[str]
     title_words: frozenset[str] = frozenset()
+    title_concepts: frozenset[str] = frozenset()
+    title_repeat: bool = False
     lang: str | None = None
     published: datetime | None = None
     url: str | None = None
@@ -209,9 +212,15 @@ def signature_of(
                     title_words.add(key)
     return EventSignature(
         concepts=lexicon.concepts_of(analysed),
+        title_concepts=lexicon.concepts_of(
+            analyze_document(Document(title=title, text="", lang=analysed.lang or lang))
+        )
+        if title
+        else frozenset(),
         words=dict(words.most_common(MAX_WORDS)),
         names=frozenset(_names(title) | _names(text)),
         title_words=frozenset(title_words),
+        title_repeat=repeats(title),
         numbers=frozenset(_numbers(f"{title}\n{text}")),
         lang=analysed.lang or None,
         published=published,
@@ -219,6 +228,34 @@ def signature_of(
         links=frozenset(links),
         source=source,
     )
+
+
+# Headline words that say the happening is not the first of its kind: a second
+# flight, talks resumed. Folded prefixes, Russian, Tajik and English.
+_REPEAT_PREFIXES = (
+    "втор",
+    "трет",
+    "очередн",
+    "снова",
+    "вновь",
+    "возобнов",
+    "повторн",
+    "дуввум",
+    "сеюм",
+    "навбати",
+    "такрор",
+    "second",
+    "third",
+    "another",
+    "again",
+    "resum",
+    "renew",
+)
+
+
+def repeats(title: str) -> bool:
+    """Whether the headline says this is a repeat (a second flight, resumed talks)."""
+    return any(fold_word(w).startswith(_REPEAT_PREFIXES) for w in _WORD.findall(title))
 
 
 def _word_key(form: str, lang: str | None) -> str | None:
