@@ -224,3 +224,44 @@ def test_a_bad_item_costs_only_itself_and_holds_its_feeds_validators(
         assert source is not None and source.etag is None  # fetched in full next time
     run = _run(session_factory, crawl.run_id)
     assert (run.new, run.failed, run.sources_done) == (2, 1, 1)
+
+
+def test_a_lone_item_that_cannot_be_stored_is_answered_not_left_waiting(
+    crawl: Crawl, session_factory: sessionmaker[Session]
+) -> None:
+    """A batch of one flushed by the window's timer has nobody to raise to: its item is
+    dropped and counted as failed, so whoever waits for it (a crawl worker's run) moves on."""
+    bad = _story(1, crawl.source_id)
+    crawl.submit(bad)
+    bad.event_signature = "not a signature"  # placing the new story raises (not the database)
+    crawl.pipeline.flush()  # what the timer does when the window ends
+    assert len(crawl.outcomes) == 1 and isinstance(crawl.outcomes[0], DropItem)
+    assert "could not store" in str(crawl.outcomes[0])
+    with session_factory() as session:
+        assert session.scalars(select(Story)).all() == []
+    run = _run(session_factory, crawl.run_id)
+    assert (run.new, run.failed) == (0, 1)
+
+
+def test_items_of_other_runs_count_toward_their_own_run_in_the_same_batch(
+    crawl: Crawl, session_factory: sessionmaker[Session]
+) -> None:
+    """A crawl worker serves several runs: an item tagged with its run is counted there."""
+    with unit_of_work(session_factory) as session:
+        other = queries.create_crawl_run(session=session, source_id=None, trigger="test").id
+    fetch = SourceFetchItem(
+        crawl.source_id, "wire", "https://wire.example/rss", 404, error="HTTP 404", run_id=other
+    )
+    crawl.submit(fetch)
+    for n in range(3):
+        crawl.submit(_story(n, crawl.source_id))
+    for n in range(3, 5):
+        item = _story(n, crawl.source_id)
+        item.run_id = other
+        crawl.submit(item)
+    crawl.pipeline.flush()
+    assert crawl.writes.commits == 1
+    mine, theirs = _run(session_factory, crawl.run_id), _run(session_factory, other)
+    assert (mine.new, mine.sources_done, mine.errors) == (3, 0, [])
+    assert (theirs.new, theirs.sources_done, theirs.sources_failed) == (2, 1, 1)
+    assert [e["error"] for e in theirs.errors] == ["HTTP 404"]

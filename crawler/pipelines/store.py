@@ -18,10 +18,14 @@ Entries the spider marks as already stored (the feed shows them unchanged) cost
 one bulk touch per batch, not a story transaction each.
 
 Counts go to the crawl run in the same transaction as the stories, so progress
-shown to users is never ahead of (or behind) what is stored. When a batch
-cannot be stored, its items are tried again one transaction each, so a bad
-item costs only itself; an item the database refuses even then is counted as
-failed and the run ends failed: nothing is dropped with only a log line.
+shown to users is never ahead of (or behind) what is stored. A crawl worker
+serves several runs at once: its items say which run they count toward
+(``run_id``), and a batch adds to each of its runs. When a batch cannot be
+stored, its items are tried again one transaction each, so a bad item costs
+only itself; an item that cannot be stored even then (the database refuses it,
+or storing it raised) is counted as failed on its run and dropped, and the run
+ends failed: nothing is dropped with only a log line, and no item is left
+waiting (a batch stored by the timer has nobody to raise to).
 
 A full disk is not a passing fault: the first "database or disk is full" stops
 the crawl at once (close reason ``database_full``, which fails the run and makes
@@ -87,11 +91,15 @@ class _Waiting:
 
 @dataclass
 class _Tally:
-    """What one batch adds to the crawl run and its sources, written once per batch."""
+    """What one batch adds to its crawl runs and sources, written once per batch."""
 
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: dict[int, Counter[str]] = field(default_factory=dict)
     newest: dict[int, datetime] = field(default_factory=dict)
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+    def add(self, run_id: int | None, **counts: int) -> None:
+        if run_id is not None:
+            self.counts.setdefault(run_id, Counter()).update(counts)
 
 
 class StorePipeline:
@@ -134,6 +142,10 @@ class StorePipeline:
     def run_id(self) -> int | None:
         spider = self.crawler.spider
         return getattr(spider, "run_id", None)
+
+    def run_of(self, item: Storable) -> int | None:
+        """The run an item counts toward: its own (a crawl worker's), else the spider's."""
+        return item.run_id if item.run_id is not None else self.run_id
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Storable):
@@ -212,9 +224,10 @@ class StorePipeline:
             log.warning("a batch of %d could not be stored (%s); one at a time", len(batch), exc)
             self._store_one_by_one(batch)
             return
-        except Exception:  # not the database's fault: find the item that is
+        except Exception as exc:  # noqa: BLE001 - not the database's fault: find the item
             if len(batch) == 1:
-                raise
+                self._failed(batch[0], exc)
+                return
             self._store_one_by_one(batch)
             return
         for waiting in batch:
@@ -230,8 +243,8 @@ class StorePipeline:
                     self._drop_all(batch[index:])
                     return
                 self._failed(waiting, exc)
-            except Exception as exc:  # noqa: BLE001 - Scrapy logs it with the item
-                waiting.done.errback(exc)
+            except Exception as exc:  # noqa: BLE001 - logged with its traceback by _failed
+                self._failed(waiting, exc)
             else:
                 self._stored(waiting)
 
@@ -247,10 +260,10 @@ class StorePipeline:
                     self._store_story(session, item, tally)
             for source_id, when in tally.newest.items():
                 sources.record_new_story(session=session, source_id=source_id, when=when)
-            if self.run_id is not None:
-                queries.add_crawl_counts(session=session, run_id=self.run_id, **tally.counts)
-                for error in tally.errors:
-                    queries.add_crawl_error(session=session, run_id=self.run_id, error=error)
+            for run_id, counts in tally.counts.items():
+                queries.add_crawl_counts(session=session, run_id=run_id, **counts)
+            for run_id, error in tally.errors:
+                queries.add_crawl_error(session=session, run_id=run_id, error=error)
 
     def _touch_known(self, session: Session, items: list[Storable], tally: _Tally) -> None:
         """Stories the feed shows unchanged: one UPDATE for the batch, nothing compared."""
@@ -261,7 +274,7 @@ class StorePipeline:
         stories.touch_stories(session=session, url_keys={i.url_key for i in known}, when=when)
         for item in known:
             item.store_status = "duplicate"
-        tally.counts.update(fetched=len(known), duplicates=len(known))
+            tally.add(self.run_of(item), fetched=1, duplicates=1)
 
     def _store_story(self, session: Session, item: StoryItem, tally: _Tally) -> None:
         if item.via_search:
@@ -269,18 +282,19 @@ class StorePipeline:
         outcome = store_story(session, item, note_source=False)
         item.story_id = outcome.story_id
         item.store_status = outcome.status
-        tally.counts["fetched"] += 1
+        run_id = self.run_of(item)
+        tally.add(run_id, fetched=1)
         if outcome.status == "new":
-            tally.counts["new"] += 1
+            tally.add(run_id, new=1)
             if item.source_id is not None:
                 when = item.fetched_at or datetime.now(UTC)
                 tally.newest[item.source_id] = max(when, tally.newest.get(item.source_id, when))
             if item.event_signature is not None:
                 self._place_event(session, item)
         elif outcome.status == "updated":
-            tally.counts["updated"] += 1
+            tally.add(run_id, updated=1)
         else:
-            tally.counts["duplicates"] += 1
+            tally.add(run_id, duplicates=1)
 
     def _place_event(self, session: Session, item: StoryItem) -> None:
         story = session.get(Story, item.story_id)
@@ -316,15 +330,17 @@ class StorePipeline:
                 session=session, source_id=item.source_id, problem=item.malformed
             )
         self.polling.schedule(session, item, now)
-        tally.counts["sources_done"] += 1
+        run_id = self.run_of(item)
+        tally.add(run_id, sources_done=1)
         if item.error:
-            tally.counts["failed"] += 1
-            tally.counts["sources_failed"] += 1
+            tally.add(run_id, failed=1, sources_failed=1)
         if item.not_modified:
-            tally.counts["not_modified"] += 1
+            tally.add(run_id, not_modified=1)
         problem = item.error or (f"malformed feed: {item.malformed}" if item.malformed else None)
-        if problem:
-            tally.errors.append({"source": item.source_name, "url": item.url, "error": problem})
+        if problem and run_id is not None:
+            tally.errors.append(
+                (run_id, {"source": item.source_name, "url": item.url, "error": problem})
+            )
 
     # -- outcomes ----------------------------------------------------------------------
 
@@ -364,12 +380,16 @@ class StorePipeline:
         if engine is not None and self._closing is None:
             self._closing = deferred_from_coro(engine.close_spider_async(reason=DATABASE_FULL))
 
-    def _count_failure_best_effort(self, item: Any, exc: Exception) -> None:
-        log.error("storage failed for %s: %s", getattr(item, "url", item), exc)
-        if self.run_id is None:
+    def _count_failure_best_effort(self, item: Storable, exc: Exception) -> None:
+        database_error = isinstance(exc, OperationalError | DBAPIError)
+        log.error(
+            "storage failed for %s: %s", item.url, exc, exc_info=None if database_error else exc
+        )
+        run_id = self.run_of(item)
+        if run_id is None:
             return
         try:
             with unit_of_work(self.factory) as session:
-                queries.add_crawl_counts(session=session, run_id=self.run_id, failed=1)
+                queries.add_crawl_counts(session=session, run_id=run_id, failed=1)
         except (OperationalError, DBAPIError):
-            log.error("could not record the failure on crawl run %s either", self.run_id)
+            log.error("could not record the failure on crawl run %s either", run_id)
