@@ -176,6 +176,11 @@ def measure(kind: str, url: str, workdir: Path, tree: Path) -> Sample:
         outbox_dir=outbox,
         mail_transport="outbox",
         allow_private_hosts=["127.0.0.1"],
+        # The source is due every minute, as its interval says: not adaptive
+        # polling's estimate, never under its 5-minute floor by default.
+        adaptive_polling=False,
+        poll_min_minutes=1,
+        poll_jitter=0,
     )
     with unit_of_work(factory) as session:
         queries.upsert_source(
