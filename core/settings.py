@@ -159,6 +159,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Instant digests wait at most this long for the crawl in progress to finish.
     instant_batch_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+    # How often the running service looks for crawls of other processes that ended,
+    # stories waiting to be matched and instant messages whose wait is over.
+    instant_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     # Subscriptions: signing key for links in emails (generated into data_dir when unset),
     # the SendGrid event webhook's verification key, and the subscribe rate limit.
@@ -204,6 +207,9 @@ class Settings(BaseSettings):
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.
     crawl_workers: bool = False
+    # Stories are stored in batches: this many, or what arrived within this many seconds.
+    store_batch_size: int = Field(default=20, ge=1, le=1000)
+    store_batch_seconds: float = Field(default=0.2, ge=0, le=60)
 
     # Scheduler
     scheduler_tick_seconds: int = Field(default=60, ge=1)

@@ -51,6 +51,9 @@ class StoryItem:
     # Found through a search feed: the store pipeline files it under the outlet
     # whose page it is (the host of ``url``, the page's address after redirects).
     via_search: bool = False
+    # The crawl run it counts toward, when one spider serves several (crawl
+    # workers); None: the spider's own run.
+    run_id: int | None = None
 
     @classmethod
     def from_entry(
@@ -103,3 +106,5 @@ class SourceFetchItem:
     # new stories are stored).
     hints: PollHints = field(default_factory=PollHints)
     published: list[datetime] = field(default_factory=list)
+    # As StoryItem.run_id.
+    run_id: int | None = None

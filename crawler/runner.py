@@ -89,6 +89,9 @@ class CrawlHandle:
     heartbeat: Heartbeat | None = field(default=None, repr=False)
     # A crawl handed to the long-running crawler workers (no process of its own).
     queued: QueuedRun | None = field(default=None, repr=False)
+    # The run as settled, once (whoever settles first: the exit watcher or a caller).
+    settled: CrawlRun | None = field(default=None, repr=False)
+    _settling: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def process(self) -> subprocess.Popen[bytes]:
@@ -119,12 +122,19 @@ def start_crawl(
     crawl_all: bool = False,
     trigger: str = "manual",
     workers: int = 1,
+    on_settled: Callable[[CrawlRun], None] | None = None,
 ) -> CrawlHandle:
     """Record a crawl run and start its crawler process (or ``workers`` of them).
 
     Several workers share one request queue and duplicate filter in Redis
     (scrapy-redis), keyed by the run, so each feed and article is fetched once
     by whichever worker is free.
+
+    A run with processes of its own is settled the moment the last one exits (a
+    watcher thread), not when the caller next looks (a run queued for crawler
+    workers is settled by its caller, which follows its work in Redis): instant digests wait while a crawl counts as
+    running. ``on_settled`` is then called with the settled run (the scheduler
+    wakes its digest job with it).
     """
     if workers < 1:
         raise ConfigError(f"workers must be at least 1, not {workers}")
@@ -161,6 +171,7 @@ def start_crawl(
         queued.enqueue(int(i) for i in source_ids.split(",") if i)
         handle = CrawlHandle(run_id, [], log_path, settings.redis_url, queued=queued)
         handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+        # Settled by its caller, which follows the run's outstanding work in Redis.
         return handle
     # The sources are chosen here, once: every worker crawls exactly these.
     args = [sys.executable, "-m", "scrapy", "crawl", "feeds", "-a", f"run_id={run_id}"]
@@ -182,7 +193,32 @@ def start_crawl(
             )
     handle = CrawlHandle(run_id, processes, log_path, settings.redis_url)
     handle.heartbeat = Heartbeat(factory, run_id, handle.running).start()
+    _settle_on_exit(factory, handle, on_settled)
     return handle
+
+
+def _settle_on_exit(
+    factory: sessionmaker[Session],
+    handle: CrawlHandle,
+    on_settled: Callable[[CrawlRun], None] | None,
+) -> threading.Thread:
+    """Settle the run as soon as its workers exit, then tell ``on_settled``."""
+
+    def watch() -> None:
+        try:
+            run = settle(factory, handle)
+        except Exception:  # the caller's own settle (or the reaper) records it later
+            log.exception("crawl #%s: could not record its end", handle.run_id)
+            return
+        if on_settled is not None:
+            try:
+                on_settled(run)
+            except Exception:
+                log.exception("crawl #%s: its end was recorded, the follow-up failed", run.id)
+
+    thread = threading.Thread(target=watch, name=f"settle-{handle.run_id}", daemon=True)
+    thread.start()
+    return thread
 
 
 def redis_key(run_id: int, what: str) -> str:
@@ -190,8 +226,21 @@ def redis_key(run_id: int, what: str) -> str:
 
 
 def settle(factory: sessionmaker[Session], handle: CrawlHandle) -> CrawlRun:
-    """Wait for every worker, then record the run's outcome (a crashed worker fails it)."""
+    """Wait for every worker, then record the run's outcome (a crashed worker fails it).
+
+    Recorded once: a second caller (the exit watcher and the CLI both settle)
+    gets the run as the first one settled it.
+    """
     codes = handle.wait()
+    with handle._settling:
+        if handle.settled is None:
+            handle.settled = _record_outcome(factory, handle, codes)
+        return handle.settled
+
+
+def _record_outcome(
+    factory: sessionmaker[Session], handle: CrawlHandle, codes: list[int]
+) -> CrawlRun:
     if handle.heartbeat is not None:
         handle.heartbeat.stop()
     _forget_queue(handle)

@@ -42,6 +42,8 @@ WIREWATCH_POLL_MAX_MINUTES = _settings.poll_max_minutes
 WIREWATCH_POLL_JITTER = _settings.poll_jitter
 WIREWATCH_SITEMAP_WINDOW_HOURS = _settings.sitemap_window_hours
 WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
+WIREWATCH_STORE_BATCH_SIZE = _settings.store_batch_size
+WIREWATCH_STORE_BATCH_SECONDS = _settings.store_batch_seconds
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -21,7 +21,14 @@ from crawler.items import StoryItem
 from crawler.urls import CANONICALIZER_VERSION
 
 
-def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
+def store_story(
+    session: Session, item: StoryItem, *, note_source: bool = True
+) -> queries.StoreOutcome:
+    """Store one sighting in the caller's transaction.
+
+    ``note_source=False`` leaves the source's last-new-story time to the caller,
+    which a batch writes once per source instead of once per story.
+    """
     now = item.fetched_at or datetime.now(UTC)
     if queries.is_tombstoned(session=session, url_key=item.url_key):
         return queries.StoreOutcome(None, "tombstoned")
@@ -35,7 +42,7 @@ def store_story(session: Session, item: StoryItem) -> queries.StoreOutcome:
             published_at=item.published,
             fetched_at=now,
         )
-        if item.source_id is not None:
+        if note_source and item.source_id is not None:
             sources.record_new_story(session=session, source_id=item.source_id, when=now)
         return queries.StoreOutcome(new_id, "new")
     story = queries.story_by_key(session=session, url_key=item.url_key)

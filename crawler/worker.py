@@ -16,7 +16,8 @@ Who settles the run: the process that queued it (it owns the run, see
 * +1 per request of the run that a worker schedules, except a request that
   replaces one already counted (a retry, a redirect);
 * +1 per item a callback yields, -1 when the item has passed the pipelines
-  (stored, dropped or failed);
+  (stored, dropped or failed): the store pipeline holds an item until the
+  batch it is stored in has committed, so that is after its counts are written;
 * -1 when a callback or errback of the run's request has finished.
 
 A worker killed mid-crawl loses what it held, so the count stops moving: the
@@ -26,8 +27,9 @@ This module is imported by the queuing side (the web app among them), so it
 does not import Scrapy; the spider is ``crawler.spiders.worker``.
 
 Runs share the workers, so the store pipeline cannot take the run from the
-spider (``run_id`` stays None); the worker adds each item's counts to its run
-when the item has passed the pipelines, one short transaction per item.
+spider (its ``run_id`` stays None): the worker tags each item with its run
+(``StoryItem.run_id``), and each store batch adds its items' counts to their
+runs in the batch's own transaction.
 """
 
 from __future__ import annotations
@@ -39,9 +41,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis
-from db import queries
-
-from crawler.items import SourceFetchItem, StoryItem
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +87,19 @@ class QueuedRun:
         self._since = time.monotonic()
 
     def enqueue(self, source_ids: Iterable[int]) -> int:
+        """Queue one job per source; the run's counts start from these jobs alone.
+
+        Counts left under the same run id (a queuer that died before settling, a
+        database recreated with its run ids starting again at 1) would otherwise
+        be added to this run's, and its outstanding work would never reach zero.
+        """
         jobs = [json.dumps({"run_id": self.run_id, "source_id": i}) for i in source_ids]
-        if jobs:
-            with self._client.pipeline() as pipe:
-                pipe.incrby(run_key(self.run_id, "pending"), len(jobs))
+        with self._client.pipeline() as pipe:  # MULTI/EXEC: no worker sees a half-reset run
+            pipe.delete(run_key(self.run_id, "done"))
+            pipe.set(run_key(self.run_id, "pending"), len(jobs))
+            if jobs:
                 pipe.rpush(JOBS_KEY, *jobs)
-                pipe.execute()
+            pipe.execute()
         return len(jobs)
 
     def progress(self) -> tuple[int, int]:
@@ -123,36 +129,3 @@ class QueuedRun:
     def forget(self) -> None:
         self._client.delete(run_key(self.run_id, "pending"), run_key(self.run_id, "done"))
         self._client.close()
-
-
-# -- the worker side ------------------------------------------------------------------------
-
-
-def count_item(session: Any, run_id: int, item: Any, *, stored: bool, failed: bool) -> None:
-    """What the store pipeline counts for a run it knows (``crawler.pipelines.store``)."""
-    if failed:
-        queries.add_crawl_counts(session=session, run_id=run_id, failed=1)
-        return
-    if not stored:
-        return
-    if isinstance(item, StoryItem):
-        counts = {"fetched": 1}
-        if item.store_status in ("new", "updated"):
-            counts[item.store_status] = 1
-        else:
-            counts["duplicates"] = 1
-        queries.add_crawl_counts(session=session, run_id=run_id, **counts)
-    elif isinstance(item, SourceFetchItem):
-        counts = {"sources_done": 1}
-        if item.error:
-            counts["failed"] = 1
-        if item.not_modified:
-            counts["not_modified"] = 1
-        queries.add_crawl_counts(session=session, run_id=run_id, **counts)
-        problem = item.error or (f"malformed feed: {item.malformed}" if item.malformed else None)
-        if problem:
-            queries.add_crawl_error(
-                session=session,
-                run_id=run_id,
-                error={"source": item.source_name, "url": item.url, "error": problem},
-            )

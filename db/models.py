@@ -263,6 +263,13 @@ class Story(Base):
         Index("ix_stories_cluster_id", "cluster_id"),
         Index("ix_stories_event_id", "event_id"),
         Index("ix_stories_source_id", "source_id"),
+        # Stories waiting for topic matching: the scheduler asks every few seconds.
+        Index(
+            "ix_stories_unmatched",
+            "id",
+            sqlite_where=text("matched_at IS NULL"),
+            postgresql_where=text("matched_at IS NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 

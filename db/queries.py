@@ -497,6 +497,18 @@ def running_crawl_runs(*, session: Session, now: datetime | None = None) -> list
     return [run for run in rows if crawl_run_alive(run, now=now)]
 
 
+def last_crawl_finished_at(*, session: Session) -> datetime | None:
+    """When the most recent crawl run ended (any process), None before the first."""
+    last: datetime | None = session.scalar(select(func.max(CrawlRun.finished_at)))
+    return last
+
+
+def any_story_needs_match(*, session: Session) -> bool:
+    """Whether a stored story (or a new version) waits for topic matching (a partial index)."""
+    found = session.scalar(select(Story.id).where(Story.matched_at.is_(None)).limit(1))
+    return found is not None
+
+
 # --- subscribers and subscriptions -------------------------------------------------
 
 

@@ -130,6 +130,18 @@ def mark_alerted(*, session: Session, source_ids: Sequence[int], when: datetime)
         session.execute(update(Source).where(Source.id.in_(source_ids)).values(alerted_at=when))
 
 
+def set_validators(
+    *, session: Session, source_id: int, etag: str | None, last_modified: str | None
+) -> None:
+    """Remember a feed's conditional-GET validators (once its items are stored)."""
+    session.execute(
+        update(Source)
+        .where(Source.id == source_id)
+        .values(etag=etag, last_modified=last_modified)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def note_malformed_feed(*, session: Session, source_id: int, problem: str) -> None:
     """The feed was read, entries kept, but it is malformed: say so on the source."""
     source = session.get(Source, source_id)

@@ -7,9 +7,11 @@ never commit.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Story
@@ -27,3 +29,19 @@ def story_id_by_key(*, session: Session, url_key: str) -> int | None:
         select(_stories.c.id).where(_stories.c.url_key == url_key)
     ).scalar_one_or_none()
     return story_id
+
+
+def touch_stories(*, session: Session, url_keys: Collection[str], when: datetime) -> int:
+    """Seen again, unchanged: one UPDATE for all of them; how many rows were stored.
+
+    Keys not stored (deleted or tombstoned since the spider looked) touch nothing.
+    """
+    if not url_keys:
+        return 0
+    result = session.execute(
+        update(_stories)
+        .where(_stories.c.url_key.in_(sorted(url_keys)))
+        .values(fetched_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -20,6 +23,7 @@ from alerts.sourcealerts import alert_operator
 from core.settings import Settings, get_settings
 from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
+from db.models import CrawlRun
 from db.session import make_engine, make_sessionmaker, unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +33,21 @@ log = logging.getLogger(__name__)
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
 _running_crawl: CrawlHandle | None = None
 _configured: Settings | None = None
+# Runs the digest job now (set by the scheduler that runs these jobs).
+_waker: Callable[[], None] | None = None
+_leased = False
+
+
+@dataclass
+class _DigestPass:
+    """The last digest pass of this process: when it started, whether it held messages."""
+
+    started: datetime | None = None
+    held: bool = False
+
+
+_last_pass = _DigestPass()
+_pass_lock = threading.Lock()
 
 
 def configure(settings: Settings | None) -> None:
@@ -36,6 +55,12 @@ def configure(settings: Settings | None) -> None:
     global _configured
     _configured = settings
     _factory.cache_clear()
+
+
+def set_waker(waker: Callable[[], None] | None) -> None:
+    """How ``wake_digests`` makes the digest job run now (None: it cannot)."""
+    global _waker
+    _waker = waker
 
 
 def _settings() -> Settings:
@@ -50,7 +75,9 @@ def _factory() -> sessionmaker[Session]:
 def holds_lease() -> bool:
     settings = _settings()
     ttl = timedelta(seconds=max(3 * settings.scheduler_tick_seconds, 30))
+    global _leased
     ok = try_acquire(_factory(), HOLDER, now=datetime.now(UTC), ttl=ttl)
+    _leased = ok
     if not ok:
         log.info("another scheduler holds the lease; staying passive")
     return ok
@@ -77,7 +104,9 @@ def crawl_due_sources() -> None:
     with factory() as session:
         due = queries.due_sources(session=session, now=datetime.now(UTC))
     if due:
-        _running_crawl = start_crawl(_settings(), factory, trigger="scheduler")
+        _running_crawl = start_crawl(
+            _settings(), factory, trigger="scheduler", on_settled=_crawl_ended
+        )
         log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
 
 
@@ -93,6 +122,43 @@ def _alert_operator(factory: sessionmaker[Session]) -> None:
         log.warning("%s", error)
 
 
+def _crawl_ended(run: CrawlRun) -> None:
+    """Called the moment a crawl started here is settled: its news goes out now."""
+    log.info("crawl #%s finished: %s, %s new", run.id, run.status.value, run.new)
+    wake_digests()
+
+
+def wake_digests() -> None:
+    """Run the digest job now rather than at its next tick."""
+    if _waker is None:
+        return
+    try:
+        _waker()
+    except Exception:  # a scheduler shutting down: the next tick sends
+        log.warning("could not wake the digest job", exc_info=True)
+
+
+def watch_digests() -> None:
+    """Wake the digest job when there is news for it, by one cheap read every few seconds.
+
+    News is: a crawl (of any process: the web app's, the CLI's, crawl workers')
+    ended after the last digest pass started; a story waits to be matched; or
+    the last pass held instant messages for a crawl (the wait may be over).
+    """
+    if not _leased:
+        return  # passive, or the lease not yet taken: the holder sends
+    with _pass_lock:
+        started, held = _last_pass.started, _last_pass.held
+    if held:
+        wake_digests()
+        return
+    with _factory()() as session:
+        finished = queries.last_crawl_finished_at(session=session)
+        waiting = queries.any_story_needs_match(session=session)
+    if waiting or (finished is not None and (started is None or finished >= started)):
+        wake_digests()
+
+
 def _fail_orphaned_runs(factory: sessionmaker[Session]) -> None:
     """Runs left 'running' by a process that no longer exists become failed."""
     with unit_of_work(factory) as session:
@@ -104,7 +170,12 @@ def send_digests() -> None:
     if not holds_lease():
         return
     settings = _settings()
-    summary = send_due_digests(_factory(), settings, make_sender(settings))
+    started = datetime.now(UTC)
+    with _pass_lock:
+        _last_pass.started = started
+    summary = send_due_digests(_factory(), settings, make_sender(settings), now=started)
+    with _pass_lock:
+        _last_pass.held = summary.held > 0
     if summary.sent or summary.deferred or summary.failed or summary.unknown:
         log.info(
             "digests: %d sent, %d deferred, %d failed",

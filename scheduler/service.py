@@ -2,6 +2,13 @@
 
 Jobs are declared here, in code, at every start, with fixed ids and
 ``replace_existing=True``, so a renamed job can never linger in the store.
+
+The digest job also runs the moment there is news for it: a crawl started here
+wakes it as soon as its process exits, and the ``watch-digests`` job (every
+``instant_poll_seconds``, one cheap read) wakes it for crawls that ran in
+other processes, stories waiting to be matched, and instant messages that were
+held for a crawl. So an instant subscriber waits for the crawl (at most
+``instant_batch_minutes``), not for the scheduler's tick.
 ``coalesce`` plus a long ``misfire_grace_time`` mean a scheduler that was down
 for hours runs each job once on restart instead of skipping it; what a job
 covers is computed from the database, not from the time it was due.
@@ -33,7 +40,11 @@ JOBS = (
     ("heartbeat", "scheduler.jobs:heartbeat"),
     ("crawl-due-sources", "scheduler.jobs:crawl_due_sources"),
     ("send-digests", "scheduler.jobs:send_digests"),
+    ("watch-digests", "scheduler.jobs:watch_digests"),
 )
+DIGEST_JOB = "send-digests"
+# Jobs that tick faster than the scheduler tick (seconds from the settings).
+FAST_JOBS = {"watch-digests": "instant_poll_seconds"}
 
 
 def build_scheduler(
@@ -54,17 +65,30 @@ def build_scheduler(
         timezone="UTC",
     )
     for job_id, func in JOBS:
+        seconds = settings.scheduler_tick_seconds
+        if job_id in FAST_JOBS:
+            seconds = min(seconds, getattr(settings, FAST_JOBS[job_id]))
         scheduler.add_job(
             func,
             trigger="interval",
-            seconds=settings.scheduler_tick_seconds,
+            seconds=seconds,
             id=job_id,
             name=job_id,
             replace_existing=True,
             # First run at start-up, not one interval later.
             next_run_time=datetime.now(UTC),
         )
+    jobs.set_waker(lambda: _run_now(scheduler, DIGEST_JOB))
     return scheduler
+
+
+def _run_now(scheduler: BaseScheduler, job_id: str) -> None:
+    """Make a job due now: a crawl just stored news, or the watcher found some.
+
+    A job that is running at that moment skips this wake-up (one instance at a
+    time); the watcher finds the news still there and wakes it again.
+    """
+    scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
 
 
 def _forget_retired_jobs(store: SQLAlchemyJobStore) -> None:

@@ -27,6 +27,8 @@ class DedupePipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, StoryItem):
             item.url_key = url_key(item.canonical_url)
+            if item.already_stored:
+                return item  # touched in bulk by the store stage: no signatures needed
             item.fingerprint = content_fingerprint(item.title, item.body)
             item.signature = signature_for(item.title, item.body)
             item.event_signature = signature_of(

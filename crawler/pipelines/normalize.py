@@ -2,6 +2,9 @@
 
 Every field a source supplies is cut to the limits of ``core.limits`` here,
 before anything is derived from it or stored.
+
+An entry the spider marks as already stored gets its canonical URL only: it is
+touched, not compared, so cleaning its text or detecting its language is waste.
 """
 
 from __future__ import annotations
@@ -29,6 +32,10 @@ class NormalizePipeline:
             return normalize_fetch(item)
         if not isinstance(item, StoryItem):
             raise DropItem(f"unexpected item type {type(item).__name__}")
+        if item.already_stored:
+            # Stored and unchanged: only the key it is stored under is needed.
+            item.canonical_url = choose_canonical(item.url, None, None)
+            return item
         normalize_story(item)
         return item
 

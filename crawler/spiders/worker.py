@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import redis
 import scrapy
-from db import sources
+from db import queries, sources
 from db.session import unit_of_work
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.source_kinds import OTHER_KINDS
 from crawler.spiders.feeds import FeedSpider, SourceRef
-from crawler.worker import CARRIED, JOBS_KEY, REPLACEMENT_KEYS, RUN_META, count_item, run_key
+from crawler.worker import CARRIED, JOBS_KEY, REPLACEMENT_KEYS, RUN_META, run_key
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,20 @@ def _run_of(request_or_response: Any) -> int | None:
     meta = getattr(request_or_response, "meta", None) or {}
     value = meta.get(RUN_META)
     return int(value) if value is not None else None
+
+
+def _item_run(item: Any, response: Response | Failure | None) -> int | None:
+    """The run an item counts toward: tagged by ``_tracked``, else its response's.
+
+    Items an errback yields come with the Failure in place of a response (Scrapy
+    sets the request on it), which has no ``meta`` of its own.
+    """
+    run_id = getattr(item, "run_id", None)
+    if run_id is not None:
+        return int(run_id)
+    if isinstance(response, Failure):
+        return _run_of(getattr(response, "request", None))
+    return _run_of(response)
 
 
 class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
@@ -173,6 +187,8 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
                     if isinstance(thing, scrapy.Request):
                         thing.meta[RUN_META] = run_id
                     else:
+                        if isinstance(thing, StoryItem | SourceFetchItem):
+                            thing.run_id = run_id  # the store pipeline counts it there
                         self._add(run_id, 1, done=0)
                 yield thing
         finally:
@@ -200,29 +216,44 @@ class WorkerSpider(RedisMixin, FeedSpider):  # type: ignore[misc]
         if run_id is not None and not any(request.meta.get(k) for k in REPLACEMENT_KEYS):
             self._add(run_id, -1)
 
-    def _item_passed(self, item: Any, response: Response, spider: scrapy.Spider) -> None:
-        self._item_done(item, response, stored=True)
+    # An item's outcome reaches these once its store batch has committed (or has
+    # been given up): the store pipeline returns an item only then, and it has
+    # added the item's counts to the item's run in that batch's transaction.
+
+    def _item_passed(
+        self, item: Any, response: Response | Failure | None, spider: scrapy.Spider
+    ) -> None:
+        self._item_done(item, response)
 
     def _item_dropped(
-        self, item: Any, response: Response, exception: Exception, spider: scrapy.Spider
+        self,
+        item: Any,
+        response: Response | Failure | None,
+        exception: Exception,
+        spider: scrapy.Spider,
     ) -> None:
-        self._item_done(item, response, stored=False, failed="could not store" in str(exception))
+        self._item_done(item, response)  # a failure to store is counted by the store
 
     def _item_failed(
-        self, item: Any, response: Response, spider: scrapy.Spider, failure: Failure
+        self,
+        item: Any,
+        response: Response | Failure | None,
+        spider: scrapy.Spider,
+        failure: Failure,
     ) -> None:
-        self._item_done(item, response, stored=False, failed=True)
-
-    def _item_done(
-        self, item: Any, response: Response | None, *, stored: bool, failed: bool = False
-    ) -> None:
-        run_id = _run_of(response)
+        """An earlier pipeline raised: the item never reached the store, count it here."""
+        run_id = _item_run(item, response)
         if run_id is None:
             return
         try:
             with unit_of_work(self.database.sessions) as session:
-                count_item(session, run_id, item, stored=stored, failed=failed)
-        except Exception:  # the item is stored; only the run's counters lag
-            log.warning("crawl #%s: counts not recorded", run_id, exc_info=True)
+                queries.add_crawl_counts(session=session, run_id=run_id, failed=1)
+        except Exception:  # only the run's counters lag
+            log.warning("crawl #%s: a failed item not counted", run_id, exc_info=True)
         finally:
+            self._add(run_id, -1)
+
+    def _item_done(self, item: Any, response: Response | Failure | None) -> None:
+        run_id = _item_run(item, response)
+        if run_id is not None:
             self._add(run_id, -1)
