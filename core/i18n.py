@@ -45,11 +45,6 @@ class UnknownLocaleError(ValueError):
     """A language the interface has no catalogue for."""
 
 
-def N_(message: str) -> str:
-    """Marks a constant for extraction; it is translated where it is shown."""
-    return message
-
-
 def checked(code: str) -> str:
     """``code`` as stored ("ru", "en"), or UnknownLocaleError naming the choices."""
     normal = code.strip().lower().replace("_", "-")

@@ -25,7 +25,7 @@ from wirewatch.catalog import CatalogError
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import SettingsDep, UnitOfWorkDep
-from web.locale import gettext, safe_next
+from web.locale import gettext, localized, safe_next
 from web.pages import render
 from web.routes import sources_page_context
 
@@ -125,7 +125,7 @@ def add_source(
         context = {"form": form, "offer": offer.detection, "offer_text": str(offer)}
         return _sources_page(request, session, context, status_code=200)
     except CatalogError as exc:
-        context = {"form": form, "error": str(exc), "error_field": exc.field}
+        context = {"form": form, "error": localized(request, exc), "error_field": exc.field}
         return _sources_page(request, session, context, status_code=422)
     return RedirectResponse("/sources", status_code=303)
 
@@ -208,7 +208,7 @@ def save_topic_form(
     except CatalogError as exc:
         context = {
             "topics": queries.list_topics(session=session),
-            "error": str(exc),
+            "error": localized(request, exc),
             "form": {"slug": slug, "name": name, "query": query},
         }
         return render(request, "topics.html", context, status_code=422)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from core import i18n
+from core.errors import WirewatchError
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
@@ -46,6 +47,13 @@ def request_locale(request: Request) -> str:
 def gettext(request: Request) -> Callable[[str], str]:
     """The request's ``gettext``, for text a handler puts on a page."""
     return i18n.gettext_for(request_locale(request))
+
+
+def localized(request: Request, error: Exception) -> str:
+    """An error's message in the request's language (the CLI and the logs keep ``str()``)."""
+    if isinstance(error, WirewatchError):
+        return error.localized(i18n.translations(request_locale(request)))
+    return str(error)
 
 
 def safe_next(target: str) -> str:

@@ -24,7 +24,7 @@ from wirewatch import archive, events
 from web import charts
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
-from web.locale import gettext
+from web.locale import gettext, localized
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
 
@@ -70,7 +70,7 @@ def index(
             factory, filters.request(limit=limit, cursor=cursor), with_facets=searching
         )
     except WirewatchError as exc:  # a query that does not parse, an unknown source or topic
-        context["error"] = str(exc)
+        context["error"] = localized(request, exc)
     else:
         request.app.state.metrics.search_seconds.labels("web").observe(
             time.perf_counter() - started
