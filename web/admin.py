@@ -25,7 +25,7 @@ from wirewatch.catalog import CatalogError
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import SettingsDep, UnitOfWorkDep
-from web.locale import gettext, localized, safe_next
+from web.locale import gettext, localized, request_translations, safe_next
 from web.pages import render
 from web.routes import sources_page_context
 
@@ -133,7 +133,10 @@ def add_source(
 def _sources_page(
     request: Request, session: Session, extra: dict[str, object], *, status_code: int
 ) -> Response:
-    context = {**sources_page_context(session), **extra}
+    context = {
+        **sources_page_context(session, translations=request_translations(request)),
+        **extra,
+    }
     return render(request, "sources.html", context, status_code=status_code)
 
 

@@ -9,6 +9,7 @@ never share a catalogue.
 
 from __future__ import annotations
 
+import gettext as gettext_module
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +22,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+
+from web.status_words import status_word
 
 router = APIRouter(include_in_schema=False)
 LOCALE_COOKIE = "ww_locale"
@@ -49,10 +52,15 @@ def gettext(request: Request) -> Callable[[str], str]:
     return i18n.gettext_for(request_locale(request))
 
 
+def request_translations(request: Request) -> gettext_module.NullTranslations:
+    """The request's catalogue, for text built outside a template (charts, errors)."""
+    return i18n.translations(request_locale(request))
+
+
 def localized(request: Request, error: Exception) -> str:
     """An error's message in the request's language (the CLI and the logs keep ``str()``)."""
     if isinstance(error, WirewatchError):
-        return error.localized(i18n.translations(request_locale(request)))
+        return error.localized(request_translations(request))
     return str(error)
 
 
@@ -73,6 +81,8 @@ class LocalizedTemplates:
     @staticmethod
     def _templates(directory: Path, code: str) -> Jinja2Templates:
         environment = Environment(loader=FileSystemLoader(str(directory)), autoescape=True)
+        catalogue = i18n.translations(code)
+        environment.filters["status"] = lambda word, kind: status_word(word, kind, catalogue)
         return Jinja2Templates(env=i18n.install(environment, code))
 
     def response(
