@@ -12,7 +12,7 @@ The model does three things:
 
 * **adds** a story the query missed when its probability reaches
   ``ADD_THRESHOLD``; the match is recorded with ``via="model"`` and the why
-  line ``MODEL_WHY`` (``alerts.matching``), so digests and the archive say so;
+  line ``core.why.MODEL_WHY`` (``alerts.matching``), so digests and the archive say so;
 * **flags** a story the query matched but the model gives less than
   ``DOUBT_THRESHOLD``, in ``wirewatch topics preview``;
 * **suggests** query terms: word stems with a high weight in the model that
