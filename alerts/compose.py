@@ -28,9 +28,9 @@ from zoneinfo import ZoneInfo
 
 from core import i18n, limits
 from core.errors import QueryError
-from core.i18n import N_
 from core.query import Document, Query, analyze_document, parse
 from core.settings import Settings
+from core.translatable import N_
 from db import deliveries
 from db.models import VIA_QUERY, Story, Subscription, Topic, TopicMatch
 from jinja2 import Environment, PackageLoader, select_autoescape

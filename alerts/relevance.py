@@ -12,7 +12,7 @@ The model does three things:
 
 * **adds** a story the query missed when its probability reaches
   ``ADD_THRESHOLD``; the match is recorded with ``via="model"`` and the why
-  line ``MODEL_WHY`` (``alerts.matching``), so digests and the archive say so;
+  line ``core.why.MODEL_WHY`` (``alerts.matching``), so digests and the archive say so;
 * **flags** a story the query matched but the model gives less than
   ``DOUBT_THRESHOLD``, in ``wirewatch topics preview``;
 * **suggests** query terms: word stems with a high weight in the model that
@@ -46,6 +46,7 @@ from core.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
 from core.query.normalize import fold_word
 from core.query.stemming import document_keys, query_keys, translit_eligible
 from core.seeds import Example, seed_examples
+from core.why import model_line
 from db import feedback
 from db.feedback import FeedbackStamp
 from db.models import Story, Topic
@@ -64,7 +65,6 @@ ADD_THRESHOLD = 0.92
 GATE_THRESHOLD = 0.50
 # A query match the model gives less than this is flagged as a likely false positive.
 DOUBT_THRESHOLD = 0.25
-MODEL_WHY = "similar to stories marked relevant"
 # A topic needs this many examples of each kind before it gets a model.
 MIN_EXAMPLES = 5
 # Inverse regularisation strength, chosen on the development half (out-of-fold AUC).
@@ -277,7 +277,7 @@ def _classifier(c: float) -> LogisticRegression:
 
 
 def model_why(probability: float) -> str:
-    return f"{MODEL_WHY} (model {probability:.2f})"
+    return model_line(probability)
 
 
 # --- training data -----------------------------------------------------------------------

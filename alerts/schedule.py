@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigError
+from core.translatable import Translatable
 from db.models import Frequency, Subscription
 
 
@@ -22,7 +23,9 @@ def zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         # OSError: a name longer than a file name may be ("File name too long").
         raise ConfigError(
-            f"unknown time zone {name!r} (use an IANA name like Asia/Dushanbe)"
+            Translatable.gettext(
+                "unknown time zone %(name)r (use an IANA name like Asia/Dushanbe)", name=name
+            )
         ) from exc
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from core import i18n
 from core.errors import ConfigError, WirewatchError
 from core.settings import Settings
+from core.translatable import Translatable
 from db import queries
 from db.models import Frequency, Subscriber, Subscription, Topic
 from db.session import unit_of_work
@@ -48,7 +49,13 @@ def normalize_address(address: str) -> str:
     try:
         result = validate_email(address.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AddressError(f"{address!r} is not a valid email address: {exc}") from exc
+        raise AddressError(
+            Translatable.gettext(
+                "%(address)r is not a valid email address: %(reason)s",
+                address=address,
+                reason=str(exc),
+            )
+        ) from exc
     return str(result.normalized).lower()
 
 
@@ -72,13 +79,26 @@ class Preferences:
         try:
             zone(self.timezone)
         except ConfigError as exc:
-            raise PreferenceError(str(exc)) from exc
+            raise PreferenceError(exc.text or str(exc)) from exc
         if not 0 <= self.send_hour <= 23:
-            raise PreferenceError(f"hour {self.send_hour} is not between 0 and 23")
+            raise PreferenceError(
+                Translatable.gettext("hour %(hour)s is not between 0 and 23", hour=self.send_hour)
+            )
         if not 0 <= self.send_weekday <= 6:
-            raise PreferenceError(f"weekday {self.send_weekday} is not between 0 (Monday) and 6")
+            raise PreferenceError(
+                Translatable.gettext(
+                    "weekday %(weekday)s is not between 0 (Monday) and 6",
+                    weekday=self.send_weekday,
+                )
+            )
         if self.ordering not in ORDERINGS:
-            raise PreferenceError(f"order {self.ordering!r} is not one of {', '.join(ORDERINGS)}")
+            raise PreferenceError(
+                Translatable.gettext(
+                    "order %(order)r is not one of %(known)s",
+                    order=self.ordering,
+                    known=", ".join(ORDERINGS),
+                )
+            )
         if self.locale is not None:
             try:
                 return replace(self, locale=i18n.checked(self.locale))
@@ -161,7 +181,7 @@ def request_subscription(
     address = normalize_address(email)
     prefs = preferences.checked()
     if not topics:
-        raise PreferenceError("choose at least one topic")
+        raise PreferenceError(Translatable.gettext("choose at least one topic"))
     tokens = tokens or Tokens.from_settings(settings)
     with unit_of_work(factory) as session:
         topic_rows = [queries.get_topic(session=session, slug=slug) for slug in topics]
@@ -307,7 +327,9 @@ def confirm(session: Session, tokens: Tokens, token: str, *, now: datetime) -> l
     request = tokens.check_confirm(token)
     subscriber = queries.subscriber_by_token(session=session, token=request.subscriber_secret)
     if subscriber is None:
-        raise TokenError("this confirmation link is no longer valid; subscribe again")
+        raise TokenError(
+            Translatable.gettext("this confirmation link is no longer valid; subscribe again")
+        )
     confirmed = []
     for sub in subscriber.subscriptions:
         if sub.id in request.subscription_ids and sub.active:
@@ -316,7 +338,9 @@ def confirm(session: Session, tokens: Tokens, token: str, *, now: datetime) -> l
                 sub.confirmed_at = now
             confirmed.append(sub)
     if not confirmed:
-        raise TokenError("this confirmation link is no longer valid; subscribe again")
+        raise TokenError(
+            Translatable.gettext("this confirmation link is no longer valid; subscribe again")
+        )
     session.flush()
     return confirmed
 
@@ -325,7 +349,7 @@ def subscription_for_unsubscribe(session: Session, tokens: Tokens, token: str) -
     secret = tokens.check_unsubscribe(token)
     sub = queries.subscription_by_token(session=session, token=secret)
     if sub is None:
-        raise TokenError("this unsubscribe link is no longer valid")
+        raise TokenError(Translatable.gettext("this unsubscribe link is no longer valid"))
     return sub
 
 
@@ -341,7 +365,7 @@ def subscriber_for_preferences(session: Session, tokens: Tokens, token: str) -> 
     secret = tokens.check_preferences(token)
     subscriber = queries.subscriber_by_token(session=session, token=secret)
     if subscriber is None:
-        raise TokenError("this preferences link is no longer valid")
+        raise TokenError(Translatable.gettext("this preferences link is no longer valid"))
     return subscriber
 
 

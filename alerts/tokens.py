@@ -25,6 +25,7 @@ from typing import Any
 from core.errors import ConfigError, WirewatchError
 from core.secretfile import read_or_create_secret
 from core.settings import Settings
+from core.translatable import Translatable
 from itsdangerous import (
     BadData,
     SignatureExpired,
@@ -102,20 +103,28 @@ class Tokens:
 
     def check_unsubscribe(self, token: str) -> str:
         """The subscription secret the token names."""
-        return self._unsign(_UNSUBSCRIBE, token, "unsubscribe")
+        return self._unsign(
+            _UNSUBSCRIBE,
+            token,
+            Translatable.gettext("this unsubscribe link is not valid (was it copied completely?)"),
+        )
 
     def preferences(self, subscriber_secret: str) -> str:
         return Signer(self._key, salt=_PREFERENCES).sign(subscriber_secret).decode()
 
     def check_preferences(self, token: str) -> str:
         """The subscriber secret the token names."""
-        return self._unsign(_PREFERENCES, token, "preferences")
+        return self._unsign(
+            _PREFERENCES,
+            token,
+            Translatable.gettext("this preferences link is not valid (was it copied completely?)"),
+        )
 
-    def _unsign(self, salt: str, token: str, what: str) -> str:
+    def _unsign(self, salt: str, token: str, invalid: Translatable) -> str:
         try:
             return Signer(self._key, salt=salt).unsign(token.strip()).decode()
         except (BadData, UnicodeDecodeError) as exc:
-            raise TokenError(f"this {what} link is not valid (was it copied completely?)") from exc
+            raise TokenError(invalid) from exc
 
     # -- confirmation: which subscriptions, and an expiry --------------------------------
 
@@ -129,17 +138,19 @@ class Tokens:
             payload: Any = serializer.loads(token.strip(), max_age=max_age)
         except SignatureExpired as exc:
             raise TokenError(
-                "this confirmation link has expired; subscribe again to get a new one"
+                Translatable.gettext(
+                    "this confirmation link has expired; subscribe again to get a new one"
+                )
             ) from exc
         except BadData as exc:
-            raise TokenError("this confirmation link is not valid") from exc
+            raise TokenError(Translatable.gettext("this confirmation link is not valid")) from exc
         if not (
             isinstance(payload, dict)
             and isinstance(payload.get("s"), str)
             and isinstance(payload.get("i"), list)
             and all(isinstance(i, int) for i in payload["i"])
         ):
-            raise TokenError("this confirmation link is not valid")
+            raise TokenError(Translatable.gettext("this confirmation link is not valid"))
         return ConfirmRequest(payload["s"], tuple(payload["i"]))
 
     # -- feedback: one subscriber's verdict on one story for one topic ------------------
@@ -152,14 +163,16 @@ class Tokens:
         try:
             payload: Any = URLSafeSerializer(self._key, salt=_FEEDBACK).loads(token.strip())
         except BadData as exc:
-            raise TokenError("this feedback link is not valid (was it copied completely?)") from exc
+            raise TokenError(
+                Translatable.gettext("this feedback link is not valid (was it copied completely?)")
+            ) from exc
         if not (
             isinstance(payload, dict)
             and isinstance(payload.get("s"), str)
             and all(type(payload.get(k)) is int for k in ("t", "i", "v"))
             and payload["v"] in (0, 1)
         ):
-            raise TokenError("this feedback link is not valid")
+            raise TokenError(Translatable.gettext("this feedback link is not valid"))
         return FeedbackRequest(payload["s"], payload["t"], payload["i"], bool(payload["v"]))
 
     # -- CSRF: a form token bound to a random cookie value -------------------------------
@@ -171,8 +184,14 @@ class Tokens:
         try:
             value = URLSafeTimedSerializer(self._key, salt=_CSRF).loads(token, max_age=max_age)
         except SignatureExpired as exc:
-            raise TokenError("the form has expired; reload the page and send it again") from exc
+            raise TokenError(
+                Translatable.gettext("the form has expired; reload the page and send it again")
+            ) from exc
         except BadData as exc:
-            raise TokenError("the form could not be verified; reload the page") from exc
+            raise TokenError(
+                Translatable.gettext("the form could not be verified; reload the page")
+            ) from exc
         if not cookie_value or not secrets.compare_digest(str(value), cookie_value):
-            raise TokenError("the form could not be verified; reload the page")
+            raise TokenError(
+                Translatable.gettext("the form could not be verified; reload the page")
+            )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from core.translatable import Translatable, Translations
+
 Anchor = Literal["start", "middle", "end"]
 
 
@@ -55,14 +57,19 @@ def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def summary(bars: Sequence[Bar], title: str) -> str:
-    """The chart in one sentence: its total, its span and its busiest day."""
+def summary(bars: Sequence[Bar], title: str, translations: Translations | None = None) -> str:
+    """The chart in one sentence: its total, its span and its busiest day (for screen readers)."""
     total = sum(bar.value for bar in bars)
     busiest = max(bars, key=lambda bar: bar.value)
-    return (
-        f"{title}: {total} from {bars[0].label} to {bars[-1].label}; "
-        f"most on {busiest.label} ({busiest.value})"
-    )
+    return Translatable.gettext(
+        "%(title)s: %(total)s from %(first)s to %(last)s; most on %(busiest)s (%(count)s)",
+        title=title,
+        total=total,
+        first=bars[0].label,
+        last=bars[-1].label,
+        busiest=busiest.label,
+        count=busiest.value,
+    ).render(translations)
 
 
 @dataclass(frozen=True)

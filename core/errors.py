@@ -21,9 +21,23 @@ reading a traceback.
 
 from __future__ import annotations
 
+from core.translatable import Translatable, Translations
+
 
 class WirewatchError(Exception):
-    """Base of every error wirewatch raises on purpose."""
+    """Base of every error wirewatch raises on purpose.
+
+    Raised with a ``Translatable``, the error reads in English (``str()``, for
+    the CLI and the logs) and in the reader's language on a page or in an
+    email (``localized()``); raised with a plain string, it reads the same in both.
+    """
+
+    def __init__(self, *args: object) -> None:
+        self.text = args[0] if len(args) == 1 and isinstance(args[0], Translatable) else None
+        super().__init__(*(str(arg) if isinstance(arg, Translatable) else arg for arg in args))
+
+    def localized(self, translations: Translations) -> str:
+        return self.text.render(translations) if self.text is not None else str(self)
 
 
 class ConfigError(WirewatchError):
@@ -55,12 +69,20 @@ class FetchError(SourceError):
 class QueryError(WirewatchError):
     """A query does not parse; ``position`` is the 0-based offset of the problem."""
 
-    def __init__(self, message: str, query: str, position: int) -> None:
+    def __init__(self, message: str | Translatable, query: str, position: int) -> None:
         pointer = " " * position + "^"
         super().__init__(f"{message} at position {position}\n  {query}\n  {pointer}")
         self.query = query
         self.position = position
-        self.reason = message
+        self.reason = str(message)
+        self.reason_text = message if isinstance(message, Translatable) else Translatable(message)
+
+    def localized(self, translations: Translations) -> str:
+        head = Translatable.gettext(
+            "%(reason)s at position %(position)s", reason=self.reason_text, position=self.position
+        )
+        pointer = " " * self.position + "^"
+        return f"{head.render(translations)}\n  {self.query}\n  {pointer}"
 
 
 class NotFoundError(WirewatchError):

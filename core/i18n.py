@@ -30,6 +30,8 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2 import Environment
 
+from core.why import localized_why
+
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 # The interface languages, in the order the language switcher lists them.
@@ -43,11 +45,6 @@ FORMAT_LOCALES = {"ru": "ru", "en": "en_GB"}
 
 class UnknownLocaleError(ValueError):
     """A language the interface has no catalogue for."""
-
-
-def N_(message: str) -> str:
-    """Marks a constant for extraction; it is translated where it is shown."""
-    return message
 
 
 def checked(code: str) -> str:
@@ -182,6 +179,12 @@ def install(environment: Environment, code: str) -> Environment:
         value, code, decimals=decimals
     )
     environment.filters["language_name"] = lambda language: language_name(language, code)
+    environment.filters["why"] = lambda line: localized_why(
+        str(line),
+        translations(code),
+        language_name=lambda language: language_name(language, code),
+        number=lambda value: format_number(value, code, decimals=2),
+    )
     return environment
 
 

@@ -513,3 +513,79 @@ def test_existing_subscribers_keep_null_and_a_request_never_changes_a_confirmed_
     assert _stored_locale(session_factory, "known@newsroom.example") is None
     [notice] = _outbox(settings)
     assert notice["Subject"] == "You are already subscribed"  # the subscriber's language
+
+
+# -- messages built outside the templates: errors, "why it matched", states, charts --------
+
+
+def test_a_query_syntax_error_reads_in_the_page_language(client: TestClient) -> None:
+    russian = _get(client, "/?q=(мвд", "ru")
+    assert (
+        "ожидалась «)», закрывающая «(» на позиции 0, а найдено: конец запроса (позиция 4)"
+        in russian
+    )
+    assert "expected" not in russian and "position" not in russian
+    english = _get(client, "/?q=(мвд", "en")
+    assert (
+        "expected &#39;)&#39; to close &#39;(&#39; at position 0, found the end of the query at position 4"
+        in english
+    )
+    unknown = _get(client, "/?q=@nobody", "ru")
+    assert "неизвестная сущность «@nobody» (позиция 0)" in unknown
+
+
+def test_a_broken_link_reads_in_the_page_language(client: TestClient) -> None:
+    page = client.get("/preferences/not-a-token", headers={"Accept-Language": "ru"})
+    assert page.status_code == 404
+    assert "ссылка на настройки недействительна (она скопирована целиком?)" in page.text
+    english = client.get("/preferences/not-a-token", headers={"Accept-Language": "en"})
+    assert "this preferences link is not valid (was it copied completely?)" in english.text
+
+
+def test_why_it_matched_labels_follow_the_digest_language(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    _, text, html = _digest(session_factory, settings, "ru")
+    assert "заголовок: Открыто “представительство МВД”" in text  # the story's words as they are
+    assert "заголовок: Открыто “представительство МВД”" in html
+    assert "headline:" not in text and "headline:" not in html
+
+
+def test_why_it_matched_labels_stay_english_in_english(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    _, text, _ = _digest(session_factory, settings, "en")
+    assert "Why it matched: headline: Открыто “представительство МВД”" in text
+
+
+def test_the_sources_page_states_and_chart_in_russian(client: TestClient) -> None:
+    page = _get(client, "/sources", "ru")
+    assert '<tr class="source status-new"' in page  # the CSS class keeps the stored word
+    assert '<td class="status">новый</td>' in page
+    assert "<title>Источники: материалов в день и состояние</title>" in page
+    assert ">ещё не опрашивался</text>" in page  # the chart's legend
+    assert "never crawled" not in page and "stories per day" not in page
+    english = _get(client, "/sources", "en")
+    assert '<td class="status">new</td>' in english
+    assert "<title>Sources: stories per day and health</title>" in english
+
+
+def test_chart_summaries_in_russian(client: TestClient) -> None:
+    search = _get(client, "/?q=представительство", "ru")
+    assert re.search(
+        r'aria-label="Материалов в день: всего 5 с [\d-]+ по [\d-]+; больше всего', search
+    )
+    english = _get(client, "/?q=представительство", "en")
+    assert re.search(r'aria-label="Stories per day: 5 from [\d-]+ to [\d-]+; most on', english)
+
+
+def test_query_errors_keep_english_for_the_command_line() -> None:
+    from core.errors import QueryError
+    from core.query import parse
+
+    with pytest.raises(QueryError) as caught:
+        parse("(мвд")
+    assert str(caught.value).startswith(
+        "expected ')' to close '(' at position 0, found the end of the query at position 4"
+    )
+    assert caught.value.localized(i18n.translations("ru")).startswith("ожидалась «)»")

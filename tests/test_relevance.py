@@ -32,6 +32,7 @@ from cli.common import reset_context
 from cli.context import AppContext
 from core.seeds import seed_examples, seeds_path
 from core.settings import Settings
+from core.why import MODEL_WHY
 from db import feedback, queries
 from db.archive import stories_by_id
 from db.models import VIA_MODEL, Frequency, Subscription, TopicFeedback, TopicMatch
@@ -284,7 +285,7 @@ def test_feedback_from_signed_links_changes_what_the_model_adds(
     second = _store_and_match(factory, 101)
     added = _model_matches(factory, topic_id)
     assert second in added
-    assert any(relevance.MODEL_WHY in why for why in added[second])
+    assert any(MODEL_WHY in why for why in added[second])
 
     # The topic page and the story page say the model added it.
     assert "added by the topic's model" in client.get(f"/topics/{SLUG}").text

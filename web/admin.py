@@ -25,7 +25,7 @@ from wirewatch.catalog import CatalogError
 from web.api import start_crawl_for
 from web.auth import SESSION_COOKIE, SESSION_MAX_AGE, check_admin_form, guard, same_origin
 from web.deps import SettingsDep, UnitOfWorkDep
-from web.locale import gettext, safe_next
+from web.locale import gettext, localized, request_translations, safe_next
 from web.pages import render
 from web.routes import sources_page_context
 
@@ -125,7 +125,7 @@ def add_source(
         context = {"form": form, "offer": offer.detection, "offer_text": str(offer)}
         return _sources_page(request, session, context, status_code=200)
     except CatalogError as exc:
-        context = {"form": form, "error": str(exc), "error_field": exc.field}
+        context = {"form": form, "error": localized(request, exc), "error_field": exc.field}
         return _sources_page(request, session, context, status_code=422)
     return RedirectResponse("/sources", status_code=303)
 
@@ -133,7 +133,10 @@ def add_source(
 def _sources_page(
     request: Request, session: Session, extra: dict[str, object], *, status_code: int
 ) -> Response:
-    context = {**sources_page_context(session), **extra}
+    context = {
+        **sources_page_context(session, translations=request_translations(request)),
+        **extra,
+    }
     return render(request, "sources.html", context, status_code=status_code)
 
 
@@ -208,7 +211,7 @@ def save_topic_form(
     except CatalogError as exc:
         context = {
             "topics": queries.list_topics(session=session),
-            "error": str(exc),
+            "error": localized(request, exc),
             "form": {"slug": slug, "name": name, "query": query},
         }
         return render(request, "topics.html", context, status_code=422)

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from core.charts import Bar, Frame, fill_days, layout_bars, nice_ticks, summary
+from core.translatable import Translatable, Translations
 from markupsafe import Markup
+
+from web.status_words import status_word
 
 __all__ = ["Bar", "HealthRow", "bar_chart", "fill_days", "health_chart", "nice_ticks"]
 
@@ -26,7 +29,14 @@ TOP = FRAME.top
 RIGHT = FRAME.right
 
 
-def bar_chart(bars: Sequence[Bar], *, title: str, x_title: str, y_title: str) -> Markup:
+def bar_chart(
+    bars: Sequence[Bar],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    translations: Translations | None = None,
+) -> Markup:
     """An SVG bar chart with labelled axes, safe to put in a page as it is."""
     if not bars:
         return Markup("")
@@ -35,7 +45,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str, x_title: str, y_title: str) ->
     parts = [
         (
             f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-            f'width="100%" role="img" aria-label={quoteattr(summary(bars, title))} '
+            f'width="100%" role="img" aria-label={quoteattr(summary(bars, title, translations))} '
             'font-family="sans-serif" font-size="11">'
         ),
         f"<title>{escape(title)}</title>",
@@ -93,7 +103,9 @@ ROW = 20
 NAME_WIDTH = 170
 
 
-def health_chart(rows: Sequence[HealthRow], *, days: int) -> Markup:
+def health_chart(
+    rows: Sequence[HealthRow], *, days: int, translations: Translations | None = None
+) -> Markup:
     """One horizontal bar per source: stories per day, coloured by the source's health."""
     if not rows:
         return Markup("")
@@ -103,27 +115,46 @@ def health_chart(rows: Sequence[HealthRow], *, days: int) -> Markup:
     legend_y = TOP + 4
     plot_top = TOP + 24
     height = plot_top + ROW * len(rows) + BOTTOM
-    summary = "; ".join(f"{row.name}: {row.per_day:.1f} a day, {row.state}" for row in rows)
+    t = translations
+
+    def state(row: HealthRow) -> str:
+        return status_word(row.state, "source", t)
+
+    summary = "; ".join(
+        Translatable.gettext(
+            "%(name)s: %(per_day)s a day, %(state)s",
+            name=row.name,
+            per_day=format(row.per_day, ".1f"),
+            state=state(row),
+        ).render(t)
+        for row in rows
+    )
+    x_title = Translatable.gettext("stories per day").render(t)
+    label = Translatable.gettext("Sources: %(summary)s", summary=summary).render(t)
+    title = Translatable.gettext("Sources: stories per day and health").render(t)
+    heading = Translatable.ngettext(
+        "Sources: stories per day over the last %(num)s day, coloured by health",
+        "Sources: stories per day over the last %(num)s days, coloured by health",
+        days,
+    ).render(t)
     parts = [
         (
             f'<svg class="chart health" xmlns="http://www.w3.org/2000/svg" '
             f'viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-            f'aria-label={quoteattr("Sources: " + summary)} font-family="sans-serif" '
+            f'aria-label={quoteattr(label)} font-family="sans-serif" '
             'font-size="11">'
         ),
-        "<title>Sources: stories per day and health</title>",
-        (
-            f'<text x="0" y="14" font-size="12" font-weight="bold">Sources: stories per day '
-            f"over the last {days} days, coloured by health</text>"
-        ),
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="14" font-size="12" font-weight="bold">{escape(heading)}</text>',
     ]
     x = 0
-    for state, colour in HEALTH_COLOURS.items():
+    for word, colour in HEALTH_COLOURS.items():
+        shown = status_word(word, "source", t)
         parts.append(
             f'<rect x="{x}" y="{legend_y}" width="10" height="10" fill="{colour}"/>'
-            f'<text class="legend" x="{x + 14}" y="{legend_y + 9}">{escape(state)}</text>'
+            f'<text class="legend" x="{x + 14}" y="{legend_y + 9}">{escape(shown)}</text>'
         )
-        x += 24 + 7 * len(state)
+        x += 24 + 7 * len(shown)
     for tick in ticks:
         tx = NAME_WIDTH + plot_w * tick / top
         parts.append(
@@ -136,12 +167,17 @@ def health_chart(rows: Sequence[HealthRow], *, days: int) -> Markup:
         y = plot_top + n * ROW
         w = plot_w * row.per_day / top
         colour = HEALTH_COLOURS.get(row.state, "#9e9e9e")
+        row_title = Translatable.gettext(
+            "%(name)s: %(per_day)s stories a day, %(state)s",
+            name=row.name,
+            per_day=format(row.per_day, ".1f"),
+            state=state(row),
+        ).render(t)
         parts.append(
             f'<text class="y-tick" x="{NAME_WIDTH - 6}" y="{y + 14}" text-anchor="end">'
             f"{escape(row.name)}</text>"
             f'<rect x="{NAME_WIDTH}" y="{y + 4}" width="{max(w, 1.5):.1f}" height="{ROW - 8}" '
-            f'fill="{colour}"><title>{escape(row.name)}: {row.per_day:.1f} stories a day, '
-            f"{escape(row.state)}</title></rect>"
+            f'fill="{colour}"><title>{escape(row_title)}</title></rect>'
             f'<text class="value" x="{NAME_WIDTH + max(w, 1.5) + 4:.1f}" y="{y + 14}">'
             f"{row.per_day:.1f}</text>"
         )
@@ -152,7 +188,7 @@ def health_chart(rows: Sequence[HealthRow], *, days: int) -> Markup:
         ),
         (
             f'<text class="x-title" x="{NAME_WIDTH + plot_w / 2:.1f}" y="{height - 4}" '
-            'text-anchor="middle">stories per day</text>'
+            f'text-anchor="middle">{escape(x_title)}</text>'
         ),
         "</svg>",
     ]

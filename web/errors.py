@@ -7,7 +7,7 @@ them like any other text (ADVERSARIAL case 23).
 from __future__ import annotations
 
 from core.errors import NotFoundError, QueryError, SourceError
-from core.i18n import N_
+from core.translatable import N_
 from db.search import SearchRequestError
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from wirewatch.catalog import CatalogError
 from wirewatch.events import EventError
 
-from web.locale import gettext
+from web.locale import gettext, localized
 from web.pages import render
 
 TITLES = {
@@ -53,7 +53,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _domain_error(request: Request, exc: Exception) -> Response:
     status = 404 if isinstance(exc, NotFoundError) else 422
     if _wants_html(request):
-        return await _http_error(request, StarletteHTTPException(status, str(exc)))
+        return await _http_error(request, StarletteHTTPException(status, localized(request, exc)))
     body: dict[str, object] = {"detail": str(exc)}
     if isinstance(exc, QueryError):
         body["position"] = exc.position

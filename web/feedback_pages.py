@@ -25,6 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from web.auth import check_admin_form
 from web.deps import SessionDep, TokensDep, UnitOfWorkDep
+from web.locale import localized
 from web.pages import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,7 @@ def feedback_page(request: Request, token: str, session: SessionDep, tokens: Tok
     try:
         link = feedback.feedback_link(session, tokens, token)
     except TokenError as exc:
-        return render(request, "feedback.html", {"error": str(exc)}, status_code=404)
+        return render(request, "feedback.html", {"error": localized(request, exc)}, status_code=404)
     return render(request, "feedback.html", _context(link, tokens, token, done=False))
 
 
@@ -62,7 +63,7 @@ def feedback_submit(
     try:
         link = feedback.record_from_link(session, tokens, token, now=datetime.now(UTC))
     except TokenError as exc:  # raised before anything changed
-        return render(request, "feedback.html", {"error": str(exc)}, status_code=404)
+        return render(request, "feedback.html", {"error": localized(request, exc)}, status_code=404)
     return render(request, "feedback.html", _context(link, tokens, token, done=True))
 
 

@@ -9,17 +9,21 @@ never share a catalogue.
 
 from __future__ import annotations
 
+import gettext as gettext_module
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from core import i18n
+from core.errors import WirewatchError
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
+
+from web.status_words import status_word
 
 router = APIRouter(include_in_schema=False)
 LOCALE_COOKIE = "ww_locale"
@@ -48,6 +52,18 @@ def gettext(request: Request) -> Callable[[str], str]:
     return i18n.gettext_for(request_locale(request))
 
 
+def request_translations(request: Request) -> gettext_module.NullTranslations:
+    """The request's catalogue, for text built outside a template (charts, errors)."""
+    return i18n.translations(request_locale(request))
+
+
+def localized(request: Request, error: Exception) -> str:
+    """An error's message in the request's language (the CLI and the logs keep ``str()``)."""
+    if isinstance(error, WirewatchError):
+        return error.localized(request_translations(request))
+    return str(error)
+
+
 def safe_next(target: str) -> str:
     """Only paths on this site: never redirect to another host."""
     parts = urlsplit(target)
@@ -65,6 +81,8 @@ class LocalizedTemplates:
     @staticmethod
     def _templates(directory: Path, code: str) -> Jinja2Templates:
         environment = Environment(loader=FileSystemLoader(str(directory)), autoescape=True)
+        catalogue = i18n.translations(code)
+        environment.filters["status"] = lambda word, kind: status_word(word, kind, catalogue)
         return Jinja2Templates(env=i18n.install(environment, code))
 
     def response(

@@ -8,13 +8,13 @@ text reaches templates as plain strings (autoescaped) or as markup built by
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path as PathLib
 from typing import Annotated
 from urllib.parse import urlencode
 
 from alerts import sourcehealth
 from core.errors import WirewatchError
+from core.translatable import Translations
 from db import monitoring, queries
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -24,7 +24,7 @@ from wirewatch import archive, events
 from web import charts
 from web.auth import Reader
 from web.deps import FactoryDep, SessionDep, UnitOfWorkDep
-from web.locale import gettext
+from web.locale import gettext, localized, request_translations
 from web.pages import render
 from web.params import Cursor, Filters, Limit, SearchFilters
 
@@ -70,18 +70,19 @@ def index(
             factory, filters.request(limit=limit, cursor=cursor), with_facets=searching
         )
     except WirewatchError as exc:  # a query that does not parse, an unknown source or topic
-        context["error"] = str(exc)
+        context["error"] = localized(request, exc)
     else:
         request.app.state.metrics.search_seconds.labels("web").observe(
             time.perf_counter() - started
         )
-        context.update(_screen_context(screen, filters, limit, gettext(request)))
+        context.update(_screen_context(screen, filters, limit, request_translations(request)))
     return render(request, "index.html", context)
 
 
 def _screen_context(
-    screen: archive.SearchScreen, filters: Filters, limit: int, _: Callable[[str], str]
+    screen: archive.SearchScreen, filters: Filters, limit: int, translations: Translations
 ) -> dict[str, object]:
+    _ = translations.gettext
     params = {k: v for k, v in _query_params(filters).items() if v not in ("", None)}
     days = screen.facets.by_day[-FACET_DAYS:] if screen.facets else []
     return {
@@ -93,6 +94,7 @@ def _screen_context(
             title=_("Stories per day"),
             x_title=_("day (UTC)"),
             y_title=_("stories"),
+            translations=translations,
         ),
         "sources": screen.sources,
         "topics": screen.topics,
@@ -161,6 +163,7 @@ def topic_page(
         title=_("%(topic)s: matching stories per day") % {"topic": overview.topic.name},
         x_title=_("day (UTC)"),
         y_title=_("stories"),
+        translations=request_translations(request),
     )
     return render(request, "topic.html", {"overview": overview, "day_chart": chart})
 
@@ -170,10 +173,15 @@ def sources_page(
     request: Request, session: UnitOfWorkDep, _: Reader, failing: bool = False
 ) -> Response:
     """``?failing=1`` lists only the failing and paused sources."""
-    return render(request, "sources.html", sources_page_context(session, failing=failing))
+    context = sources_page_context(
+        session, failing=failing, translations=request_translations(request)
+    )
+    return render(request, "sources.html", context)
 
 
-def sources_page_context(session: Session, *, failing: bool = False) -> dict[str, object]:
+def sources_page_context(
+    session: Session, *, failing: bool = False, translations: Translations | None = None
+) -> dict[str, object]:
     """What the sources page shows: each source's state and the recent crawls."""
     rows = sourcehealth.source_rows(session)
     shown = [r for r in rows if r.failing] if failing else rows
@@ -193,6 +201,7 @@ def sources_page_context(session: Session, *, failing: bool = False) -> dict[str
             for r in rows
         ],
         days=archive.HEALTH_DAYS,
+        translations=translations,
     )
     return {
         "rows": shown,

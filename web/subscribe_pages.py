@@ -26,6 +26,7 @@ from alerts.tokens import TokenError, Tokens
 from core import i18n
 from core.errors import DeliveryError, NotFoundError, WirewatchError
 from core.settings import Settings
+from core.translatable import Translatable
 from db import queries
 from db.models import Frequency, Subscriber, Subscription
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -42,7 +43,7 @@ from web.deps import (
     TokensDep,
     UnitOfWorkDep,
 )
-from web.locale import LocalizedTemplates, gettext, request_locale
+from web.locale import LocalizedTemplates, gettext, localized, request_locale
 
 router = APIRouter()
 CSRF_COOKIE = "ww_csrf"
@@ -190,7 +191,7 @@ def subscribe_submit(
     try:
         _check_csrf(request, tokens, csrf)
     except TokenError as exc:
-        return again(str(exc), 403)
+        return again(localized(request, exc), 403)
     if wait := subscribing.wait(request):
         page = again(_("Too many requests; try later."), 429)
         page.headers["Retry-After"] = str(wait)
@@ -210,7 +211,7 @@ def subscribe_submit(
             request, factory, settings, tokens, email=email, topics=topics, preferences=prefs
         )
     except (subs.AddressError, subs.PreferenceError, NotFoundError) as exc:
-        return again(str(exc), 400)
+        return again(localized(request, exc), 400)
     except DeliveryError:
         return again(_("We could not send email just now; please try later."), 503)
     return _page(templates, request, "subscribe_sent.html", {"message": _(subscribing.ACCEPTED)})
@@ -227,7 +228,7 @@ def confirm_page(
     try:
         tokens.check_confirm(token)
     except TokenError as exc:
-        context = {"error": str(exc), "token": token, "done": False}
+        context = {"error": localized(request, exc), "token": token, "done": False}
         return _page(templates, request, "confirm.html", context, status=400)
     return _page(templates, request, "confirm.html", {"token": token, "done": False})
 
@@ -243,7 +244,7 @@ def confirm_submit(
     try:
         confirmed = subs.confirm(session, tokens, token, now=datetime.now(UTC))
     except TokenError as exc:  # raised before anything changed
-        context = {"error": str(exc), "token": token, "done": False}
+        context = {"error": localized(request, exc), "token": token, "done": False}
         return _page(templates, request, "confirm.html", context, status=400)
     subscriber = confirmed[0].subscriber
     context = {
@@ -293,7 +294,7 @@ def unsubscribe_post(
     try:
         sub = subs.unsubscribe(session, tokens, token)
     except TokenError as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
+        raise HTTPException(status_code=404, detail=localized(request, exc)) from exc
     context = {
         "sub": sub,
         "token": token,
@@ -353,7 +354,9 @@ def preferences_page(
     try:
         subscriber = subs.subscriber_for_preferences(session, tokens, token)
     except TokenError as exc:
-        return _page(templates, request, "preferences.html", {"error": str(exc)}, status=404)
+        return _page(
+            templates, request, "preferences.html", {"error": localized(request, exc)}, status=404
+        )
     cookie, csrf = _csrf_pair(request, tokens)
     context = _preferences_context(request, session, subscriber, csrf)
     return _with_cookie(_page(templates, request, "preferences.html", context), cookie, settings)
@@ -381,7 +384,9 @@ def preferences_submit(
     try:
         subscriber = subs.subscriber_for_preferences(session, tokens, token)
     except TokenError as exc:
-        return _page(templates, request, "preferences.html", {"error": str(exc)}, status=404)
+        return _page(
+            templates, request, "preferences.html", {"error": localized(request, exc)}, status=404
+        )
     status, error, saved = 200, None, False
     try:
         # A refused change leaves nothing behind, yet the page is still answered normally.
@@ -405,9 +410,9 @@ def preferences_submit(
             )
         saved = True
     except TokenError as exc:
-        status, error = 403, str(exc)
+        status, error = 403, localized(request, exc)
     except (WirewatchError, ValueError) as exc:
-        status, error = 400, str(exc)
+        status, error = 400, localized(request, exc)
     session.expire_all()
     subscriber = subs.subscriber_for_preferences(session, tokens, token)
     context = _preferences_context(request, session, subscriber, csrf, saved=saved, error=error)
@@ -421,12 +426,18 @@ def _prefs_from_fields(fields: dict[str, str], slug: str, updates: bool) -> subs
         try:
             return int(raw) if raw else default
         except ValueError as exc:
-            raise subs.PreferenceError(f"{name} for {slug} must be a number") from exc
+            raise subs.PreferenceError(
+                Translatable.gettext(
+                    "%(name)s for %(topic)s must be a number", name=name, topic=slug
+                )
+            ) from exc
 
     try:
         frequency = Frequency(fields.get(f"frequency-{slug}", "daily"))
     except ValueError as exc:
-        raise subs.PreferenceError(f"unknown frequency for {slug}") from exc
+        raise subs.PreferenceError(
+            Translatable.gettext("unknown frequency for %(topic)s", topic=slug)
+        ) from exc
     return subs.Preferences(
         frequency=frequency,
         timezone=fields.get("timezone") or "UTC",

@@ -15,8 +15,8 @@ from alerts import subscribe as subs
 from alerts.senders import make_sender
 from alerts.tokens import Tokens
 from core.errors import DeliveryError
-from core.i18n import N_
 from core.settings import Settings
+from core.translatable import N_
 from fastapi import Request
 from sqlalchemy.orm import Session, sessionmaker
 

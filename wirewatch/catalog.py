@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from core.errors import BlockedURLError, QueryError, SourceError, WirewatchError
 from core.netguard import AddressPolicy, check_scheme_only, vet_host
 from core.query import parse
+from core.translatable import Translatable, Translations
 from db import catalog as catalog_queries
 from db import queries, sources
 from db.models import Source, SourceKind, Topic
@@ -117,11 +118,24 @@ class TopicQueryError(CatalogError, QueryError):
 
     field = "query"
 
-    def __init__(self, slug: str, error: QueryError, summary: str = "") -> None:
-        QueryError.__init__(self, error.reason, error.query, error.position)
+    def __init__(self, slug: str, error: QueryError, summary: Translatable | None = None) -> None:
+        QueryError.__init__(self, error.reason_text, error.query, error.position)
+        self.slug = slug
+        self.summary = summary
         self.args = (
-            f"topic {slug!r} not saved: {summary or f'its query does not parse: {error}'}",
+            str(summary)
+            if summary
+            else f"topic {slug!r} not saved: its query does not parse: {error}",
         )
+
+    def localized(self, translations: Translations) -> str:
+        if self.summary:
+            return self.summary.render(translations)
+        return Translatable.gettext(
+            "topic %(slug)r not saved: its query does not parse: %(error)s",
+            slug=self.slug,
+            error=QueryError.localized(self, translations),
+        ).render(translations)
 
 
 # --- the rules, one value at a time ------------------------------------------------------
@@ -131,8 +145,11 @@ def check_source_name(value: str) -> str:
     name = value.strip()
     if not re.fullmatch(SOURCE_NAME_PATTERN, name):
         raise SourceNameError(
-            f"source name {value!r} is not allowed: use 1-100 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit (e.g. asia-wire)"
+            Translatable.gettext(
+                "source name %(name)r is not allowed: use 1-100 letters, digits, '.', '_' or "
+                "'-', starting with a letter or digit (e.g. asia-wire)",
+                name=value,
+            )
         )
     return name
 
@@ -140,8 +157,11 @@ def check_source_name(value: str) -> str:
 def check_topic_slug(value: str) -> str:
     if not re.fullmatch(TOPIC_SLUG_PATTERN, value):
         raise TopicSlugError(
-            f"topic slug {value!r} is not allowed: use 1-100 lowercase letters, digits or '-', "
-            "starting with a letter or digit (e.g. police-liaison-migration)"
+            Translatable.gettext(
+                "topic slug %(slug)r is not allowed: use 1-100 lowercase letters, digits or '-', "
+                "starting with a letter or digit (e.g. police-liaison-migration)",
+                slug=value,
+            )
         )
     return value
 
@@ -151,7 +171,11 @@ def check_kind(value: SourceKind | str) -> SourceKind:
         return SourceKind(value)
     except ValueError:
         known = " or ".join(k.value for k in SourceKind)
-        raise SourceKindError(f"source kind {value!r} is unknown: use {known}") from None
+        raise SourceKindError(
+            Translatable.gettext(
+                "source kind %(kind)r is unknown: use %(known)s", kind=value, known=known
+            )
+        ) from None
 
 
 def check_language(value: str | None) -> str | None:
@@ -161,8 +185,11 @@ def check_language(value: str | None) -> str | None:
         return None
     if len(code) > MAX_LANGUAGE or not re.fullmatch(LANGUAGE_PATTERN, code):
         raise LanguageError(
-            f"language {value!r} is not a language code: use two or three lowercase letters, "
-            "optionally with a region (ru, tg, en, pt-BR)"
+            Translatable.gettext(
+                "language %(language)r is not a language code: use two or three lowercase "
+                "letters, optionally with a region (ru, tg, en, pt-BR)",
+                language=value,
+            )
         )
     return code
 
@@ -178,8 +205,12 @@ def check_interval(value: int | str | None, *, default: int) -> int:
         minutes = int(value.strip())
     if minutes is None or not 1 <= minutes <= MAX_INTERVAL:
         raise IntervalError(
-            f"crawl interval {value!r} is not allowed: give a whole number of minutes "
-            f"from 1 to {MAX_INTERVAL} (7 days)"
+            Translatable.gettext(
+                "crawl interval %(interval)r is not allowed: give a whole number of minutes "
+                "from 1 to %(max)s (7 days)",
+                interval=value,
+                max=MAX_INTERVAL,
+            )
         )
     return minutes
 
@@ -192,9 +223,18 @@ def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None 
     """
     url = value.strip()
     if not url:
-        raise SourceURLError("a source needs a URL (for Telegram: the channel, e.g. @asiaplus)")
+        raise SourceURLError(
+            Translatable.gettext("a source needs a URL (for Telegram: the channel, e.g. @asiaplus)")
+        )
     if len(url) > MAX_URL:
-        raise SourceURLError(f"the URL is {len(url)} characters long; at most {MAX_URL} are kept")
+        raise SourceURLError(
+            Translatable.ngettext(
+                "the URL is %(num)s character long; at most %(max)s are kept",
+                "the URL is %(num)s characters long; at most %(max)s are kept",
+                len(url),
+                max=MAX_URL,
+            )
+        )
     if kind == SourceKind.SEARCH:
         from crawler.search_feeds import SearchTemplateError, check_template
 
@@ -217,7 +257,9 @@ def check_source_url(value: str, kind: SourceKind, policy: AddressPolicy | None 
             with contextlib.suppress(OSError):
                 vet_host(parts.hostname or "", policy, port=parts.port)
     except BlockedURLError as exc:
-        raise SourceURLError(f"refusing {url!r}: {exc.reason}") from exc
+        raise SourceURLError(
+            Translatable.gettext("refusing %(url)r: %(reason)s", url=url, reason=exc.reason)
+        ) from exc
     return url
 
 
@@ -249,10 +291,15 @@ def check_homepage(value: str | None) -> str | None:
 def check_topic_name(value: str) -> str:
     name = value.strip()
     if not name:
-        raise TopicNameError("a topic needs a name (1-200 characters)")
+        raise TopicNameError(Translatable.gettext("a topic needs a name (1-200 characters)"))
     if len(name) > MAX_TOPIC_NAME:
         raise TopicNameError(
-            f"the topic name is {len(name)} characters long; at most {MAX_TOPIC_NAME}"
+            Translatable.ngettext(
+                "the topic name is %(num)s character long; at most %(max)s",
+                "the topic name is %(num)s characters long; at most %(max)s",
+                len(name),
+                max=MAX_TOPIC_NAME,
+            )
         )
     return name
 
@@ -260,7 +307,12 @@ def check_topic_name(value: str) -> str:
 def check_definition(value: str) -> str:
     if len(value) > MAX_DEFINITION:
         raise TopicDefinitionError(
-            f"the topic definition is {len(value)} characters long; at most {MAX_DEFINITION}"
+            Translatable.ngettext(
+                "the topic definition is %(num)s character long; at most %(max)s",
+                "the topic definition is %(num)s characters long; at most %(max)s",
+                len(value),
+                max=MAX_DEFINITION,
+            )
         )
     return value
 
@@ -270,8 +322,14 @@ def check_query(slug: str, value: str) -> str:
     if len(value) > MAX_QUERY:
         raise TopicQueryError(
             slug,
-            QueryError("the query is too long", value, MAX_QUERY),
-            f"its query is {len(value)} characters long; at most {MAX_QUERY}",
+            QueryError(Translatable.gettext("the query is too long"), value, MAX_QUERY),
+            Translatable.ngettext(
+                "topic %(slug)r not saved: its query is %(num)s character long; at most %(max)s",
+                "topic %(slug)r not saved: its query is %(num)s characters long; at most %(max)s",
+                len(value),
+                slug=slug,
+                max=MAX_QUERY,
+            ),
         )
     try:
         parse(value)
@@ -361,8 +419,12 @@ def save_source(*, session: Session, spec: SourceSpec, replace: bool = True) -> 
         existing = catalog_queries.find_source(session=session, name=spec.name)
         if existing is not None:
             raise SourceExistsError(
-                f"a source named {spec.name!r} already exists ({existing.url}): choose another "
-                "name, or replace it (--replace on the command line)"
+                Translatable.gettext(
+                    "a source named %(name)r already exists (%(url)s): choose another name, or "
+                    "replace it (--replace on the command line)",
+                    name=spec.name,
+                    url=existing.url,
+                )
             )
     source, created = queries.upsert_source(
         session=session,

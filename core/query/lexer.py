@@ -8,6 +8,7 @@ from enum import Enum, auto
 
 from core.errors import QueryError
 from core.query.ast import FIELDS
+from core.translatable import Translatable
 
 MAX_QUERY_LENGTH = 10_000
 
@@ -44,7 +45,13 @@ _BARE_END = frozenset(' \t\r\n\f\v()"')
 def tokenize(query: str) -> list[Token]:
     if len(query) > MAX_QUERY_LENGTH:
         raise QueryError(
-            f"query is longer than {MAX_QUERY_LENGTH} characters", query, MAX_QUERY_LENGTH
+            Translatable.ngettext(
+                "query is longer than %(num)s character",
+                "query is longer than %(num)s characters",
+                MAX_QUERY_LENGTH,
+            ),
+            query,
+            MAX_QUERY_LENGTH,
         )
     tokens: list[Token] = []
     i = 0
@@ -80,13 +87,15 @@ def _phrase(query: str, start: int, tokens: list[Token]) -> int:
         chars.append(query[i])
         i += 1
     if i >= len(query):
-        raise QueryError("unterminated phrase: expected a closing '\"'", query, start)
+        raise QueryError(
+            Translatable.gettext("unterminated phrase: expected a closing '\"'"), query, start
+        )
     i += 1
     slop = -1
     if i < len(query) and query[i] == "~":
         digits = _DIGITS_RE.match(query, i + 1)
         if digits is None:
-            raise QueryError("expected a number after '~'", query, i + 1)
+            raise QueryError(Translatable.gettext("expected a number after '~'"), query, i + 1)
         slop = int(digits.group())
         i = digits.end()
     tokens.append(Token(Kind.PHRASE, start, "".join(chars), slop))
@@ -97,7 +106,9 @@ def _entity(query: str, start: int, tokens: list[Token]) -> int:
     match = _ENTITY_RE.match(query, start)
     assert match is not None  # the pattern accepts an empty name
     if not match.group(1):
-        raise QueryError("expected an entity name after '@'", query, start + 1)
+        raise QueryError(
+            Translatable.gettext("expected an entity name after '@'"), query, start + 1
+        )
     tokens.append(Token(Kind.ENTITY, start, match.group(1)))
     return match.end()
 
@@ -112,7 +123,13 @@ def _bare(query: str, start: int, tokens: list[Token]) -> int:
         name = field.group(1).lower()
         if name not in FIELDS:
             known = ", ".join(sorted(FIELDS))
-            raise QueryError(f"unknown field '{name}' (known: {known})", query, start)
+            raise QueryError(
+                Translatable.gettext(
+                    "unknown field '%(name)s' (known: %(known)s)", name=name, known=known
+                ),
+                query,
+                start,
+            )
         tokens.append(Token(Kind.FIELD, start, name))
         return start + field.end()
     if word in ("AND", "OR", "NOT"):
@@ -121,13 +138,21 @@ def _bare(query: str, start: int, tokens: list[Token]) -> int:
     if word.startswith("NEAR") and (len(word) == 4 or word[4] == "/"):
         near = _NEAR_RE.match(word)
         if near is None or near.group(1) is None:
-            raise QueryError("NEAR needs a distance, e.g. NEAR/5", query, start)
+            raise QueryError(
+                Translatable.gettext("NEAR needs a distance, e.g. NEAR/5"), query, start
+            )
         tokens.append(Token(Kind.NEAR, start, word, int(near.group(1))))
         return end
     if "~" in word:
-        raise QueryError("'~N' can only follow a quoted phrase", query, start + word.index("~"))
+        raise QueryError(
+            Translatable.gettext("'~N' can only follow a quoted phrase"),
+            query,
+            start + word.index("~"),
+        )
     star = word.find("*")
     if star != -1 and star != len(word) - 1:
-        raise QueryError("'*' is only allowed at the end of a word", query, start + star)
+        raise QueryError(
+            Translatable.gettext("'*' is only allowed at the end of a word"), query, start + star
+        )
     tokens.append(Token(Kind.WORD, start, word))
     return end

@@ -25,6 +25,7 @@ from core.query.ast import (
 )
 from core.query.lexer import Kind, Token, tokenize
 from core.query.normalize import WORD_RE
+from core.translatable import Translatable
 
 MAX_DISTANCE = 100
 MAX_DEPTH = 64
@@ -66,13 +67,13 @@ class _Parser:
         self.index += 1
         return token
 
-    def error(self, message: str, position: int | None = None) -> QueryError:
+    def error(self, message: Translatable, position: int | None = None) -> QueryError:
         at = self.current.position if position is None else position
         return QueryError(message, self.query, at)
 
-    def describe(self, token: Token) -> str:
+    def describe(self, token: Token) -> str | Translatable:
         if token.kind is Kind.EOF:
-            return "the end of the query"
+            return Translatable.gettext("the end of the query")
         if token.kind is Kind.FIELD:
             return f"'{token.text}:'"
         return f"'{self.query[token.position : token.position + max(1, len(token.text))]}'"
@@ -80,19 +81,24 @@ class _Parser:
     def expect_operand(self, after: Token) -> None:
         if self.current.kind not in _STARTS_UNARY:
             raise self.error(
-                f"expected a term, phrase or '(' after '{after.text}', "
-                f"found {self.describe(self.current)}"
+                Translatable.gettext(
+                    "expected a term, phrase or '(' after '%(after)s', found %(found)s",
+                    after=after.text,
+                    found=self.describe(self.current),
+                )
             )
 
     # --- grammar -------------------------------------------------------------
     def parse(self) -> Node:
         if self.kind() is Kind.EOF:
-            raise self.error("empty query", 0)
+            raise self.error(Translatable.gettext("empty query"), 0)
         node = self.parse_or()
         if self.kind() is Kind.RPAREN:
-            raise self.error("unexpected ')' without a matching '('")
+            raise self.error(Translatable.gettext("unexpected ')' without a matching '('"))
         if self.kind() is not Kind.EOF:
-            raise self.error(f"unexpected {self.describe(self.current)}")
+            raise self.error(
+                Translatable.gettext("unexpected %(found)s", found=self.describe(self.current))
+            )
         return node
 
     def parse_or(self) -> Node:
@@ -117,7 +123,11 @@ class _Parser:
             token = self.advance()
             if self.current.kind not in _STARTS_UNARY:
                 after = "'-'" if token.text == "-" else "'NOT'"
-                raise self.error(f"expected a term, phrase or '(' after {after}")
+                raise self.error(
+                    Translatable.gettext(
+                        "expected a term, phrase or '(' after %(after)s", after=after
+                    )
+                )
             return Not(self.parse_unary())
         return self.parse_near()
 
@@ -126,20 +136,33 @@ class _Parser:
         while self.current.kind is Kind.NEAR:
             token = self.advance()
             if self.field in META_FIELDS:
-                raise self.error(f"NEAR cannot be used inside '{self.field}:'", token.position)
+                raise self.error(
+                    Translatable.gettext(
+                        "NEAR cannot be used inside '%(field)s:'", field=self.field
+                    ),
+                    token.position,
+                )
             if not 1 <= token.number <= MAX_DISTANCE:
-                raise self.error(f"NEAR distance must be 1 to {MAX_DISTANCE}", token.position)
+                raise self.error(
+                    Translatable.gettext("NEAR distance must be 1 to %(num)s", num=MAX_DISTANCE),
+                    token.position,
+                )
             if self.current.kind not in _STARTS_PRIMARY:
                 raise self.error(
-                    f"expected a term, phrase or '(' after '{token.text}', "
-                    f"found {self.describe(self.current)}"
+                    Translatable.gettext(
+                        "expected a term, phrase or '(' after '%(after)s', found %(found)s",
+                        after=token.text,
+                        found=self.describe(self.current),
+                    )
                 )
             right = self.parse_primary()
             for side in (node, right):
                 if not _positional(side):
                     raise self.error(
-                        "NEAR needs words, phrases, entities or OR-groups of them on both "
-                        "sides (not AND, NOT or lang:/source:/domain:)",
+                        Translatable.gettext(
+                            "NEAR needs words, phrases, entities or OR-groups of them on both "
+                            "sides (not AND, NOT or lang:/source:/domain:)"
+                        ),
                         token.position,
                     )
             node = Near(node, right, token.number)
@@ -162,23 +185,37 @@ class _Parser:
             self.advance()
             return self.make_entity(token)
         if kind in (Kind.AND, Kind.OR):
-            raise self.error(f"'{token.text}' needs a term on its left")
+            raise self.error(
+                Translatable.gettext("'%(word)s' needs a term on its left", word=token.text)
+            )
         if kind is Kind.NEAR:
-            raise self.error(f"'{token.text}' needs a term on its left")
+            raise self.error(
+                Translatable.gettext("'%(word)s' needs a term on its left", word=token.text)
+            )
         if kind is Kind.RPAREN:
-            raise self.error("unexpected ')': expected a term, phrase or '('")
-        raise self.error("expected a term, phrase or '(' but the query ends here")
+            raise self.error(Translatable.gettext("unexpected ')': expected a term, phrase or '('"))
+        raise self.error(
+            Translatable.gettext("expected a term, phrase or '(' but the query ends here")
+        )
 
     def parse_field(self) -> Node:
         token = self.advance()
         if self.field is not None:
             raise self.error(
-                f"'{token.text}:' cannot be used inside '{self.field}:'", token.position
+                Translatable.gettext(
+                    "'%(inner)s:' cannot be used inside '%(field)s:'",
+                    inner=token.text,
+                    field=self.field,
+                ),
+                token.position,
             )
         if self.current.kind not in (Kind.WORD, Kind.PHRASE, Kind.LPAREN, Kind.ENTITY):
             raise self.error(
-                f"expected a term, phrase or '(' after '{token.text}:', "
-                f"found {self.describe(self.current)}"
+                Translatable.gettext(
+                    "expected a term, phrase or '(' after '%(after)s:', found %(found)s",
+                    after=token.text,
+                    found=self.describe(self.current),
+                )
             )
         self.field = token.text
         try:
@@ -190,16 +227,28 @@ class _Parser:
     def parse_group(self) -> Node:
         opening = self.advance()
         if self.current.kind is Kind.RPAREN:
-            raise self.error("empty parentheses: expected a term, phrase or '('")
+            raise self.error(
+                Translatable.gettext("empty parentheses: expected a term, phrase or '('")
+            )
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"query nests deeper than {MAX_DEPTH} parentheses", opening.position)
+            raise self.error(
+                Translatable.ngettext(
+                    "query nests deeper than %(num)s parenthesis",
+                    "query nests deeper than %(num)s parentheses",
+                    MAX_DEPTH,
+                ),
+                opening.position,
+            )
         node = self.parse_or()
         self.depth -= 1
         if self.kind() is not Kind.RPAREN:
             raise self.error(
-                f"expected ')' to close '(' at position {opening.position}, "
-                f"found {self.describe(self.current)}"
+                Translatable.gettext(
+                    "expected ')' to close '(' at position %(position)s, found %(found)s",
+                    position=opening.position,
+                    found=self.describe(self.current),
+                )
             )
         self.advance()
         return node
@@ -212,20 +261,34 @@ class _Parser:
         if self.field in META_FIELDS:
             return self.meta_value(token, body, wildcard)
         if text == "-":
-            raise self.error("expected a term right after '-' (no space between)", token.position)
+            raise self.error(
+                Translatable.gettext("expected a term right after '-' (no space between)"),
+                token.position,
+            )
         exact = body.startswith("=")
         if exact:
             body = body[1:]
             if wildcard:
-                raise self.error("'=' (exact form) and '*' cannot be combined", token.position)
+                raise self.error(
+                    Translatable.gettext("'=' (exact form) and '*' cannot be combined"),
+                    token.position,
+                )
         words = WORD_RE.findall(body)
         if not words:
-            raise self.error(f"'{text}' has no letters or digits to search for", token.position)
+            raise self.error(
+                Translatable.gettext(
+                    "'%(word)s' has no letters or digits to search for", word=text
+                ),
+                token.position,
+            )
         if wildcard:
             if len(words) > 1 or len(words[0]) < MIN_WILDCARD_PREFIX:
                 raise self.error(
-                    f"a wildcard needs one word of at least {MIN_WILDCARD_PREFIX} letters "
-                    "before '*'",
+                    Translatable.ngettext(
+                        "a wildcard needs one word of at least %(num)s letter before '*'",
+                        "a wildcard needs one word of at least %(num)s letters before '*'",
+                        MIN_WILDCARD_PREFIX,
+                    ),
                     token.position,
                 )
             return Term(words[0], wildcard=True)
@@ -237,23 +300,41 @@ class _Parser:
         slop = max(token.number, 0)
         if self.field in META_FIELDS:
             if token.number >= 0:
-                raise self.error(f"'~N' cannot be used inside '{self.field}:'", token.position)
+                raise self.error(
+                    Translatable.gettext(
+                        "'~N' cannot be used inside '%(field)s:'", field=self.field
+                    ),
+                    token.position,
+                )
             return self.meta_value(token, token.text, False)
         if slop > MAX_DISTANCE:
-            raise self.error(f"phrase slop must be at most {MAX_DISTANCE}", token.position)
+            raise self.error(
+                Translatable.gettext("phrase slop must be at most %(num)s", num=MAX_DISTANCE),
+                token.position,
+            )
         words: list[Term] = []
         for match in _PHRASE_WORD_RE.finditer(token.text):
             exact, word, star = bool(match.group(1)), match.group(2), bool(match.group(3))
             if star and len(word) < MIN_WILDCARD_PREFIX:
                 raise self.error(
-                    f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before '*'",
+                    Translatable.ngettext(
+                        "a wildcard needs at least %(num)s letter before '*'",
+                        "a wildcard needs at least %(num)s letters before '*'",
+                        MIN_WILDCARD_PREFIX,
+                    ),
                     token.position,
                 )
             if star and exact:
-                raise self.error("'=' (exact form) and '*' cannot be combined", token.position)
+                raise self.error(
+                    Translatable.gettext("'=' (exact form) and '*' cannot be combined"),
+                    token.position,
+                )
             words.append(Term(word, wildcard=star, exact=exact))
         if not words:
-            raise self.error("empty phrase: expected words between the quotes", token.position)
+            raise self.error(
+                Translatable.gettext("empty phrase: expected words between the quotes"),
+                token.position,
+            )
         if len(words) == 1:
             return words[0]
         return Phrase(tuple(words), slop)
@@ -261,20 +342,34 @@ class _Parser:
     def meta_value(self, token: Token, value: str, wildcard: bool) -> Node:
         value = value.strip()
         if not value:
-            raise self.error(f"expected a value after '{self.field}:'", token.position)
+            raise self.error(
+                Translatable.gettext("expected a value after '%(field)s:'", field=self.field),
+                token.position,
+            )
         if self.field == "lang" and (wildcard or not _LANG_RE.match(value.lower())):
             raise self.error(
-                f"lang: expects a language code such as ru, en or tg, not '{value}'",
+                Translatable.gettext(
+                    "lang: expects a language code such as ru, en or tg, not '%(value)s'",
+                    value=value,
+                ),
                 token.position,
             )
         return Term(value, wildcard=wildcard)
 
     def make_entity(self, token: Token) -> Node:
         if self.field in META_FIELDS:
-            raise self.error(f"entities cannot be used inside '{self.field}:'", token.position)
+            raise self.error(
+                Translatable.gettext(
+                    "entities cannot be used inside '%(field)s:'", field=self.field
+                ),
+                token.position,
+            )
         entity = self.aliases.get(token.text) if self.aliases is not None else None
         if entity is None or self.aliases is None:
-            raise self.error(f"unknown entity '@{token.text}'", token.position)
+            raise self.error(
+                Translatable.gettext("unknown entity '@%(name)s'", name=token.text),
+                token.position,
+            )
         expansion = self.aliases.parsed.get(entity.name)
         if expansion is None:
             alternatives = [_parse_alias(entity.name, alias) for alias in entity.aliases]

@@ -27,6 +27,8 @@ JOIN_GAP = 60
 # More quotes than this would bury the first ones; the first hits are the most telling.
 MAX_QUOTES = 5
 OPEN, CLOSE, CUT = "“", "”", "…"
+# The label of a quote from the headline (core.why translates it where it is shown).
+HEADLINE = "headline: "
 _ZONES = ("title", "text")
 _SENTENCE_ENDS = (". ", "! ", "? ")
 LANGUAGE_NAMES = {
@@ -98,8 +100,7 @@ def reader_why(doc: AnalyzedDocument, hits: Iterable[Hit]) -> list[str]:
     """Lines for "why it matched": quotes of the story, then metadata in plain words."""
     hits = list(hits)
     lines = [
-        ("headline: " if q.where == "title" else "") + q.text
-        for q in quotes(doc, hits)[:MAX_QUOTES]
+        (HEADLINE if q.where == "title" else "") + q.text for q in quotes(doc, hits)[:MAX_QUOTES]
     ]
     for hit in hits:
         if hit.where not in _ZONES:
