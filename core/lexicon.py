@@ -52,7 +52,7 @@ class Lexicon:
 
     def concepts_of(self, document: AnalyzedDocument) -> frozenset[str]:
         """The names of every concept the story mentions."""
-        return frozenset(name for name, _ in self._index.match(document))
+        return frozenset(self._index.matching(document))
 
     def match(self, document: AnalyzedDocument) -> list[tuple[str, MatchResult]]:
         """Each concept the story mentions, with the hits that show where."""

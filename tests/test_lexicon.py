@@ -44,3 +44,20 @@ def test_tajik_police_forms_are_police(text: str) -> None:
 
 def test_tajik_police_is_also_the_police_authority_entity() -> None:
     assert "police-authority" in _concepts("Ба гуфтаи полис, ҳодиса рух дод")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "МВД Таджикистана откроет представительство в Москве с дипломатическим статусом.",
+        "Вазорати корҳои дохилӣ дар Маскав намояндагӣ мекушояд; полиси Русия дар Душанбе.",
+        "The interior ministries signed a readmission agreement and a police cooperation memorandum.",
+        "Страховой полис ОМС можно оформить онлайн.",
+        "Nothing on the beat here: a football transfer and the weather.",
+    ],
+)
+def test_concept_names_are_those_the_full_match_finds(text: str) -> None:
+    """The event signature asks only for names, through the cheaper yes/no check."""
+    lexicon = default_lexicon()
+    document = analyze_document(Document(title=text[:40], text=text))
+    assert lexicon.concepts_of(document) == frozenset(name for name, _ in lexicon.match(document))

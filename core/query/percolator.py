@@ -98,6 +98,11 @@ class TopicIndex(Generic[TopicId]):
             if entry.matcher.test(doc)
         ]
 
+    def matching(self, doc: AnalyzedDocument) -> list[TopicId]:
+        """Matching topics without their hits: what a caller that only needs the names
+        (the event signature's concepts) asks, at the cost of the yes/no check alone."""
+        return [entry.topic_id for entry in self._candidates(doc) if entry.matcher.test(doc)]
+
     def _candidates(self, doc: AnalyzedDocument) -> list[_Entry[TopicId]]:
         postings = self._postings
         keys = doc.postings.keys()
