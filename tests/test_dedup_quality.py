@@ -15,6 +15,10 @@ from bench.dedup import quality
 from bench.dedup.quality import SetResult
 from tests.conftest import ROOT, corpus
 
+# The module's one fixture clusters every set through the database path (about
+# 100 s on an idle 2-core machine); the suite-wide limit is for hangs, not for this.
+pytestmark = pytest.mark.timeout(900)
+
 FLOORS = json.loads((ROOT / "tests" / "data" / "dedup_floor.json").read_text(encoding="utf-8"))
 
 
