@@ -127,7 +127,11 @@ def database(postgres: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-def timed(run: Callable[[sessionmaker[Session]], None], rows: list, postgres: str | None) -> float:
+def timed(
+    run: Callable[[sessionmaker[Session]], None],
+    rows: list[tuple[str, str, str]],
+    postgres: str | None,
+) -> float:
     with database(postgres) as url:
         engine = make_engine(url)
         factory = make_sessionmaker(engine)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import alerts.matching
@@ -155,8 +155,8 @@ def test_an_alerts_pass_analyses_each_story_once_for_matching_and_the_index(
     assert _found(stored) == shared_found
 
     with unit_of_work(stored) as session:
-        session.execute(TopicMatch.__table__.delete())
-        session.execute(Story.__table__.update().values(matched_at=None))
+        session.execute(delete(TopicMatch))
+        session.execute(update(Story).values(matched_at=None))
     with unit_of_work(stored) as session:
         match_stories(session, session.scalars(select(Story)).all(), index=False)
     assert _matches(stored) == shared_matches
