@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from core.errors import QueryError
 from core.query import AnalyzedDocument, TopicIndex, analyze_document, parse
-from db import feedback, queries
+from db import feedback, queries, search
 from db.models import VIA_MODEL, VIA_QUERY, Story
 from db.session import unit_of_work
 from sqlalchemy.orm import Session, sessionmaker
@@ -84,11 +84,22 @@ class TopicMatcher:
         return found
 
     def match_story(
-        self, session: Session, story: Story, *, now: datetime | None = None
+        self,
+        session: Session,
+        story: Story,
+        *,
+        now: datetime | None = None,
+        analysed: dict[int, AnalyzedDocument] | None = None,
     ) -> list[int]:
-        """Record the story's topic matches; returns the ids of topics newly matched."""
+        """Record the story's topic matches; returns the ids of topics newly matched.
+
+        The story's analysis is left in ``analysed`` (by story id) for the
+        search index, which would otherwise make the same one again.
+        """
         now = now or datetime.now(UTC)
         document = analyze_document(relevance.story_document(story))
+        if analysed is not None:
+            analysed[story.id] = document
         new_topics: list[int] = []
         for found in self.matches(document):
             if queries.record_topic_match(
@@ -104,10 +115,20 @@ class TopicMatcher:
         return new_topics
 
 
-def match_stories(session: Session, stories: Iterable[Story]) -> int:
-    """Match these stories against every enabled topic; returns how many matches were new."""
+def match_stories(session: Session, stories: Iterable[Story], *, index: bool = True) -> int:
+    """Match these stories against every enabled topic; returns how many matches were new.
+
+    With ``index`` the stories are then indexed for search from the same
+    analyses, in the same transaction (see ``db.search.index_analysed``): one
+    analysis per story for both, where the web app's indexer made its own.
+    """
     matcher = TopicMatcher.load(session)
-    return sum(len(matcher.match_story(session, story)) for story in stories)
+    analysed: dict[int, AnalyzedDocument] = {}
+    new = sum(len(matcher.match_story(session, story, analysed=analysed)) for story in stories)
+    if index:
+        session.flush()  # matched_at is written before the index reads the rows
+        search.index_analysed(session, analysed)
+    return new
 
 
 def match_pending(session: Session, *, batch: int = 500) -> int:

@@ -5,13 +5,14 @@
     page.next_cursor   # pass back as SearchRequest(cursor=...) for the next page
     facets(session, SearchRequest(query=...))   # counts per day and per language
     sync(session)      # bring the index up to date with changed stories
+    index_analysed(session, {story_id: adoc})  # index stories from analyses made already
 
 The index is kept in step by triggers (every write to ``stories`` queues the
 story) and drained by :func:`sync`; see docs/archive.md.
 """
 
 from db.search.facets import Facets, facets
-from db.search.indexer import SyncResult, pending_count, rebuild, sync
+from db.search.indexer import SyncResult, index_analysed, pending_count, rebuild, sync
 from db.search.request import MAX_LIMIT, SearchRequest, SearchRequestError, Sort
 from db.search.schema import TABLES
 from db.search.searcher import EventSummary, SearchHit, SearchPage, scan, search
@@ -28,6 +29,7 @@ __all__ = [
     "Sort",
     "SyncResult",
     "facets",
+    "index_analysed",
     "pending_count",
     "rebuild",
     "scan",

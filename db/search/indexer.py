@@ -12,13 +12,13 @@ than running ahead of it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from core.query.document import Document, analyze_document
-from sqlalchemy import Connection, func, select, text
+from core.query.document import AnalyzedDocument, Document, analyze_document
+from sqlalchemy import BindParameter, Connection, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from db.models import Story
@@ -61,9 +61,15 @@ class _StoryRow:
     published_at: datetime | None
     fetched_at: datetime
 
-    def tokens(self) -> StoryTokens:
+    def tokens(self, analysed: Mapping[int, AnalyzedDocument] | None = None) -> StoryTokens:
         return tokens_of(
-            self.title, self.body, self.summary, self.language, self.source_id, self.canonical_url
+            self.title,
+            self.body,
+            self.summary,
+            self.language,
+            self.source_id,
+            self.canonical_url,
+            analysed=analysed.get(self.id) if analysed else None,
         )
 
     @property
@@ -78,10 +84,19 @@ def tokens_of(
     language: str | None,
     source_id: int | None,
     url: str | None,
+    *,
+    analysed: AnalyzedDocument | None = None,
 ) -> StoryTokens:
-    """The index tokens of a story as the matcher would analyse it."""
+    """The index tokens of a story as the matcher would analyse it.
+
+    ``analysed`` is the matcher's own analysis of the story, used when it was
+    made from this very text (the source's name aside: no index token reads
+    it), so a story just matched is not analysed a second time.
+    """
     document = Document(title=title or "", text=body or summary or "", lang=language, url=url)
-    return story_tokens(analyze_document(document), source_id)
+    if analysed is None or replace(analysed.document, source=None) != document:
+        analysed = analyze_document(document)
+    return story_tokens(analysed, source_id)
 
 
 def pending_count(session: Session) -> int:
@@ -110,6 +125,27 @@ def sync(session: Session, *, limit: int = 2000) -> SyncResult:
         log.warning("search index out of step (%s): rebuilding", exc)
         return SyncResult(rebuild(conn), 0, rebuilt=True)
     return SyncResult(indexed, pending_count(session))
+
+
+def index_analysed(session: Session, analysed: Mapping[int, AnalyzedDocument]) -> int:
+    """Index these queued stories now, from analyses already made (the matcher's).
+
+    Matching and indexing then analyse a story once between them. Only the
+    given stories are indexed, in the caller's transaction, and nothing at all
+    when the index needs a rebuild: that is left to :func:`sync`, whose callers
+    expect its cost. Returns how many queued stories were indexed.
+    """
+    if not analysed:
+        return 0
+    conn = session.connection()
+    if schema.missing_triggers(conn) or _stored_version(conn) != _version(conn):
+        return 0
+    try:
+        return _drain_batch(conn, len(analysed), only=sorted(analysed), analysed=analysed)
+    except IndexOutOfStep as exc:
+        # Entries already removed stay queued, so the next sync indexes them again.
+        log.warning("search index out of step (%s): left for the next sync", exc)
+        return 0
 
 
 def _stored_version(conn: Connection) -> str | None:
@@ -148,35 +184,53 @@ def _load(conn: Connection, ids: Sequence[int]) -> dict[int, _StoryRow]:
     return {row[0]: _StoryRow(*row) for row in rows}
 
 
-def _drain_batch(conn: Connection, size: int) -> int:
+def _drain_batch(
+    conn: Connection,
+    size: int,
+    *,
+    only: Sequence[int] | None = None,
+    analysed: Mapping[int, AnalyzedDocument] | None = None,
+) -> int:
+    """Index up to ``size`` queued stories (of ``only``, when given) and dequeue them."""
+    which = "" if only is None else "WHERE story_id IN :only "
+    params: dict[str, Any] = {"n": size}
+    if only is not None:
+        params["only"] = tuple(only)
     if conn.dialect.name == "postgresql":
         claimed = conn.execute(
-            text("SELECT story_id, seq FROM search_queue ORDER BY story_id LIMIT :n FOR UPDATE"),
-            {"n": size},
+            text(
+                f"SELECT story_id, seq FROM search_queue {which}"
+                "ORDER BY story_id LIMIT :n FOR UPDATE"
+            ).bindparams(*_expanding(only)),
+            params,
         ).all()
         if not claimed:
             return 0
         stories = _load(conn, [row[0] for row in claimed])
         ids = [row[0] for row in claimed]
         conn.execute(text("DELETE FROM search_docs WHERE story_id = ANY(:ids)"), {"ids": ids})
-        _pg_insert(conn, [stories[i] for i in ids if i in stories])
+        _pg_insert(conn, [stories[i] for i in ids if i in stories], analysed)
         _dequeue(conn, [(row[0], row[1]) for row in claimed])
         return len(claimed)
     queued = conn.execute(
         text(
             "SELECT story_id, seq, has_old, old_title, old_body, old_summary, old_language, "
-            "old_source_id, old_url FROM search_queue ORDER BY story_id LIMIT :n"
-        ),
-        {"n": size},
+            f"old_source_id, old_url FROM search_queue {which}ORDER BY story_id LIMIT :n"
+        ).bindparams(*_expanding(only)),
+        params,
     ).all()
     if not queued:
         return 0
     stories = _load(conn, [row[0] for row in queued])
     for row in queued:
         _sqlite_forget(conn, row)
-    _sqlite_insert(conn, [stories[row[0]] for row in queued if row[0] in stories])
+    _sqlite_insert(conn, [stories[row[0]] for row in queued if row[0] in stories], analysed)
     _dequeue(conn, [(row[0], row[1]) for row in queued])
     return len(queued)
+
+
+def _expanding(only: Sequence[int] | None) -> list[BindParameter[Any]]:
+    return [] if only is None else [bindparam("only", expanding=True)]
 
 
 def _dequeue(conn: Connection, claimed: list[tuple[int, int]]) -> None:
@@ -224,10 +278,14 @@ class IndexOutOfStep(RuntimeError):
     """The index cannot be updated incrementally; it must be rebuilt."""
 
 
-def _sqlite_insert(conn: Connection, stories: Iterable[_StoryRow]) -> None:
+def _sqlite_insert(
+    conn: Connection,
+    stories: Iterable[_StoryRow],
+    analysed: Mapping[int, AnalyzedDocument] | None = None,
+) -> None:
     docs, fts = [], []
     for story in stories:
-        tokens = story.tokens()
+        tokens = story.tokens(analysed)
         key = _free_key(conn, sort_key(story.when, story.id))
         docs.append({"k": key, "id": story.id, "lang": tokens.lang})
         title, body, meta = _columns(tokens)
@@ -303,9 +361,13 @@ def time_buckets(key: int) -> tuple[str, str]:
     return f"{DAY}{day:%Y%m%d}", f"{MONTH}{day:%Y%m}"
 
 
-def _pg_insert(conn: Connection, stories: Iterable[_StoryRow]) -> None:
+def _pg_insert(
+    conn: Connection,
+    stories: Iterable[_StoryRow],
+    analysed: Mapping[int, AnalyzedDocument] | None = None,
+) -> None:
     for story in stories:
-        tokens = story.tokens()
+        tokens = story.tokens(analysed)
         key = sort_key(story.when, story.id)
         literal, exact = tsvector_literal(tokens, key)
         while True:
