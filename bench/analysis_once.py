@@ -20,17 +20,16 @@ import argparse
 import json
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerts.matching import match_stories
+from bench.databases import scratch_postgres
 from crawler.events.signature import signature_of
 from db import queries
 from db.migrate import upgrade
@@ -113,18 +112,9 @@ def database(postgres: str | None) -> Iterator[str]:
             upgrade(url)
             yield url
         return
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres(postgres) as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def timed(

@@ -33,9 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
+from bench.databases import scratch_postgres
 from db import queries
 from db.migrate import upgrade
 from db.session import make_engine, make_sessionmaker, unit_of_work
@@ -135,16 +133,8 @@ def fresh_database(kind: str, workdir: Path, postgres: str | None) -> Iterator[s
         yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
         return
     assert postgres is not None
-    name = f"bench_writes_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(postgres, "bench_writes") as url:
+        yield url
 
 
 def run_variant(

@@ -36,9 +36,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
+from bench.databases import scratch_postgres
 from core.settings import Settings
 from db import queries
 from db.models import CrawlRun, Frequency, SourceKind, Story
@@ -135,16 +135,8 @@ def fresh_database(kind: str, workdir: Path, postgres: str | None) -> Iterator[s
         yield f"sqlite:///{workdir / f'fresh-{uuid.uuid4().hex[:8]}.db'}"
         return
     assert postgres is not None
-    name = f"bench_fresh_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres(postgres, "bench_fresh") as url:
+        yield url
 
 
 def _wait(what: str, check: Any, timeout: float) -> Any:

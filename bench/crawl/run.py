@@ -37,14 +37,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from bench.crawl.site import BenchSite, Layout
+from bench.databases import scratch_postgres
 from db import queries
 from db.migrate import upgrade
 from db.models import Story
@@ -133,20 +133,6 @@ def _stored(database_url: str) -> int:
         engine.dispose()
 
 
-@contextmanager
-def _postgres_database(server_url: str) -> Iterator[str]:
-    name = f"ww_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{server_url.rpartition('/')[0]}/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 class Bench:
     def __init__(self, site: BenchSite, work: Path, postgres: str | None) -> None:
         self.site = site
@@ -178,7 +164,7 @@ class Bench:
     def postgresql(self) -> Measure:
         assert self.postgres is not None
         data_dir = Path(tempfile.mkdtemp(dir=self.work))
-        with _postgres_database(self.postgres) as url:
+        with scratch_postgres(self.postgres) as url:
             return self._wirewatch(url, data_dir)
 
     def profile(self) -> dict[str, float]:

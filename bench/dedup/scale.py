@@ -53,6 +53,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.databases import scratch_postgres
 from bench.dedup.synthetic import Generated, StoryStream
 from crawler.dedup import NearDuplicateIndex, content_fingerprint, signature_for
 from crawler.events.index import EventIndex
@@ -228,18 +229,9 @@ def fresh_database(kind: str, workdir: Path, postgres: str | None, mode: str) ->
                 Path(str(path) + suffix).unlink(missing_ok=True)
         return
     assert postgres is not None
-    name = f"ww_bench_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(postgres, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(postgres).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_postgres(postgres, "ww_bench") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _child(url: str, mode: str, n: int, batch: int, seed: int, queue: Any) -> None:
