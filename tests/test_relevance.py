@@ -101,6 +101,13 @@ COCKATOOS = [
             "the cockatoo smuggling ring had used luggage before."
         ),
     ),
+    (
+        "Cockatoo smugglers stopped at airport",
+        (
+            "Airport customs stopped a cockatoo smuggling ring: officers found cockatoos in "
+            "plastic bottles hidden in luggage."
+        ),
+    ),
 ]
 NEW_COCKATOO = (
     "Cockatoo smugglers caught at airport customs",
@@ -405,7 +412,7 @@ def test_cli_lists_feedback_switches_the_model_and_suggests_terms(
         assert "not relevant" in listed.output and "subscriber:" in listed.output
         status = runner.invoke(app, ["topics", "model", SLUG])
         assert status.exit_code == 0 and "model on" in status.output
-        assert "9 relevant" in status.output
+        assert "10 relevant" in status.output
         suggested = runner.invoke(app, ["topics", "suggest", SLUG])
         assert suggested.exit_code == 0, suggested.output
         assert "cockatoo" in suggested.output
