@@ -22,7 +22,9 @@ FLOORS = {  # language: (precision, recall) of query + model on split == "test"
     # for sub-topics it lacked; two of the six held-out ones are false alarms, so
     # the same query measures 0.930 on this set (0.971 on the first 160 stories,
     # as before). The floor sits one story below, like the others.
-    "en": (0.90, 0.84),
+    # en recall: 0.882 after the third round (seeds from the larger dev half,
+    # threshold 0.94); the floor sits one story below it.
+    "en": (0.90, 0.86),
     "ru": (0.88, 0.95),
     "tg": (0.95, 0.97),
 }
