@@ -24,6 +24,7 @@ from db.models import Event, Story
 from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
+from crawler.events.followups import link_earlier
 from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
 from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
@@ -98,6 +99,15 @@ class EventIndex:
             return Placement(tied.id, True, 1.0)
         if not found:
             event = queries.start_event(session=session, story=story, at=at)
+            link_earlier(
+                session,
+                event=event,
+                story=story,
+                signature=signature,
+                keys=keys,
+                at=at,
+                model=self.model,
+            )
             return Placement(event.id, False, best_score)
         # The posts that linked here started an event of their own only because a line
         # and a link resemble nothing: the article speaks for them, wherever it goes.
