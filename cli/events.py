@@ -1,4 +1,5 @@
-"""`wirewatch events show|split|merge|move`: see an event's reports and correct the grouping."""
+"""`wirewatch events show|split|merge|move|follow|unfollow`: see an event's reports, correct
+the grouping and the follow-up links."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from wirewatch import events
 from wirewatch.events import Correction, EventView
 
 events_app = typer.Typer(
-    help="Show an event's reports; split, merge or move them when the grouping is wrong; "
-    "link an event to the earlier one it develops (follow, unfollow). "
+    help="Show an event's reports; correct its grouping and its follow-up links. "
+    "Split, merge or move reports when the grouping is wrong; link an event to the earlier "
+    "one it develops (follow, unfollow). "
     "Every story moved by hand is pinned: later placement never moves it again.",
     no_args_is_help=True,
 )

@@ -22,7 +22,7 @@ import argparse
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -94,7 +94,7 @@ def predicted_links(reports: list[Report]) -> list[tuple[str, str]]:
 def score(reports: list[Report], lookback: timedelta) -> FollowScore:
     labels = follows_labels()
     present = {r.event for r in reports}
-    first = {}
+    first: dict[str, datetime] = {}
     for r in reports:
         when = r.signature.published
         if when is not None and (r.event not in first or when < first[r.event]):
