@@ -11,9 +11,9 @@ The candidates come from the same inverted key index as placement (the
 stories sharing most signature keys, by time), so the cost is one more
 bounded lookup and a few comparisons, and only for stories that start an
 event. A candidate is taken when its headlines name the same matter (the
-same non-act concepts: actors, places, subject) and the pair model, which
-weighs a different act or a "second" in one headline against it, still finds
-the two close (``develops``). The thresholds were chosen on the development
+same non-act concepts: actors, places, subject: ``same_matter``) and the pair
+model, which weighs a different act or a "second" in one headline against
+it, still finds the two close (``develops``). The thresholds were chosen on the development
 part of the labelled events (``bench/events/followups.py``).
 """
 
@@ -55,26 +55,22 @@ Score = Callable[[EventSignature, EventSignature], float]
 Idf = Callable[[str], float]
 
 
-def develops(
-    signature: EventSignature,
-    members: Sequence[EventSignature],
-    score: Score,
-    idf: Idf,
-    lexicon: Lexicon | None = None,
-) -> float:
-    """How strongly a report starting an event continues an earlier event with these
-    reports: the best pair probability when the headlines agree, else 0."""
+def same_matter(
+    a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
+) -> bool:
+    """Whether two headlines name the same actors, places and subject (whatever was done)."""
     lexicon = lexicon or default_lexicon()
-    best = 0.0
-    for member in members:
-        headline = _weighted_cosine(
-            _matter(signature.title_concepts, lexicon),
-            _matter(member.title_concepts, lexicon),
-            idf,
-            "c:",
-        )
-        if headline >= MIN_HEADLINE:
-            best = max(best, score(signature, member))
+    agreement = _weighted_cosine(
+        _matter(a.title_concepts, lexicon), _matter(b.title_concepts, lexicon), idf, "c:"
+    )
+    return agreement >= MIN_HEADLINE
+
+
+def develops(signature: EventSignature, members: Sequence[EventSignature], score: Score) -> float:
+    """How strongly a report starting an event continues an earlier event, given the
+    reports of it whose headlines name the same matter: the best pair probability, or 0
+    under ``MIN_PROBABILITY``."""
+    best = max((score(signature, member) for member in members), default=0.0)
     return best if best >= MIN_PROBABILITY else 0.0
 
 
@@ -139,23 +135,36 @@ def earlier_event(
             session=session, event_ids=earlier, per_event=MAX_MEMBERS
         ).items()
     }
-    idf = _idf(session, [signature, *(m for found in members.values() for m in found)])
+    # The headlines first: their concepts' weights are a short read, and few
+    # candidates pass, so only their words are weighed.
+    headlines = _idf(
+        session,
+        {"c:" + c for m in [signature, *_all(members)] for c in m.title_concepts},
+    )
+    matching = {
+        event_id: [m for m in found if same_matter(signature, m, headlines)]
+        for event_id, found in members.items()
+    }
+    matching = {event_id: found for event_id, found in matching.items() if found}
+    if not matching:
+        return None
+    idf = _idf(session, {key for m in [signature, *_all(matching)] for key in signature_keys(m)})
 
     def score(a: EventSignature, b: EventSignature) -> float:
         return model.probability(pair_features(a, b, idf))
 
-    scored = [
-        (develops(signature, found, score, idf), event_id) for event_id, found in members.items()
-    ]
+    scored = [(develops(signature, found, score), event_id) for event_id, found in matching.items()]
     value, best = max(scored, default=(0.0, None))
     return best if value > 0 else None
 
 
-def _idf(session: Session, signatures: Sequence[EventSignature]) -> Idf:
-    """Inverse document frequencies from the database's counts plus the shipped background."""
-    terms: set[str] = set()
-    for signature in signatures:
-        terms |= signature_keys(signature)
+def _all(members: dict[int, list[EventSignature]]) -> list[EventSignature]:
+    return [m for found in members.values() for m in found]
+
+
+def _idf(session: Session, terms: set[str]) -> Idf:
+    """Inverse document frequencies of ``terms`` (others weigh as unseen) from the
+    database's counts plus the shipped background."""
     counts, total = queries.term_counts(session=session, terms=terms)
     shipped = background()
     total += shipped.total
