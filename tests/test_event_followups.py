@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from scrapy.settings import Settings as ScrapySettings
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
@@ -19,6 +20,7 @@ from cli.common import reset_context
 from cli.context import AppContext
 from core.settings import Settings
 from crawler.events.index import EventIndex
+from crawler.pipelines.store import follow_lookback
 from db import queries
 from db.models import Event, Story
 from db.session import unit_of_work
@@ -45,9 +47,11 @@ def _labelled(*names: str) -> list[dict[str, object]]:
     return sorted(rows, key=lambda r: datetime.fromisoformat(str(r["published"])))
 
 
-def _store(session: Session, rows: list[dict[str, object]]) -> dict[str, int]:
+def _store(
+    session: Session, rows: list[dict[str, object]], index: EventIndex | None = None
+) -> dict[str, int]:
     """Store and place each report as the store pipeline does; event id by labelled event."""
-    index = EventIndex()
+    index = index or EventIndex()
     found: dict[str, int] = {}
     for row in rows:
         source, _ = queries.upsert_source(
@@ -93,6 +97,18 @@ def test_placement_links_a_follow_up_and_not_a_near_miss(
     assert _follows(session_factory, placed["a-n07"]) is None
     assert _follows(session_factory, placed["a-004"]) is None
     assert _follows(session_factory, placed["a-006"]) is None
+
+
+def test_a_look_back_of_zero_days_links_nothing(
+    session_factory: sessionmaker[Session],
+) -> None:
+    settings = ScrapySettings({"WIREWATCH_EVENTS_FOLLOW_LOOKBACK_DAYS": 0})
+    assert follow_lookback(settings) == timedelta(0)
+    assert follow_lookback(ScrapySettings()) == timedelta(days=365)
+    index = EventIndex(follow_lookback=follow_lookback(settings))
+    with unit_of_work(session_factory) as session:
+        placed = _store(session, _labelled("a-004", "a-n05"), index)
+    assert _follows(session_factory, placed["a-n05"]) is None
 
 
 def test_operators_set_and_clear_a_link_and_loops_are_refused(

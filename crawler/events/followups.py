@@ -90,7 +90,10 @@ def link_earlier(
     model: PairModel,
     lookback: timedelta | None = None,
 ) -> int | None:
-    """Record the earlier event that a newly started ``event`` develops, if any; its id."""
+    """Record the earlier event that a newly started ``event`` develops, if any; its id.
+    ``lookback`` None: ``LOOKBACK``; no longer than the join window: none is looked for."""
+    if lookback is not None and lookback <= WINDOW:
+        return None
     found = earlier_event(
         session,
         story,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from db import events as queries
 from db.models import Event, Story
@@ -50,8 +50,11 @@ class Placement:
 
 
 class EventIndex:
-    def __init__(self, model: PairModel | None = None) -> None:
+    def __init__(
+        self, model: PairModel | None = None, *, follow_lookback: timedelta | None = None
+    ) -> None:
         self.model = model or default_model()
+        self.follow_lookback = follow_lookback  # None: followups.LOOKBACK
 
     def signature(self, story: Story, links: frozenset[str] = frozenset()) -> EventSignature:
         """Computed outside the storage transaction: it is the costly part."""
@@ -107,6 +110,7 @@ class EventIndex:
                 keys=keys,
                 at=at,
                 model=self.model,
+                lookback=self.follow_lookback,
             )
             return Placement(event.id, False, best_score)
         # The posts that linked here started an event of their own only because a line
