@@ -60,6 +60,9 @@ class Candidate:
     # The headline the subscriber was sent for this story's event, when this
     # report adds a development to it (alerts.digest.events_already_sent).
     development_of: str | None = None
+    # The headline the subscriber was sent for the earlier event this story's
+    # event develops (alerts.digest.updates_of_sent_events).
+    update_to: str | None = None
 
 
 @dataclass
@@ -75,6 +78,7 @@ class DigestEntry:
     updated: bool = False
     previous_title: str | None = None
     development_of: str | None = None
+    update_to: str | None = None
     # (outlet, language, address) of the other outlets' reports of the event.
     also_links: list[tuple[str, str, str]] = field(default_factory=list)
     # "model" when the topic's relevance model added the story (the query missed it).
@@ -247,6 +251,7 @@ def build_entries(
             development_of=_clipped_title(
                 next((c.development_of for c in group if c.development_of), None)
             ),
+            update_to=_clipped_title(next((c.update_to for c in group if c.update_to), None)),
             via=lead.match.via or VIA_QUERY,
         )
         coverage.fill(entry)

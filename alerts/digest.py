@@ -309,7 +309,9 @@ def _gather_candidates(
     recorded as covered by the delivery that carried the event, and left out,
     unless it reports a development (see ``events_already_sent``).
     """
-    new = events_already_sent(session, sub, _candidates(session, sub))
+    new = updates_of_sent_events(
+        session, sub, events_already_sent(session, sub, _candidates(session, sub))
+    )
     updated = _update_candidates(session, sub) if sub.include_updates else []
     return new, updated
 
@@ -358,6 +360,33 @@ def events_already_sent(
             by=sent[event_id][0],
         )
     return keep
+
+
+def updates_of_sent_events(
+    session: Session, sub: Subscription, candidates: list[Candidate]
+) -> list[Candidate]:
+    """Candidates whose event develops an event the subscriber was sent (a later step:
+    signed, then ratified), marked as an update of the headline the subscriber saw."""
+    event_ids = {
+        c.story.event_id
+        for c in candidates
+        if c.story.event_id is not None and c.development_of is None
+    }
+    follows = events.follows_of(session=session, event_ids=event_ids)
+    if not follows:
+        return candidates
+    sent = deliveries.events_sent(
+        session=session, subscriber_id=sub.subscriber_id, event_ids=set(follows.values())
+    )
+    if not sent:
+        return candidates
+    marked = []
+    for candidate in candidates:
+        earlier = follows.get(candidate.story.event_id or 0)
+        if earlier in sent and candidate.development_of is None:
+            candidate = replace(candidate, update_to=sent[earlier][1].title)
+        marked.append(candidate)
+    return marked
 
 
 def _acts(concepts: set[str]) -> set[str]:

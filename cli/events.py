@@ -1,4 +1,5 @@
-"""`wirewatch events show|split|merge|move`: see an event's reports and correct the grouping."""
+"""`wirewatch events show|split|merge|move|follow|unfollow`: see an event's reports, correct
+the grouping and the follow-up links."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from wirewatch import events
 from wirewatch.events import Correction, EventView
 
 events_app = typer.Typer(
-    help="Show an event's reports; split, merge or move them when the grouping is wrong. "
+    help="Show an event's reports; correct its grouping and its follow-up links. "
+    "Split, merge or move reports when the grouping is wrong; link an event to the earlier "
+    "one it develops (follow, unfollow). "
     "Every story moved by hand is pinned: later placement never moves it again.",
     no_args_is_help=True,
 )
@@ -62,6 +65,33 @@ def events_move(
     """Move a story into another event (pinned); the event it left is recounted, or deleted
     when that was its last report."""
     _correct(lambda session: events.move_story(session, story_id, event_id))
+
+
+@events_app.command("follow")
+def events_follow(
+    event_id: int = typer.Argument(..., metavar="EVENT", help="The later event. " + EVENT_HELP),
+    earlier: int = typer.Argument(..., metavar="EARLIER", help="The earlier event it develops."),
+) -> None:
+    """Record EVENT as a later development of EARLIER (an agreement signed, then ratified):
+    pages, the API and digests show the link."""
+    _link(lambda session: events.set_follows(session, event_id, earlier))
+
+
+@events_app.command("unfollow")
+def events_unfollow(
+    event_id: int = typer.Argument(..., metavar="EVENT", help=EVENT_HELP),
+) -> None:
+    """Clear EVENT's follow-up link: it no longer develops an earlier event."""
+    _link(lambda session: events.set_follows(session, event_id, None))
+
+
+def _link(action: Callable[[Session], str]) -> None:
+    c = ctx()
+    with user_errors():
+        c.migrate()
+        with unit_of_work(c.factory) as session:
+            done = action(session)
+    c.console.print(done, markup=False, highlight=False, soft_wrap=True)
 
 
 def _correct(action: Callable[[Session], Correction]) -> None:

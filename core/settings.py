@@ -203,6 +203,9 @@ class Settings(BaseSettings):
     sitemap_window_hours: float = Field(default=48.0, gt=0)
     # Section pages and sitemaps: at most this many new article pages per source per crawl.
     max_new_links_per_source: int = Field(default=50, ge=1, le=1000)
+    # A story starting an event looks this far back for the earlier event it develops
+    # (crawler.events.followups); 0: no follow-up links are looked for.
+    events_follow_lookback_days: int = Field(default=365, ge=0, le=3650)
     redis_url: str | None = None
     # Crawls are queued in Redis for long-running `wirewatch crawl-worker` processes
     # instead of each crawl starting crawler processes of its own.

@@ -42,6 +42,7 @@ WIREWATCH_POLL_MAX_MINUTES = _settings.poll_max_minutes
 WIREWATCH_POLL_JITTER = _settings.poll_jitter
 WIREWATCH_SITEMAP_WINDOW_HOURS = _settings.sitemap_window_hours
 WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
+WIREWATCH_EVENTS_FOLLOW_LOOKBACK_DAYS = _settings.events_follow_lookback_days
 WIREWATCH_STORE_BATCH_SIZE = _settings.store_batch_size
 WIREWATCH_STORE_BATCH_SECONDS = _settings.store_batch_seconds
 

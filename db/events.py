@@ -235,6 +235,24 @@ def events_following(*, session: Session, event_id: int) -> list[Event]:
     )
 
 
+def follows_of(*, session: Session, event_ids: Iterable[int]) -> dict[int, int]:
+    """The event each of these events develops (events that follow none left out)."""
+    wanted = sorted(set(event_ids))
+    found: dict[int, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Event.id, Event.follows_event_id).where(
+                Event.id.in_(wanted[start : start + 500]), Event.follows_event_id.is_not(None)
+            )
+        )
+        found.update({int(e): int(f) for e, f in rows if f is not None})
+    return found
+
+
+def set_follows(*, session: Session, event_id: int, follows: int | None) -> None:
+    session.execute(update(Event).where(Event.id == event_id).values(follows_event_id=follows))
+
+
 def retarget_follows(*, session: Session, old: int, new: int) -> None:
     """Developments recorded as following ``old`` follow ``new`` instead (``new`` excepted)."""
     session.execute(

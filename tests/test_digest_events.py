@@ -158,3 +158,50 @@ def test_a_report_of_a_new_act_in_a_sent_event_is_an_update(
     assert update.sent == 1
     assert "[UPDATE] МВД подписало соглашение" in sender.sent[1].text
     assert "Follows: МВД Таджикистана и России обсудили представительство" in sender.sent[1].text
+
+
+def test_an_event_that_develops_one_already_sent_is_an_update_to_it(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example")
+        first = _report(session, 1, RU_TITLE, RU_BODY, "ria", "ru")
+        earlier = _into_one_event(session, [first])
+    match(session_factory)
+    sender = MockSender()
+    assert _send(session_factory, settings, sender).sent == 1
+    with unit_of_work(session_factory) as session:
+        branch = _report(
+            session, 2, "В Петербурге открылся филиал представительства МВД Таджикистана",
+            "Филиал представительства МВД Таджикистана открылся в Петербурге.", "tass", "ru",
+        )  # fmt: skip
+        later = _into_one_event(session, [branch])
+        events.set_follows(session=session, event_id=later, follows=earlier)
+    match(session_factory, NOW + timedelta(minutes=5))
+    update = _send(session_factory, settings, sender, minutes=10)
+    assert update.sent == 1
+    text, page = sender.sent[1].text, sender.sent[1].html
+    assert "[UPDATE] В Петербурге открылся филиал" in text
+    assert f"Update to: {RU_TITLE}" in text
+    assert f"Update to: {RU_TITLE}" in page and 'class="update-to"' in page
+
+
+def test_an_event_following_one_never_sent_is_plain_news(
+    session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    with unit_of_work(session_factory) as session:
+        subscribe(session, "a@x.example")
+        first = _report(session, 1, RU_TITLE, RU_BODY, "ria", "ru")
+        earlier = _into_one_event(session, [first])
+        branch = _report(
+            session, 2, "В Петербурге открылся филиал представительства МВД Таджикистана",
+            "Филиал представительства МВД Таджикистана открылся в Петербурге.", "tass", "ru",
+        )  # fmt: skip
+        later = _into_one_event(session, [branch])
+        events.set_follows(session=session, event_id=later, follows=earlier)
+    match(session_factory)
+    sender = MockSender()
+    # Both events come in one digest: the earlier one was not sent before, so the later
+    # one is news of its own.
+    assert _send(session_factory, settings, sender).sent == 1
+    assert "Update to:" not in sender.sent[0].text and "[UPDATE]" not in sender.sent[0].text

@@ -126,11 +126,11 @@ def test_story_page_lists_the_events_reports_and_developments(
     assert "Tajikistan opens police liaison office in Moscow (this report)" in text
     assert 'href="https://ozodi.example/office-tg"' in page.text  # the outlet's own address
     assert f'href="/stories/{seeded.ids["office-tg"]}"' in page.text
-    assert "Developed further: Германия и Кения" in text
+    assert "Later development: Германия и Кения" in text
     assert 'action="/stories/' not in page.text  # no correction forms for readers
 
     later = _text(client.get(f"/stories/{seeded.ids['kenya-ru']}").text)
-    assert "A development of:" in later
+    assert "Follows:" in later
 
     event_page = client.get(f"/events/{seeded.office}")
     assert event_page.status_code == 200

@@ -241,6 +241,23 @@ def move_story(
     return RedirectResponse(f"/events/{done.event_id}", status_code=303)
 
 
+@router.post("/events/{event_id}/follows")
+def set_follows(
+    request: Request,
+    session: UnitOfWorkDep,
+    event_id: Id,
+    csrf: Csrf,
+    earlier: Annotated[str, Form(max_length=FIELD_CAP)] = "",
+) -> Response:
+    """This event develops ``earlier`` (an event id); empty: it develops none."""
+    check_admin_form(request, csrf)
+    text = earlier.strip()
+    if text and not text.isdigit():
+        raise events.EventError(f"not an event id: {text[:40]!r}")
+    events.set_follows(session, event_id, int(text) if text else None)
+    return RedirectResponse(f"/events/{event_id}", status_code=303)
+
+
 @router.post("/events/{event_id}/merge")
 def merge_events(
     request: Request, session: UnitOfWorkDep, event_id: Id, csrf: Csrf, source: FormId

@@ -44,6 +44,7 @@ CSV_FIELDS = (
     "url",
     "cluster_id",
     "event",
+    "follows_event",
     "authors",
     "text",
 )
@@ -127,6 +128,7 @@ def _csv(rows: Iterator[ExportRow], *, bom: bool = False) -> Iterator[str]:
                 _cell(row.url),
                 row.cluster_id or "",
                 row.event_id or "",
+                row.follows_event or "",
                 _cell("; ".join(row.authors)),
                 _cell(row.text),
             ]
@@ -155,6 +157,7 @@ def _jsonl(rows: Iterator[ExportRow]) -> Iterator[str]:
             "url": row.url,
             "cluster_id": row.cluster_id,
             "event": row.event_id,
+            "follows_event": row.follows_event,
             "authors": row.authors,
             "text": row.text,
         }

@@ -157,6 +157,9 @@ class EventOut(BaseModel):
     first_at: datetime = Field(description="When its first report was published")
     first: int | None = Field(description="Its first report's story id")
     lead: int | None = Field(description="Its headline report's story id")
+    follows_event: int | None = Field(
+        description="The id of the event this one is a development of"
+    )
     follows: EventRef | None = Field(description="The event this one is a development of")
     followed_by: list[EventRef] = Field(description="Later developments of this event")
     reports: list[EventReport] = Field(description="Its reports, earliest first (at most 500)")
@@ -171,6 +174,7 @@ class EventOut(BaseModel):
             first_at=view.first_at,
             first=view.first_story_id,
             lead=view.lead_story_id,
+            follows_event=view.follows.event_id if view.follows else None,
             follows=EventRef.of(view.follows) if view.follows else None,
             followed_by=[EventRef.of(link) for link in view.followed_by],
             reports=[EventReport.of(r) for r in view.reports],
@@ -207,6 +211,10 @@ class StoryFull(BaseModel):
     cluster_id: int | None
     also_reported_by: list[ClusterMember] = Field(description="The other stories of its cluster")
     event: int | None = Field(description=EVENT)
+    follows_event: int | None = Field(
+        default=None,
+        description="The event its event is a later development of (GET /api/events/{id})",
+    )
     event_reports: list[EventReport] = Field(
         description="Every report of its event, this one included, earliest first "
         "(just this one for a story stored before events)"
@@ -233,6 +241,9 @@ class StoryFull(BaseModel):
             version=s.version,
             cluster_id=s.cluster_id,
             event=s.event_id,
+            follows_event=detail.event.follows.event_id
+            if detail.event and detail.event.follows
+            else None,
             event_reports=[
                 EventReport.of(r)
                 for r in (detail.event.reports if detail.event else [report_of(s, lead=True)])

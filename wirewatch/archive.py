@@ -172,6 +172,7 @@ class ExportRow:
     authors: list[str]
     cluster_id: int | None
     event_id: int | None  # None: stored before events (its own event)
+    follows_event: int | None = None  # the event its event develops
 
 
 def export_rows(
@@ -204,6 +205,9 @@ def export_rows(
 
 def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
     stories = archive_reads.stories_by_id(session=session, ids=ids)
+    follows = event_reads.follows_of(
+        session=session, event_ids=[s.event_id for s in stories.values() if s.event_id is not None]
+    )
     rows = []
     for story_id in ids:
         story = stories.get(story_id)
@@ -222,6 +226,7 @@ def _export_batch(session: Session, ids: list[int]) -> list[ExportRow]:
                 authors=[str(a) for a in story.authors],
                 cluster_id=story.cluster_id,
                 event_id=story.event_id,
+                follows_event=follows.get(story.event_id) if story.event_id else None,
             )
         )
     return rows

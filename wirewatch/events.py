@@ -16,6 +16,13 @@ messages are the same:
 * **move** STORY EVENT: the story joins EVENT; the event it left is recounted,
   and deleted when that was its last report.
 
+* **follow** EVENT EARLIER: record EVENT as a later development of EARLIER
+  (placement sets this link itself when a story starts an event that
+  continues an earlier one, ``crawler.events.followups``); **unfollow** EVENT
+  clears it. EARLIER must exist, differ from EVENT and began before it, and
+  must not itself follow EVENT, directly or through others (no loops). The
+  placement never changes a link again once an event has started.
+
 Every story an operator moves is pinned (``Story.event_pinned``): the
 placement never moves it again, so corrections stick. Events are recounted
 (size, languages, first and headline report) after each change. A refusal is
@@ -65,6 +72,10 @@ class SameEventError(EventError):
 
 class NothingToSplitError(EventError):
     """The story is already the only report of its event."""
+
+
+class FollowLoopError(EventError):
+    """A follow-up link that would make an event follow itself, or a later event."""
 
 
 @dataclass(frozen=True)
@@ -267,6 +278,40 @@ def move_story(session: Session, story_id: int, event_id: int) -> Correction:
     left_size = _recount(session, left, successor=event)
     size = _size(session, event.id)
     return Correction("move", event.id, (story.id,), size, left, left_size)
+
+
+def set_follows(session: Session, event_id: int, earlier_id: int | None) -> str:
+    """Record ``event_id`` as a development of ``earlier_id`` (None: of nothing); one
+    line saying what changed."""
+    event = _event(session, event_id)
+    if earlier_id is None:
+        before = event.follows_event_id
+        queries.set_follows(session=session, event_id=event.id, follows=None)
+        if before is None:
+            return f"event {event.id} followed no event; nothing changed"
+        return f"event {event.id} no longer follows event {before}"
+    if earlier_id == event.id:
+        raise SameEventError(f"event {event.id} cannot follow itself")
+    earlier = _event(session, earlier_id)
+    if earlier.first_at > event.first_at:
+        raise FollowLoopError(
+            f"event {earlier.id} began after event {event.id}: a development follows an "
+            f"earlier event (try `follow {earlier.id} {event.id}`)"
+        )
+    step: Event | None = earlier
+    seen: set[int] = set()
+    while step is not None and step.follows_event_id is not None and step.id not in seen:
+        seen.add(step.id)
+        if step.follows_event_id == event.id:
+            raise FollowLoopError(
+                f"event {earlier.id} already follows event {event.id}, through "
+                f"{len(seen)} step(s): a link back would make a loop"
+            )
+        step = queries.events_by_id(session=session, ids=[step.follows_event_id]).get(
+            step.follows_event_id
+        )
+    queries.set_follows(session=session, event_id=event.id, follows=earlier.id)
+    return f"event {event.id} now follows event {earlier.id}"
 
 
 def _story(session: Session, story_id: int) -> Story:

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from db import events as queries
 from db.models import Event, Story
 from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
+from crawler.events.followups import link_earlier
 from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
 from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
@@ -49,8 +50,11 @@ class Placement:
 
 
 class EventIndex:
-    def __init__(self, model: PairModel | None = None) -> None:
+    def __init__(
+        self, model: PairModel | None = None, *, follow_lookback: timedelta | None = None
+    ) -> None:
         self.model = model or default_model()
+        self.follow_lookback = follow_lookback  # None: followups.LOOKBACK
 
     def signature(self, story: Story, links: frozenset[str] = frozenset()) -> EventSignature:
         """Computed outside the storage transaction: it is the costly part."""
@@ -98,6 +102,16 @@ class EventIndex:
             return Placement(tied.id, True, 1.0)
         if not found:
             event = queries.start_event(session=session, story=story, at=at)
+            link_earlier(
+                session,
+                event=event,
+                story=story,
+                signature=signature,
+                keys=keys,
+                at=at,
+                model=self.model,
+                lookback=self.follow_lookback,
+            )
             return Placement(event.id, False, best_score)
         # The posts that linked here started an event of their own only because a line
         # and a link resemble nothing: the article speaks for them, wherever it goes.

@@ -47,6 +47,7 @@ from db.session import is_disk_full, unit_of_work
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -56,6 +57,7 @@ from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
 
 from crawler.database import CrawlDatabase
+from crawler.events.followups import LOOKBACK
 from crawler.events.index import EventIndex
 from crawler.exitcodes import DATABASE_FULL
 from crawler.items import SourceFetchItem, StoryItem
@@ -102,6 +104,11 @@ class _Tally:
             self.counts.setdefault(run_id, Counter()).update(counts)
 
 
+def follow_lookback(settings: BaseSettings) -> timedelta:
+    """How far back a story starting an event looks for the event it develops."""
+    return timedelta(days=settings.getint("WIREWATCH_EVENTS_FOLLOW_LOOKBACK_DAYS", LOOKBACK.days))
+
+
 class StorePipeline:
     def __init__(
         self,
@@ -113,7 +120,7 @@ class StorePipeline:
     ) -> None:
         self.factory = database.sessions
         self.crawler = crawler
-        self.events = EventIndex()
+        self.events = EventIndex(follow_lookback=follow_lookback(crawler.settings))
         self.polling = PollScheduler.of(crawler.settings)
         self.batch_size = max(1, batch_size)
         self.batch_seconds = max(0.0, batch_seconds)

@@ -1,0 +1,187 @@
+"""Link a new event to the earlier event it develops: signed, then ratified; a second flight.
+
+An event is anchored on its first report (``grouping.WINDOW``), so a later
+step of the same matter weeks on starts an event of its own. When a story
+starts an event, this looks back (``LOOKBACK``, beyond the join window) for
+the event it continues and records it as ``events.follows_event_id``: a link
+shown to readers ("Follows: ...", "Later developments") and used by digests
+to mark the new event as an update of one already sent. Nothing is merged.
+
+The candidates come from the same inverted key index as placement (the
+stories sharing most signature keys, by time), so the cost is one more
+bounded lookup and a few comparisons, and only for stories that start an
+event. A candidate is taken when its headlines name the same matter (the
+same non-act concepts: actors, places, subject: ``same_matter``) and the pair
+model, which weighs a different act or a "second" in one headline against
+it, still finds the two close (``develops``). The thresholds were chosen on the development
+part of the labelled events (``bench/events/followups.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from core.lexicon import Lexicon, default_lexicon
+from db import events as queries
+from db.models import Event, Story
+from sqlalchemy.orm import Session
+
+from crawler.events.codec import from_json
+from crawler.events.grouping import MAX_MEMBERS, WINDOW
+from crawler.events.pairs import (
+    PairModel,
+    _weighted_cosine,
+    background,
+    pair_features,
+    signature_keys,
+)
+from crawler.events.signature import EventSignature
+
+# How far back an earlier step is looked for (from the new event's first report).
+LOOKBACK = timedelta(days=365)
+# Candidate stories read per look-back: the ones sharing most keys.
+CANDIDATE_STORIES = 20
+# The headlines' actors, places and subject must agree at least this much
+# (weighted cosine of their non-act concepts) ...
+MIN_HEADLINE = 0.8
+# ... and the pair model's probability of one event, at best over the earlier
+# event's reports, reach this (far under the join threshold: a later step
+# differs in its act).
+MIN_PROBABILITY = 0.03
+
+Score = Callable[[EventSignature, EventSignature], float]
+Idf = Callable[[str], float]
+
+
+def same_matter(
+    a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
+) -> bool:
+    """Whether two headlines name the same actors, places and subject (whatever was done)."""
+    lexicon = lexicon or default_lexicon()
+    agreement = _weighted_cosine(
+        _matter(a.title_concepts, lexicon), _matter(b.title_concepts, lexicon), idf, "c:"
+    )
+    return agreement >= MIN_HEADLINE
+
+
+def develops(signature: EventSignature, members: Sequence[EventSignature], score: Score) -> float:
+    """How strongly a report starting an event continues an earlier event, given the
+    reports of it whose headlines name the same matter: the best pair probability, or 0
+    under ``MIN_PROBABILITY``."""
+    best = max((score(signature, member) for member in members), default=0.0)
+    return best if best >= MIN_PROBABILITY else 0.0
+
+
+def _matter(concepts: frozenset[str], lexicon: Lexicon) -> frozenset[str]:
+    """What a headline is about, without what was done."""
+    return frozenset(c for c in concepts if lexicon.kind(c) != "action")
+
+
+def link_earlier(
+    session: Session,
+    *,
+    event: Event,
+    story: Story,
+    signature: EventSignature,
+    keys: Sequence[int],
+    at: datetime,
+    model: PairModel,
+    lookback: timedelta | None = None,
+) -> int | None:
+    """Record the earlier event that a newly started ``event`` develops, if any; its id.
+    ``lookback`` None: ``LOOKBACK``; no longer than the join window: none is looked for."""
+    if lookback is not None and lookback <= WINDOW:
+        return None
+    found = earlier_event(
+        session,
+        story,
+        signature,
+        keys,
+        at,
+        model=model,
+        lookback=LOOKBACK if lookback is None else lookback,
+        exclude=event.id,
+    )
+    if found is not None:
+        event.follows_event_id = found
+    return found
+
+
+def earlier_event(
+    session: Session,
+    story: Story,
+    signature: EventSignature,
+    keys: Sequence[int],
+    at: datetime,
+    *,
+    model: PairModel,
+    lookback: timedelta = LOOKBACK,
+    exclude: int | None = None,
+) -> int | None:
+    """The id of the earlier event (first report between ``lookback`` and ``WINDOW``
+    before ``at``) that the story develops, if any."""
+    start, end = at - lookback, at - WINDOW
+    candidates = queries.candidate_stories(
+        session=session, keys=keys, start=start, end=end, exclude=story.id, limit=CANDIDATE_STORIES
+    )
+    events = queries.events_by_id(
+        session=session, ids={event_id for _, event_id in candidates if event_id != exclude}
+    )
+    earlier = [i for i, e in events.items() if start <= _aware(e.first_at) < end]
+    if not earlier:
+        return None
+    members = {
+        event_id: [from_json(data) for data in found]
+        for event_id, found in queries.member_signatures(
+            session=session, event_ids=earlier, per_event=MAX_MEMBERS
+        ).items()
+    }
+    # The headlines first: their concepts' weights are a short read, and few
+    # candidates pass, so only their words are weighed.
+    headlines = _idf(
+        session,
+        {"c:" + c for m in [signature, *_all(members)] for c in m.title_concepts},
+    )
+    matching = {
+        event_id: [m for m in found if same_matter(signature, m, headlines)]
+        for event_id, found in members.items()
+    }
+    matching = {event_id: found for event_id, found in matching.items() if found}
+    if not matching:
+        return None
+    idf = _idf(session, {key for m in [signature, *_all(matching)] for key in signature_keys(m)})
+
+    def score(a: EventSignature, b: EventSignature) -> float:
+        return model.probability(pair_features(a, b, idf))
+
+    scored = [(develops(signature, found, score), event_id) for event_id, found in matching.items()]
+    value, best = max(scored, default=(0.0, None))
+    return best if value > 0 else None
+
+
+def _all(members: dict[int, list[EventSignature]]) -> list[EventSignature]:
+    return [m for found in members.values() for m in found]
+
+
+def _idf(session: Session, terms: set[str]) -> Idf:
+    """Inverse document frequencies of ``terms`` (others weigh as unseen) from the
+    database's counts plus the shipped background."""
+    counts, total = queries.term_counts(session=session, terms=terms)
+    shipped = background()
+    total += shipped.total
+    weights: dict[str, float] = {}
+
+    def idf(key: str) -> float:
+        weight = weights.get(key)
+        if weight is None:
+            count = counts.get(key, 0) + shipped.counts.get(key, 0)
+            weight = weights[key] = math.log((total + 1) / (count + 1)) + 1.0
+        return weight
+
+    return idf
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
