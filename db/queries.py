@@ -63,6 +63,14 @@ def due_sources(*, session: Session, now: datetime) -> list[Source]:
     return [s for s in list_sources(session=session, enabled_only=True) if is_due(s, now)]
 
 
+def next_source_due_at(*, session: Session, now: datetime) -> datetime | None:
+    """When the next enabled source falls due (``now`` for one due already); None for none."""
+    from db.sources import next_poll_at
+
+    times = [next_poll_at(s) or now for s in list_sources(session=session, enabled_only=True)]
+    return min(times, default=None)
+
+
 def upsert_source(
     *,
     session: Session,

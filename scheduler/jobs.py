@@ -35,6 +35,11 @@ _running_crawl: CrawlHandle | None = None
 _configured: Settings | None = None
 # Runs the digest job now (set by the scheduler that runs these jobs).
 _waker: Callable[[], None] | None = None
+# Makes the crawl job due at a given time (set likewise).
+_crawl_alarm: Callable[[datetime], None] | None = None
+# A due check this long after a source falls due: its next poll time is rounded
+# to the second, and a check a moment early would find nothing due.
+CRAWL_CHECK_SLACK = timedelta(seconds=1)
 _leased = False
 
 
@@ -83,6 +88,12 @@ def holds_lease() -> bool:
     return ok
 
 
+def set_crawl_alarm(alarm: Callable[[datetime], None] | None) -> None:
+    """Let the crawl job make itself due when the next source falls due."""
+    global _crawl_alarm
+    _crawl_alarm = alarm
+
+
 def heartbeat() -> None:
     holds_lease()
 
@@ -108,6 +119,31 @@ def crawl_due_sources() -> None:
             _settings(), factory, trigger="scheduler", on_settled=_crawl_ended
         )
         log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
+        return  # its end arms the next check (``_crawl_ended``)
+    _arm_next_check(factory)
+
+
+def _arm_next_check(factory: sessionmaker[Session]) -> None:
+    """Check again when the next source falls due, if that is before the next tick.
+
+    A source due every few minutes would otherwise wait up to a whole tick past
+    its time for its crawl; the tick stays the longest wait (and catches sources
+    changed by other processes). A source still due right after its crawl (one
+    whose crawl died before recording anything) waits for the tick, so a crawl
+    that keeps failing is not restarted in a loop.
+    """
+    if _crawl_alarm is None:
+        return
+    now = datetime.now(UTC)
+    with factory() as session:
+        due_at = queries.next_source_due_at(session=session, now=now)
+    tick = timedelta(seconds=_settings().scheduler_tick_seconds)
+    if due_at is None or due_at <= now or due_at - now >= tick:
+        return
+    try:
+        _crawl_alarm(due_at + CRAWL_CHECK_SLACK)
+    except Exception:  # a scheduler shutting down: the next tick checks
+        log.warning("could not bring the next crawl check forward", exc_info=True)
 
 
 def _alert_operator(factory: sessionmaker[Session]) -> None:
@@ -126,6 +162,7 @@ def _crawl_ended(run: CrawlRun) -> None:
     """Called the moment a crawl started here is settled: its news goes out now."""
     log.info("crawl #%s finished: %s, %s new", run.id, run.status.value, run.new)
     wake_digests()
+    _arm_next_check(_factory())
 
 
 def wake_digests() -> None:

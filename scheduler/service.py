@@ -8,7 +8,9 @@ wakes it as soon as its process exits, and the ``watch-digests`` job (every
 ``instant_poll_seconds``, one cheap read) wakes it for crawls that ran in
 other processes, stories waiting to be matched, and instant messages that were
 held for a crawl. So an instant subscriber waits for the crawl (at most
-``instant_batch_minutes``), not for the scheduler's tick.
+``instant_batch_minutes``), not for the scheduler's tick. Likewise the crawl
+job makes itself due when the next source falls due, and again the moment its
+crawl ends, so a source is crawled at its time, not at the tick after it.
 ``coalesce`` plus a long ``misfire_grace_time`` mean a scheduler that was down
 for hours runs each job once on restart instead of skipping it; what a job
 covers is computed from the database, not from the time it was due.
@@ -43,6 +45,7 @@ JOBS = (
     ("watch-digests", "scheduler.jobs:watch_digests"),
 )
 DIGEST_JOB = "send-digests"
+CRAWL_JOB = "crawl-due-sources"
 # Jobs that tick faster than the scheduler tick (seconds from the settings).
 FAST_JOBS = {"watch-digests": "instant_poll_seconds"}
 
@@ -79,6 +82,7 @@ def build_scheduler(
             next_run_time=datetime.now(UTC),
         )
     jobs.set_waker(lambda: _run_now(scheduler, DIGEST_JOB))
+    jobs.set_crawl_alarm(lambda when: _run_at(scheduler, CRAWL_JOB, when))
     return scheduler
 
 
@@ -89,6 +93,11 @@ def _run_now(scheduler: BaseScheduler, job_id: str) -> None:
     time); the watcher finds the news still there and wakes it again.
     """
     scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
+
+
+def _run_at(scheduler: BaseScheduler, job_id: str, when: datetime) -> None:
+    """Make a job due at ``when`` (the interval then counts on from there)."""
+    scheduler.modify_job(job_id, next_run_time=when)
 
 
 def _forget_retired_jobs(store: SQLAlchemyJobStore) -> None:

@@ -14,11 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from scrapy import signals
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
+from twisted.python.failure import Failure
 
+import crawler.pipelines.dedupe as dedupe_stage
 from crawler.items import SourceFetchItem, StoryItem
 from crawler.pipelines.dedupe import DedupePipeline
 from crawler.pipelines.normalize import NormalizePipeline
@@ -233,7 +236,7 @@ def test_a_lone_item_that_cannot_be_stored_is_answered_not_left_waiting(
     dropped and counted as failed, so whoever waits for it (a crawl worker's run) moves on."""
     bad = _story(1, crawl.source_id)
     crawl.submit(bad)
-    bad.event_signature = "not a signature"  # placing the new story raises (not the database)
+    bad.title = None  # type: ignore[assignment]  # the database refuses a story without a title
     crawl.pipeline.flush()  # what the timer does when the window ends
     assert len(crawl.outcomes) == 1 and isinstance(crawl.outcomes[0], DropItem)
     assert "could not store" in str(crawl.outcomes[0])
@@ -265,3 +268,71 @@ def test_items_of_other_runs_count_toward_their_own_run_in_the_same_batch(
     assert (mine.new, mine.sources_done, mine.errors) == (3, 0, [])
     assert (theirs.new, theirs.sources_done, theirs.sources_failed) == (2, 1, 1)
     assert [e["error"] for e in theirs.errors] == ["HTTP 404"]
+
+
+def test_a_fault_in_event_placement_costs_the_story_its_event_not_its_place(
+    crawl: Crawl, session_factory: sessionmaker[Session]
+) -> None:
+    """Grouping runs in a savepoint: the story and the rest of its batch are stored."""
+    stories = [_story(n, crawl.source_id) for n in range(3)]
+    for item in stories:
+        crawl.submit(item)
+    stories[1].event_signature = "not a signature"  # placing this story raises
+    crawl.pipeline.flush()
+    assert [type(o) for o in crawl.outcomes] == [StoryItem] * 3
+    with session_factory() as session:
+        stored = {s.url: s for s in session.scalars(select(Story))}
+        assert len(stored) == 3
+        assert stored[stories[1].url].event_id is None
+        assert stored[stories[0].url].event_id is not None
+    stats = crawl.pipeline.crawler.stats
+    assert stats.get_value("wirewatch/event_placement_failed") == 1
+    run = _run(session_factory, crawl.run_id)
+    assert (run.new, run.failed) == (3, 0)
+
+
+def test_a_fault_in_the_event_signature_stores_the_story_without_an_event(
+    crawl: Crawl, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_: object) -> None:
+        raise ValueError("a text the signature cannot read")
+
+    monkeypatch.setattr(dedupe_stage, "signature_of", broken)
+    item = _story(1, crawl.source_id)
+    crawl.submit(item)
+    crawl.pipeline.flush()
+    assert item.event_signature is None
+    assert [type(o) for o in crawl.outcomes] == [StoryItem]
+    with session_factory() as session:
+        (story,) = session.scalars(select(Story)).all()
+        assert story.event_id is None and story.fingerprint is not None
+
+
+def test_an_item_an_earlier_stage_failed_is_counted_and_its_feed_read_again(
+    crawl: Crawl, session_factory: sessionmaker[Session]
+) -> None:
+    """Scrapy's item_error (any stage before the store raised): the run ends partial
+    with the reason, and the feed's validators are held back so the entry comes again."""
+    crawl.submit(
+        SourceFetchItem(crawl.source_id, "wire", "https://wire.example/rss", 200, etag="e")
+    )
+    crawl.submit(_story(1, crawl.source_id))
+    lost = _story(2, crawl.source_id)
+    scrapy_crawler = crawl.pipeline.crawler
+    scrapy_crawler.signals.send_catch_log(
+        signal=signals.item_error,
+        item=lost,
+        response=None,
+        spider=scrapy_crawler.spider,
+        failure=Failure(RuntimeError("stage fault")),  # type: ignore[no-untyped-call]
+    )
+    crawl.pipeline.settle_validators()
+    with session_factory() as session:
+        assert [s.url for s in session.scalars(select(Story))] == [_story(1, 0).url]
+        source = session.get(Source, crawl.source_id)
+        assert source is not None and source.etag is None
+    run = _run(session_factory, crawl.run_id)
+    assert (run.new, run.failed) == (1, 1)
+    (error,) = [e for e in run.errors if e["url"] == lost.url]
+    assert error["source"] == "wire" and "stage fault" in error["error"]
+    assert queries.crawl_outcome(run, crashed=False).value == "partial"

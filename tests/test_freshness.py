@@ -178,3 +178,54 @@ def test_a_finished_crawl_wakes_the_instant_sender(
         "Ferry line to the islands reopens",
         "Second ferry added for the summer season",
     ]
+
+
+def test_a_source_is_crawled_when_it_falls_due_not_at_the_next_tick(
+    feed: Feed, tmp_path: Path, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    """A source due every minute under an hourly tick: its second crawl starts a minute
+    after the first, because the crawl job makes itself due for it."""
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        outbox_dir=tmp_path / "outbox",
+        mail_transport="outbox",
+        allow_private_hosts=["127.0.0.1"],
+        follow_article_links=False,
+        download_delay=0,
+        scheduler_tick_seconds=3600,
+        instant_poll_seconds=1,
+        adaptive_polling=False,
+        poll_min_minutes=1,
+        poll_jitter=0,
+    )
+    with unit_of_work(session_factory) as session:
+        queries.upsert_source(
+            session=session, name="port", url=f"{feed.base}/rss", interval_minutes=1
+        )
+    env = {**os.environ, **settings.to_env()}
+    service = subprocess.Popen(
+        [sys.executable, "-m", "cli", "scheduler"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+    def runs() -> list[CrawlRun]:
+        with session_factory() as session:
+            found = session.scalars(select(CrawlRun).order_by(CrawlRun.id)).all()
+            session.expunge_all()
+            return [r for r in found if r.finished_at is not None]
+
+    try:
+        _wait_for("two crawls", lambda: len(runs()) >= 2, timeout=200)
+    finally:
+        service.send_signal(signal.SIGTERM)
+        out, _ = service.communicate(timeout=60)
+        print(out.decode("utf-8", "replace"))  # shown when the test fails
+    first, second = runs()[:2]
+    assert first.trigger == second.trigger == "scheduler"
+    assert first.finished_at is not None
+    gap = (second.started_at - first.started_at).total_seconds()
+    assert 55 <= gap <= 120, gap

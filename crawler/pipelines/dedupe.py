@@ -4,25 +4,37 @@ The URL key and the content fingerprint are exact identities; the MinHash
 signature finds copies and light rewrites. Computing them here, before the
 storage transaction, keeps the database lock short. The decisions themselves
 are made by the database (unique keys, band-hash lookups) in the store stage.
+
+The event signature only groups a story with other reports. A text it cannot
+read (a fault of ours, not of the story) costs the story its event, never its
+place in the archive: the story is stored on its own and the fault logged and
+counted (stat ``wirewatch/event_signature_failed``).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Self
 
 from core import limits
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from crawler.dedup import content_fingerprint, signature_for
-from crawler.events.signature import signature_of
+from crawler.events.signature import EventSignature, signature_of
 from crawler.items import StoryItem
 from crawler.urls import url_key
 
+log = logging.getLogger(__name__)
+
 
 class DedupePipeline:
+    def __init__(self, stats: StatsCollector | None = None) -> None:
+        self.stats = stats
+
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls()
+        return cls(crawler.stats)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, StoryItem):
@@ -31,7 +43,12 @@ class DedupePipeline:
                 return item  # touched in bulk by the store stage: no signatures needed
             item.fingerprint = content_fingerprint(item.title, item.body)
             item.signature = signature_for(item.title, item.body)
-            item.event_signature = signature_of(
+            item.event_signature = self._event_signature(item)
+        return item
+
+    def _event_signature(self, item: StoryItem) -> EventSignature | None:
+        try:
+            return signature_of(
                 title=item.title,
                 text=(item.body or item.summary)[: limits.SIGNATURE_TEXT_CHARS],
                 lang=item.language,
@@ -40,4 +57,8 @@ class DedupePipeline:
                 links=frozenset(item.links),
                 source=item.source_name,
             )
-        return item
+        except Exception:  # any fault here: store the story without an event
+            log.exception("%s: no event signature; stored without an event", item.url)
+            if self.stats is not None:
+                self.stats.inc_value("wirewatch/event_signature_failed")
+            return None

@@ -25,7 +25,12 @@ stored, its items are tried again one transaction each, so a bad item costs
 only itself; an item that cannot be stored even then (the database refuses it,
 or storing it raised) is counted as failed on its run and dropped, and the run
 ends failed: nothing is dropped with only a log line, and no item is left
-waiting (a batch stored by the timer has nobody to raise to).
+waiting (a batch stored by the timer has nobody to raise to). An item an
+earlier stage raised on never gets here; Scrapy's ``item_error`` tells, and it
+is counted as failed on its run with the reason, and its feed's validators are
+held back the same way, so the next crawl reads the entry again. Grouping a
+story into an event runs in a savepoint: a fault there costs the story its
+event, not its place in the archive.
 
 A full disk is not a passing fault: the first "database or disk is full" stops
 the crawl at once (close reason ``database_full``, which fails the run and makes
@@ -55,6 +60,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 from twisted.internet import reactor
 from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from crawler.database import CrawlDatabase
 from crawler.events.followups import LOOKBACK
@@ -143,6 +149,7 @@ class StorePipeline:
             ),
         )
         crawler.signals.connect(pipeline.settle_validators, signal=signals.spider_idle)
+        crawler.signals.connect(pipeline.item_failed, signal=signals.item_error)
         return pipeline
 
     @property
@@ -304,12 +311,24 @@ class StorePipeline:
             tally.add(run_id, duplicates=1)
 
     def _place_event(self, session: Session, item: StoryItem) -> None:
+        """Group the story with other reports, in a savepoint: a fault of the grouping
+        costs the story its event, not its place in the archive (the batch still commits).
+        A database that is away or full is not such a fault: it fails the batch as usual."""
         story = session.get(Story, item.story_id)
-        if story is not None:
-            placement = self.events.place(session, story, item.event_signature)
-            self.crawler.stats.inc_value(
-                "wirewatch/events_joined" if placement.joined else "wirewatch/events_new"
-            )
+        if story is None:
+            return
+        try:
+            with session.begin_nested():
+                placement = self.events.place(session, story, item.event_signature)
+        except OperationalError:
+            raise
+        except Exception:  # logged with its traceback; the story stays stored
+            log.exception("%s: not placed in an event; stored on its own", item.url)
+            self.crawler.stats.inc_value("wirewatch/event_placement_failed")
+            return
+        self.crawler.stats.inc_value(
+            "wirewatch/events_joined" if placement.joined else "wirewatch/events_new"
+        )
 
     def _record_fetch(self, session: Session, item: SourceFetchItem, tally: _Tally) -> None:
         """Health now; validators (ETag, Last-Modified) once the feed's items are stored."""
@@ -350,6 +369,36 @@ class StorePipeline:
             )
 
     # -- outcomes ----------------------------------------------------------------------
+
+    def item_failed(self, item: Any, response: Any, spider: Any, failure: Failure) -> None:
+        """An earlier stage raised on an item, which so never reached this one.
+
+        Scrapy logs the traceback; here the loss is made visible and undone next
+        time: the source's validators are held back (its feed is read in full
+        again), and the run records the failure, so it ends partial, not succeeded.
+        A crawl worker's runs are counted by the worker spider; the error is noted here.
+        """
+        if not isinstance(item, Storable):
+            return
+        self.crawler.stats.inc_value("wirewatch/items_failed")
+        if item.source_id is not None:
+            self._unstored_sources.add(item.source_id)
+        run_id = self.run_of(item)
+        if run_id is None:
+            return
+        counted_elsewhere = getattr(spider, "serves_queued_runs", False)
+        problem = {
+            "source": item.source_name or "",
+            "url": item.url,
+            "error": f"not stored, it could not be processed: {failure.getErrorMessage()}",
+        }
+        try:
+            with unit_of_work(self.factory) as session:
+                queries.add_crawl_error(session=session, run_id=run_id, error=problem)
+                if not counted_elsewhere:
+                    queries.add_crawl_counts(session=session, run_id=run_id, failed=1)
+        except (OperationalError, DBAPIError):
+            log.error("could not record on crawl run %s that %s failed", run_id, item.url)
 
     def _stored(self, waiting: _Waiting) -> None:
         item = waiting.item
