@@ -16,10 +16,12 @@ operator pinned stays put.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db import events as queries
+from db.event_caches import per_engine
 from db.models import Event, Story
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,8 @@ from crawler.events.signature import EventSignature, signature_of
 
 # Candidate stories read per placement: the ones sharing most keys in the window.
 CANDIDATE_STORIES = 40
+# Decoded member signatures kept per process (about 10 kB each).
+MAX_SIGNATURES = 4096
 # Concepts nearly every story of the beat has: compared, but no use for finding candidates.
 COMMON_CONCEPTS = frozenset({"police", "migration", "agreement", "labour", "russia", "tajikistan"})
 
@@ -74,9 +78,10 @@ class EventIndex:
         """
         at = _when(story)
         keys = index_keys(signature, common=COMMON_CONCEPTS)
-        queries.save_signature(
-            session=session, story_id=story.id, data=to_json(signature), keys=keys, at=at
-        )
+        data = to_json(signature)
+        queries.save_signature(session=session, story_id=story.id, data=data, keys=keys, at=at)
+        # As later placements read it back: the stored form, decoded.
+        _signature_cache(session).put(story.id, from_json(data))
         terms = signature_keys(signature)
         if count:
             queries.count_terms(session=session, terms=terms)
@@ -170,12 +175,7 @@ class EventIndex:
         open_ids = [
             i for i, e in events.items() if abs(at - e.first_at) <= WINDOW and i not in exclude
         ]
-        members = {
-            event_id: [from_json(data) for data in found]
-            for event_id, found in queries.member_signatures(
-                session=session, event_ids=open_ids, per_event=MAX_MEMBERS
-            ).items()
-        }
+        members = self._member_signatures(session, open_ids)
         if not members:
             return {}, 0.0
         all_terms = set(terms)
@@ -186,15 +186,8 @@ class EventIndex:
         shipped = background()
         total += shipped.total
 
-        weights: dict[str, float] = {}
-
-        def idf(key: str) -> float:
-            # Every pair comparison asks again for the same few hundred keys.
-            weight = weights.get(key)
-            if weight is None:
-                count = counts.get(key, 0) + shipped.counts.get(key, 0)
-                weight = weights[key] = math.log((total + 1) / (count + 1)) + 1.0
-            return weight
+        # Every pair comparison asks again for the same few hundred keys: a dict lookup.
+        idf = _Weights(counts, shipped.counts, total).__getitem__
 
         def score(a: EventSignature, b: EventSignature) -> float:
             return self.model.probability(pair_features(a, b, idf))
@@ -208,6 +201,83 @@ class EventIndex:
         )
         best = scored[0][1] if scored else 0.0
         return {i: members[i] for i, value in scored if value >= self.model.threshold}, best
+
+
+    def _member_signatures(
+        self, session: Session, event_ids: list[int]
+    ) -> dict[int, list[EventSignature]]:
+        """The compared members of each event (``queries.member_signatures``), decoded once
+        per process: a story's signature is read and decoded when first compared, then
+        kept (``_SignatureCache``)."""
+        ids = queries.member_story_ids(session=session, event_ids=event_ids)
+        cache = _signature_cache(session)
+        known: dict[int, EventSignature | None] = {}
+        missing = []
+        for story_ids in ids.values():
+            for story_id in story_ids:
+                found = cache.get(story_id, _ABSENT)
+                if found is _ABSENT:
+                    missing.append(story_id)
+                else:
+                    known[story_id] = found  # type: ignore[assignment]
+        if missing:
+            read = queries.signatures_of(session=session, story_ids=missing)
+            for story_id in missing:
+                data = read.get(story_id)
+                signature = from_json(data) if data is not None else None
+                cache.put(story_id, signature)
+                known[story_id] = signature
+        members = {}
+        for event_id, story_ids in ids.items():
+            found = [s for s in (known[i] for i in story_ids) if s is not None]
+            if found:
+                members[event_id] = queries.sample_members(found, MAX_MEMBERS)
+        return members
+
+
+_ABSENT = object()
+
+
+class _Weights(dict[str, float]):
+    """Inverse document frequency by key, computed on first use (``DocumentFrequencies.idf``
+    over the archive's counts plus the shipped background)."""
+
+    def __init__(self, counts: dict[str, int], shipped: dict[str, int], total: int) -> None:
+        super().__init__()
+        self.counts = counts
+        self.shipped = shipped
+        self.total = total
+
+    def __missing__(self, key: str) -> float:
+        count = self.counts.get(key, 0) + self.shipped.get(key, 0)
+        weight = self[key] = math.log((self.total + 1) / (count + 1)) + 1.0
+        return weight
+
+
+class _SignatureCache:
+    """Decoded signatures by story id (None: the story has none), least recently used
+    dropped past ``MAX_SIGNATURES``. A story's signature is written once, when it is
+    placed (by this process, which puts it here); per engine, like ``db.event_caches``."""
+
+    def __init__(self, size: int = MAX_SIGNATURES) -> None:
+        self.size = size
+        self.items: OrderedDict[int, EventSignature | None] = OrderedDict()
+
+    def get(self, story_id: int, default: object) -> object:
+        found = self.items.get(story_id, default)
+        if found is not default:
+            self.items.move_to_end(story_id)
+        return found
+
+    def put(self, story_id: int, signature: EventSignature | None) -> None:
+        self.items[story_id] = signature
+        self.items.move_to_end(story_id)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+
+def _signature_cache(session: Session) -> _SignatureCache:
+    return per_engine(session, "event_signatures", _SignatureCache)
 
 
 def _when(story: Story) -> datetime:
