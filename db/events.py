@@ -35,8 +35,10 @@ def save_signature(
     )
     session.execute(delete(EventKey).where(EventKey.story_id == story_id))
     if keys:
+        # The table, not the ORM entity: a plain executemany, without the ORM's bulk path.
         session.execute(
-            insert(EventKey), [{"key": key, "story_id": story_id, "at": at} for key in keys]
+            insert(EventKey.__table__),
+            [{"key": key, "story_id": story_id, "at": at} for key in keys],
         )
 
 
@@ -46,7 +48,7 @@ def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     rows = [{"key": term, "df": 1} for term in sorted({*terms, TOTAL_KEY})]
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = upsert(TermFrequency)
+    statement = upsert(TermFrequency.__table__)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[TermFrequency.key], set_={"df": TermFrequency.df + 1}

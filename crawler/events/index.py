@@ -29,6 +29,7 @@ from crawler.events.codec import from_json, index_keys, to_json
 from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
 from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
+    IdfTable,
     PairModel,
     background,
     default_model,
@@ -187,7 +188,7 @@ class EventIndex:
         total += shipped.total
 
         # Every pair comparison asks again for the same few hundred keys: a dict lookup.
-        idf = _Weights(counts, shipped.counts, total).__getitem__
+        idf = _idf(counts, shipped.counts, total).__getitem__
 
         def score(a: EventSignature, b: EventSignature) -> float:
             return self.model.probability(pair_features(a, b, idf))
@@ -238,20 +239,14 @@ class EventIndex:
 _ABSENT = object()
 
 
-class _Weights(dict[str, float]):
-    """Inverse document frequency by key, computed on first use (``DocumentFrequencies.idf``
-    over the archive's counts plus the shipped background)."""
+def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTable:
+    """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background."""
 
-    def __init__(self, counts: dict[str, int], shipped: dict[str, int], total: int) -> None:
-        super().__init__()
-        self.counts = counts
-        self.shipped = shipped
-        self.total = total
+    def weight(key: str) -> float:
+        count = counts.get(key, 0) + shipped.get(key, 0)
+        return math.log((total + 1) / (count + 1)) + 1.0
 
-    def __missing__(self, key: str) -> float:
-        count = self.counts.get(key, 0) + self.shipped.get(key, 0)
-        weight = self[key] = math.log((self.total + 1) / (count + 1)) + 1.0
-        return weight
+    return IdfTable(weight)
 
 
 class _SignatureCache:
