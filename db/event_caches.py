@@ -9,8 +9,8 @@ placement's time), for keys that the previous story asked about too.
 
 * keys read from the database are kept, absent ones as 0;
 * ``count_terms`` counts up the keys it knows (and leaves the others to be read);
-* a transaction that counted terms and then rolled back empties the cache
-  (its counts were never stored);
+* a transaction that counted terms or saved signatures and then rolled back
+  empties both caches (what it wrote was never stored);
 * the whole cache is dropped after ``TTL_SECONDS``, so what other processes
   counted meanwhile is read again, and it holds at most ``MAX_TERMS`` keys
   (the oldest read go first).
@@ -19,21 +19,30 @@ Within one process the counts are the database's own; other writers' counts
 show up within ``TTL_SECONDS``. A weight is a logarithm of a ratio of counts,
 so that delay moves weights by a fraction of a percent on a busy archive.
 
+``SignatureCache`` keeps the decoded signatures of the stories compared
+lately, by story id: a member of an open event is compared with many later
+stories, and was read and JSON-decoded again for each.
+
 Caches are per engine (a test's fresh database, or another database in the
 same process, never sees another's counts) and per process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import UnboundExecutionError
 from sqlalchemy.orm import Session
 
 MAX_TERMS = 200_000
+# Decoded signatures kept (a few kB each, a few tens of MB in all).
+MAX_SIGNATURES = 4096
 TTL_SECONDS = 300.0
 # Marker in ``Session.info``: this transaction counted terms not yet committed.
 _PENDING = "event_terms_pending"
@@ -97,8 +106,44 @@ def term_cache(session: Session) -> TermCache:
     return per_engine(session, "terms", TermCache)
 
 
+class SignatureCache:
+    """Decoded event signatures by story id (None: the story has none), the least
+    recently used dropped past ``MAX_SIGNATURES``.
+
+    A story's signature is written when it is placed; ``db.events.save_signature``
+    forgets the old one, and the placement puts the new one here. Another process
+    re-placing a story this one has kept is not seen (placement writes a story's
+    signature once, when it is stored).
+    """
+
+    def __init__(self, size: int = MAX_SIGNATURES) -> None:
+        self.size = size
+        self.items: OrderedDict[int, Any] = OrderedDict()
+
+    def __contains__(self, story_id: int) -> bool:
+        return story_id in self.items
+
+    def get(self, story_id: int) -> Any:
+        self.items.move_to_end(story_id)
+        return self.items[story_id]
+
+    def put(self, story_id: int, signature: Any) -> None:
+        self.items[story_id] = signature
+        self.items.move_to_end(story_id)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+
+    def forget(self, story_id: int) -> None:
+        self.items.pop(story_id, None)
+
+
+def signature_cache(session: Session) -> SignatureCache:
+    return per_engine(session, "signatures", SignatureCache)
+
+
 def counted_in(session: Session) -> None:
-    """Note that this session's transaction counted terms (see ``_forget_rolled_back``)."""
+    """Note that this session's transaction counted terms or saved signatures (see
+    ``_forget_rolled_back``)."""
     session.info[_PENDING] = True
 
 
@@ -109,9 +154,9 @@ def _committed(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_rolled_back(session: Session, _previous: Any) -> None:
-    """Counts written in a transaction that rolled back were never stored: read them again."""
+    """What a transaction that rolled back wrote was never stored: read it all again."""
     if session.info.pop(_PENDING, None):
-        try:
+        # A session without a bind has nothing cached.
+        with contextlib.suppress(UnboundExecutionError):
             term_cache(session).clear()
-        except Exception:  # noqa: BLE001 - a session without a bind has nothing cached
-            pass
+            signature_cache(session).items.clear()

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -19,6 +19,9 @@ from db import event_caches
 from db.models import Event, EventKey, EventSignatureRow, Story, TermFrequency
 
 TOTAL_KEY = ""
+# The tables, not the ORM entities: plain executemany writes, without the ORM's bulk path.
+_EVENT_KEYS = cast(Table, EventKey.__table__)
+_TERM_FREQUENCIES = cast(Table, TermFrequency.__table__)
 # How long after an event's first report a fuller report may still become its headline.
 LEAD_WINDOW = timedelta(hours=24)
 
@@ -26,6 +29,8 @@ LEAD_WINDOW = timedelta(hours=24)
 def save_signature(
     *, session: Session, story_id: int, data: dict[str, Any], keys: Sequence[int], at: datetime
 ) -> None:
+    event_caches.counted_in(session)
+    event_caches.signature_cache(session).forget(story_id)
     dialect = session.get_bind().dialect.name
     upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventSignatureRow)
     session.execute(
@@ -35,9 +40,8 @@ def save_signature(
     )
     session.execute(delete(EventKey).where(EventKey.story_id == story_id))
     if keys:
-        # The table, not the ORM entity: a plain executemany, without the ORM's bulk path.
         session.execute(
-            insert(EventKey.__table__),
+            insert(_EVENT_KEYS),
             [{"key": key, "story_id": story_id, "at": at} for key in keys],
         )
 
@@ -45,10 +49,11 @@ def save_signature(
 def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     """One more story carries each of ``terms`` (and one more story is counted)."""
     # Sorted: one lock order for concurrent writers.
-    rows = [{"key": term, "df": 1} for term in sorted({*terms, TOTAL_KEY})]
+    counted = sorted({*terms, TOTAL_KEY})
+    rows = [{"key": term, "df": 1} for term in counted]
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = upsert(TermFrequency.__table__)
+    statement = upsert(_TERM_FREQUENCIES)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[TermFrequency.key], set_={"df": TermFrequency.df + 1}
@@ -56,7 +61,7 @@ def count_terms(*, session: Session, terms: Iterable[str]) -> None:
         rows,
     )
     event_caches.counted_in(session)
-    event_caches.term_cache(session).increment(row["key"] for row in rows)
+    event_caches.term_cache(session).increment(counted)
 
 
 def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, int], int]:

@@ -16,12 +16,11 @@ operator pinned stays put.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from db import events as queries
-from db.event_caches import per_engine
+from db.event_caches import signature_cache
 from db.models import Event, Story
 from sqlalchemy.orm import Session
 
@@ -40,8 +39,6 @@ from crawler.events.signature import EventSignature, signature_of
 
 # Candidate stories read per placement: the ones sharing most keys in the window.
 CANDIDATE_STORIES = 40
-# Decoded member signatures kept per process (about 10 kB each).
-MAX_SIGNATURES = 4096
 # Concepts nearly every story of the beat has: compared, but no use for finding candidates.
 COMMON_CONCEPTS = frozenset({"police", "migration", "agreement", "labour", "russia", "tajikistan"})
 
@@ -82,7 +79,7 @@ class EventIndex:
         data = to_json(signature)
         queries.save_signature(session=session, story_id=story.id, data=data, keys=keys, at=at)
         # As later placements read it back: the stored form, decoded.
-        _signature_cache(session).put(story.id, from_json(data))
+        signature_cache(session).put(story.id, from_json(data))
         terms = signature_keys(signature)
         if count:
             queries.count_terms(session=session, terms=terms)
@@ -203,24 +200,22 @@ class EventIndex:
         best = scored[0][1] if scored else 0.0
         return {i: members[i] for i, value in scored if value >= self.model.threshold}, best
 
-
     def _member_signatures(
         self, session: Session, event_ids: list[int]
     ) -> dict[int, list[EventSignature]]:
         """The compared members of each event (``queries.member_signatures``), decoded once
         per process: a story's signature is read and decoded when first compared, then
-        kept (``_SignatureCache``)."""
+        kept (``db.event_caches.SignatureCache``)."""
         ids = queries.member_story_ids(session=session, event_ids=event_ids)
-        cache = _signature_cache(session)
+        cache = signature_cache(session)
         known: dict[int, EventSignature | None] = {}
         missing = []
         for story_ids in ids.values():
             for story_id in story_ids:
-                found = cache.get(story_id, _ABSENT)
-                if found is _ABSENT:
-                    missing.append(story_id)
+                if story_id in cache:
+                    known[story_id] = cache.get(story_id)
                 else:
-                    known[story_id] = found  # type: ignore[assignment]
+                    missing.append(story_id)
         if missing:
             read = queries.signatures_of(session=session, story_ids=missing)
             for story_id in missing:
@@ -236,9 +231,6 @@ class EventIndex:
         return members
 
 
-_ABSENT = object()
-
-
 def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTable:
     """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background."""
 
@@ -247,32 +239,6 @@ def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTabl
         return math.log((total + 1) / (count + 1)) + 1.0
 
     return IdfTable(weight)
-
-
-class _SignatureCache:
-    """Decoded signatures by story id (None: the story has none), least recently used
-    dropped past ``MAX_SIGNATURES``. A story's signature is written once, when it is
-    placed (by this process, which puts it here); per engine, like ``db.event_caches``."""
-
-    def __init__(self, size: int = MAX_SIGNATURES) -> None:
-        self.size = size
-        self.items: OrderedDict[int, EventSignature | None] = OrderedDict()
-
-    def get(self, story_id: int, default: object) -> object:
-        found = self.items.get(story_id, default)
-        if found is not default:
-            self.items.move_to_end(story_id)
-        return found
-
-    def put(self, story_id: int, signature: EventSignature | None) -> None:
-        self.items[story_id] = signature
-        self.items.move_to_end(story_id)
-        while len(self.items) > self.size:
-            self.items.popitem(last=False)
-
-
-def _signature_cache(session: Session) -> _SignatureCache:
-    return per_engine(session, "event_signatures", _SignatureCache)
 
 
 def _when(story: Story) -> datetime:
