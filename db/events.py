@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
+from db import event_caches
 from db.models import Event, EventKey, EventSignatureRow, Story, TermFrequency
 
 TOTAL_KEY = ""
+# The tables, not the ORM entities: plain executemany writes, without the ORM's bulk path.
+_EVENT_KEYS = cast(Table, EventKey.__table__)
+_TERM_FREQUENCIES = cast(Table, TermFrequency.__table__)
 # How long after an event's first report a fuller report may still become its headline.
 LEAD_WINDOW = timedelta(hours=24)
 
@@ -25,39 +29,69 @@ LEAD_WINDOW = timedelta(hours=24)
 def save_signature(
     *, session: Session, story_id: int, data: dict[str, Any], keys: Sequence[int], at: datetime
 ) -> None:
-    session.merge(EventSignatureRow(story_id=story_id, data=data))
+    event_caches.counted_in(session)
+    event_caches.signature_cache(session).forget(story_id)
+    dialect = session.get_bind().dialect.name
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventSignatureRow)
+    session.execute(
+        upsert.values(story_id=story_id, data=data).on_conflict_do_update(
+            index_elements=[EventSignatureRow.story_id], set_={"data": upsert.excluded.data}
+        )
+    )
     session.execute(delete(EventKey).where(EventKey.story_id == story_id))
     if keys:
         session.execute(
-            insert(EventKey), [{"key": key, "story_id": story_id, "at": at} for key in keys]
+            insert(_EVENT_KEYS),
+            [{"key": key, "story_id": story_id, "at": at} for key in keys],
         )
 
 
 def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     """One more story carries each of ``terms`` (and one more story is counted)."""
     # Sorted: one lock order for concurrent writers.
-    rows = [{"key": term, "df": 1} for term in sorted({*terms, TOTAL_KEY})]
+    counted = sorted({*terms, TOTAL_KEY})
+    rows = [{"key": term, "df": 1} for term in counted]
     dialect = session.get_bind().dialect.name
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = upsert(TermFrequency)
+    statement = upsert(_TERM_FREQUENCIES)
     session.execute(
         statement.on_conflict_do_update(
             index_elements=[TermFrequency.key], set_={"df": TermFrequency.df + 1}
         ),
         rows,
     )
+    event_caches.counted_in(session)
+    event_caches.term_cache(session).increment(counted)
 
 
 def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, int], int]:
-    """Document frequencies of ``terms`` (absent ones left out), and the story count."""
-    wanted = sorted({*terms, TOTAL_KEY})
+    """Document frequencies of ``terms`` (absent ones left out), and the story count.
+
+    Served from this process's cache where it has them (``db.event_caches``);
+    the rest are read in ``IN`` lookups of 500 and kept (absent ones as 0).
+    """
+    cache = event_caches.term_cache(session)
+    known = cache.fresh()
+    wanted = {*terms, TOTAL_KEY}
     counts: dict[str, int] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    missing: list[str] = []
+    for term in wanted:
+        df = known.get(term)
+        if df is None:
+            missing.append(term)
+        elif df:
+            counts[term] = df
+    missing.sort()
+    read: dict[str, int] = {}
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
         rows = session.execute(
             select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
         )
-        counts.update({key: df for key, df in rows})
+        read.update({key: df for key, df in rows})
+    if missing:
+        cache.update((term, read.get(term, 0)) for term in missing)
+        counts.update(read)
     return counts, counts.pop(TOTAL_KEY, 0)
 
 
@@ -115,11 +149,44 @@ def member_signatures(
     for event_id, _story_id, data in rows:
         if event_id is not None:
             members.setdefault(event_id, []).append(data)
+    return {event_id: sample_members(found, per_event) for event_id, found in members.items()}
+
+
+def member_story_ids(*, session: Session, event_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The ids of each event's stories, oldest first (``member_signatures`` without the data)."""
+    wanted = sorted(set(event_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Story.event_id, Story.id)
+        .where(Story.event_id.in_(wanted))
+        .order_by(Story.event_id, Story.id)
+    )
+    members: dict[int, list[int]] = {}
+    for event_id, story_id in rows:
+        if event_id is not None:
+            members.setdefault(event_id, []).append(story_id)
+    return members
+
+
+def signatures_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The stored signatures of these stories (stories without one left out)."""
+    wanted = sorted(set(story_ids))
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(EventSignatureRow.story_id, EventSignatureRow.data).where(
+                EventSignatureRow.story_id.in_(wanted[start : start + 500])
+            )
+        )
+        found.update({story_id: data for story_id, data in rows})
+    return found
+
+
+def sample_members(found: list[Any], per_event: int) -> list[Any]:
+    """An event's first and latest ``per_event // 2`` members, or all when few."""
     half = max(1, per_event // 2)
-    return {
-        event_id: found if len(found) <= per_event else found[:half] + found[-half:]
-        for event_id, found in members.items()
-    }
+    return found if len(found) <= per_event else found[:half] + found[-half:]
 
 
 def start_event(*, session: Session, story: Story, at: datetime, pinned: bool = False) -> Event:

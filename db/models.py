@@ -225,7 +225,8 @@ class EventKey(Base):
 
     __tablename__ = "event_keys"
     __table_args__ = (
-        Index("ix_event_keys_key_at", "key", "at"),
+        # story_id too: the candidate lookup counts shared keys from the index alone.
+        Index("ix_event_keys_key_at_story", "key", "at", "story_id"),
         Index("ix_event_keys_story_id", "story_id"),
     )
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from db import events as queries
+from db.event_caches import signature_cache
 from db.models import Event, Story
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from crawler.events.followups import link_earlier
 from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
 from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
+    IdfTable,
     PairModel,
     background,
     default_model,
@@ -78,9 +80,10 @@ class EventIndex:
         """
         at = _when(story)
         keys = index_keys(signature, common=COMMON_CONCEPTS)
-        queries.save_signature(
-            session=session, story_id=story.id, data=to_json(signature), keys=keys, at=at
-        )
+        data = to_json(signature)
+        queries.save_signature(session=session, story_id=story.id, data=data, keys=keys, at=at)
+        # As later placements read it back: the stored form, decoded.
+        signature_cache(session).put(story.id, from_json(data))
         terms = signature_keys(signature)
         if count:
             queries.count_terms(session=session, terms=terms)
@@ -184,12 +187,7 @@ class EventIndex:
         open_ids = [
             i for i, e in events.items() if abs(at - e.first_at) <= WINDOW and i not in exclude
         ]
-        members = {
-            event_id: [from_json(data) for data in found]
-            for event_id, found in queries.member_signatures(
-                session=session, event_ids=open_ids, per_event=MAX_MEMBERS
-            ).items()
-        }
+        members = self._member_signatures(session, open_ids)
         if not members:
             return {}, 0.0
         all_terms = set(terms)
@@ -200,15 +198,8 @@ class EventIndex:
         shipped = background()
         total += shipped.total
 
-        weights: dict[str, float] = {}
-
-        def idf(key: str) -> float:
-            # Every pair comparison asks again for the same few hundred keys.
-            weight = weights.get(key)
-            if weight is None:
-                count = counts.get(key, 0) + shipped.counts.get(key, 0)
-                weight = weights[key] = math.log((total + 1) / (count + 1)) + 1.0
-            return weight
+        # Every pair comparison asks again for the same few hundred keys: a dict lookup.
+        idf = _idf(counts, shipped.counts, total).__getitem__
 
         def score(a: EventSignature, b: EventSignature) -> float:
             return self.model.probability(pair_features(a, b, idf))
@@ -222,6 +213,46 @@ class EventIndex:
         )
         best = scored[0][1] if scored else 0.0
         return {i: members[i] for i, value in scored if value >= self.model.threshold}, best
+
+    def _member_signatures(
+        self, session: Session, event_ids: list[int]
+    ) -> dict[int, list[EventSignature]]:
+        """The compared members of each event (``queries.member_signatures``), decoded once
+        per process: a story's signature is read and decoded when first compared, then
+        kept (``db.event_caches.SignatureCache``)."""
+        ids = queries.member_story_ids(session=session, event_ids=event_ids)
+        cache = signature_cache(session)
+        known: dict[int, EventSignature | None] = {}
+        missing = []
+        for story_ids in ids.values():
+            for story_id in story_ids:
+                if story_id in cache:
+                    known[story_id] = cache.get(story_id)
+                else:
+                    missing.append(story_id)
+        if missing:
+            read = queries.signatures_of(session=session, story_ids=missing)
+            for story_id in missing:
+                data = read.get(story_id)
+                signature = from_json(data) if data is not None else None
+                cache.put(story_id, signature)
+                known[story_id] = signature
+        members = {}
+        for event_id, story_ids in ids.items():
+            found = [s for s in (known[i] for i in story_ids) if s is not None]
+            if found:
+                members[event_id] = queries.sample_members(found, MAX_MEMBERS)
+        return members
+
+
+def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTable:
+    """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background."""
+
+    def weight(key: str) -> float:
+        count = counts.get(key, 0) + shipped.get(key, 0)
+        return math.log((total + 1) / (count + 1)) + 1.0
+
+    return IdfTable(weight)
 
 
 def _when(story: Story) -> datetime:

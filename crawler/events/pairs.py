@@ -98,6 +98,40 @@ def background() -> DocumentFrequencies:
     return DocumentFrequencies(data["counts"], int(data["total"]))
 
 
+class IdfTable(dict[str, float]):
+    """Weights by key, each computed once by ``weight`` and kept: one placement compares
+    one story with many members and asks for the same keys again and again.
+
+    Pass ``table.__getitem__`` as the ``idf`` of ``pair_features``: it then also keeps
+    here what depends on one side only (its norms), so the story's are computed once
+    per placement rather than once per comparison. Weights never change once
+    computed, so neither do the norms; make a new table when the counts change.
+    """
+
+    def __init__(self, weight: Idf) -> None:
+        super().__init__()
+        self.weight = weight
+        # id of a side -> (the side, kept alive so its id is not reused; the value).
+        self.kept: dict[tuple[int, str], tuple[object, float]] = {}
+
+    def __missing__(self, key: str) -> float:
+        weight = self[key] = self.weight(key)
+        return weight
+
+
+def _kept(idf: Idf, side: object, what: str, compute: Callable[[], float]) -> float:
+    """``compute()``, remembered for this side in the ``IdfTable`` behind ``idf`` (if any)."""
+    table = getattr(idf, "__self__", None)
+    if not isinstance(table, IdfTable):
+        return compute()
+    found = table.kept.get((id(side), what))
+    if found is not None and found[0] is side:
+        return found[1]
+    value = compute()
+    table.kept[(id(side), what)] = (side, value)
+    return value
+
+
 def signature_keys(signature: EventSignature) -> set[str]:
     """Every key a signature is counted under for document frequencies."""
     return (
@@ -111,10 +145,10 @@ def pair_features(
     a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
 ) -> list[float]:
     lexicon = lexicon or default_lexicon()
-    actions_a = {c for c in a.concepts if lexicon.kind(c) == "action"}
-    actions_b = {c for c in b.concepts if lexicon.kind(c) == "action"}
-    places_a = {c for c in a.concepts if lexicon.kind(c) == "place"}
-    places_b = {c for c in b.concepts if lexicon.kind(c) == "place"}
+    actions_a = _of_kind(a.concepts, lexicon, "action")
+    actions_b = _of_kind(b.concepts, lexicon, "action")
+    places_a = _of_kind(a.concepts, lexicon, "place")
+    places_b = _of_kind(b.concepts, lexicon, "place")
     concepts = _weighted_cosine(a.concepts - actions_a, b.concepts - actions_b, idf, "c:")
     names = _weighted_jaccard(a.names, b.names, idf, "n:")
     same_lang = float(a.lang is not None and a.lang == b.lang)
@@ -161,10 +195,18 @@ def pair_features(
 _CITY_ENTITIES = frozenset({"moscow", "dushanbe"})
 
 
+# The concepts of one kind, per set of concepts: each signature's few sets are asked
+# about in every comparison. The sets returned are shared: never change them.
+@lru_cache(maxsize=20_000)
+def _of_kind(concepts: frozenset[str], lexicon: Lexicon, kind: str) -> set[str]:
+    return {c for c in concepts if lexicon.kind(c) == kind}
+
+
 def _actions(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
-    return {c for c in concepts if lexicon.kind(c) == "action"}
+    return _of_kind(concepts, lexicon, "action")
 
 
+@lru_cache(maxsize=20_000)
 def _places(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
     """Where a headline puts the happening: foreign places and cities, not the home countries."""
     return {
@@ -178,6 +220,7 @@ def _places(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
 _HOME_COUNTRIES = frozenset({"tajikistan", "russia", "uzbekistan", "kyrgyzstan", "kazakhstan"})
 
 
+@lru_cache(maxsize=20_000)
 def _countries(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
     """The states a headline names: who acts (Tajikistan and Qatar, or Uzbekistan and Korea)."""
     return {c for c in concepts if c in _HOME_COUNTRIES or lexicon.kind(c) == "place"}
@@ -198,7 +241,10 @@ def _weighted_overlap(
     """Shared weight over the smaller side's: a report that names few people shares them all."""
     if not a or not b:
         return 0.0
-    smaller = min(sum(idf(prefix + k) for k in a), sum(idf(prefix + k) for k in b))
+    smaller = min(
+        _kept(idf, a, prefix + "+", lambda: sum(idf(prefix + k) for k in a)),
+        _kept(idf, b, prefix + "+", lambda: sum(idf(prefix + k) for k in b)),
+    )
     return sum(idf(prefix + k) for k in a & b) / smaller
 
 
@@ -212,8 +258,8 @@ def _weighted_cosine(
     if not a or not b:
         return 0.0
     shared = sum(idf(prefix + k) ** 2 for k in a & b)
-    norm_a = math.sqrt(sum(idf(prefix + k) ** 2 for k in a))
-    norm_b = math.sqrt(sum(idf(prefix + k) ** 2 for k in b))
+    norm_a = _kept(idf, a, prefix, lambda: math.sqrt(sum(idf(prefix + k) ** 2 for k in a)))
+    norm_b = _kept(idf, b, prefix, lambda: math.sqrt(sum(idf(prefix + k) ** 2 for k in b)))
     return shared / (norm_a * norm_b)
 
 
@@ -237,8 +283,12 @@ def _tfidf_cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float
     )
     if not dot:
         return 0.0
-    norm_a = math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in a.items()))
-    norm_b = math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in b.items()))
+    norm_a = _kept(
+        idf, a, "", lambda: math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in a.items()))
+    )
+    norm_b = _kept(
+        idf, b, "", lambda: math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in b.items()))
+    )
     return dot / (norm_a * norm_b)
 
 

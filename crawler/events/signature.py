@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from core.lexicon import Lexicon, default_lexicon
 from core.query import Document, analyze_document
@@ -258,6 +259,8 @@ def repeats(title: str) -> bool:
     return any(fold_word(w).startswith(_REPEAT_PREFIXES) for w in _WORD.findall(title))
 
 
+# Words recur across stories: each form is stemmed once per process.
+@lru_cache(maxsize=100_000)
 def _word_key(form: str, lang: str | None) -> str | None:
     if len(form) < MIN_WORD or form in _STOP:
         return None
@@ -269,6 +272,7 @@ def _word_key(form: str, lang: str | None) -> str | None:
     return None
 
 
+@lru_cache(maxsize=50_000)
 def name_key(form: str) -> str:
     """One key for a name in either script: "Душанбе" and "Dushanbe" share it."""
     folded = fold_word(form)
