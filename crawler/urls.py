@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from courlan.urlutils import extract_domain
@@ -84,12 +83,6 @@ def registrable_domain(url: str) -> str | None:
     host = urlsplit(canonicalize_url(url)).hostname
     if not host:
         return None
-    return _domain_of_host(host)
-
-
-@lru_cache(maxsize=4096)
-def _domain_of_host(host: str) -> str | None:
-    """The public-suffix lookup, about a millisecond: once per host, not per story."""
     domain = extract_domain(f"http://{host}/")
     return str(domain) if domain else None
 
