@@ -39,6 +39,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from core.query import AnalyzedDocument, Document, Query, analyze_document
@@ -50,10 +52,12 @@ from core.why import model_line
 from db import feedback
 from db.feedback import FeedbackStamp
 from db.models import Story, Topic
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.linear_model import LogisticRegression
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 # Probability at or above which a story the query missed is added to the topic.
 # Chosen on the beat's development half, out of fold: the lowest threshold at
@@ -75,21 +79,35 @@ CHAR_TEXT = 1500  # characters of the body that feed the character n-grams
 KEY_PREFIXES = ("r:", "t:", "e:", "n:")
 TITLE = "T"
 
-_KEYS = HashingVectorizer(
-    analyzer=lambda keys: keys,
-    n_features=HASH_FEATURES,
-    alternate_sign=False,
-    binary=True,
-    norm="l2",
-)
-_CHARS = HashingVectorizer(
-    analyzer="char_wb",
-    ngram_range=(3, 5),
-    n_features=HASH_FEATURES,
-    alternate_sign=False,
-    norm="l2",
-    lowercase=True,
-)
+
+# scikit-learn and SciPy take seconds to import: loaded when a model is first
+# trained or applied, not by every process that imports matching (a crawl
+# with no topic models never needs them).
+@cache
+def _keys_vectorizer() -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer=lambda keys: keys,
+        n_features=HASH_FEATURES,
+        alternate_sign=False,
+        binary=True,
+        norm="l2",
+    )
+
+
+@cache
+def _chars_vectorizer() -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char_wb",
+        ngram_range=(3, 5),
+        n_features=HASH_FEATURES,
+        alternate_sign=False,
+        norm="l2",
+        lowercase=True,
+    )
 
 
 def example_document(example: Example) -> Document:
@@ -142,7 +160,10 @@ class StoryFeatures:
 
 
 def _vectorize(keys: Sequence[list[str]], texts: Sequence[str]) -> csr_matrix:
-    matrix: csr_matrix = hstack([_KEYS.transform(keys), _CHARS.transform(texts)]).tocsr()
+    from scipy.sparse import hstack
+
+    parts = [_keys_vectorizer().transform(keys), _chars_vectorizer().transform(texts)]
+    matrix: csr_matrix = hstack(parts).tocsr()
     return matrix
 
 
@@ -163,9 +184,12 @@ class Features:
 
     @classmethod
     def of(cls, adocs: Sequence[AnalyzedDocument]) -> Features:
+        from scipy.sparse import hstack
+
         keys = [story_keys(adoc) for adoc in adocs]
-        key_matrix = _KEYS.transform(keys).tocsr()
-        full = hstack([key_matrix, _CHARS.transform([_char_text(a) for a in adocs])]).tocsr()
+        key_matrix = _keys_vectorizer().transform(keys).tocsr()
+        chars = _chars_vectorizer().transform([_char_text(a) for a in adocs])
+        full = hstack([key_matrix, chars]).tocsr()
         return cls(keys, key_matrix, full)
 
     def rows(self, index: Sequence[int]) -> Features:
@@ -213,7 +237,7 @@ class RelevanceModel:
         classifier = _classifier(c).fit(full, labels)
         gate = _classifier(c).fit(key_matrix, labels)
         vocabulary = sorted({key for story in keys for key in story})
-        columns = _KEYS.transform([[key] for key in vocabulary]).indices
+        columns = _keys_vectorizer().transform([[key] for key in vocabulary]).indices
         coefficients = gate.coef_[0]
         weights = {
             key: float(coefficients[column])
@@ -271,6 +295,8 @@ def enough(relevant: int, examples: int) -> bool:
 
 
 def _classifier(c: float) -> LogisticRegression:
+    from sklearn.linear_model import LogisticRegression
+
     # The dual problem: far fewer examples than hashed features, so it solves in well under a second.
     return LogisticRegression(
         C=c, class_weight="balanced", max_iter=2000, solver="liblinear", dual=True

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import dateparser
 import feedparser
 from core import limits
 
@@ -248,6 +247,8 @@ def _date(raw: Any, key: str, fetched_at: datetime) -> datetime | None:
 
 def parse_loose_date(text: str, *, fetched_at: datetime) -> datetime | None:
     """Russian and English dates, absolute or relative ("вчера в 14:30", "2 часа назад")."""
+    import dateparser  # imported late: most feeds date their entries in RFC 822 or ISO 8601
+
     settings: Any = {
         "RELATIVE_BASE": fetched_at.astimezone(UTC).replace(tzinfo=None),
         "TIMEZONE": "UTC",

@@ -186,8 +186,10 @@ STAGES: list[tuple[str, str, str]] = [
     ("article callback + extraction hand-off", "crawler/spiders/feeds.py", "parse_article"),
     ("normalise", "crawler/pipelines/normalize.py", "process_item"),
     ("dedup (signatures)", "crawler/pipelines/dedupe.py", "process_item"),
-    ("store (dedup index, events, commits)", "crawler/pipelines/store.py", "process_item"),
+    ("store batches (dedup index, events, commits)", "crawler/pipelines/store.py", "_store_batch"),
     ("  of which commits", "sqlalchemy/orm/session.py", "commit"),
+    ("event layer: signatures (in dedup)", "crawler/events/signature.py", "signature_of"),
+    ("event layer: placement (in store)", "crawler/events/index.py", "place"),
 ]
 
 
@@ -210,6 +212,11 @@ def stages(stats: pstats.Stats, usage: dict[str, float]) -> dict[str, float]:
     )
     for cumulative, where in ours[:12]:
         table[f"  top: {where}"] = cumulative
+    events = (
+        table["event layer: signatures (in dedup)"] + table["event layer: placement (in store)"]
+    )
+    own = sum(table[label] for label, _, _ in STAGES[2:5])
+    table["normalise + dedup + store, event layer subtracted"] = own - events
     table["crawl process CPU (all of it)"] = usage["self_cpu"]
     table["extraction workers CPU"] = usage["children_cpu"]
     table["crawl process wall"] = usage["wall"]

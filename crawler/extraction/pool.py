@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Self
 
-from crawler.extraction.extract import extract_article
 from crawler.extraction.model import ExtractionResult
 
 log = logging.getLogger(__name__)
@@ -76,6 +75,9 @@ def _serve(conn: Connection) -> None:
     """A worker's loop: a page in, its result out, until the pipe closes or None arrives."""
     # Ctrl-C reaches the whole process group; the crawl process decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Imported here, not at the top: the crawl process imports this module for the pool.
+    from crawler.extraction.extract import extract_article
+
     conn.send(_READY)  # imports done: the time limit counts parsing only
     while True:
         try:
