@@ -10,6 +10,9 @@ Sets, and what they test:
   ``derive.py`` from real articles (headline rewritten, paragraph cut or
   added, boilerplate, typos). Copies and light rewrites: the 0.98 / 0.95 goal.
 * ``…+lead`` — the same plus reprints cut to their first paragraphs.
+* ``…+served`` — the same plus a feed teaser (headline, the first 20-60
+  words, "… read more") and a whole-page copy (the outlet's navigation,
+  "read also" headlines and fixed site lines around the article).
 * ``aeb-usable`` — the article-extraction benchmark's 8 article extractors on
   91 pages, counting only extractions that got the article (at least half of
   the true body's shingles, at least half of their own from it). ``aeb-all``
@@ -173,12 +176,13 @@ def derived_sets(
     seed: int = derive.DEFAULT_SEED, *, quick: bool = False, split: str | None = None
 ) -> list[SetResult]:
     results = []
-    for name, rows in derive.iter_sets(seed, derive.DEFAULT_COPIES):
+    # Name suffix and the copy kinds it adds to the originals and light copies.
+    variants = [("", ()), ("+lead", ("lead",)), ("+served", ("teaser", "wrapped"))]
+    for name, rows in derive.iter_sets(seed, derive.DEFAULT_COPIES, with_served=True):
         short = "contest" if name.endswith("ru") else "en"
-        for with_lead in (False,) if quick else (False, True):
-            kept = [
-                r for r in rows if (with_lead or r.kind != "lead") and _in_split(r.label, split)
-            ]
+        for suffix, extra in variants[:1] if quick else variants:
+            kinds = {"original", "light", *extra}
+            kept = [r for r in rows if r.kind in kinds and _in_split(r.label, split)]
             stories = [
                 InputStory(r.id, r.title, r.text, r.url, r.source, _published(r.published))
                 for r in kept
@@ -187,7 +191,7 @@ def derived_sets(
             families = len(set(labels.values()))
             results.append(
                 score_labels(
-                    f"derived-{short}{'+lead' if with_lead else ''}",
+                    f"derived-{short}{suffix}",
                     "copies",
                     stories,
                     labels,
@@ -287,13 +291,13 @@ def run(quick: bool = False, split: str | None = None) -> list[SetResult]:
 
 def format_table(results: Sequence[SetResult]) -> str:
     header = (
-        f"{'set':26} {'goal':10} {'stories':>7} {'P':>6} {'R':>6} {'TP':>6} {'FP':>5} {'FN':>6}"
+        f"{'set':28} {'goal':10} {'stories':>7} {'P':>6} {'R':>6} {'TP':>6} {'FP':>5} {'FN':>6}"
         f" {'s':>5}  note"
     )
     lines = [header]
     for r in results:
         lines.append(
-            f"{r.name:26} {r.goal:10} {r.stories:7d} {r.precision:6.3f} {r.recall:6.3f}"
+            f"{r.name:28} {r.goal:10} {r.stories:7d} {r.precision:6.3f} {r.recall:6.3f}"
             f" {r.tp:6d} {r.fp:5d} {r.fn:6d} {r.seconds:5.1f}  {r.note}"
         )
     return "\n".join(lines)
