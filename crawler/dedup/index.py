@@ -27,7 +27,7 @@ from db import clusters, lsh_bands
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, shingle_set
+from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, verification_shingles
 from crawler.dedup.similarity import DEFAULT_THRESHOLDS, Similarity, Thresholds, compare
 
 UNKNOWN_LANGUAGE = "und"
@@ -183,8 +183,8 @@ class NearDuplicateIndex:
                 weak += 1
                 if weak > MAX_WEAK_CANDIDATES:
                     break
-            stored = shingle_set(*texts[candidate.story_id], self.params)
-            similarity = compare(signature.shingles, stored)
+            stored, lead = verification_shingles(*texts[candidate.story_id], self.params)
+            similarity = compare(signature.shingles, stored, signature.lead, lead, self.thresholds)
             if similarity.is_copy(self.thresholds):
                 matches[candidate.cluster_id] = Match(
                     candidate.story_id, candidate.cluster_id, candidate.shared, similarity
