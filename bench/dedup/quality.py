@@ -180,7 +180,7 @@ def derived_sets(
     variants = [("", ()), ("+lead", ("lead",)), ("+served", ("teaser", "wrapped"))]
     for name, rows in derive.iter_sets(seed, derive.DEFAULT_COPIES, with_served=True):
         short = "contest" if name.endswith("ru") else "en"
-        for suffix, extra in variants[:1] if quick else variants:
+        for suffix, extra in [variants[0], variants[2]] if quick else variants:
             kinds = {"original", "light", *extra}
             kept = [r for r in rows if r.kind in kinds and _in_split(r.label, split)]
             stories = [
@@ -314,7 +314,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    splits = {"all": [None], "both": list(SPLITS)}.get(args.split, [args.split])
+    choices: dict[str, list[str | None]] = {"all": [None], "both": [*SPLITS]}
+    splits = choices.get(args.split, [args.split])
     results = [r for split in splits for r in run(quick=args.quick, split=split)]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))

@@ -134,6 +134,12 @@ def verification_shingles(
     return _shingles_of(tokens(title), tokens(body), params)
 
 
+def lead_shingles(body: str, params: LshParams = DEFAULT_PARAMS) -> U64:
+    """Sorted unique shingles of the body's first ``lead_words`` words, reading only its start."""
+    words = tokens(body[: params.lead_words * 20])[: params.lead_words]
+    return np.unique(_shingle_hashes(words, params.shingle_size))
+
+
 def _shingles_of(
     title_tokens: list[str], body_tokens: list[str], params: LshParams
 ) -> tuple[U64, U64]:
