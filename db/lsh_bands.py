@@ -53,7 +53,8 @@ _bands = cast(Table, LshBand.__table__)
 _stories = cast(Table, Story.__table__)
 
 _PG_CANDIDATES = text(
-    "SELECT b.story_id, s.cluster_id, count(*) AS shared FROM lsh_bands AS b "
+    "SELECT b.story_id, s.cluster_id, count(*) AS shared, "
+    "count(*) FILTER (WHERE b.band < :full_bands) AS full FROM lsh_bands AS b "
     "JOIN unnest(CAST(:bands AS INTEGER[]), CAST(:hashes AS BIGINT[])) AS q(band, hash) "
     "ON b.band = q.band AND b.hash = q.hash "
     "JOIN stories AS s ON s.id = b.story_id "
@@ -104,20 +105,28 @@ def lock_and_read_cluster(
 
 
 def candidates(
-    *, session: Session, bands: tuple[int, ...], exclude: int, limit: int
+    *,
+    session: Session,
+    bands: tuple[int, ...],
+    exclude: int,
+    limit: int,
+    full_bands: int | None = None,
 ) -> list[Row[Any]]:
-    """(story_id, cluster_id, shared) of clustered stories sharing a band.
+    """(story_id, cluster_id, shared, full) of clustered stories sharing a band.
 
+    ``full`` counts the shared bands numbered below ``full_bands`` (the
+    full-text bands; the lead bands follow them); by default every band.
     Most shared bands first, then newest first: reprints follow their source
     within hours, so a recent story is the likelier source.
     """
     if not bands:
         return []
+    full = len(bands) if full_bands is None else full_bands
     conn = session.connection()
     if _is_postgres(conn):
-        values = {"bands": list(range(len(bands))), "hashes": list(bands)}
+        values = {"bands": list(range(len(bands))), "hashes": list(bands), "full_bands": full}
         return list(conn.execute(_PG_CANDIDATES, {**values, "exclude": exclude, "limit": limit}))
-    parameters = (*bands, exclude, limit)
+    parameters = (full, *bands, exclude, limit)
     return list(conn.exec_driver_sql(_sqlite_candidates(len(bands)), parameters))
 
 
@@ -147,7 +156,8 @@ def _sqlite_candidates(bands: int) -> str:
     """Positional SQL: one (band, hash) probe per term, then exclude and limit."""
     terms = " OR ".join(f"(b.band = {i} AND b.hash = ?)" for i in range(bands))
     return (
-        "SELECT b.story_id, s.cluster_id, count(*) AS shared FROM lsh_bands AS b "
+        "SELECT b.story_id, s.cluster_id, count(*) AS shared, "
+        "sum(b.band < ?) AS full FROM lsh_bands AS b "
         "JOIN stories AS s ON s.id = b.story_id "
         f"WHERE ({terms}) AND b.story_id != ? AND s.cluster_id IS NOT NULL "
         "GROUP BY b.story_id, s.cluster_id ORDER BY shared DESC, b.story_id DESC LIMIT ?"

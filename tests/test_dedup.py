@@ -133,7 +133,7 @@ class TestSignature:
         first = signature_for(AGENCY_TITLE, AGENCY_BODY)
         second = signature_for(AGENCY_TITLE, AGENCY_BODY)
         assert first.bands == second.bands
-        assert len(first.bands) == first.params.bands
+        assert len(first.bands) == first.params.total_bands == 40
         assert all(0 <= h < 2**63 for h in first.bands)
 
     def test_short_text_gets_no_bands(self) -> None:
@@ -192,6 +192,50 @@ class TestCopyDecision:
         assert not compare(shingle_set("", ""), shingle_set("", "")).is_copy()
 
 
+# A long report and what feeds and other outlets make of it.
+LONG_BODY = "\n\n".join([AGENCY_BODY, OTHER_BODY.replace("Минтруда", "Ведомство"), ENGLISH_BODY])
+
+
+def _copy(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    first, second = signature_for(*a), signature_for(*b)
+    return compare(first.shingles, second.shingles, first.lead, second.lead).is_copy()
+
+
+class TestContainedCopies:
+    def test_feed_teaser_of_a_long_report_is_a_copy(self) -> None:
+        teaser = " ".join(AGENCY_BODY.split()[:25]) + "… Подробнее"
+        first, second = signature_for(AGENCY_TITLE, LONG_BODY), signature_for(AGENCY_TITLE, teaser)
+        result = compare(first.shingles, second.shingles, first.lead, second.lead)
+        assert result.jaccard < 0.2 and result.start == 1.0
+        assert result.is_copy()
+        # The lead bands find it although the full-text bands need a higher Jaccard.
+        lead = slice(first.params.bands, None)
+        assert set(enumerate(first.bands[lead])) & set(enumerate(second.bands[lead]))
+
+    def test_text_quoted_inside_another_report_is_not_a_copy(self) -> None:
+        # A "background" paragraph quoting another story's lead: contained, but elsewhere.
+        quoted = " ".join(OTHER_BODY.split()[:25])
+        host = "\n\n".join([AGENCY_BODY, "Ранее сообщалось, что " + quoted, ENGLISH_BODY])
+        assert not _copy((OTHER_TITLE, quoted), (AGENCY_TITLE, host))
+
+    def test_boilerplate_only_text_is_not_a_copy_of_a_page_of_its_site(self) -> None:
+        # A failed extraction: only the site's footer, which every page of the site contains.
+        footer = (
+            "Подписывайтесь на наш канал в Telegram, чтобы первыми узнавать главные новости. "
+            "Все права защищены. Любое использование материалов допускается только при "
+            "наличии гиперссылки на сайт редакции. Сообщить новость можно через форму "
+            "обратной связи, мы отвечаем в течение суток."
+        )
+        result = compare(shingle_set("", footer), shingle_set(AGENCY_TITLE, LONG_BODY + footer))
+        assert result.containment == 1.0 and result.smaller >= 30
+        assert not _copy(("", footer), (AGENCY_TITLE, f"{LONG_BODY}\n\n{footer}"))
+
+    def test_report_inside_a_long_page_is_a_copy(self) -> None:
+        menu = "Главная Новости Политика Экономика Общество Происшествия Регионы Спорт Культура"
+        page = f"{menu}\n\n{AGENCY_TITLE}\n\n{AGENCY_BODY}\n\nЧитайте также:\n\n{OTHER_TITLE}"
+        assert _copy((AGENCY_TITLE, AGENCY_BODY), (AGENCY_TITLE, page))
+
+
 class TestSubstantiveChange:
     def test_whitespace_and_typography_are_not(self) -> None:
         assert not is_substantive_change(
@@ -224,4 +268,4 @@ class TestSubstantiveChange:
 @pytest.mark.parametrize("params", [LshParams(), LshParams(shingle_size=2, bands=16, rows=4)])
 def test_signature_respects_its_parameters(params: LshParams) -> None:
     sig = signature_for(AGENCY_TITLE, AGENCY_BODY, params)
-    assert sig.params == params and len(sig.bands) == params.bands
+    assert sig.params == params and len(sig.bands) == params.total_bands

@@ -15,6 +15,16 @@ Two kinds of copy are made per article:
   report). Reported separately: its word overlap with the full text can be
   too small for any text-similarity rule.
 
+And two kinds of re-served copy (``served``, its own random stream, so the
+sets above do not change):
+
+* ``teaser`` — what a feed or an aggregator shows: the headline and the first
+  20 to 60 words of the body, cut mid-sentence, with "…" and a "read more" tail.
+* ``wrapped`` — the article as whole-page text: the outlet's navigation above
+  it (the same for every page of that outlet), "read also" headlines of other
+  articles and the outlet's fixed cookie, copyright and subscription lines
+  below it, 80 to 250 words in all; sometimes one typography edit.
+
 Usage::
 
     python -m bench.dedup.derive [--out DIR] [--seed N] [--copies N]
@@ -93,6 +103,123 @@ FOOTERS = {
     ],
 }
 BACKGROUND = {"ru": "Ранее сообщалось, что", "en": "Earlier,"}
+TEASER_TAILS = {
+    "ru": ["Подробнее", "Читать далее", "Читать полностью →", "Подробности по ссылке"],
+    "en": ["Read more", "Continue reading", "Full story »", "More at the link"],
+}
+SECTIONS = {
+    "ru": [
+        "Главная",
+        "Новости",
+        "Политика",
+        "Экономика",
+        "Общество",
+        "Происшествия",
+        "В мире",
+        "Регионы",
+        "Спорт",
+        "Культура",
+        "Наука",
+        "Технологии",
+        "Здоровье",
+        "Авто",
+        "Недвижимость",
+        "Мнения",
+        "Интервью",
+        "Фото",
+        "Видео",
+        "Спецпроекты",
+        "Архив",
+        "Контакты",
+        "Реклама",
+    ],
+    "en": [
+        "Home",
+        "News",
+        "Politics",
+        "Business",
+        "World",
+        "Europe",
+        "Asia",
+        "Opinion",
+        "Sport",
+        "Culture",
+        "Science",
+        "Technology",
+        "Health",
+        "Travel",
+        "Video",
+        "Podcasts",
+        "Newsletters",
+        "Archive",
+        "Contact",
+        "Advertise",
+    ],
+}
+READ_ALSO = {"ru": "Читайте также:", "en": "Read also:"}
+SITE_LINES = {
+    "ru": [
+        (
+            "Мы используем файлы cookie, чтобы сайт работал лучше. Продолжая пользоваться "
+            "сайтом, вы соглашаетесь с политикой конфиденциальности и условиями использования."
+        ),
+        (
+            "Все права защищены. Любое использование материалов допускается только при "
+            "наличии гиперссылки на сайт редакции."
+        ),
+        (
+            "Сетевое издание зарегистрировано Федеральной службой по надзору в сфере связи, "
+            "информационных технологий и массовых коммуникаций. Главный редактор, адрес "
+            "редакции и телефон указаны в разделе «Контакты»."
+        ),
+        (
+            "Подписывайтесь на наши каналы в Telegram, ВКонтакте и Дзене, чтобы не пропустить "
+            "главные новости дня."
+        ),
+        (
+            "Материалы с пометкой «Реклама» публикуются на правах рекламы. Редакция не несет "
+            "ответственности за содержание рекламных объявлений."
+        ),
+        (
+            "Сообщить новость редакции можно через форму обратной связи или по электронной "
+            "почте, мы отвечаем в течение суток."
+        ),
+        (
+            "Информационное агентство. Свидетельство о регистрации выдано в 2012 году. "
+            "Возрастная категория 16+."
+        ),
+    ],
+    "en": [
+        (
+            "We use cookies to improve your experience on our site. By continuing to browse "
+            "you agree to our privacy policy and terms of use."
+        ),
+        (
+            "All rights reserved. This material may not be published, broadcast, rewritten "
+            "or redistributed without permission."
+        ),
+        (
+            "Our journalism is funded by readers like you. Support independent reporting "
+            "with a monthly contribution from as little as one dollar."
+        ),
+        (
+            "Sign up for the morning briefing: the stories you need to know, delivered to "
+            "your inbox every weekday at six."
+        ),
+        (
+            "Sponsored content is produced by our commercial team and is not written or "
+            "edited by the newsroom."
+        ),
+        (
+            "Have a news tip? Contact the newsroom through our secure form or by email; we "
+            "read every message."
+        ),
+        (
+            "Registered as a news agency in 2012. Editorial office address and phone "
+            "numbers are on the contacts page."
+        ),
+    ],
+}
 HEADLINE_PREFIXES = {
     "ru": ["Срочно:", "СМИ:", "Источник:", "Эксклюзив:", "Официально:"],
     "en": ["Breaking:", "Report:", "Exclusive:", "Update:", "Officials:"],
@@ -259,6 +386,76 @@ class Deriver:
         return [p for p in " ".join(words).split("\n\n") if p.strip()]
 
 
+class Server:
+    """Re-served copies (``teaser``, ``wrapped``) from a random stream of their own."""
+
+    def __init__(self, articles: list[Article], seed: int) -> None:
+        self.articles = articles
+        self.rng = random.Random(seed + 1)
+        self.base_time = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+    def copies(self, index: int) -> list[Derived]:
+        article = self.articles[index]
+        start = self.base_time + timedelta(minutes=37 * index)
+        outlets = self.rng.sample(OUTLETS, 2)
+        return [
+            self._copy(article, "teaser", outlets[0], start, self._teaser(article)),
+            self._copy(article, "wrapped", outlets[1], start, self._wrapped(article, outlets[1])),
+        ]
+
+    def _copy(
+        self, article: Article, kind: str, outlet: str, start: datetime, made: tuple[str, str]
+    ) -> Derived:
+        title, text = made
+        published = start + timedelta(minutes=self.rng.randint(-20, 60))
+        return Derived(
+            id=f"{article.key}:{kind}",
+            title=title,
+            text=text,
+            url=f"https://{outlet}.example/{published:%Y/%m/%d}/{self.rng.randrange(10**6)}",
+            source=outlet,
+            published=published.isoformat(),
+            label=article.key,
+            kind=kind,
+            language=article.language,
+            edits=[kind],
+        )
+
+    def _teaser(self, article: Article) -> tuple[str, str]:
+        words = " ".join(article.paragraphs).split()
+        cut = " ".join(words[: self.rng.randint(20, 60)]).rstrip(",.;:—-")
+        tail = self.rng.choice(TEASER_TAILS[article.language])
+        return article.title, f"{cut}… {tail}"
+
+    def _wrapped(self, article: Article, outlet: str) -> tuple[str, str]:
+        language = article.language
+        site = random.Random(f"{outlet}:{language}")  # every page of an outlet looks alike
+        menu = " ".join(site.sample(SECTIONS[language], site.randint(8, 16)))
+        fixed = site.sample(SITE_LINES[language], 3)
+        others = [a for a in self.articles if a.language == language and a is not article]
+        related = [a.title for a in self.rng.sample(others, self.rng.randint(3, 6))]
+        body = list(article.paragraphs)
+        if self.rng.random() < 0.5:
+            body = [p.replace("«", '"').replace("»", '"').replace(" — ", " - ") for p in body]
+        page = [
+            f"{outlet.upper()} {menu}",
+            article.title,
+            *body,
+            READ_ALSO[language],
+            *related,
+            *fixed[: self.rng.randint(1, 3)],
+        ]
+        return article.title, "\n\n".join(page)
+
+
+def served(articles: list[Article], seed: int = DEFAULT_SEED) -> list[Derived]:
+    """A teaser and a whole-page copy of every article (labels as in ``derive``)."""
+    server = Server(articles, seed)
+    rows = [row for i in range(len(articles)) for row in server.copies(i)]
+    random.Random(seed + 1).shuffle(rows)
+    return rows
+
+
 def derive(
     articles: list[Article], seed: int = DEFAULT_SEED, copies: int = DEFAULT_COPIES
 ) -> list[Derived]:
@@ -303,9 +500,16 @@ def write_jsonl(rows: Iterable[Derived], path: Path) -> int:
     return count
 
 
-def iter_sets(seed: int, copies: int) -> Iterator[tuple[str, list[Derived]]]:
-    yield "derived-en", derive(english_articles(corpora.ground_truth_path()), seed, copies)
-    yield "derived-ru", derive(contest_articles(corpora.contest_folder()), seed, copies)
+def iter_sets(
+    seed: int, copies: int, *, with_served: bool = False
+) -> Iterator[tuple[str, list[Derived]]]:
+    """(name, rows) per language; ``with_served`` appends the teaser and whole-page copies."""
+    for name, articles in (
+        ("derived-en", english_articles(corpora.ground_truth_path())),
+        ("derived-ru", contest_articles(corpora.contest_folder())),
+    ):
+        rows = derive(articles, seed, copies)
+        yield name, rows + served(articles, seed) if with_served else rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -316,7 +520,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="dedup-derived-"))
     out.mkdir(parents=True, exist_ok=True)
-    for name, rows in iter_sets(args.seed, args.copies):
+    for name, rows in iter_sets(args.seed, args.copies, with_served=True):
         count = write_jsonl(rows, out / f"{name}.jsonl")
         print(f"{out / (name + '.jsonl')}: {count} stories")
 

@@ -10,6 +10,9 @@ Sets, and what they test:
   ``derive.py`` from real articles (headline rewritten, paragraph cut or
   added, boilerplate, typos). Copies and light rewrites: the 0.98 / 0.95 goal.
 * ``…+lead`` — the same plus reprints cut to their first paragraphs.
+* ``…+served`` — the same plus a feed teaser (headline, the first 20-60
+  words, "… read more") and a whole-page copy (the outlet's navigation,
+  "read also" headlines and fixed site lines around the article).
 * ``aeb-usable`` — the article-extraction benchmark's 8 article extractors on
   91 pages, counting only extractions that got the article (at least half of
   the true body's shingles, at least half of their own from it). ``aeb-all``
@@ -20,17 +23,26 @@ Sets, and what they test:
 * ``paraphraser`` — headline pairs only: class 1/0 (same event) vs -1 (not).
 * ``lee`` — 50 distinct ABC stories: any merge is a false positive.
 
-Usage: ``python -m bench.dedup.quality [--quick] [--json]``.
+Development and test parts (``--split dev`` / ``--split test``; ``both`` runs
+each): every set is cut by story, never by pair, with ``split_of``: a
+SHA-256 of the story's key decides, where the key is the original article
+(derived sets), the page (aeb), the Lee document, or, for the pair sets, the
+smallest id of the group of items linked by labelled pairs (an item in several
+pairs stays on one side). Each part is clustered on its own, so no test story
+can bridge two dev stories. Rules and thresholds are chosen on ``dev`` only.
+
+Usage: ``python -m bench.dedup.quality [--quick] [--split all|dev|test|both] [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +53,42 @@ from crawler.dedup.similarity import compare
 
 # The quick run (used by the test) scores this many paraphraser pairs.
 QUICK_PARAPHRASER_PAIRS = 800
+SPLITS = ("dev", "test")
+
+
+def split_of(key: str) -> str:
+    """The part a story (by its key: article, page or pair group) belongs to; fixed forever."""
+    digest = hashlib.sha256(f"dedup-split:{key}".encode()).digest()
+    return "dev" if digest[0] % 2 == 0 else "test"
+
+
+def _in_split(key: str, split: str | None) -> bool:
+    return split is None or split_of(key) == split
+
+
+def pair_groups(pairs: Iterable[corpora.Pair]) -> dict[str, str]:
+    """Each item's group key: the smallest id among the items linked to it by pairs."""
+    parent: dict[str, str] = {}
+
+    def find(item: str) -> str:
+        parent.setdefault(item, item)
+        while parent[item] != item:
+            parent[item] = parent[parent[item]]
+            item = parent[item]
+        return item
+
+    for pair in pairs:
+        a, b = find(pair.first), find(pair.second)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    return {item: find(item) for item in list(parent)}
+
+
+def _pairs_in_split(pairs: list[corpora.Pair], split: str | None) -> list[corpora.Pair]:
+    if split is None:
+        return pairs
+    groups = pair_groups(pairs)
+    return [p for p in pairs if split_of(groups[p.first]) == split]
 
 
 @dataclass(frozen=True)
@@ -124,12 +172,17 @@ def _published(value: str) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def derived_sets(seed: int = derive.DEFAULT_SEED, *, quick: bool = False) -> list[SetResult]:
+def derived_sets(
+    seed: int = derive.DEFAULT_SEED, *, quick: bool = False, split: str | None = None
+) -> list[SetResult]:
     results = []
-    for name, rows in derive.iter_sets(seed, derive.DEFAULT_COPIES):
+    # Name suffix and the copy kinds it adds to the originals and light copies.
+    variants = [("", ()), ("+lead", ("lead",)), ("+served", ("teaser", "wrapped"))]
+    for name, rows in derive.iter_sets(seed, derive.DEFAULT_COPIES, with_served=True):
         short = "contest" if name.endswith("ru") else "en"
-        for with_lead in (False,) if quick else (False, True):
-            kept = [r for r in rows if with_lead or r.kind != "lead"]
+        for suffix, extra in [variants[0], variants[2]] if quick else variants:
+            kinds = {"original", "light", *extra}
+            kept = [r for r in rows if r.kind in kinds and _in_split(r.label, split)]
             stories = [
                 InputStory(r.id, r.title, r.text, r.url, r.source, _published(r.published))
                 for r in kept
@@ -138,7 +191,7 @@ def derived_sets(seed: int = derive.DEFAULT_SEED, *, quick: bool = False) -> lis
             families = len(set(labels.values()))
             results.append(
                 score_labels(
-                    f"derived-{short}{'+lead' if with_lead else ''}",
+                    f"derived-{short}{suffix}",
                     "copies",
                     stories,
                     labels,
@@ -148,9 +201,9 @@ def derived_sets(seed: int = derive.DEFAULT_SEED, *, quick: bool = False) -> lis
     return results
 
 
-def aeb_sets(*, quick: bool = False) -> list[SetResult]:
+def aeb_sets(*, quick: bool = False, split: str | None = None) -> list[SetResult]:
     truth = json.loads(corpora.ground_truth_path().read_text(encoding="utf-8"))
-    texts = corpora.aeb_variants(include_noisy=True)
+    texts = [t for t in corpora.aeb_variants(include_noisy=True) if _in_split(t.label, split)]
     usable = {t.id for t in texts if _extracted_the_article(t.text, truth[t.label]["articleBody"])}
     labels = {t.id: t.label for t in texts}
     article_tools = [t for t in texts if t.id.split(":", 1)[1] not in corpora.NOISY_VARIANTS]
@@ -188,20 +241,24 @@ def _extracted_the_article(text: str, body: str) -> bool:
     return shared / len(shingle_set("", body)) >= 0.5 and shared / len(shingle_set("", text)) >= 0.5
 
 
-def contest_set() -> SetResult:
+def contest_set(split: str | None = None) -> SetResult:
     texts, pairs = corpora.contest_pairs()
+    pairs = _pairs_in_split(pairs, split)
+    wanted = {i for p in pairs for i in (p.first, p.second)}
+    texts = [t for t in texts if t.id in wanted]
     stories = [InputStory(t.id, t.title, t.text, t.url or None) for t in texts]
     same = sum(p.same for p in pairs)
     note = f"{same} same-thread and {len(pairs) - same} different-thread pairs"
     return score_pairs("tgcontest", "same-event", stories, pairs, note)
 
 
-def paraphraser_set(limit: int | None = None) -> SetResult:
+def paraphraser_set(limit: int | None = None, split: str | None = None) -> SetResult:
     texts, pairs = corpora.paraphraser_pairs()
     if limit is not None:
         pairs = pairs[:limit]
-        wanted = {i for p in pairs for i in (p.first, p.second)}
-        texts = [t for t in texts if t.id in wanted]
+    pairs = _pairs_in_split(pairs, split)
+    wanted = {i for p in pairs for i in (p.first, p.second)}
+    texts = [t for t in texts if t.id in wanted]
     stories = [InputStory(t.id, t.title, t.text) for t in texts]
     # Same event = strict (1) or loose (0) paraphrase; precision counts merges of class -1.
     same_event = [corpora.Pair(p.first, p.second, p.detail != "-1", p.detail) for p in pairs]
@@ -212,31 +269,35 @@ def paraphraser_set(limit: int | None = None) -> SetResult:
     return score_pairs("paraphraser", "same-event", stories, same_event, note)
 
 
-def lee_set() -> SetResult:
+def lee_set(split: str | None = None) -> SetResult:
     docs, _scores = corpora.lee_documents()
+    docs = [d for d in docs if _in_split(d.label, split)]
     stories = [InputStory(d.id, d.title, d.text) for d in docs]
     labels = {d.id: d.label for d in docs}
-    return score_labels("lee", "apart", stories, labels, note="50 distinct stories")
+    return score_labels("lee", "apart", stories, labels, note=f"{len(docs)} distinct stories")
 
 
-def run(quick: bool = False) -> list[SetResult]:
-    results = derived_sets(quick=quick)
-    results += aeb_sets(quick=quick)
-    results.append(contest_set())
-    results.append(paraphraser_set(QUICK_PARAPHRASER_PAIRS if quick else None))
-    results.append(lee_set())
+def run(quick: bool = False, split: str | None = None) -> list[SetResult]:
+    """Every set (``split``: only its dev or test part, clustered on its own)."""
+    results = derived_sets(quick=quick, split=split)
+    results += aeb_sets(quick=quick, split=split)
+    results.append(contest_set(split))
+    results.append(paraphraser_set(QUICK_PARAPHRASER_PAIRS if quick else None, split))
+    results.append(lee_set(split))
+    if split is not None:
+        results = [replace(r, name=f"{r.name}/{split}") for r in results]
     return results
 
 
 def format_table(results: Sequence[SetResult]) -> str:
     header = (
-        f"{'set':21} {'goal':10} {'stories':>7} {'P':>6} {'R':>6} {'TP':>6} {'FP':>5} {'FN':>6}"
+        f"{'set':28} {'goal':10} {'stories':>7} {'P':>6} {'R':>6} {'TP':>6} {'FP':>5} {'FN':>6}"
         f" {'s':>5}  note"
     )
     lines = [header]
     for r in results:
         lines.append(
-            f"{r.name:21} {r.goal:10} {r.stories:7d} {r.precision:6.3f} {r.recall:6.3f}"
+            f"{r.name:28} {r.goal:10} {r.stories:7d} {r.precision:6.3f} {r.recall:6.3f}"
             f" {r.tp:6d} {r.fp:5d} {r.fn:6d} {r.seconds:5.1f}  {r.note}"
         )
     return "\n".join(lines)
@@ -245,9 +306,17 @@ def format_table(results: Sequence[SetResult]) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Dedup cluster quality on labelled sets.")
     parser.add_argument("--quick", action="store_true", help="the subset the test runs")
+    parser.add_argument(
+        "--split",
+        choices=("all", "dev", "test", "both"),
+        default="all",
+        help="score whole sets (all), one part, or each part in turn (both)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
-    results = run(quick=args.quick)
+    choices: dict[str, list[str | None]] = {"all": [None], "both": [*SPLITS]}
+    splits = choices.get(args.split, [args.split])
+    results = [r for split in splits for r in run(quick=args.quick, split=split)]
     if args.json:
         print(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
     else:

@@ -22,12 +22,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from core.errors import NotFoundError
 from db import clusters, lsh_bands
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
-from crawler.dedup.minhash import DEFAULT_PARAMS, LshParams, Signature, shingle_set
+from crawler.dedup.minhash import (
+    DEFAULT_PARAMS,
+    LshParams,
+    Signature,
+    lead_shingles,
+    verification_shingles,
+)
 from crawler.dedup.similarity import DEFAULT_THRESHOLDS, Similarity, Thresholds, compare
 
 UNKNOWN_LANGUAGE = "und"
@@ -40,6 +47,11 @@ MAX_CANDIDATES = 12
 # with Jaccard 0.5 shares two or more bands 92 % of the time. Newest first,
 # at most this many of them are verified.
 MAX_WEAK_CANDIDATES = 4
+# A candidate sharing only lead bands is read in full only when the first
+# ``LshParams.lead_words`` words of both bodies overlap this much (shared lead
+# shingles / the shorter lead's): a teaser or a lead reprint shares nearly all
+# of them, another story of the same outlet only its header line.
+MIN_LEAD_OVERLAP = 0.3
 # Re-reads of a matched story's cluster when a concurrent merge moved it.
 _RESOLVE_ATTEMPTS = 3
 
@@ -159,6 +171,7 @@ class NearDuplicateIndex:
             bands=signature.bands,
             exclude=-1 if exclude is None else exclude,
             limit=self.max_candidates,
+            full_bands=self.params.bands,
         )
 
     def find_copies(self, signature: Signature, *, exclude: int | None = None) -> list[Match]:
@@ -179,17 +192,32 @@ class NearDuplicateIndex:
         for candidate in ranked:
             if candidate.cluster_id in matches or candidate.story_id not in texts:
                 continue
+            if not candidate.full and not self._leads_overlap(
+                signature, texts[candidate.story_id][1]
+            ):
+                continue
             if candidate.shared == 1:
                 weak += 1
                 if weak > MAX_WEAK_CANDIDATES:
                     break
-            stored = shingle_set(*texts[candidate.story_id], self.params)
-            similarity = compare(signature.shingles, stored)
+            stored, lead = verification_shingles(*texts[candidate.story_id], self.params)
+            similarity = compare(signature.shingles, stored, signature.lead, lead, self.thresholds)
             if similarity.is_copy(self.thresholds):
                 matches[candidate.cluster_id] = Match(
                     candidate.story_id, candidate.cluster_id, candidate.shared, similarity
                 )
         return list(matches.values())
+
+    def _leads_overlap(self, signature: Signature, stored_body: str) -> bool:
+        """Do the two bodies begin alike? Reads only the start of the stored body."""
+        words = self.params.lead_words
+        mine = signature.lead[: max(words - self.params.shingle_size + 1, 1)]
+        theirs = lead_shingles(stored_body, self.params)
+        shorter = min(len(mine), len(theirs))
+        if not shorter:
+            return False
+        shared = len(np.intersect1d(mine, theirs))
+        return shared / shorter >= MIN_LEAD_OVERLAP
 
     def reindex(self, story_id: int, signature: Signature) -> None:
         """Replace a story's bands after its text changed; its cluster is kept."""
