@@ -341,8 +341,9 @@ class LshBand(Base):
     """MinHash LSH band hashes: the near-duplicate index lives in the database.
 
     Ordered by (band, hash, story_id) in one B-tree (``WITHOUT ROWID`` on
-    SQLite), so a lookup reads only the index and a story's 40 inserts (32 full-text bands, 8 lead bands) touch
-    one tree at random, not two; ``story_id`` is indexed for deletes.
+    SQLite), so a lookup reads only the index and a story's 40 inserts (32
+    full-text bands, 8 lead bands) touch one tree at random, not two;
+    ``story_id`` is indexed for deletes.
     """
 
     __tablename__ = "lsh_bands"
