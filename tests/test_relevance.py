@@ -108,6 +108,13 @@ COCKATOOS = [
             "plastic bottles hidden in luggage."
         ),
     ),
+    (
+        "Cockatoos seized from smugglers at the airport",
+        (
+            "Airport customs officers seized cockatoos from smugglers who hid the birds in "
+            "plastic bottles in their luggage."
+        ),
+    ),
 ]
 NEW_COCKATOO = (
     "Cockatoo smugglers caught at airport customs",
@@ -412,7 +419,7 @@ def test_cli_lists_feedback_switches_the_model_and_suggests_terms(
         assert "not relevant" in listed.output and "subscriber:" in listed.output
         status = runner.invoke(app, ["topics", "model", SLUG])
         assert status.exit_code == 0 and "model on" in status.output
-        assert "10 relevant" in status.output
+        assert "11 relevant" in status.output
         suggested = runner.invoke(app, ["topics", "suggest", SLUG])
         assert suggested.exit_code == 0, suggested.output
         assert "cockatoo" in suggested.output

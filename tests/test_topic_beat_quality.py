@@ -19,8 +19,20 @@ FLOORS = {  # language: (precision, recall) on split == "test"
     # for sub-topics it lacked; two of the six held-out ones are false alarms, so
     # the same query measures 0.930 on this set (0.971 on the first 160 stories,
     # as before). The floor sits one story below, like the others.
-    "en": (0.90, 0.84),
-    "ru": (0.88, 0.95),
+    # en recall 0.868 after the fourth round (0.855 before).
+    # ru, tg: the fourth round added 96 Russian and 96 Tajik stories (ids 165 on)
+    # written in wording the query did not have; on the whole held-out half the
+    # query measures ru 0.945 / 0.800, tg 0.982 / 0.831 (the query before the
+    # round: 0.909 / 0.769 and 0.981 / 0.800). The stories that were in the set
+    # before keep their own floors (FIRST_FLOORS).
+    "en": (0.90, 0.85),
+    "ru": (0.92, 0.78),
+    "tg": (0.96, 0.81),
+}
+FIRST = 164  # ru and tg stories with a larger number came in the fourth round
+FIRST_FLOORS = {  # the first 164 Russian and Tajik stories, split == "test"
+    # ru 0.953 / 1.000, tg 0.976 / 1.000 after the fourth round
+    "ru": (0.93, 0.97),
     "tg": (0.95, 0.97),
 }
 
@@ -51,3 +63,16 @@ def test_precision_and_recall_on_the_held_out_half(test_scores, lang):
     precision_floor, recall_floor = FLOORS[lang]
     assert test_scores[lang].precision >= precision_floor, test_scores[lang]
     assert test_scores[lang].recall >= recall_floor, test_scores[lang]
+
+
+@pytest.mark.parametrize("lang", sorted(FIRST_FLOORS))
+def test_the_stories_held_out_before_the_fourth_round_do_not_slip(lang):
+    rows = [
+        row
+        for row in _rows("test")
+        if row["lang"] == lang and int(str(row["id"]).rsplit("-", 1)[1]) <= FIRST
+    ]
+    score = tally(judge(topic_query(), rows), lambda row: str(row["lang"]))[lang]
+    precision_floor, recall_floor = FIRST_FLOORS[lang]
+    assert score.precision >= precision_floor, score
+    assert score.recall >= recall_floor, score

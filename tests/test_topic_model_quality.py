@@ -23,10 +23,13 @@ FLOORS = {  # language: (precision, recall) of query + model on split == "test"
     # the same query measures 0.930 on this set (0.971 on the first 160 stories,
     # as before). The floor sits one story below, like the others.
     # en recall: 0.882 after the third round (seeds from the larger dev half,
-    # threshold 0.94); the floor sits one story below it.
-    "en": (0.90, 0.86),
-    "ru": (0.88, 0.95),
-    "tg": (0.95, 0.97),
+    # threshold 0.94), 0.895 after the fourth; the floor sits one story below it.
+    # ru, tg: the held-out half gained 48 Russian and 48 Tajik stories in the
+    # fourth round, written in wording the query lacked: query + model measures
+    # ru 0.929 / 0.800 (the model adds one wrong story), tg 0.982 / 0.831.
+    "en": (0.90, 0.88),
+    "ru": (0.91, 0.78),
+    "tg": (0.96, 0.81),
 }
 
 
