@@ -72,7 +72,29 @@ def _tune_sqlite(engine: Engine) -> None:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """Whether a database error means its disk is full: no retry will help."""
+    """Whether a database error means its disk is full: no retry will help.
+
+    The error that reaches the caller may be a later one the full disk caused:
+    SQLite ends the whole transaction on SQLITE_FULL, so rolling back to a
+    savepoint then fails with "no such savepoint", raised while handling it.
+    """
+    return disk_full_error(exc) is not None
+
+
+def disk_full_error(exc: BaseException) -> BaseException | None:
+    """The full-disk error behind ``exc`` (itself, or what it was raised from or while
+    handling), to quote to the user; None when the disk is not full."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _is_disk_full_error(current):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _is_disk_full_error(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None) or exc
     code = getattr(orig, "sqlite_errorcode", None)
     if isinstance(code, int) and code & 0xFF == _SQLITE_FULL:

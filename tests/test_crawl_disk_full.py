@@ -91,6 +91,13 @@ def test_a_full_disk_is_told_from_passing_faults() -> None:
     ]
     for exc in passing:
         assert not is_disk_full(OperationalError("INSERT", {}, exc)), exc
+    # SQLite ends the transaction on a full disk: the rollback to a savepoint then
+    # fails too, and that later error is the one raised, with the full disk as context.
+    later = OperationalError(
+        "ROLLBACK TO SAVEPOINT", {}, sqlite3.OperationalError("no such savepoint")
+    )
+    later.__context__ = OperationalError("INSERT", {}, _sqlite_full())
+    assert is_disk_full(later)
 
 
 @pytest.mark.slow

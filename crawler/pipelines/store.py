@@ -48,7 +48,7 @@ from typing import Any, Self
 
 from db import queries, sources, stories
 from db.models import Story
-from db.session import is_disk_full, unit_of_work
+from db.session import disk_full_error, is_disk_full, unit_of_work
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -317,15 +317,19 @@ class StorePipeline:
         story = session.get(Story, item.story_id)
         if story is None:
             return
+        savepoint = session.begin_nested()
         try:
-            with session.begin_nested():
-                placement = self.events.place(session, story, item.event_signature)
-        except OperationalError:
-            raise
-        except Exception:  # logged with its traceback; the story stays stored
+            placement = self.events.place(session, story, item.event_signature)
+        except Exception as exc:
+            if isinstance(exc, OperationalError) or is_disk_full(exc):
+                # Not rolled back to the savepoint: SQLite ends the whole transaction
+                # on a full disk, and the batch's own handling must see this error.
+                raise
+            savepoint.rollback()
             log.exception("%s: not placed in an event; stored on its own", item.url)
             self.crawler.stats.inc_value("wirewatch/event_placement_failed")
             return
+        savepoint.commit()
         self.crawler.stats.inc_value(
             "wirewatch/events_joined" if placement.joined else "wirewatch/events_new"
         )
@@ -428,7 +432,8 @@ class StorePipeline:
     def _stop_for_full_disk(self, exc: BaseException) -> None:
         """Say it once and stop the crawl: every later write would fail the same way."""
         self.crawler.stats.inc_value("wirewatch/store_failed")
-        reason = getattr(exc, "orig", None) or exc
+        full = disk_full_error(exc) or exc
+        reason = getattr(full, "orig", None) or full
         self.disk_full = f"the database disk is full: {reason}"
         self.crawler.stats.set_value("wirewatch/fatal_error", self.disk_full)
         log.error("%s; stopping the crawl (free space, then crawl again)", self.disk_full)
