@@ -102,10 +102,9 @@ def _sent(factory: sessionmaker[Session]) -> list[Digest]:
         return list(rows)
 
 
-def test_a_finished_crawl_wakes_the_instant_sender(
-    feed: Feed, tmp_path: Path, database_url: str, session_factory: sessionmaker[Session]
-) -> None:
-    settings = Settings(
+def _settings(tmp_path: Path, database_url: str, **extra: Any) -> Settings:
+    """An hourly tick: after the first, only a wake-up or an alarm runs a job in a test."""
+    return Settings(
         data_dir=tmp_path,
         database_url=database_url,
         outbox_dir=tmp_path / "outbox",
@@ -115,7 +114,24 @@ def test_a_finished_crawl_wakes_the_instant_sender(
         download_delay=0,
         scheduler_tick_seconds=3600,
         instant_poll_seconds=1,
+        **extra,
     )
+
+
+def _scheduler(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", "scheduler"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_a_finished_crawl_wakes_the_instant_sender(
+    feed: Feed, tmp_path: Path, database_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    settings = _settings(tmp_path, database_url)
     with unit_of_work(session_factory) as session:
         queries.upsert_source(session=session, name="port", url=f"{feed.base}/rss")
         topic, _ = queries.upsert_topic(
@@ -131,13 +147,7 @@ def test_a_finished_crawl_wakes_the_instant_sender(
         )
     feed.titles.append("Ferry line to the islands reopens")
     env = {**os.environ, **settings.to_env()}
-    service = subprocess.Popen(
-        [sys.executable, "-m", "cli", "scheduler"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    service = _scheduler(env)
     try:
         # The first tick starts a crawl; the next tick is an hour away.
         _wait_for("the first email", lambda: len(_sent(session_factory)) == 1)
@@ -185,32 +195,15 @@ def test_a_source_is_crawled_when_it_falls_due_not_at_the_next_tick(
 ) -> None:
     """A source due every minute under an hourly tick: its second crawl starts a minute
     after the first, because the crawl job makes itself due for it."""
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=database_url,
-        outbox_dir=tmp_path / "outbox",
-        mail_transport="outbox",
-        allow_private_hosts=["127.0.0.1"],
-        follow_article_links=False,
-        download_delay=0,
-        scheduler_tick_seconds=3600,
-        instant_poll_seconds=1,
-        adaptive_polling=False,
-        poll_min_minutes=1,
-        poll_jitter=0,
+    settings = _settings(
+        tmp_path, database_url, adaptive_polling=False, poll_min_minutes=1, poll_jitter=0
     )
     with unit_of_work(session_factory) as session:
         queries.upsert_source(
             session=session, name="port", url=f"{feed.base}/rss", interval_minutes=1
         )
     env = {**os.environ, **settings.to_env()}
-    service = subprocess.Popen(
-        [sys.executable, "-m", "cli", "scheduler"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    service = _scheduler(env)
 
     def runs() -> list[CrawlRun]:
         with session_factory() as session:

@@ -248,6 +248,35 @@ class Derived:
     edits: list[str] = field(default_factory=list)
 
 
+def copy_of(
+    rng: random.Random,
+    article: Article,
+    copy_id: str,
+    made: tuple[str, str],
+    *,
+    kind: str,
+    outlet: str,
+    start: datetime,
+    edits: list[str],
+) -> Derived:
+    """A copy (title, text) of ``article`` at ``outlet``: copies appear within the hour,
+    in any order relative to the original, each under an address of its own."""
+    title, text = made
+    published = start + timedelta(minutes=rng.randint(-20, 60))
+    return Derived(
+        id=copy_id,
+        title=title,
+        text=text,
+        url=f"https://{outlet}.example/{published:%Y/%m/%d}/{rng.randrange(10**6)}",
+        source=outlet,
+        published=published.isoformat(),
+        label=article.key,
+        kind=kind,
+        language=article.language,
+        edits=edits,
+    )
+
+
 def paragraphs_of(text: str) -> list[str]:
     """Paragraphs as published; one-block texts are cut into groups of three sentences."""
     blocks = [p.strip() for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
@@ -304,18 +333,14 @@ class Deriver:
             operations = [self._cut, self._add_background, self._boilerplate, self._small_edits]
             for operation in self.rng.sample(operations, self.rng.randint(1, 3)):
                 paragraphs = operation(article, paragraphs, edits)
-        # Copies appear within the hour, in any order relative to the original.
-        published = start + timedelta(minutes=self.rng.randint(-20, 60))
-        return Derived(
-            id=f"{article.key}:{n + 1}",
-            title=title,
-            text="\n\n".join(paragraphs),
-            url=f"https://{outlet}.example/{published:%Y/%m/%d}/{self.rng.randrange(10**6)}",
-            source=outlet,
-            published=published.isoformat(),
-            label=article.key,
+        return copy_of(
+            self.rng,
+            article,
+            f"{article.key}:{n + 1}",
+            (title, "\n\n".join(paragraphs)),
             kind=kind,
-            language=article.language,
+            outlet=outlet,
+            start=start,
             edits=edits,
         )
 
@@ -406,18 +431,14 @@ class Server:
     def _copy(
         self, article: Article, kind: str, outlet: str, start: datetime, made: tuple[str, str]
     ) -> Derived:
-        title, text = made
-        published = start + timedelta(minutes=self.rng.randint(-20, 60))
-        return Derived(
-            id=f"{article.key}:{kind}",
-            title=title,
-            text=text,
-            url=f"https://{outlet}.example/{published:%Y/%m/%d}/{self.rng.randrange(10**6)}",
-            source=outlet,
-            published=published.isoformat(),
-            label=article.key,
+        return copy_of(
+            self.rng,
+            article,
+            f"{article.key}:{kind}",
+            made,
             kind=kind,
-            language=article.language,
+            outlet=outlet,
+            start=start,
             edits=[kind],
         )
 

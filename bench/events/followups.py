@@ -27,8 +27,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bench.events.data import EVENTS_DIR, Report, load_reports
-from bench.events.quality import PairScore
-from crawler.dedup.offline import InputStory, OfflineClusterer
+from bench.events.quality import PairScore, input_story
+from crawler.dedup.offline import OfflineClusterer
 from crawler.events import followups
 from crawler.events.grouping import WINDOW
 from db.models import Event
@@ -64,19 +64,7 @@ class FollowScore:
 def predicted_links(reports: list[Report]) -> list[tuple[str, str]]:
     """(later, earlier) labelled events of every link placement recorded."""
     with OfflineClusterer() as clusterer:
-        clusterer.add_all(
-            InputStory(
-                id=r.id,
-                title=r.title,
-                text=r.text,
-                url=r.signature.url,
-                source=r.signature.source,
-                published=r.signature.published,
-                language=r.lang,
-                links=tuple(sorted(r.signature.links)),
-            )
-            for r in reports
-        )
+        clusterer.add_all(input_story(r) for r in reports)
         by_id = {placement.id: placement.event for placement in clusterer.results()}
         label = {r.id: r.event for r in reports}
         votes: dict[int, Counter[str]] = {}

@@ -69,22 +69,24 @@ def grouping_scores(
     return pair_scores(reports, events)
 
 
+def input_story(report: Report) -> InputStory:
+    """A labelled report as ``wirewatch dedup`` reads a line of its input."""
+    return InputStory(
+        id=report.id,
+        title=report.title,
+        text=report.text,
+        url=report.signature.url,
+        source=report.signature.source,
+        published=report.signature.published,
+        language=report.lang,
+        links=tuple(sorted(report.signature.links)),
+    )
+
+
 def database_events(reports: list[Report]) -> list[int]:
     """The event of each report when placed through the database, as ``wirewatch dedup`` does."""
     with OfflineClusterer() as clusterer:
-        clusterer.add_all(
-            InputStory(
-                id=r.id,
-                title=r.title,
-                text=r.text,
-                url=r.signature.url,
-                source=r.signature.source,
-                published=r.signature.published,
-                language=r.lang,
-                links=tuple(sorted(r.signature.links)),
-            )
-            for r in reports
-        )
+        clusterer.add_all(input_story(r) for r in reports)
         by_id = {placement.id: placement.event for placement in clusterer.results()}
     return [by_id[r.id] or -i for i, r in enumerate(reports, start=1)]
 
