@@ -35,6 +35,40 @@ def test_inflected_forms_match_on_both_sides(query, text):
 @pytest.mark.parametrize(
     ("query", "text"),
     [
+        # object marker after the plural: the same stem as the plural alone
+        ("маҳкумшудагон", "маҳкумшудагонро ба ватан супориданд"),
+        # the "and" Tajik joins to a word
+        ("Тоҷикистон", "Тоҷикистону Русия созишнома бастанд"),
+        ("масуният", "имтиёзу масуният"),
+        # verbs: participle, infinitive and perfect come back to the past stem ...
+        ("фиристод", "ба ватан фиристода шуданд"),
+        ("супорид", "супоридани маҳбусон"),
+        ("кушод", "намояндагӣ кушодааст"),
+        # ... and the present prefix and personal ending go
+        ("мефиристад", "афсаронро мефиристанд"),
+        ("мекушояд", "дафтар мекушоянд"),
+    ],
+)
+def test_tajik_suffixes_and_verb_forms_match(query, text):
+    assert matches(query, text)
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        # "ме-" that is part of the word stays: меҳнат (labour) is not a verb form
+        ("ҳнат", "вазорати меҳнат"),
+        # a past stem is not the present one
+        ("мефиристад", "фиристоданд"),
+    ],
+)
+def test_tajik_verb_rules_leave_other_words_alone(query, text):
+    assert not matches(query, text)
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
         ("представительство", "представитель МВД заявил"),
         ("мигрант", "миграция растёт"),
         ("office", "the officer said"),

@@ -25,9 +25,13 @@ FLOORS = {  # language: (precision, recall) on split == "test"
     # query measures ru 0.945 / 0.800, tg 0.982 / 0.831 (the query before the
     # round: 0.909 / 0.769 and 0.981 / 0.800). The stories that were in the set
     # before keep their own floors (FIRST_FLOORS).
-    "en": (0.90, 0.85),
-    "ru": (0.92, 0.78),
-    "tg": (0.96, 0.81),
+    # Fifth round: 36 more stories per language (18 held out), written before
+    # the vocabulary audit; on the whole held-out half the query measures
+    # en 0.938 / 0.894, ru 0.952 / 0.811, tg 0.985 / 0.865 (before the audit:
+    # 0.932 / 0.800, 0.948 / 0.743, 0.983 / 0.797).
+    "en": (0.92, 0.88),
+    "ru": (0.93, 0.79),
+    "tg": (0.96, 0.85),
 }
 FIRST = 164  # ru and tg stories with a larger number came in the fourth round
 FIRST_FLOORS = {  # the first 164 Russian and Tajik stories, split == "test"

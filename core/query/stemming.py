@@ -26,16 +26,19 @@ from core.query.translit import cyrillic_skeleton, latin_skeleton, skeleton_stem
 
 _local = threading.local()
 
-# Tajik suffixes, longest first within each group. Stripping runs up to three
-# rounds (e.g. муҳоҷир-он-ро, кор-ҳо-и) and never leaves fewer than three letters.
+# Tajik suffixes, longest first within each group. Stripping runs up to four
+# rounds (муҳоҷир-он-ро, кор-ҳо-и, маҳкумшуда-гон-ро) and never leaves fewer than
+# three letters. The object marker "-ро" is taken off before the plural, so
+# "-онро" and "-он" leave the same stem. "-ад" is the verb's third person
+# ("мефиристад", "мекушояд"); "-у", "-ю", "-ву" are the "and" Tajik joins to a word
+# ("Тоҷикистону Русия", "имтиёзу масуният").
 _TG_SUFFIXES: tuple[str, ...] = (
     "ямон", "ятон", "яшон", "амон", "атон", "ашон",
-    "хоро", "онро",
-    "гон", "хо", "он", "ён",
     "ро",
+    "гон", "хо", "он", "ён",
     "ии", "ям", "ят", "яш", "ам", "аш",
-    "ед", "ем", "анд", "аст", "ист",
-    "и", "е",
+    "ед", "ем", "янд", "анд", "аст", "яд", "ад",
+    "ву", "и", "е", "ю", "у",
 )  # fmt: skip
 # Derivational "-ат"/"-ият" (муҳоҷир → муҳоҷират) needs a longer remainder,
 # so short Russian words like "закат" are left alone.
@@ -43,6 +46,16 @@ _TG_DERIVATIONAL: tuple[str, ...] = ("ият", "ат")
 _TG_ANY = _TG_DERIVATIONAL + _TG_SUFFIXES
 _TG_MIN_STEM = 3
 _TG_MIN_DERIVED = 5
+_TG_ROUNDS = 4
+# Verb forms built on the past stem (ending in -д or -т) come back to it: the
+# participle "-а" (фиристода, супорида, баста), the infinitive "-ан"
+# (фиристодан, супоридани) and the perfect "-а" + "аст"/"анд" (кушодааст).
+# The present prefix "ме-"/"наме-" goes when a personal ending went
+# (мефиристад, мефиристанд → фирист); words that merely start with "ме"
+# (меҳнат, меҳмон) keep it.
+_TG_VERB_STEM_MIN = 4
+_TG_PERSONAL = frozenset({"ед", "ем", "янд", "анд", "яд", "ад", "ам"})
+_TG_VERB_PREFIXES: tuple[str, ...] = ("наме", "ме")
 
 PREFIX_KEY_LEN = 3
 MIN_TRANSLIT_LEN = 4
@@ -77,26 +90,42 @@ def english_stem(form: str) -> str:
 
 @lru_cache(maxsize=262_144)
 def tajik_stem(form: str) -> str:
-    """Strip Tajik plural, case, possessive and izafet endings from a folded word."""
+    """Strip Tajik plural, case, possessive, izafet and verb endings from a folded word."""
     stem = form
-    for _ in range(3):
-        stripped = _strip_one(stem)
+    personal = False
+    for _ in range(_TG_ROUNDS):
+        stripped, suffix = _strip_one(stem)
         if stripped == stem:
             break
+        personal = personal or suffix in _TG_PERSONAL
         stem = stripped
+    stem = _past_stem(stem)
+    if personal:
+        for prefix in _TG_VERB_PREFIXES:
+            if stem.startswith(prefix) and len(stem) - len(prefix) >= _TG_MIN_STEM:
+                return stem[len(prefix) :]
     return stem
 
 
-def _strip_one(word: str) -> str:
+def _strip_one(word: str) -> tuple[str, str]:
     if not word.endswith(_TG_ANY):  # one C-level test for the common no-suffix case
-        return word
+        return word, ""
     for suffix in _TG_DERIVATIONAL:
         if word.endswith(suffix) and len(word) - len(suffix) >= _TG_MIN_DERIVED:
-            return word[: -len(suffix)]
+            return word[: -len(suffix)], suffix
     for suffix in _TG_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= _TG_MIN_STEM:
-            return word[: -len(suffix)]
-    return word
+            return word[: -len(suffix)], suffix
+    return word, ""
+
+
+def _past_stem(stem: str) -> str:
+    """The past stem under a participle "-да"/"-та" or an infinitive "-дан"/"-тан"."""
+    for ending in ("а", "ан"):
+        base = stem[: -len(ending)]
+        if stem.endswith(ending) and base.endswith(("д", "т")) and len(base) >= _TG_VERB_STEM_MIN:
+            return base
+    return stem
 
 
 @lru_cache(maxsize=262_144)
