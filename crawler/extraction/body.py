@@ -6,8 +6,8 @@ not chosen on (bench/extraction/cv.py, docs/extraction.md):
 1. :class:`Evidence` runs the extractors a configuration reads, each at most
    once: trafilatura in one or more modes, the readability algorithm (a
    second, independently designed extractor), plus what the page states about
-   itself (JSON-LD ``articleBody``, the description, the headline) and
-   per-block link density.
+   itself (JSON-LD ``articleBody``, the description, the headline),
+   per-block link density and the texts of the page's links.
 2. :func:`choose_body` combines them under a :class:`BodyConfig`.
 
 ``DEFAULT_CONFIG`` (measured in docs/extraction.md and by
@@ -63,14 +63,14 @@ class BodyConfig:
     ``trim``: cut leading/trailing paragraphs the reference lacks when at least
     ``min_agreement`` of the text agrees, never more than ``max_trim_share``.
     ``max_edge_link_density``: drop leading/trailing blocks whose text is mostly
-    link text (``None``: off). ``max_link_density``: drop blocks anywhere in the
-    text when more than this share of their words are the text of one of the
+    link text (``None``: off). ``max_link_density``: drop blocks anywhere in
+    the text when more than this share of their words are the text of the
     page's links and ``link_run`` or more such blocks stand together
-    (related-news lists and menus inside the article markup; ``None``: off). ``jsonld_min_share``: take the page's JSON-LD
-    ``articleBody`` instead when it has at least this share of the chosen
-    text's words and nearly all of it is confirmed by the extractors (the
-    publisher's own text, complete); ``None``: never. ``rules``: boilerplate
-    rule groups applied.
+    (related-news lists and menus inside the article markup; ``None``: off).
+    ``jsonld_min_share``: take the page's JSON-LD ``articleBody`` instead when
+    it has at least this share of the chosen text's words and nearly all of it
+    is confirmed by the extractors (the publisher's own text, complete);
+    ``None``: never. ``rules``: boilerplate rule groups applied.
     """
 
     mode: str = "balanced"
