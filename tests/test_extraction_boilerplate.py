@@ -12,11 +12,13 @@ from crawler.extraction.body import (
     agreement,
     choose_body,
     drop_link_edges,
+    drop_link_lines,
     drop_title,
     trim_edges,
     vote,
 )
 from crawler.extraction.boilerplate import clean_paragraphs, is_promo
+from crawler.extraction.links import Anchors
 
 STORY = [
     "The interior ministry opened a liaison office in Moscow on Tuesday to help migrants.",
@@ -78,6 +80,36 @@ def test_link_dense_edge_blocks_are_dropped() -> None:
     ]
     assert density(STORY[0]) == 0.0 and density(paragraphs[0]) == 1.0
     assert drop_link_edges(paragraphs, density, 0.5) == STORY
+
+
+HEADLINES = [
+    "Russian police office opens in Dushanbe",
+    "Labour ministry to open a Moscow office",
+    "Istiqlol win the league a round early",
+]
+
+
+def test_a_list_of_linked_headlines_inside_the_story_is_dropped() -> None:
+    """A related-news list between story and comment prompt is not at an edge; it still goes."""
+    items = "".join(f"<li><a href='/{i}'>{h}</a></li>" for i, h in enumerate(HEADLINES))
+    page = lxml.html.fromstring(
+        "<html><body>"
+        + "".join(f"<p>{p}</p>" for p in STORY[:2])
+        + f"<div>Related news:</div><ul>{items}</ul><p>{STORY[2]}</p></body></html>"
+    )
+    paragraphs = [*STORY[:2], "Related news:", *HEADLINES, STORY[2]]
+    kept = drop_link_lines(paragraphs, Anchors(page).share, 0.8, min_run=3)
+    assert kept == [*STORY[:2], "Related news:", STORY[2]]
+
+
+def test_a_single_linked_line_is_kept_when_a_run_is_required() -> None:
+    page = lxml.html.fromstring(
+        f"<html><body><p>{STORY[0]}</p><p><a href='/d'>{HEADLINES[0]}</a></p>"
+        f"<p>{STORY[1]}</p></body></html>"
+    )
+    paragraphs = [STORY[0], HEADLINES[0], STORY[1]]
+    assert drop_link_lines(paragraphs, Anchors(page).share, 0.8, min_run=3) == paragraphs
+    assert drop_link_lines(paragraphs, Anchors(page).share, 0.8, min_run=1) == [STORY[0], STORY[1]]
 
 
 def test_promo_lines_are_removed() -> None:

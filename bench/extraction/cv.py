@@ -39,7 +39,16 @@ from crawler.extraction.extract import _read, _title, page_evidence
 
 K = 5
 MIN_GAIN = 0.0005  # a change must raise training F1 by this much to be taken
-PLAIN = BodyConfig(mode="precision", compare=True, trim=False, drop_title=False, rules=frozenset())
+PLAIN = BodyConfig(
+    mode="precision",
+    compare=True,
+    trim=False,
+    drop_title=False,
+    max_link_density=None,
+    rules=frozenset(),
+)
+# Link-dense blocks dropped anywhere: (share of link text, blocks in a row).
+LINK_LINES = [(0.5, 1), (0.8, 1), (0.8, 2), (0.8, 3)]
 
 
 def folds_by_id(keys: Sequence[str], k: int = K) -> list[list[int]]:
@@ -70,6 +79,8 @@ def dimensions() -> list[Dimension]:
         for a in (0.6, 0.8)
         for s in (0.25, 0.5)
     ]
+    link_lines: list[Callable[[BodyConfig], BodyConfig]] = [partial(_with, max_link_density=None)]
+    link_lines += [partial(_with, max_link_density=d, link_run=r) for d, r in LINK_LINES]
     dims: list[Dimension] = [
         ("main", [partial(_with, mode=m, compare=f) for m, f in MAINS]),
         ("recall_guard", [partial(_with, recall_guard=g) for g in (None, 1.3, 2.0)]),
@@ -77,6 +88,7 @@ def dimensions() -> list[Dimension]:
         ("trim", trims),
         ("jsonld", [partial(_with, jsonld_min_share=v) for v in (None, 0.9, 1.0)]),
         ("link_density", [partial(_with, max_edge_link_density=d) for d in (None, 0.5, 0.8)]),
+        ("link_lines", link_lines),
     ]
     for rule in sorted(ALL_RULES):
         dims.append((rule, [partial(_with_rule, rule=rule, on=v) for v in (False, True)]))
@@ -142,6 +154,8 @@ def describe(config: BodyConfig) -> str:
         parts.append(f"trim {config.min_agreement}/{config.max_trim_share}")
     if config.max_edge_link_density is not None:
         parts.append(f"links>{config.max_edge_link_density}")
+    if config.max_link_density is not None:
+        parts.append(f"link lines>{config.max_link_density} x{config.link_run}")
     if config.jsonld_min_share is not None:
         parts.append(f"jsonld>={config.jsonld_min_share}")
     if config.rules == ALL_RULES:
@@ -164,7 +178,9 @@ def mean_std(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-PREVIOUS = BodyConfig(mode="precision", compare=True)
+PREVIOUS = BodyConfig(mode="precision", compare=True, max_link_density=None)
+# The default until the link-list rule replaced its favor_precision pass.
+VOTE = replace(DEFAULT_CONFIG, mode="vote", max_link_density=None)
 
 
 def variants() -> dict[str, BodyConfig]:
@@ -179,6 +195,12 @@ def variants() -> dict[str, BodyConfig]:
         "plain vote, no internal fallback": replace(PLAIN, mode="vote", compare=False),
         "previous main (favor_precision + fallback), same rules": PREVIOUS,
         "default config": DEFAULT_CONFIG,
+        "default without the link-list rule (balanced + trim)": replace(
+            DEFAULT_CONFIG, max_link_density=None
+        ),
+        "default, link lines dropped alone too (run of 1)": replace(DEFAULT_CONFIG, link_run=1),
+        "default, link lines in pairs (run of 2)": replace(DEFAULT_CONFIG, link_run=2),
+        "previous default: vote (+ favor_precision), no link-list rule": VOTE,
         "default with trafilatura's internal fallback": replace(DEFAULT_CONFIG, compare=True),
         "default without edge trim": replace(DEFAULT_CONFIG, trim=False),
         "default, trim 0.8/0.25": replace(DEFAULT_CONFIG, min_agreement=0.8, max_trim_share=0.25),

@@ -27,6 +27,7 @@ from crawler.extraction.body import (
 from crawler.extraction.dates import DateFinder
 from crawler.extraction.encoding import decode_html
 from crawler.extraction.jsonld import JsonLdArticle, parse_jsonld
+from crawler.extraction.links import Anchors
 from crawler.extraction.model import Article, ExtractionResult
 from crawler.extraction.mojibake import fix_mojibake
 from crawler.extraction.page_meta import PageMeta, read_page_meta
@@ -86,40 +87,11 @@ def garbage_share(text: str) -> float:
 # A body whose words are mostly link text is a link list (an index, a tag page, a
 # hostile page of 200,000 links), not an article: it would match every topic.
 MAX_LINK_SHARE = 0.5
-MAX_ANCHOR_WORDS = 20
 
 
-def link_share(paragraphs: list[str], tree: HtmlElement) -> float:
-    """Share of the text's words that are the text of one of the page's links.
-
-    Matched on word sequences, not on blocks: extractors merge and split
-    blocks, but a link's words stay together. Each position tries the longest
-    link text first, so the cost is bounded by words x MAX_ANCHOR_WORDS.
-    """
-    anchors: set[tuple[str, ...]] = set()
-    for a in tree.iter("a"):
-        text = tuple(normalized(a.text_content()).split())
-        if 0 < len(text) <= MAX_ANCHOR_WORDS:
-            anchors.add(text)
-    if not anchors:
-        return 0.0
-    # Only the lengths of link texts starting with a position's word can match there.
-    sizes_by_first: dict[str, list[int]] = {}
-    for anchor in anchors:
-        sizes_by_first.setdefault(anchor[0], []).append(len(anchor))
-    for sizes in sizes_by_first.values():
-        sizes.sort(reverse=True)
-    tokens = normalized(" ".join(paragraphs)).split()
-    linked = i = 0
-    while i < len(tokens):
-        for size in sizes_by_first.get(tokens[i], ()):
-            if size <= len(tokens) - i and tuple(tokens[i : i + size]) in anchors:
-                linked += size
-                i += size
-                break
-        else:
-            i += 1
-    return linked / len(tokens) if tokens else 0.0
+def link_share(paragraphs: list[str], anchors: Anchors) -> float:
+    """Share of the text's words that are the text of one of the page's links."""
+    return anchors.share(" ".join(paragraphs)) if anchors else 0.0
 
 
 def fetch_time(headers: Mapping[str, str] | None) -> datetime:
@@ -233,7 +205,7 @@ def _body(page: _Page, title: str | None, config: BodyConfig) -> Body | str:
             f"{'present' if evidence.jsonld_body else 'absent'} "
             f"(an article needs at least {MIN_BODY_WORDS} words)"
         )
-    linked = link_share(body.paragraphs, page.tree)
+    linked = link_share(body.paragraphs, evidence.anchors)
     if linked > MAX_LINK_SHARE:
         return (
             f"the text is a list of links, not an article ({linked:.0%} of its words are link text)"
