@@ -3,7 +3,7 @@
 Every concept of the lexicon is an OR of many words (``полици* OR МВД OR
 police OR ...``), and an entity without exceptions is the OR of its aliases.
 Tested one by one, a story reaching a concept through the percolator still
-tries its branches in turn: about 0.3 ms a story for the whole lexicon, paid
+tries its branches in turn: about 0.25 ms a story for the whole lexicon, paid
 by every story the relevance model reads and by every event signature. The
 branches are split here, once, into:
 
