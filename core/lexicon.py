@@ -17,9 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from core.concept_lookup import ConceptLookup
 from core.errors import ConfigError, QueryError
 from core.query import AnalyzedDocument, MatchResult, TopicIndex, parse
 from core.query.aliases import default_aliases
+from core.query.ast import Node
 
 DEFAULT_LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
 KINDS = ("thing", "action", "place", "entity")
@@ -38,21 +40,27 @@ class Lexicon:
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts: dict[str, Concept] = {}
         self._index: TopicIndex[str] = TopicIndex()
+        roots: dict[str, Node] = {}
         for concept in concepts:
             if concept.kind not in KINDS:
                 raise ConfigError(f"concept {concept.name!r}: unknown kind {concept.kind!r}")
             try:
-                self._index.add(concept.name, parse(concept.query))
+                query = parse(concept.query)
             except QueryError as exc:
                 raise ConfigError(f"concept {concept.name!r} does not parse: {exc}") from exc
+            self._index.add(concept.name, query)
+            roots[concept.name] = query.root
             self.concepts[concept.name] = concept
+        # Only the names, for every story the relevance model or an event
+        # signature reads: look-ups instead of each concept's test (same names).
+        self._lookup = ConceptLookup(roots)
 
     def __len__(self) -> int:
         return len(self.concepts)
 
     def concepts_of(self, document: AnalyzedDocument) -> frozenset[str]:
         """The names of every concept the story mentions."""
-        return frozenset(self._index.matching(document))
+        return frozenset(self._lookup.concepts_of(document))
 
     def match(self, document: AnalyzedDocument) -> list[tuple[str, MatchResult]]:
         """Each concept the story mentions, with the hits that show where."""
