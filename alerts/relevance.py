@@ -72,9 +72,9 @@ if TYPE_CHECKING:
 # Probability at or above which a story the query missed is added to the topic.
 # Chosen on the beat's development half, out of fold (5 folds, 3 shuffles): the
 # lowest threshold at which query + model keeps precision ADD_PRECISION_FLOOR in
-# every language and shuffle (bench/matching/model_quality.py; at 0.73 English
-# falls below it in one shuffle).
-ADD_THRESHOLD = 0.74
+# every language and shuffle (bench/matching/model_quality.py prints it). With
+# the 638 seeds of the fifth batch it is 0.69 (0.74 with the 584 before them).
+ADD_THRESHOLD = 0.69
 # The precision query + model must keep on the development half, out of fold, in
 # every language. The query alone measures 1.000 there (it was tuned on it) but
 # 0.94-0.98 on stories nobody tuned on, so the model's own wrong additions get
