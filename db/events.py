@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Subquery,
+    Table,
+    TextualSelect,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -24,6 +37,10 @@ _EVENT_KEYS = cast(Table, EventKey.__table__)
 _TERM_FREQUENCIES = cast(Table, TermFrequency.__table__)
 # How long after an event's first report a fuller report may still become its headline.
 LEAD_WINDOW = timedelta(hours=24)
+# Keys read by one bounded candidate lookup, one index range each (SQLite allows
+# 500 arms in a UNION ALL). Reports have 20 to 50; a long list of names has more,
+# of which an arbitrary (hash-ordered) 200 are enough to find its event.
+MAX_LOOKUP_KEYS = 200
 
 
 def save_signature(
@@ -103,19 +120,31 @@ def candidate_stories(
     end: datetime,
     exclude: int,
     limit: int,
+    per_key: int | None = None,
 ) -> list[tuple[int, int]]:
-    """(story id, event id) of the placed stories in [start, end] sharing most keys."""
+    """(story id, event id) of the placed stories in [start, end] sharing most keys.
+
+    ``per_key``: a key that more than this many other stories in [start, end]
+    carry is left out of the count, and its postings past that many are not read
+    (a key half the window carries found no event, yet cost as much as all the
+    rare ones, and more as the window filled). When every key of the story is
+    that common, the newest ``per_key + 1`` postings of each are counted. None:
+    every posting is read and counted.
+    """
     if not keys:
         return []
-    shared = (
-        select(EventKey.story_id, func.count().label("shared"))
-        .where(EventKey.key.in_(list(keys)), EventKey.at >= start, EventKey.at <= end)
-        .where(EventKey.story_id != exclude)
-        .group_by(EventKey.story_id)
-        .order_by(func.count().desc(), EventKey.story_id.desc())
-        .limit(limit)
-        .subquery()
-    )
+    if per_key is None:
+        shared = (
+            select(EventKey.story_id, func.count().label("shared"))
+            .where(EventKey.key.in_(list(keys)), EventKey.at >= start, EventKey.at <= end)
+            .where(EventKey.story_id != exclude)
+            .group_by(EventKey.story_id)
+            .order_by(func.count().desc(), EventKey.story_id.desc())
+            .limit(limit)
+            .subquery()
+        )
+    else:
+        shared = _shared_bounded(keys, start, end, exclude, limit, per_key)
     rows = session.execute(
         select(Story.id, Story.event_id)
         .join(shared, shared.c.story_id == Story.id)
@@ -125,11 +154,58 @@ def candidate_stories(
     return [(story_id, event_id) for story_id, event_id in rows if event_id is not None]
 
 
+def _shared_bounded(
+    keys: Sequence[int], start: datetime, end: datetime, exclude: int, limit: int, per_key: int
+) -> Subquery:
+    """``candidate_stories``' count of shared keys, reading at most ``per_key + 1``
+    postings of each key (one index range each, newest first)."""
+    wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]
+    values: dict[str, object] = {f"k{i}": key for i, key in enumerate(wanted)}
+    values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
+    return _bounded_statement(len(wanted)).bindparams(**values).subquery()
+
+
+@lru_cache(maxsize=MAX_LOOKUP_KEYS)
+def _bounded_statement(count: int) -> TextualSelect:
+    """The bounded lookup for ``count`` keys, as text: built from SQLAlchemy objects,
+    its 20 to 50 limited subqueries cost more to build and compile than to run."""
+    arm = (
+        "SELECT * FROM (SELECT key, story_id FROM event_keys"
+        " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
+        " ORDER BY at DESC LIMIT :per_key + 1) AS a{i}"
+    )
+    postings = " UNION ALL ".join(arm.format(i=i) for i in range(count))
+    sql = (
+        f"WITH postings AS ({postings}),"
+        " rare AS (SELECT key FROM postings GROUP BY key HAVING count(*) <= :per_key)"
+        " SELECT story_id, count(*) AS shared FROM postings"
+        # When no key is rare, the postings read (the newest of each key) are counted.
+        " WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
+        " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit"
+    )
+    at = _EVENT_KEYS.c.at.type
+    return (
+        text(sql)
+        .bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
+        .columns(story_id=Integer, shared=Integer)
+    )
+
+
 def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
     return {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(wanted)))}
+
+
+def event_starts(*, session: Session, ids: Iterable[int]) -> dict[int, datetime]:
+    """Each event's first report time: what placement needs of its candidates, read
+    without loading them as entities (most are only checked against the window)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Event.id, Event.first_at).where(Event.id.in_(wanted)))
+    return {event_id: first_at for event_id, first_at in rows}
 
 
 def member_signatures(

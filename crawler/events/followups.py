@@ -43,6 +43,8 @@ from crawler.events.signature import EventSignature
 LOOKBACK = timedelta(days=365)
 # Candidate stories read per look-back: the ones sharing most keys.
 CANDIDATE_STORIES = 20
+# A key more stories of the look-back carry is left out of the lookup (as in placement).
+KEY_POSTINGS = 30
 # The headlines' actors, places and subject must agree at least this much
 # (weighted cosine of their non-act concepts) ...
 MIN_HEADLINE = 0.8
@@ -124,12 +126,18 @@ def earlier_event(
     before ``at``) that the story develops, if any."""
     start, end = at - lookback, at - WINDOW
     candidates = queries.candidate_stories(
-        session=session, keys=keys, start=start, end=end, exclude=story.id, limit=CANDIDATE_STORIES
+        session=session,
+        keys=keys,
+        start=start,
+        end=end,
+        exclude=story.id,
+        limit=CANDIDATE_STORIES,
+        per_key=KEY_POSTINGS,
     )
-    events = queries.events_by_id(
+    starts = queries.event_starts(
         session=session, ids={event_id for _, event_id in candidates if event_id != exclude}
     )
-    earlier = [i for i, e in events.items() if start <= _aware(e.first_at) < end]
+    earlier = [i for i, first in starts.items() if start <= _aware(first) < end]
     if not earlier:
         return None
     members = {

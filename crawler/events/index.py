@@ -40,6 +40,10 @@ from crawler.events.signature import EventSignature, signature_of
 
 # Candidate stories read per placement: the ones sharing most keys in the window.
 CANDIDATE_STORIES = 40
+# A key more stories in the window carry is too common to find candidates by: left
+# out of the lookup, whose cost then stays bounded however full the window
+# (``db.events.candidate_stories``).
+KEY_POSTINGS = 30
 # Concepts nearly every story of the beat has: compared, but no use for finding candidates.
 COMMON_CONCEPTS = frozenset({"police", "migration", "agreement", "labour", "russia", "tajikistan"})
 
@@ -168,7 +172,7 @@ class EventIndex:
         story: Story,
         signature: EventSignature,
         keys: list[int],
-        terms: set[str],
+        terms: frozenset[str],
         at: datetime,
         exclude: set[int],
     ) -> tuple[dict[int, list[EventSignature]], float]:
@@ -181,11 +185,11 @@ class EventIndex:
             end=at + WINDOW,
             exclude=story.id,
             limit=CANDIDATE_STORIES,
+            per_key=KEY_POSTINGS,
         )
-        event_ids = {event_id for _, event_id in candidates}
-        events = queries.events_by_id(session=session, ids=event_ids)
+        starts = queries.event_starts(session=session, ids={i for _, i in candidates})
         open_ids = [
-            i for i, e in events.items() if abs(at - e.first_at) <= WINDOW and i not in exclude
+            i for i, first in starts.items() if abs(at - first) <= WINDOW and i not in exclude
         ]
         members = self._member_signatures(session, open_ids)
         if not members:
@@ -248,9 +252,15 @@ class EventIndex:
 def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTable:
     """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background."""
 
+    # Most keys share a handful of small counts: each count's weight is worked out once.
+    by_count: dict[int, float] = {}
+
     def weight(key: str) -> float:
         count = counts.get(key, 0) + shipped.get(key, 0)
-        return math.log((total + 1) / (count + 1)) + 1.0
+        found = by_count.get(count)
+        if found is None:
+            found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
+        return found
 
     return IdfTable(weight)
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -132,42 +134,96 @@ def _kept(idf: Idf, side: object, what: str, compute: Callable[[], float]) -> fl
     return value
 
 
-def signature_keys(signature: EventSignature) -> set[str]:
+def signature_keys(signature: EventSignature) -> frozenset[str]:
     """Every key a signature is counted under for document frequencies."""
-    return (
-        {"c:" + c for c in signature.concepts}
+    return frozenset(
+        {_prefixed("c:", c) for c in signature.concepts}
         | set(signature.words)
-        | {"n:" + n for n in signature.names}
+        | {_prefixed("n:", n) for n in signature.names}
     )
+
+
+_SIDE = "_pair_side"
+
+
+def _prefixed(prefix: str, key: str) -> str:
+    """One string object per prefixed key, however many signatures kept in memory
+    carry it (``sys.intern``): each signature keeps its own part (``_Side``).
+    Without it the kept parts cost 19 kB per signature on the synthetic stream."""
+    return sys.intern(prefix + key)
+
+
+_SIDE = "_pair_side"
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What one signature brings to every comparison, worked out once per signature
+    (a member is compared with many later stories): its concepts by kind, keys
+    already prefixed as the idf knows them, and the log of each word count."""
+
+    lexicon: Lexicon
+    plain: frozenset[str]  # "c:" concepts that are not acts
+    places: frozenset[str]  # "c:" places
+    actions: frozenset[str]
+    title_concepts: frozenset[str]  # "c:"
+    title_actions: frozenset[str]
+    title_places: frozenset[str]
+    title_countries: frozenset[str]
+    names: frozenset[str]  # "n:"
+    log_words: dict[str, float]
+
+
+def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
+    found: _Side | None = signature.__dict__.get(_SIDE)
+    if found is not None and found.lexicon is lexicon:
+        return found
+    actions = _of_kind(signature.concepts, lexicon, "action")
+    title = signature.title_concepts
+    found = _Side(
+        lexicon=lexicon,
+        plain=frozenset(_prefixed("c:", c) for c in signature.concepts - actions),
+        places=frozenset(
+            _prefixed("c:", c) for c in _of_kind(signature.concepts, lexicon, "place")
+        ),
+        actions=frozenset(actions),
+        title_concepts=frozenset(_prefixed("c:", c) for c in title),
+        title_actions=frozenset(_actions(title, lexicon)),
+        title_places=frozenset(_places(title, lexicon)),
+        title_countries=frozenset(_countries(title, lexicon)),
+        names=frozenset(_prefixed("n:", n) for n in signature.names),
+        log_words={key: math.log1p(count) for key, count in signature.words.items()},
+    )
+    signature.__dict__[_SIDE] = found
+    return found
 
 
 def pair_features(
     a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
 ) -> list[float]:
     lexicon = lexicon or default_lexicon()
-    actions_a = _of_kind(a.concepts, lexicon, "action")
-    actions_b = _of_kind(b.concepts, lexicon, "action")
-    places_a = _of_kind(a.concepts, lexicon, "place")
-    places_b = _of_kind(b.concepts, lexicon, "place")
-    concepts = _weighted_cosine(a.concepts - actions_a, b.concepts - actions_b, idf, "c:")
-    names = _weighted_jaccard(a.names, b.names, idf, "n:")
+    sa, sb = _side(a, lexicon), _side(b, lexicon)
+    actions_a, actions_b = sa.actions, sb.actions
+    places_a, places_b = sa.places, sb.places
+    concepts = _weighted_cosine(sa.plain, sb.plain, idf, "")
+    names = _weighted_jaccard(sa.names, sb.names, idf, "")
     same_lang = float(a.lang is not None and a.lang == b.lang)
     both_actions = bool(actions_a and actions_b)
     shared_numbers = a.numbers & b.numbers
     both_numbers = bool(a.numbers and b.numbers)
     # What the headlines say happened, in any language: the body's background
     # (earlier offices, other agreements) blurs the body's concepts.
-    headline = _weighted_cosine(a.title_concepts, b.title_concepts, idf, "c:")
+    headline = _weighted_cosine(sa.title_concepts, sb.title_concepts, idf, "")
     return [
         concepts,
-        _weighted_jaccard(places_a, places_b, idf, "c:"),
+        _weighted_jaccard(places_a, places_b, idf, ""),
         float(bool(places_a and places_b and (places_a ^ places_b))),
         len(actions_a & actions_b) / len(actions_a | actions_b) if both_actions else 0.0,
         float(both_actions and not actions_a & actions_b),
         # The body's words, or the headline's when they agree more: rewrites of one
         # report often keep the headline and change the text.
         max(
-            _tfidf_cosine(a.words, b.words, idf),
+            _log_cosine(sa.log_words, sb.log_words, idf),
             _weighted_cosine(a.title_words, b.title_words, idf, ""),
         ),
         names,
@@ -179,14 +235,10 @@ def pair_features(
         names * (1.0 - same_lang),
         headline,
         headline * (1.0 - same_lang),
-        float(_disjoint(_actions(a.title_concepts, lexicon), _actions(b.title_concepts, lexicon))),
-        float(_disjoint(_places(a.title_concepts, lexicon), _places(b.title_concepts, lexicon))),
-        _weighted_overlap(a.names, b.names, idf, "n:") * (1.0 - same_lang),
-        float(
-            _each_lacks(
-                _countries(a.title_concepts, lexicon), _countries(b.title_concepts, lexicon)
-            )
-        ),
+        float(_disjoint(sa.title_actions, sb.title_actions)),
+        float(_disjoint(sa.title_places, sb.title_places)),
+        _weighted_overlap(sa.names, sb.names, idf, "") * (1.0 - same_lang),
+        float(_each_lacks(sa.title_countries, sb.title_countries)),
         float(a.title_repeat != b.title_repeat),
     ]
 
@@ -226,12 +278,12 @@ def _countries(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
     return {c for c in concepts if c in _HOME_COUNTRIES or lexicon.kind(c) == "place"}
 
 
-def _each_lacks(a: set[str], b: set[str]) -> bool:
+def _each_lacks(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
     """Each side names one the other does not: other actors, not one side saying less."""
     return bool(a - b and b - a)
 
 
-def _disjoint(a: set[str], b: set[str]) -> bool:
+def _disjoint(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
     return bool(a and b and not a & b)
 
 
@@ -270,6 +322,19 @@ def _weighted_jaccard(
     if not union:
         return 0.0
     return sum(idf(prefix + k) for k in a & b) / sum(idf(prefix + k) for k in union)
+
+
+def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> float:
+    """``_tfidf_cosine`` over counts already turned into ``log1p(count)``."""
+    if not a or not b:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    dot = sum(weight * large[key] * idf(key) ** 2 for key, weight in small.items() if key in large)
+    if not dot:
+        return 0.0
+    norm_a = _kept(idf, a, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in a.items())))
+    norm_b = _kept(idf, b, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in b.items())))
+    return dot / (norm_a * norm_b)
 
 
 def _tfidf_cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
