@@ -26,7 +26,7 @@ MODEL_FILE = Path(__file__).resolve().parent / "model.json"
 BACKGROUND_FILE = Path(__file__).resolve().parent / "background.json"
 
 FEATURES = (
-    "concepts",
+    "headline_concepts_in_bodies",
     "places",
     "places_conflict",
     "actions_same",
@@ -49,6 +49,13 @@ FEATURES = (
 )
 
 Idf = Callable[[str], float]
+
+# Below this word or name agreement, two reports in one language are not credited
+# for sharing concepts: on general news the beat's concepts fire on a stray word
+# ("Stockholm" in two hockey stories), and two reports that share no rare words or
+# names are rarely one event however alike their few concepts look. Chosen on the
+# development parts (0.15 to 0.3 tried; see docs/dedup.md, "Concepts, anchored").
+CONCEPT_WORDS_GATE = 0.2
 
 
 class DocumentFrequencies:
@@ -149,9 +156,16 @@ def pair_features(
     actions_b = _of_kind(b.concepts, lexicon, "action")
     places_a = _of_kind(a.concepts, lexicon, "place")
     places_b = _of_kind(b.concepts, lexicon, "place")
-    concepts = _weighted_cosine(a.concepts - actions_a, b.concepts - actions_b, idf, "c:")
+    subject_a, subject_b = a.concepts - actions_a, b.concepts - actions_b
+    concepts = _weighted_cosine(subject_a, subject_b, idf, "c:")
     names = _weighted_jaccard(a.names, b.names, idf, "n:")
     same_lang = float(a.lang is not None and a.lang == b.lang)
+    # The body's words, or the headline's when they agree more: rewrites of one
+    # report often keep the headline and change the text.
+    words = max(
+        _tfidf_cosine(a.words, b.words, idf),
+        _weighted_cosine(a.title_words, b.title_words, idf, ""),
+    )
     both_actions = bool(actions_a and actions_b)
     shared_numbers = a.numbers & b.numbers
     both_numbers = bool(a.numbers and b.numbers)
@@ -159,17 +173,14 @@ def pair_features(
     # (earlier offices, other agreements) blurs the body's concepts.
     headline = _weighted_cosine(a.title_concepts, b.title_concepts, idf, "c:")
     return [
-        concepts,
+        _anchored_concepts(subject_a, subject_b, a.title_concepts | b.title_concepts, idf)
+        if not same_lang or max(words, names) >= CONCEPT_WORDS_GATE
+        else 0.0,
         _weighted_jaccard(places_a, places_b, idf, "c:"),
         float(bool(places_a and places_b and (places_a ^ places_b))),
         len(actions_a & actions_b) / len(actions_a | actions_b) if both_actions else 0.0,
         float(both_actions and not actions_a & actions_b),
-        # The body's words, or the headline's when they agree more: rewrites of one
-        # report often keep the headline and change the text.
-        max(
-            _tfidf_cosine(a.words, b.words, idf),
-            _weighted_cosine(a.title_words, b.title_words, idf, ""),
-        ),
+        words,
         names,
         len(shared_numbers) / min(len(a.numbers), len(b.numbers)) if both_numbers else 0.0,
         float(both_numbers and not shared_numbers),
@@ -246,6 +257,31 @@ def _weighted_overlap(
         _kept(idf, b, prefix + "+", lambda: sum(idf(prefix + k) for k in b)),
     )
     return sum(idf(prefix + k) for k in a & b) / smaller
+
+
+def _anchored_concepts(
+    a: set[str] | frozenset[str],
+    b: set[str] | frozenset[str],
+    headlines: frozenset[str],
+    idf: Idf,
+) -> float:
+    """Weighted cosine of two bodies' concepts, counting only those a headline names.
+
+    A body's background paragraphs and stray words (a city in a sports report,
+    "flight" in an aircraft maker's news) give two unrelated reports a few
+    shared concepts and, the sets being small, a high cosine; the concepts
+    either headline names are what the reports are about. The intersections are
+    new sets at each call, so nothing is kept for them in an ``IdfTable``.
+    """
+    a, b = a & headlines, b & headlines
+    if not a or not b:
+        return 0.0
+    shared = sum(idf("c:" + k) ** 2 for k in a & b)
+    if not shared:
+        return 0.0
+    norm_a = math.sqrt(sum(idf("c:" + k) ** 2 for k in a))
+    norm_b = math.sqrt(sum(idf("c:" + k) ** 2 for k in b))
+    return shared / (norm_a * norm_b)
 
 
 def _linked(a: EventSignature, b: EventSignature) -> bool:
