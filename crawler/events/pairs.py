@@ -157,9 +157,10 @@ def pair_features(
     places_a = _of_kind(a.concepts, lexicon, "place")
     places_b = _of_kind(b.concepts, lexicon, "place")
     subject_a, subject_b = a.concepts - actions_a, b.concepts - actions_b
-    concepts = _weighted_cosine(subject_a, subject_b, idf, "c:")
     names = _weighted_jaccard(a.names, b.names, idf, "n:")
     same_lang = float(a.lang is not None and a.lang == b.lang)
+    # The whole bodies' concepts count across languages only, where no words are shared.
+    concepts = 0.0 if same_lang else _weighted_cosine(subject_a, subject_b, idf, "c:")
     # The body's words, or the headline's when they agree more: rewrites of one
     # report often keep the headline and change the text.
     words = max(
