@@ -54,7 +54,7 @@ Idf = Callable[[str], float]
 # for sharing concepts: on general news the beat's concepts fire on a stray word
 # ("Stockholm" in two hockey stories), and two reports that share no rare words or
 # names are rarely one event however alike their few concepts look. Chosen on the
-# development parts (0.15 to 0.3 tried; see docs/dedup.md, "Concepts, anchored").
+# development parts (0.15 to 0.3 tried; see docs/dedup.md, "Concepts anchored in the headlines").
 CONCEPT_WORDS_GATE = 0.2
 
 
