@@ -134,6 +134,44 @@ def test_headlines_say_what_happened_across_languages() -> None:
     assert feature(english, other_actor, "title_countries_conflict") == 1.0
 
 
+def test_concepts_count_where_a_headline_names_them() -> None:
+    """Two sports reports that both mention Sweden in passing share no subject; two
+    reports whose headlines say Sweden closed its border do, in any language."""
+    match = signature_of(
+        title="Тренер похвалил команду после победы",
+        text="Матч прошёл в Швеции, болельщики пели гимн.",
+        lang="ru",
+    )
+    interview = signature_of(
+        title="Защитник рассказал о слезах перед игрой",
+        text="Игра состоялась в Швеции при полных трибунах.",
+        lang="ru",
+    )
+    border = signature_of(
+        title="Швеция закрыла границу для мигрантов",
+        text="Власти Швеции закрыли границу для мигрантов из-за наплыва.",
+        lang="ru",
+    )
+    rewrite = signature_of(
+        title="Швеция закрыла границу для мигрантов",
+        text="Правительство Швеции закрыло границу для мигрантов на месяц.",
+        lang="ru",
+    )
+    english = signature_of(
+        title="Sweden closes its border to migrants",
+        text="Sweden's government closed the border to migrants for a month.",
+        lang="en",
+    )
+
+    def feature(a: EventSignature, b: EventSignature, name: str) -> float:
+        return pair_features(a, b, lambda key: 1.0)[FEATURES.index(name)]
+
+    assert match.concepts & interview.concepts
+    assert feature(match, interview, "headline_concepts_in_bodies") == 0.0
+    assert feature(border, rewrite, "headline_concepts_in_bodies") == pytest.approx(1.0)
+    assert feature(border, english, "headline_concepts_in_bodies") == pytest.approx(1.0)
+
+
 def test_a_second_flight_says_so_in_its_headline() -> None:
     assert repeats("Второй за лето спецрейс доставил депортированных мигрантов в Душанбе")
     assert repeats("Italy ships second group of migrants to Albania")

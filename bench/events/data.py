@@ -8,7 +8,12 @@
   every pool together, split into ``dev`` and ``test`` halves by story: pairs
   that share an article (by URL) are one group, and a group's half is decided
   by a hash of its first URL, so no article is seen in both halves and the
-  split never depends on the labels or on the order of the files.
+  split never depends on the labels or on the order of the files;
+* ParaPhraser.ru's Russian news-headline pairs in
+  ``../shared/corpora/dedup/paraphraser-ru/paraphrases.xml`` (absent → []),
+  split into ``dev`` and ``test`` the same way: pairs sharing a headline (by
+  its id) are one group, a hash of the group's smallest pair id decides, so no
+  headline is seen in both halves.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import combinations
 from pathlib import Path
+from xml.etree import ElementTree
 
 from crawler.events.pairs import DocumentFrequencies, background
 from crawler.events.signature import EventSignature, signature_of
@@ -30,6 +36,9 @@ EVENTS_DIR = ROOT / "tests" / "data" / "events"
 BEAT_DIR = ROOT / "tests" / "data" / "beat"
 TOPIC_FILE = ROOT / "tests" / "data" / "topic_police_liaison.jsonl"
 CONTEST_DIR = ROOT.parent / "shared" / "corpora" / "dedup" / "tgcontest-pairs"
+PARAPHRASER_FILE = (
+    ROOT.parent / "shared" / "corpora" / "dedup" / "paraphraser-ru" / "paraphrases.xml"
+)
 CONTEST_FILES = ("ru_train_pool.tsv", "ru_exam_pool.tsv", "ru_honey_pool.tsv", "en_train_pool.tsv")
 
 
@@ -127,6 +136,87 @@ def contest_parts(url_pairs: list[tuple[str, str]]) -> list[str]:
         return "dev" if digest[0] % 2 == 0 else "test"
 
     return [half(first) for first, _ in url_pairs]
+
+
+@dataclass(frozen=True)
+class ParaphrasePair:
+    """Two Russian news headlines with the corpus's class.
+
+    ``paraphrase``: 1 strict paraphrase, 0 loose (the same happening told with
+    other details or a later figure, now and then an announcement and its
+    result), -1 not a paraphrase (often the same actors or place in another
+    happening, or two unrelated headlines).
+    """
+
+    id: int
+    first: EventSignature
+    second: EventSignature
+    paraphrase: int
+    part: str
+    titles: tuple[str, str]
+
+
+def load_paraphrases(
+    part: str | None = None, path: Path = PARAPHRASER_FILE
+) -> list[ParaphrasePair]:
+    """The headline pairs of one half (``dev``/``test``), or all; [] when the file is absent."""
+    if not path.exists():
+        return []
+    return [p for p in _read_paraphrases(path) if part is None or p.part == part]
+
+
+def paraphrase_parts(pairs: list[tuple[int, str, str]]) -> list[str]:
+    """The half of each (pair id, headline id, headline id): pairs sharing a headline go together.
+
+    The group's half is decided by a hash of its smallest pair id, so it depends
+    neither on the labels nor on the order of the file.
+    """
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for _, first, second in pairs:
+        a, b = root(first), root(second)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    smallest: dict[str, int] = {}
+    for pair_id, first, _ in pairs:
+        group = root(first)
+        smallest[group] = min(smallest.get(group, pair_id), pair_id)
+
+    def half(first: str) -> str:
+        digest = hashlib.blake2b(str(smallest[root(first)]).encode(), digest_size=8).digest()
+        return "dev" if digest[0] % 2 == 0 else "test"
+
+    return [half(first) for _, first, _ in pairs]
+
+
+def _read_paraphrases(path: Path) -> list[ParaphrasePair]:
+    # The file declares its encoding as "UTF8", which the XML parser does not know.
+    text = path.read_bytes().decode("utf-8")
+    if text.startswith("<?xml"):
+        text = text.split("?>", 1)[1]
+    rows = [
+        {value.get("name"): value.text or "" for value in pair}
+        for pair in ElementTree.fromstring(text).iter("paraphrase")
+    ]
+    parts = paraphrase_parts([(int(r["id"]), r["id_1"], r["id_2"]) for r in rows])
+    return [
+        ParaphrasePair(
+            id=int(row["id"]),
+            first=signature_of(title=row["text_1"], text="", lang="ru"),
+            second=signature_of(title=row["text_2"], text="", lang="ru"),
+            paraphrase=int(row["class"]),
+            part=part,
+            titles=(row["text_1"], row["text_2"]),
+        )
+        for row, part in zip(rows, parts, strict=True)
+    ]
 
 
 def _read_contest(folder: Path) -> list[ContestPair]:

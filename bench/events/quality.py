@@ -6,7 +6,10 @@ Groups every report of the labelled events in time order, exactly as the
 database index does, then counts pairs: a pair is "grouped" when both reports
 land in one event. Reported for all pairs and for cross-language pairs, and
 for the contest's labelled pairs (a pair is grouped when the model would join
-the second report to the first), split into halves by story like our events.
+the second report to the first), split into halves by story like our events,
+and for ParaPhraser.ru's Russian headline pairs (headline alone, no text),
+split into halves by headline: general news of the same or related events,
+where a paraphrase is not quite "one event" (see ``paraphrase_scores``).
 """
 
 from __future__ import annotations
@@ -18,14 +21,22 @@ from functools import lru_cache
 
 from bench.events.data import (
     ContestPair,
+    ParaphrasePair,
     Report,
     background_frequencies,
     load_contest,
+    load_paraphrases,
     load_reports,
 )
 from crawler.dedup.offline import InputStory, OfflineClusterer
 from crawler.events.grouping import group
-from crawler.events.pairs import DocumentFrequencies, PairModel, default_model, pair_features
+from crawler.events.pairs import (
+    DocumentFrequencies,
+    PairModel,
+    background,
+    default_model,
+    pair_features,
+)
 
 
 @lru_cache(maxsize=1)
@@ -131,6 +142,35 @@ def contest_score(
     return score
 
 
+@lru_cache(maxsize=1)
+def paraphrase_frequencies() -> DocumentFrequencies:
+    """The shipped background plus every paraphraser headline (labels unread), as for the
+    contest: the collection at hand is counted, as it is in production."""
+    pairs = load_paraphrases()
+    return background().plus(DocumentFrequencies.of(s for p in pairs for s in (p.first, p.second)))
+
+
+def paraphrase_scores(
+    pairs: list[ParaphrasePair], model: PairModel, threshold: float | None = None
+) -> dict[str, PairScore]:
+    """Pair scores on headline pairs, two readings of "the same event".
+
+    Strict paraphrases (class 1) against non-paraphrases (-1), loose ones left
+    out; and strict or loose (1 or 0: often the same happening with a later
+    figure, now and then an announcement and its result) against -1. Read as
+    a yardstick, not a target: the corpus labels paraphrase, not event.
+    """
+    frequencies = paraphrase_frequencies()
+    limit = model.threshold if threshold is None else threshold
+    scores = {"strict vs not": PairScore(), "strict or loose vs not": PairScore()}
+    for pair in pairs:
+        joined = model.probability(pair_features(pair.first, pair.second, frequencies.idf)) >= limit
+        if pair.paraphrase != 0:
+            scores["strict vs not"].add(joined, pair.paraphrase == 1)
+        scores["strict or loose vs not"].add(joined, pair.paraphrase >= 0)
+    return scores
+
+
 def report(split: str, model: PairModel, threshold: float | None = None) -> None:
     reports = load_reports(split)
     events = len({r.event for r in reports})
@@ -153,6 +193,13 @@ def report(split: str, model: PairModel, threshold: float | None = None) -> None
             print(f"  {'ru':18} {contest_score(russian, model, threshold)}")
     else:
         print("contest pairs: ../shared/corpora/dedup/tgcontest-pairs not found, skipped")
+    paraphrases = load_paraphrases(None if split == "all" else split)
+    if paraphrases:
+        print(f"paraphraser headline pairs, ru, {split} half: {len(paraphrases)} pairs")
+        for name, score in paraphrase_scores(paraphrases, model, threshold).items():
+            print(f"  {name:22} {score}")
+    else:
+        print("paraphraser pairs: ../shared/corpora/dedup/paraphraser-ru not found, skipped")
 
 
 def main() -> None:

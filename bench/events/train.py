@@ -10,7 +10,9 @@ precision at or above ``--precision`` (a wrong merge hides a story; a missed
 one only repeats it), and at or above ``--undated-precision`` when the same
 reports are grouped without their dates (see ``quality.without_dates``): our
 events are months apart, so without that second floor the time window alone
-would look like enough. ``--write`` saves the model to crawler/events/model.json.
+would look like enough. ``--write`` saves the model to crawler/events/model.json and
+recounts crawler/events/background.json; with ``--keep-background`` the shipped
+background stays, so a feature change is measured on the same word weights.
 """
 
 from __future__ import annotations
@@ -116,8 +118,9 @@ def main() -> None:
     parser.add_argument("--undated-precision", type=float, default=0.7)
     parser.add_argument("--contest-precision", type=float, default=0.0)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--keep-background", action="store_true")
     args = parser.parse_args()
-    if args.write:
+    if args.write and not args.keep_background:
         _write_background()
     rows, labels = training_rows()
     print(f"{len(rows)} training pairs, {sum(labels)} same-event")

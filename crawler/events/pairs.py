@@ -28,7 +28,7 @@ MODEL_FILE = Path(__file__).resolve().parent / "model.json"
 BACKGROUND_FILE = Path(__file__).resolve().parent / "background.json"
 
 FEATURES = (
-    "concepts",
+    "headline_concepts_in_bodies",
     "places",
     "places_conflict",
     "actions_same",
@@ -51,6 +51,13 @@ FEATURES = (
 )
 
 Idf = Callable[[str], float]
+
+# Below this word or name agreement, two reports in one language are not credited
+# for sharing concepts: on general news the beat's concepts fire on a stray word
+# ("Stockholm" in two hockey stories), and two reports that share no rare words or
+# names are rarely one event however alike their few concepts look. Chosen on the
+# development parts (0.15 to 0.3 tried; see docs/dedup.md, "Concepts anchored in the headlines").
+CONCEPT_WORDS_GATE = 0.2
 
 
 class DocumentFrequencies:
@@ -143,9 +150,6 @@ def signature_keys(signature: EventSignature) -> frozenset[str]:
     )
 
 
-_SIDE = "_pair_side"
-
-
 def _prefixed(prefix: str, key: str) -> str:
     """One string object per prefixed key, however many signatures kept in memory
     carry it (``sys.intern``): each signature keeps its own part (``_Side``).
@@ -205,9 +209,16 @@ def pair_features(
     sa, sb = _side(a, lexicon), _side(b, lexicon)
     actions_a, actions_b = sa.actions, sb.actions
     places_a, places_b = sa.places, sb.places
-    concepts = _weighted_cosine(sa.plain, sb.plain, idf, "")
     names = _weighted_jaccard(sa.names, sb.names, idf, "")
     same_lang = float(a.lang is not None and a.lang == b.lang)
+    # The whole bodies' concepts count across languages only, where no words are shared.
+    concepts = 0.0 if same_lang else _weighted_cosine(sa.plain, sb.plain, idf, "")
+    # The body's words, or the headline's when they agree more: rewrites of one
+    # report often keep the headline and change the text.
+    words = max(
+        _log_cosine(sa.log_words, sb.log_words, idf),
+        _weighted_cosine(a.title_words, b.title_words, idf, ""),
+    )
     both_actions = bool(actions_a and actions_b)
     shared_numbers = a.numbers & b.numbers
     both_numbers = bool(a.numbers and b.numbers)
@@ -215,17 +226,14 @@ def pair_features(
     # (earlier offices, other agreements) blurs the body's concepts.
     headline = _weighted_cosine(sa.title_concepts, sb.title_concepts, idf, "")
     return [
-        concepts,
+        _anchored_concepts(sa.plain, sb.plain, sa.title_concepts | sb.title_concepts, idf)
+        if not same_lang or max(words, names) >= CONCEPT_WORDS_GATE
+        else 0.0,
         _weighted_jaccard(places_a, places_b, idf, ""),
         float(bool(places_a and places_b and (places_a ^ places_b))),
         len(actions_a & actions_b) / len(actions_a | actions_b) if both_actions else 0.0,
         float(both_actions and not actions_a & actions_b),
-        # The body's words, or the headline's when they agree more: rewrites of one
-        # report often keep the headline and change the text.
-        max(
-            _log_cosine(sa.log_words, sb.log_words, idf),
-            _weighted_cosine(a.title_words, b.title_words, idf, ""),
-        ),
+        words,
         names,
         len(shared_numbers) / min(len(a.numbers), len(b.numbers)) if both_numbers else 0.0,
         float(both_numbers and not shared_numbers),
@@ -300,6 +308,32 @@ def _weighted_overlap(
     return sum(idf(prefix + k) for k in a & b) / smaller
 
 
+def _anchored_concepts(
+    a: set[str] | frozenset[str],
+    b: set[str] | frozenset[str],
+    headlines: frozenset[str],
+    idf: Idf,
+) -> float:
+    """Weighted cosine of two bodies' concepts (keys as the idf knows them, ``"c:"``
+    prefixed), counting only those a headline names.
+
+    A body's background paragraphs and stray words (a city in a sports report,
+    "flight" in an aircraft maker's news) give two unrelated reports a few
+    shared concepts and, the sets being small, a high cosine; the concepts
+    either headline names are what the reports are about. The intersections are
+    new sets at each call, so nothing is kept for them in an ``IdfTable``.
+    """
+    a, b = a & headlines, b & headlines
+    if not a or not b:
+        return 0.0
+    shared = sum(idf(k) ** 2 for k in a & b)
+    if not shared:
+        return 0.0
+    norm_a = math.sqrt(sum(idf(k) ** 2 for k in a))
+    norm_b = math.sqrt(sum(idf(k) ** 2 for k in b))
+    return shared / (norm_a * norm_b)
+
+
 def _linked(a: EventSignature, b: EventSignature) -> bool:
     return bool((a.url and a.url in b.links) or (b.url and b.url in a.links))
 
@@ -325,7 +359,8 @@ def _weighted_jaccard(
 
 
 def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> float:
-    """``_tfidf_cosine`` over counts already turned into ``log1p(count)``."""
+    """Cosine of two bags of words weighted by ``log1p(count)`` times idf (counts given
+    already as ``log1p(count)``, worked out once per signature)."""
     if not a or not b:
         return 0.0
     small, large = (a, b) if len(a) <= len(b) else (b, a)
@@ -334,26 +369,6 @@ def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> flo
         return 0.0
     norm_a = _kept(idf, a, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in a.items())))
     norm_b = _kept(idf, b, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in b.items())))
-    return dot / (norm_a * norm_b)
-
-
-def _tfidf_cosine(a: Mapping[str, int], b: Mapping[str, int], idf: Idf) -> float:
-    if not a or not b:
-        return 0.0
-    small, large = (a, b) if len(a) <= len(b) else (b, a)
-    dot = sum(
-        math.log1p(count) * math.log1p(large[key]) * idf(key) ** 2
-        for key, count in small.items()
-        if key in large
-    )
-    if not dot:
-        return 0.0
-    norm_a = _kept(
-        idf, a, "", lambda: math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in a.items()))
-    )
-    norm_b = _kept(
-        idf, b, "", lambda: math.sqrt(sum((math.log1p(c) * idf(k)) ** 2 for k, c in b.items()))
-    )
     return dot / (norm_a * norm_b)
 
 
