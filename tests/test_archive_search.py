@@ -250,6 +250,31 @@ def test_the_default_topic_query_agrees(archive: sessionmaker[Session]) -> None:
         assert set(got) == expected and expected, topic["slug"]
 
 
+@pytest.mark.parametrize("index", ["without-distances", "none"])
+def test_a_tsquery_too_big_for_postgresql_is_checked_by_the_matcher(
+    archive: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, index: str
+) -> None:
+    """PostgreSQL refuses a tsquery over 1 MB (the default topic's, rendered with every
+    NEAR distance): the search then asks the index less and the matcher decides."""
+    query = "(police OR полиция OR МВД) NEAR/8 (office OR представительство OR agreement)"
+    with archive() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("only PostgreSQL limits a tsquery's size")
+        whole = compiled.compile_request(session, SearchRequest(query=query))
+    assert whole.match is not None and whole.loose is not None
+    sizes = len(whole.loose.encode()), len(whole.match.encode())
+    assert sizes[0] < sizes[1]
+    limit = sizes[0] if index == "without-distances" else sizes[0] - 1
+    monkeypatch.setattr(compiled, "PG_TSQUERY_MAX_BYTES", limit)
+    with archive() as session:
+        c = compiled.compile_request(session, SearchRequest(query=query))
+    assert not c.exact and not c.positional
+    assert c.match == (whole.loose if index == "without-distances" else None)
+    got = _all_pages(archive, SearchRequest(query=query, collapse=False, limit=20))
+    expected = _brute(_documents(archive), query)
+    assert set(got) == expected and expected
+
+
 def _force_pg_windows(
     archive: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, skip_reason: str
 ) -> dict[int, datetime]:

@@ -26,6 +26,11 @@ PG_WINDOW_MIN_STORIES = 20_000
 # PostgreSQL newest-first: time a page may spend looking further back in time
 # windows before it ends early with a cursor where it stopped.
 PG_WINDOW_BUDGET = 0.02  # seconds
+# PostgreSQL refuses a tsquery whose operand text passes 1 MB ("value is too big in
+# tsquery"). A long query with NEAR, rendered with every distance spelled out, gets
+# there (the default topic's does). The rendered text, operators included, bounds
+# the operand text from above, so a query under this size is always accepted.
+PG_TSQUERY_MAX_BYTES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,11 @@ def compile_request(
         else:
             rendered = Fts5Renderer().render(plan)
         match, exact = rendered.expr, rendered.exact
+        if dialect == "postgresql" and _too_big(match):
+            # The index answers the query without its word distances (or, too big
+            # as well, not at all) and the matcher checks every candidate.
+            match = loose if loose is not None and not _too_big(loose) else None
+            exact, positional, loose = False, False, None
     lo = sort_key_bound(request.since) if request.since else None
     hi = sort_key_bound(request.until) if request.until else None
     return Compiled(
@@ -154,6 +164,10 @@ def gin_first(session: Session, c: Compiled) -> None:
         c.oldest, c.newest, size, _ = session.execute(_BOUNDS_THEN_GIN).one()
         c.windows = (size or 0) >= PG_WINDOW_MIN_STORIES
         c.window_deadline = time.monotonic() + PG_WINDOW_BUDGET
+
+
+def _too_big(tsquery: str) -> bool:
+    return len(tsquery.encode("utf-8")) > PG_TSQUERY_MAX_BYTES
 
 
 def _uses_field(node: Node, name: str) -> bool:
