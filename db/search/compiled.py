@@ -118,7 +118,7 @@ def compile_request(
         else:
             rendered = Fts5Renderer().render(plan)
         match, exact = rendered.expr, rendered.exact
-        if dialect == "postgresql" and _too_big(match):
+        if dialect == "postgresql" and match is not None and _too_big(match):
             # The index answers the query without its word distances (or, too big
             # as well, not at all) and the matcher checks every candidate.
             match = loose if loose is not None and not _too_big(loose) else None
