@@ -56,6 +56,9 @@ _TG_ROUNDS = 4
 _TG_VERB_STEM_MIN = 4
 _TG_PERSONAL = frozenset({"ед", "ем", "янд", "анд", "яд", "ад", "ам"})
 _TG_VERB_PREFIXES: tuple[str, ...] = ("наме", "ме")
+# What a stem may have lost at the front: a caller that looks for words "starting
+# with a stem" must also look behind these (db/search/analysis.py).
+STRIPPED_FRONTS: tuple[str, ...] = _TG_VERB_PREFIXES
 
 PREFIX_KEY_LEN = 3
 MIN_TRANSLIT_LEN = 4

@@ -4,8 +4,9 @@ Checking a candidate and highlighting a hit run the topic matcher, which reads
 an analysed story. Full analysis stems every word three ways; a query needs
 the keys of only a few. A word can carry one of the query's keys only if:
 
-* Cyrillic: it starts with one of the query's Russian or Tajik stems (both
-  stemmers only strip endings, and words are folded first), or its
+* Cyrillic: it starts with one of the query's Russian or Tajik stems, or does
+  so behind the Tajik present prefix "ме-"/"наме-" (the stemmers strip endings
+  and that prefix only, and words are folded first), or its
   transliteration skeleton starts with one of the query's skeleton keys (the
   key is the skeleton with endings stripped);
 * Latin: it starts with the first letter of one of the query's English stems
@@ -28,6 +29,7 @@ from core.query.ast import And, Entity, Field, Near, Node, Not, Or, Phrase, Term
 from core.query.document import AnalyzedDocument, Document, analyze_document
 from core.query.matcher import TermMatcher
 from core.query.normalize import Script, script_of
+from core.query.stemming import STRIPPED_FRONTS
 from core.query.translit import cyrillic_skeleton, latin_skeleton
 
 
@@ -51,7 +53,7 @@ class KeyFilter:
     def _wants(self, form: str) -> bool:
         script = _script(form)
         if script is Script.CYRILLIC:
-            return form.startswith(self.cyrillic_prefixes) or (
+            return self._starts_with_stem(form) or (
                 bool(self.cyrillic_skeletons)
                 and cyrillic_skeleton(form).startswith(self.cyrillic_skeletons)
             )
@@ -60,6 +62,16 @@ class KeyFilter:
                 bool(self.latin_skeletons) and latin_skeleton(form).startswith(self.latin_skeletons)
             )
         return form in self.other_forms
+
+    def _starts_with_stem(self, form: str) -> bool:
+        if not self.cyrillic_prefixes:
+            return False
+        if form.startswith(self.cyrillic_prefixes):
+            return True
+        for front in STRIPPED_FRONTS:
+            if form.startswith(front):
+                return form[len(front) :].startswith(self.cyrillic_prefixes)
+        return False
 
     @classmethod
     def of(cls, query: Query | None) -> KeyFilter:
