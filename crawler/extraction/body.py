@@ -359,7 +359,8 @@ def choose_body(evidence: Evidence, config: BodyConfig = DEFAULT_CONFIG) -> Body
             paragraphs = drop_link_edges(
                 paragraphs, evidence.link_density, config.max_edge_link_density
             )
-        cleaned = clean(paragraphs)
+        # Again: the headline is first only now when a menu or crumb line stood above it.
+        cleaned = clean(drop_title(paragraphs, titles))
         method = "trafilatura" if cleaned == main else "combined"
         if config.jsonld_min_share is not None and _complete_jsonld(
             jsonld, cleaned, config.jsonld_min_share, [*main, *reference]
