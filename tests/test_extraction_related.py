@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.extraction import extract_article
+from crawler.extraction.body import Reference
 from crawler.extraction.text import normalized
 from wirewatch.demo_site.manifest import Story, load_manifest
 
@@ -71,3 +72,11 @@ def test_tajik_body_does_not_open_with_its_headline(story: Story) -> None:
     assert normalized(body[0]) != normalized(story.title), (
         f"headline kept as first line: {body[:2]}"
     )
+
+
+def test_a_menu_word_is_not_confirmed_inside_a_longer_word() -> None:
+    """The edge trim keeps what readability also has; "Варзиш" (Sport) is not in "Варзишгоҳи"."""
+    ref = Reference(["Дар Варзишгоҳи марказии Душанбе бозӣ баргузор шуд."])
+    assert not ref.contains("Варзиш")
+    assert ref.contains("Варзишгоҳи марказии")
+    assert ref.contains("бозӣ баргузор шуд")
