@@ -217,19 +217,25 @@ class Reference:
 
     ``summaries`` (the page's description) confirm a paragraph that contains
     them: a lead paragraph often is the description plus a dateline.
+    Containment is of whole words: a menu item ("Варзиш") is not confirmed by
+    a longer word that starts with it ("Варзишгоҳи").
     """
 
     def __init__(self, paragraphs: list[str], summaries: Iterable[str] = ()) -> None:
         self.text = " ".join(normalized(p) for p in paragraphs)
+        self._padded = f" {self.text} "
         self.vocabulary = frozenset(self.text.split())
-        self.summaries = [n for n in map(normalized, summaries) if len(n.split()) >= 6]
+        self.summaries = [f" {n} " for n in map(normalized, summaries) if len(n.split()) >= 6]
 
     def __bool__(self) -> bool:
         return bool(self.text)
 
     def contains(self, paragraph: str) -> bool:
         norm = normalized(paragraph)
-        if not norm or norm in self.text or any(s in norm for s in self.summaries):
+        if not norm:
+            return True
+        padded = f" {norm} "
+        if padded in self._padded or any(s in padded for s in self.summaries):
             return True
         tokens = norm.split()
         # Same words with different inline markup (e.g. link text glued to a word).
