@@ -15,8 +15,9 @@ bench/extraction/passes.py): the main text is trafilatura's balanced output
 without its internal fallback comparison; runs of three or more blocks that
 are mostly link text (a related-news list or a menu inside the article
 markup) are dropped wherever they stand; its edges are cut to where
-readability agrees; the headline line and two rule groups of boilerplate
-lines are dropped. The link-list rule replaced a second trafilatura run in
+readability agrees; the headline line (looked for before and again after
+the list rule and the trim, which can uncover it) and two rule groups of
+boilerplate lines are dropped. The link-list rule replaced a second trafilatura run in
 favor_precision mode ("vote"), which did the same job on such pages at a third
 of the extraction time and raised held-out F1 nowhere.
 """
@@ -217,19 +218,25 @@ class Reference:
 
     ``summaries`` (the page's description) confirm a paragraph that contains
     them: a lead paragraph often is the description plus a dateline.
+    Containment is of whole words: a menu item ("Варзиш") is not confirmed by
+    a longer word that starts with it ("Варзишгоҳи").
     """
 
     def __init__(self, paragraphs: list[str], summaries: Iterable[str] = ()) -> None:
         self.text = " ".join(normalized(p) for p in paragraphs)
+        self._padded = f" {self.text} "
         self.vocabulary = frozenset(self.text.split())
-        self.summaries = [n for n in map(normalized, summaries) if len(n.split()) >= 6]
+        self.summaries = [f" {n} " for n in map(normalized, summaries) if len(n.split()) >= 6]
 
     def __bool__(self) -> bool:
         return bool(self.text)
 
     def contains(self, paragraph: str) -> bool:
         norm = normalized(paragraph)
-        if not norm or norm in self.text or any(s in norm for s in self.summaries):
+        if not norm:
+            return True
+        padded = f" {norm} "
+        if padded in self._padded or any(s in padded for s in self.summaries):
             return True
         tokens = norm.split()
         # Same words with different inline markup (e.g. link text glued to a word).
@@ -359,7 +366,8 @@ def choose_body(evidence: Evidence, config: BodyConfig = DEFAULT_CONFIG) -> Body
             paragraphs = drop_link_edges(
                 paragraphs, evidence.link_density, config.max_edge_link_density
             )
-        cleaned = clean(paragraphs)
+        # Again: the headline is first only now when a menu or crumb line stood above it.
+        cleaned = clean(drop_title(paragraphs, titles))
         method = "trafilatura" if cleaned == main else "combined"
         if config.jsonld_min_share is not None and _complete_jsonld(
             jsonld, cleaned, config.jsonld_min_share, [*main, *reference]
