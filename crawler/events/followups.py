@@ -33,9 +33,9 @@ from crawler.events.grouping import MAX_MEMBERS, WINDOW
 from crawler.events.pairs import (
     PairModel,
     _weighted_cosine,
+    add_signature_keys,
     background,
     pair_features,
-    signature_keys,
 )
 from crawler.events.signature import EventSignature
 
@@ -159,7 +159,10 @@ def earlier_event(
     matching = {event_id: found for event_id, found in matching.items() if found}
     if not matching:
         return None
-    idf = _idf(session, {key for m in [signature, *_all(matching)] for key in signature_keys(m)})
+    terms: set[str] = set()
+    for member in [signature, *_all(matching)]:
+        add_signature_keys(terms, member)
+    idf = _idf(session, terms)
 
     def score(a: EventSignature, b: EventSignature) -> float:
         return model.probability(pair_features(a, b, idf))

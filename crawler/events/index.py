@@ -31,6 +31,7 @@ from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
     IdfTable,
     PairModel,
+    add_signature_keys,
     background,
     default_model,
     pair_features,
@@ -197,7 +198,7 @@ class EventIndex:
         all_terms = set(terms)
         for found in members.values():
             for member in found:
-                all_terms |= signature_keys(member)
+                add_signature_keys(all_terms, member)
         counts, total = queries.term_counts(session=session, terms=all_terms)
         shipped = background()
         total += shipped.total

@@ -170,6 +170,7 @@ class _Side:
     plain: frozenset[str]  # "c:" concepts that are not acts
     places: frozenset[str]  # "c:" places
     actions: frozenset[str]
+    action_keys: frozenset[str]  # "c:" actions
     title_concepts: frozenset[str]  # "c:"
     title_actions: frozenset[str]
     title_places: frozenset[str]
@@ -191,6 +192,7 @@ def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
             _prefixed("c:", c) for c in _of_kind(signature.concepts, lexicon, "place")
         ),
         actions=frozenset(actions),
+        action_keys=frozenset(_prefixed("c:", c) for c in actions),
         title_concepts=frozenset(_prefixed("c:", c) for c in title),
         title_actions=frozenset(_actions(title, lexicon)),
         title_places=frozenset(_places(title, lexicon)),
@@ -200,6 +202,14 @@ def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
     )
     signature.__dict__[_SIDE] = found
     return found
+
+
+def add_signature_keys(keys: set[str], signature: EventSignature) -> None:
+    """Add ``signature_keys(signature)`` to ``keys``, from the parts kept for comparisons:
+    a placement gathers the keys of every compared member, and a member is compared
+    with many later stories (building its key set each time cost 5% of placement)."""
+    side = _side(signature, default_lexicon())
+    keys.update(side.plain, side.action_keys, side.log_words, side.names)
 
 
 def pair_features(
