@@ -47,6 +47,7 @@ from datetime import datetime
 from typing import Any
 
 from bench.dedup import corpora, derive
+from bench.groups import linked_groups
 from crawler.dedup.minhash import shingle_set
 from crawler.dedup.offline import InputStory, OfflineClusterer
 from crawler.dedup.similarity import compare
@@ -68,20 +69,7 @@ def _in_split(key: str, split: str | None) -> bool:
 
 def pair_groups(pairs: Iterable[corpora.Pair]) -> dict[str, str]:
     """Each item's group key: the smallest id among the items linked to it by pairs."""
-    parent: dict[str, str] = {}
-
-    def find(item: str) -> str:
-        parent.setdefault(item, item)
-        while parent[item] != item:
-            parent[item] = parent[parent[item]]
-            item = parent[item]
-        return item
-
-    for pair in pairs:
-        a, b = find(pair.first), find(pair.second)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    return {item: find(item) for item in list(parent)}
+    return linked_groups((pair.first, pair.second) for pair in pairs)
 
 
 def _pairs_in_split(pairs: list[corpora.Pair], split: str | None) -> list[corpora.Pair]:

@@ -28,6 +28,7 @@ from itertools import combinations
 from pathlib import Path
 from xml.etree import ElementTree
 
+from bench.groups import linked_groups
 from crawler.events.pairs import DocumentFrequencies, background
 from crawler.events.signature import EventSignature, signature_of
 
@@ -112,27 +113,13 @@ def load_contest(part: str | None = None, folder: Path = CONTEST_DIR) -> list[Co
 
 
 def contest_parts(url_pairs: list[tuple[str, str]]) -> list[str]:
-    """The half ("dev" or "test") of each pair: pairs sharing an article go together."""
-    parent: dict[str, str] = {}
+    """The half ("dev" or "test") of each pair: pairs sharing an article go together.
 
-    def root(url: str) -> str:
-        parent.setdefault(url, url)
-        while parent[url] != url:
-            parent[url] = parent[parent[url]]
-            url = parent[url]
-        return url
-
-    for first, second in url_pairs:
-        a, b = root(first), root(second)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups: dict[str, list[str]] = {}
-    for url in parent:
-        groups.setdefault(root(url), []).append(url)
-    first_url = {r: min(urls) for r, urls in groups.items()}
+    The group's half is decided by a hash of its first URL (the smallest)."""
+    groups = linked_groups(url_pairs)
 
     def half(url: str) -> str:
-        digest = hashlib.blake2b(first_url[root(url)].encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(groups[url].encode(), digest_size=8).digest()
         return "dev" if digest[0] % 2 == 0 else "test"
 
     return [half(first) for first, _ in url_pairs]
@@ -171,26 +158,14 @@ def paraphrase_parts(pairs: list[tuple[int, str, str]]) -> list[str]:
     The group's half is decided by a hash of its smallest pair id, so it depends
     neither on the labels nor on the order of the file.
     """
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        parent.setdefault(key, key)
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    for _, first, second in pairs:
-        a, b = root(first), root(second)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+    groups = linked_groups((first, second) for _, first, second in pairs)
     smallest: dict[str, int] = {}
     for pair_id, first, _ in pairs:
-        group = root(first)
+        group = groups[first]
         smallest[group] = min(smallest.get(group, pair_id), pair_id)
 
     def half(first: str) -> str:
-        digest = hashlib.blake2b(str(smallest[root(first)]).encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(str(smallest[groups[first]]).encode(), digest_size=8).digest()
         return "dev" if digest[0] % 2 == 0 else "test"
 
     return [half(first) for _, first, _ in pairs]
