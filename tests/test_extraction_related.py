@@ -21,6 +21,7 @@ from wirewatch.demo_site.manifest import Story, load_manifest
 MANIFEST = load_manifest()
 STORIES = list(MANIFEST.stories())
 TITLES = {normalized(s.title): s for s in STORIES}
+TAJIK_STORIES = MANIFEST.outlet("akhbori-tojikiston").stories
 TAJIK_MENU = {"асосӣ", "сиёсат", "ҷомеа", "иқтисод", "варзиш"}
 
 
@@ -41,11 +42,7 @@ def test_no_other_story_headline_is_a_paragraph(story: Story) -> None:
     assert not others, f"linked headlines of other stories kept as body text: {others}"
 
 
-@pytest.mark.parametrize(
-    "story",
-    MANIFEST.outlet("akhbori-tojikiston").stories,
-    ids=[s.key for s in MANIFEST.outlet("akhbori-tojikiston").stories],
-)
+@pytest.mark.parametrize("story", TAJIK_STORIES, ids=[s.key for s in TAJIK_STORIES])
 def test_tajik_pages_keep_the_story_and_drop_the_menu(story: Story) -> None:
     body = _body(story)
     html = MANIFEST.file_of(story).read_text(encoding="utf-8")
@@ -56,11 +53,7 @@ def test_tajik_pages_keep_the_story_and_drop_the_menu(story: Story) -> None:
     assert not menu, f"site menu kept as body text: {menu}"
 
 
-@pytest.mark.parametrize(
-    "story",
-    MANIFEST.outlet("akhbori-tojikiston").stories,
-    ids=[s.key for s in MANIFEST.outlet("akhbori-tojikiston").stories],
-)
+@pytest.mark.parametrize("story", TAJIK_STORIES, ids=[s.key for s in TAJIK_STORIES])
 def test_tajik_body_does_not_open_with_its_headline(story: Story) -> None:
     """The headline is metadata; on this outlet the site menu stands above it in the text.
 
