@@ -177,14 +177,13 @@ def _char_text(adoc: AnalyzedDocument) -> str:
 class StoryFeatures:
     """One story's features, computed once however many topic models read them."""
 
-    __slots__ = ("_chars", "_concepts", "_keys", "_vector", "adoc")
+    __slots__ = ("_chars", "_concepts", "_keys", "adoc")
 
     def __init__(self, adoc: AnalyzedDocument) -> None:
         self.adoc = adoc
         self._keys: list[str] | None = None
         self._concepts: list[str] | None = None
         self._chars: tuple[np.ndarray, np.ndarray] | None = None
-        self._vector: csr_matrix | None = None
 
     @property
     def keys(self) -> list[str]:
@@ -200,30 +199,10 @@ class StoryFeatures:
 
     @property
     def chars(self) -> tuple[np.ndarray, np.ndarray]:
-        """The character block's columns and values, as ``vector`` holds them."""
+        """The character block's columns and values, as ``Features.of`` holds them."""
         if self._chars is None:
             self._chars = _char_block()(_char_text(self.adoc))
         return self._chars
-
-    @property
-    def vector(self) -> csr_matrix:
-        if self._vector is None:
-            self._vector = _vectorize([self.keys], [_char_text(self.adoc)], [self.concepts])
-        return self._vector
-
-
-def _vectorize(
-    keys: Sequence[list[str]], texts: Sequence[str], concepts: Sequence[list[str]]
-) -> csr_matrix:
-    from scipy.sparse import hstack
-
-    parts = [
-        _keys_vectorizer().transform(keys),
-        _chars_vectorizer().transform(texts),
-        _keys_vectorizer().transform(concepts),
-    ]
-    matrix: csr_matrix = hstack(parts).tocsr()
-    return matrix
 
 
 def _sigmoid(score: float) -> float:
@@ -329,16 +308,17 @@ class RelevanceModel:
     def probability(self, features: StoryFeatures) -> float:
         """The full model's probability that the story belongs to the topic.
 
-        What ``predict_proba`` gives for ``features.vector``, without building
-        it: keys and concepts are look-ups, and only the character n-grams are
+        What ``predict_proba`` gives for the story's row of ``Features.of``,
+        without building it: keys and concepts are look-ups, and only the character n-grams are
         hashed (``features.chars``: the vectorizer's columns and values without
         its per-call checks, which cost as much again as the hashing).
         """
-        score = float(self.classifier.intercept_[0])
-        weights = self.full_weights
-        for names in (features.keys, features.concepts):
-            if names:
-                score += sum(map(weights.get, names, repeat(0.0))) / math.sqrt(len(names))
+        score = _blocks(
+            float(self.classifier.intercept_[0]),
+            self.full_weights,
+            features.keys,
+            features.concepts,
+        )
         indices, values = features.chars
         coefficients = self.classifier.coef_[0]
         score += float(values @ coefficients[HASH_FEATURES + indices])
@@ -358,14 +338,7 @@ class RelevanceModel:
         return [float(p) for p in self.classifier.predict_proba(features.full)[:, 1]]
 
     def gate_of(self, keys: list[str], concepts: Sequence[str] = ()) -> float:
-        weights = self.gate_weights
-        total = self.gate_bias
-        # Each hashed block is binary and L2-normalised: a name weighs 1/sqrt(n) in its block.
-        # map() adds the same weights in the same order as a generator would, at C speed.
-        for names in (keys, concepts):
-            if names:
-                total += sum(map(weights.get, names, repeat(0.0))) / math.sqrt(len(names))
-        return _sigmoid(total)
+        return _sigmoid(_blocks(self.gate_bias, self.gate_weights, keys, concepts))
 
     def adds(self, features: StoryFeatures) -> float | None:
         """The probability when the model would add this story (the query missed it), else None."""
@@ -373,6 +346,21 @@ class RelevanceModel:
         if probability is None or probability < ADD_THRESHOLD:
             return None
         return probability
+
+
+def _blocks(start: float, weights: dict[str, float], *blocks: Sequence[str]) -> float:
+    """``start`` plus the score of a story's key and concept blocks under a model's
+    named weights, added block by block.
+
+    Each hashed block is binary and L2-normalised: a name weighs 1/sqrt(n) in its
+    block. map() adds the same weights in the same order as a generator would,
+    at C speed.
+    """
+    total = start
+    for names in blocks:
+        if names:
+            total += sum(map(weights.get, names, repeat(0.0))) / math.sqrt(len(names))
+    return total
 
 
 def _named_weights(

@@ -120,7 +120,7 @@ def candidate_stories(
     end: datetime,
     exclude: int,
     limit: int,
-    per_key: int | None = None,
+    per_key: int,
 ) -> list[tuple[int, int]]:
     """(story id, event id) of the placed stories in [start, end] sharing most keys.
 
@@ -128,23 +128,11 @@ def candidate_stories(
     carry is left out of the count, and its postings past that many are not read
     (a key half the window carries found no event, yet cost as much as all the
     rare ones, and more as the window filled). When every key of the story is
-    that common, the newest ``per_key + 1`` postings of each are counted. None:
-    every posting is read and counted.
+    that common, the newest ``per_key + 1`` postings of each are counted.
     """
     if not keys:
         return []
-    if per_key is None:
-        shared = (
-            select(EventKey.story_id, func.count().label("shared"))
-            .where(EventKey.key.in_(list(keys)), EventKey.at >= start, EventKey.at <= end)
-            .where(EventKey.story_id != exclude)
-            .group_by(EventKey.story_id)
-            .order_by(func.count().desc(), EventKey.story_id.desc())
-            .limit(limit)
-            .subquery()
-        )
-    else:
-        shared = _shared_bounded(keys, start, end, exclude, limit, per_key)
+    shared = _shared_bounded(keys, start, end, exclude, limit, per_key)
     rows = session.execute(
         select(Story.id, Story.event_id)
         .join(shared, shared.c.story_id == Story.id)

@@ -58,17 +58,22 @@ def list_sources(*, session: Session, enabled_only: bool = False) -> list[Source
 def due_sources(*, session: Session, now: datetime) -> list[Source]:
     """Enabled sources that are due (``db.sources.next_poll_at``: the interval, backed off
     while failing, daily while paused)."""
-    from db.sources import is_due
-
-    return [s for s in list_sources(session=session, enabled_only=True) if is_due(s, now)]
+    return source_schedule(session=session, now=now)[0]
 
 
 def next_source_due_at(*, session: Session, now: datetime) -> datetime | None:
     """When the next enabled source falls due (``now`` for one due already); None for none."""
-    from db.sources import next_poll_at
+    return source_schedule(session=session, now=now)[1]
 
-    times = [next_poll_at(s) or now for s in list_sources(session=session, enabled_only=True)]
-    return min(times, default=None)
+
+def source_schedule(*, session: Session, now: datetime) -> tuple[list[Source], datetime | None]:
+    """The enabled sources due now, and when the next one falls due (``next_source_due_at``),
+    from one read of the sources."""
+    from db.sources import is_due, next_poll_at
+
+    enabled = list_sources(session=session, enabled_only=True)
+    due = [s for s in enabled if is_due(s, now)]
+    return due, min((next_poll_at(s) or now for s in enabled), default=None)
 
 
 def upsert_source(

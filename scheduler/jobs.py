@@ -25,7 +25,6 @@ from crawler.runner import CrawlHandle, settle, start_crawl
 from db import queries
 from db.models import CrawlRun
 from db.session import make_engine, make_sessionmaker, unit_of_work
-from db.sources import is_due, next_poll_at
 from sqlalchemy.orm import Session, sessionmaker
 
 from scheduler.lease import try_acquire
@@ -115,39 +114,36 @@ def crawl_due_sources() -> None:
     _fail_orphaned_runs(factory)
     now = datetime.now(UTC)
     with factory() as session:
-        enabled = queries.list_sources(session=session, enabled_only=True)
-        due = [source for source in enabled if is_due(source, now)]
-        next_due = min((next_poll_at(s) or now for s in enabled), default=None)
+        due, next_due = queries.source_schedule(session=session, now=now)
     if due:
         _running_crawl = start_crawl(
             _settings(), factory, trigger="scheduler", on_settled=_crawl_ended
         )
         log.info("crawl #%s started for %d due source(s)", _running_crawl.run_id, len(due))
         return  # its end arms the next check (``_crawl_ended``)
-    _arm_next_check(factory, due_at=next_due, now=now)
+    _arm_at(next_due, now)
 
 
-def _arm_next_check(
-    factory: sessionmaker[Session],
-    *,
-    due_at: datetime | None = None,
-    now: datetime | None = None,
-) -> None:
+def _arm_next_check(factory: sessionmaker[Session]) -> None:
+    if _crawl_alarm is None:
+        return
+    now = datetime.now(UTC)
+    with factory() as session:
+        due_at = queries.next_source_due_at(session=session, now=now)
+    _arm_at(due_at, now)
+
+
+def _arm_at(due_at: datetime | None, now: datetime) -> None:
     """Check again when the next source falls due, if that is before the next tick.
 
     A source due every few minutes would otherwise wait up to a whole tick past
     its time for its crawl; the tick stays the longest wait (and catches sources
     changed by other processes). A source still due right after its crawl (one
     whose crawl died before recording anything) waits for the tick, so a crawl
-    that keeps failing is not restarted in a loop. A caller that has just read
-    the sources passes ``due_at`` (and its ``now``) so they are not read twice.
+    that keeps failing is not restarted in a loop.
     """
     if _crawl_alarm is None:
         return
-    if now is None:
-        now = datetime.now(UTC)
-        with factory() as session:
-            due_at = queries.next_source_due_at(session=session, now=now)
     tick = timedelta(seconds=_settings().scheduler_tick_seconds)
     if due_at is None or due_at <= now or due_at - now >= tick:
         return

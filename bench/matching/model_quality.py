@@ -12,8 +12,9 @@
    (0.95) in every language and shuffle. The model's ranking on its own (AUC,
    recall at 1% and 2% of the near misses) is printed too: the query was tuned
    on these stories and misses almost none of them, so what the model adds
-   there says little about what it adds to stories nobody tuned on. ``--tune`` also prints the out-of-fold AUC for several
-   regularisation strengths (how ``relevance.C`` was chosen).
+   there says little about what it adds to stories nobody tuned on. ``--tune``
+   also prints the out-of-fold AUC for several regularisation strengths (how
+   ``relevance.C`` was chosen).
 2. **Held-out figures.** The model trained on the whole seed file, scored on
    the beat's ``test`` split: precision and recall per language for the query
    alone and for query + model at the shipped ``ADD_THRESHOLD``.

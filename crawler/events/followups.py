@@ -29,7 +29,7 @@ from db.models import Event, Story
 from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json
-from crawler.events.grouping import MAX_MEMBERS, WINDOW
+from crawler.events.grouping import KEY_POSTINGS, MAX_MEMBERS, WINDOW
 from crawler.events.pairs import (
     PairModel,
     _weighted_cosine,
@@ -43,8 +43,6 @@ from crawler.events.signature import EventSignature
 LOOKBACK = timedelta(days=365)
 # Candidate stories read per look-back: the ones sharing most keys.
 CANDIDATE_STORIES = 20
-# A key more stories of the look-back carry is left out of the lookup (as in placement).
-KEY_POSTINGS = 30
 # The headlines' actors, places and subject must agree at least this much
 # (weighted cosine of their non-act concepts) ...
 MIN_HEADLINE = 0.8

@@ -36,6 +36,10 @@ T = TypeVar("T")
 # Compare a report with at most this many members of a candidate event (its
 # first and its most recent ones): a large event is well represented by them.
 MAX_MEMBERS = 8
+# A key more stories in the window carry is too common to find candidates by: left
+# out of the lookup, whose cost then stays bounded however full the window
+# (``db.events.candidate_stories``; placement and the follow-up look-back alike).
+KEY_POSTINGS = 30
 
 
 @dataclass

@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 
 from crawler.events.codec import from_json, index_keys, to_json
 from crawler.events.followups import link_earlier
-from crawler.events.grouping import MAX_MEMBERS, WINDOW, mean_resemblance, to_fold
+from crawler.events.grouping import (
+    KEY_POSTINGS,
+    MAX_MEMBERS,
+    WINDOW,
+    mean_resemblance,
+    to_fold,
+)
 from crawler.events.links import linked_event_id, linking_to
 from crawler.events.pairs import (
     IdfTable,
@@ -41,10 +47,6 @@ from crawler.events.signature import EventSignature, signature_of
 
 # Candidate stories read per placement: the ones sharing most keys in the window.
 CANDIDATE_STORIES = 40
-# A key more stories in the window carry is too common to find candidates by: left
-# out of the lookup, whose cost then stays bounded however full the window
-# (``db.events.candidate_stories``).
-KEY_POSTINGS = 30
 # Concepts nearly every story of the beat has: compared, but no use for finding candidates.
 COMMON_CONCEPTS = frozenset({"police", "migration", "agreement", "labour", "russia", "tajikistan"})
 

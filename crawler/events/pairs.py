@@ -142,12 +142,11 @@ def _kept(idf: Idf, side: object, what: str, compute: Callable[[], float]) -> fl
 
 
 def signature_keys(signature: EventSignature) -> frozenset[str]:
-    """Every key a signature is counted under for document frequencies."""
-    return frozenset(
-        {_prefixed("c:", c) for c in signature.concepts}
-        | set(signature.words)
-        | {_prefixed("n:", n) for n in signature.names}
-    )
+    """Every key a signature is counted under for document frequencies: its concepts
+    (``c:``), its words and its names (``n:``)."""
+    keys: set[str] = set()
+    add_signature_keys(keys, signature)
+    return frozenset(keys)
 
 
 def _prefixed(prefix: str, key: str) -> str:
@@ -205,9 +204,10 @@ def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
 
 
 def add_signature_keys(keys: set[str], signature: EventSignature) -> None:
-    """Add ``signature_keys(signature)`` to ``keys``, from the parts kept for comparisons:
-    a placement gathers the keys of every compared member, and a member is compared
-    with many later stories (building its key set each time cost 5% of placement)."""
+    """Add the signature's keys (``signature_keys``) to ``keys``, from the parts kept
+    for comparisons: a placement gathers the keys of every compared member, and a
+    member is compared with many later stories (building its key set each time
+    cost 5% of placement)."""
     side = _side(signature, default_lexicon())
     keys.update(side.plain, side.action_keys, side.log_words, side.names)
 

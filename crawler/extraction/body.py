@@ -28,6 +28,7 @@ import copy
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import groupby
 
 import lxml.etree
 import lxml.html
@@ -297,20 +298,12 @@ def drop_link_lines(
     mostly one link's words is a pointer to another page, not this story.
     ``density`` gives a block's share of link words (``Anchors.share``).
     """
-    dense = [density(p) > threshold for p in paragraphs]
-    keep = [True] * len(paragraphs)
-    i = 0
-    while i < len(paragraphs):
-        if not dense[i]:
-            i += 1
-            continue
-        j = i
-        while j < len(paragraphs) and dense[j]:
-            j += 1
-        if j - i >= min_run:
-            keep[i:j] = [False] * (j - i)
-        i = j
-    return [p for p, k in zip(paragraphs, keep, strict=True) if k]
+    kept: list[str] = []
+    for dense, run in groupby(paragraphs, key=lambda p: density(p) > threshold):
+        blocks = list(run)
+        if not dense or len(blocks) < min_run:
+            kept.extend(blocks)
+    return kept
 
 
 def drop_title(paragraphs: list[str], titles: list[str]) -> list[str]:
