@@ -44,6 +44,7 @@ PLAIN = BodyConfig(
     compare=True,
     trim=False,
     drop_title=False,
+    drop_head=False,
     max_link_density=None,
     rules=frozenset(),
 )
@@ -85,6 +86,7 @@ def dimensions() -> list[Dimension]:
         ("main", [partial(_with, mode=m, compare=f) for m, f in MAINS]),
         ("recall_guard", [partial(_with, recall_guard=g) for g in (None, 1.3, 2.0)]),
         ("drop_title", [partial(_with, drop_title=v) for v in (False, True)]),
+        ("drop_head", [partial(_with, drop_head=v) for v in (False, True)]),
         ("trim", trims),
         ("jsonld", [partial(_with, jsonld_min_share=v) for v in (None, 0.9, 1.0)]),
         ("link_density", [partial(_with, max_edge_link_density=d) for d in (None, 0.5, 0.8)]),
@@ -150,6 +152,8 @@ def describe(config: BodyConfig) -> str:
         parts.append(f"guard {config.recall_guard}")
     if config.drop_title:
         parts.append("title")
+    if config.drop_head:
+        parts.append("head")
     if config.trim:
         parts.append(f"trim {config.min_agreement}/{config.max_trim_share}")
     if config.max_edge_link_density is not None:
@@ -178,9 +182,9 @@ def mean_std(values: Sequence[float]) -> str:
     return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
 
 
-PREVIOUS = BodyConfig(mode="precision", compare=True, max_link_density=None)
+PREVIOUS = BodyConfig(mode="precision", compare=True, max_link_density=None, drop_head=False)
 # The default until the link-list rule replaced its favor_precision pass.
-VOTE = replace(DEFAULT_CONFIG, mode="vote", max_link_density=None)
+VOTE = replace(DEFAULT_CONFIG, mode="vote", max_link_density=None, drop_head=False)
 
 
 def variants() -> dict[str, BodyConfig]:
@@ -206,6 +210,7 @@ def variants() -> dict[str, BodyConfig]:
         "default, trim 0.8/0.25": replace(DEFAULT_CONFIG, min_agreement=0.8, max_trim_share=0.25),
         "default without boilerplate rules": replace(DEFAULT_CONFIG, rules=frozenset()),
         "default without title drop": replace(DEFAULT_CONFIG, drop_title=False),
+        "default without the header-lines drop": replace(DEFAULT_CONFIG, drop_head=False),
         "default + JSON-LD body when complete (>= 0.9)": replace(
             DEFAULT_CONFIG, jsonld_min_share=0.9
         ),

@@ -37,6 +37,7 @@ from lxml.html import HtmlElement
 from trafilatura.readability_lxml import Document as ReadabilityDocument
 
 from crawler.extraction.boilerplate import ALL_RULES, clean_paragraphs
+from crawler.extraction.head import drop_head
 from crawler.extraction.links import Anchors
 from crawler.extraction.text import normalized, split_paragraphs, words
 
@@ -73,12 +74,16 @@ class BodyConfig:
     it has at least this share of the chosen text's words and nearly all of it
     is confirmed by the extractors (the publisher's own text, complete);
     ``None``: never. ``rules``: boilerplate rule groups applied.
+    ``drop_head``: drop the page's header lines above the first paragraph
+    (breadcrumbs ending in the headline, the dateline, the byline, a view
+    counter; ``crawler.extraction.head``).
     """
 
     mode: str = "balanced"
     compare: bool = False
     recall_guard: float | None = None
     drop_title: bool = True
+    drop_head: bool = True
     trim: bool = True
     min_agreement: float = 0.6
     max_trim_share: float = 0.5
@@ -360,7 +365,10 @@ def choose_body(evidence: Evidence, config: BodyConfig = DEFAULT_CONFIG) -> Body
                 paragraphs, evidence.link_density, config.max_edge_link_density
             )
         # Again: the headline is first only now when a menu or crumb line stood above it.
-        cleaned = clean(drop_title(paragraphs, titles))
+        paragraphs = drop_title(paragraphs, titles)
+        if config.drop_head:
+            paragraphs = drop_head(paragraphs, evidence.titles)
+        cleaned = clean(paragraphs)
         method = "trafilatura" if cleaned == main else "combined"
         if config.jsonld_min_share is not None and _complete_jsonld(
             jsonld, cleaned, config.jsonld_min_share, [*main, *reference]
@@ -369,7 +377,10 @@ def choose_body(evidence: Evidence, config: BodyConfig = DEFAULT_CONFIG) -> Body
         if _word_count(cleaned) >= MIN_BODY_WORDS:
             return Body(cleaned, method)
     for method, paragraphs in (("readability", evidence.reference), ("jsonld", jsonld)):
-        cleaned = clean(drop_title(paragraphs, evidence.titles))
+        paragraphs = drop_title(paragraphs, evidence.titles)
+        if config.drop_head:
+            paragraphs = drop_head(paragraphs, evidence.titles)
+        cleaned = clean(paragraphs)
         if _word_count(cleaned) >= MIN_BODY_WORDS:
             return Body(cleaned, method)
     return None
