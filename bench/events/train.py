@@ -81,8 +81,8 @@ def choose_threshold(
     undated_reports = without_dates(reports)
     # The contest's floor is on its Russian pairs, the target language.
     contest = [p for p in load_contest("dev") if p.lang == "ru"]
-    best = THRESHOLDS[-1]
-    for threshold in reversed(THRESHOLDS):
+    passing = []
+    for threshold in THRESHOLDS:
         ours = grouping_scores(reports, model, threshold)["all"]
         undated = grouping_scores(undated_reports, model, threshold)["all"]
         theirs = contest_score(contest, model, threshold) if contest else None
@@ -91,13 +91,15 @@ def choose_threshold(
             + (f" | contest {theirs}" if theirs else "")
         )
         if (
-            ours.precision < precision
-            or undated.precision < undated_precision
-            or (theirs and theirs.precision < contest_precision)
+            ours.precision >= precision
+            and undated.precision >= undated_precision
+            and not (theirs and theirs.precision < contest_precision)
         ):
-            break
-        best = threshold
-    return best
+            passing.append(threshold)
+    # The lowest threshold that meets every floor: precision need not rise with the
+    # threshold (one wrong high-probability join fails a band and passes again above
+    # it), so the scan does not stop at the first failure from the top.
+    return min(passing, default=THRESHOLDS[-1])
 
 
 def _write_background() -> None:
