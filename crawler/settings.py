@@ -45,6 +45,11 @@ WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
 WIREWATCH_EVENTS_FOLLOW_LOOKBACK_DAYS = _settings.events_follow_lookback_days
 WIREWATCH_STORE_BATCH_SIZE = _settings.store_batch_size
 WIREWATCH_STORE_BATCH_SECONDS = _settings.store_batch_seconds
+# Scrapy starts this many asyncio tasks for every callback's output, however few
+# items it yields (an article page yields one). Items of one response past a full
+# store batch only wait for that batch, so more than a batch is idle tasks: at most
+# a batch, and never more than Scrapy's default of 100.
+CONCURRENT_ITEMS = min(_settings.store_batch_size, 100)
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
