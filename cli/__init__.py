@@ -7,6 +7,8 @@ functions, and print with rich.
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -18,14 +20,15 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
+def _register_commands(command: str | None = None) -> None:
+    """Every command, or only ``command``'s module (see ``cli.commands``)."""
     from cli import commands, help_format
 
     help_format.install()
 
-    commands.register(app)
+    commands.register(app, command)
 
 
 def main() -> None:
-    _register_commands()
+    _register_commands(sys.argv[1] if len(sys.argv) > 1 else None)
     app()

@@ -20,7 +20,7 @@ import yaml
 from core.concept_lookup import ConceptLookup
 from core.errors import ConfigError, QueryError
 from core.query import AnalyzedDocument, MatchResult, TopicIndex, parse
-from core.query.aliases import default_aliases
+from core.query.aliases import SAFE_LOADER, default_aliases
 from core.query.ast import Node
 
 DEFAULT_LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
@@ -73,7 +73,7 @@ class Lexicon:
 def load_lexicon(path: Path = DEFAULT_LEXICON_FILE) -> Lexicon:
     """The concepts of ``path`` plus one per entity of the bundled alias table."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read the lexicon {path}: {exc}") from exc
     concepts = [

@@ -8,6 +8,7 @@ file, defaults). Network-safety settings come from ``crawler.middlewares``.
 from __future__ import annotations
 
 from core.settings import get_settings
+from scrapy.settings import default_settings
 
 from crawler.middlewares import safety_settings
 
@@ -24,9 +25,20 @@ ITEM_PIPELINES = {
     "crawler.pipelines.dedupe.DedupePipeline": 200,
     "crawler.pipelines.store.StorePipeline": 300,
 }
+# The two consoles run code inside the crawler process: off by their settings
+# (crawler.middlewares) and left out of Scrapy's base list as well, because Scrapy
+# imports every extension a setting names, even one set to None, and the
+# remote-control server's module imports aiohttp (a fifth of a second of every
+# crawl's start).
+_consoles = {
+    "scrapy.extensions.telnet.TelnetConsole",
+    "scrapy.extensions.remote_control.RemoteControl",
+}
+EXTENSIONS_BASE = {
+    path: order for path, order in default_settings.EXTENSIONS_BASE.items() if path not in _consoles
+}
 EXTENSIONS = {
     "crawler.extensions.CrawlRunRecorder": 500,
-    "scrapy.extensions.telnet.TelnetConsole": None,
 }
 
 WIREWATCH_DATABASE_URL = _settings.database_url
@@ -45,6 +57,11 @@ WIREWATCH_MAX_NEW_LINKS = _settings.max_new_links_per_source
 WIREWATCH_EVENTS_FOLLOW_LOOKBACK_DAYS = _settings.events_follow_lookback_days
 WIREWATCH_STORE_BATCH_SIZE = _settings.store_batch_size
 WIREWATCH_STORE_BATCH_SECONDS = _settings.store_batch_seconds
+# Scrapy starts this many asyncio tasks for every callback's output, however few
+# items it yields (an article page yields one). Items of one response past a full
+# store batch only wait for that batch, so more than a batch is idle tasks: at most
+# a batch, and never more than Scrapy's default of 100.
+CONCURRENT_ITEMS = min(_settings.store_batch_size, 100)
 
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from courlan.urlutils import extract_domain
@@ -41,8 +42,14 @@ _AMP_SUFFIX = re.compile(r"/amp/?$|\.amp(?=\.html?$)", re.IGNORECASE)
 _AMP_PREFIX = re.compile(r"^/amp(?=/)", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
 def canonicalize_url(url: str) -> str:
-    """Lower-case punycode host, sorted query, no fragment, no trackers, no AMP/mobile marks."""
+    """Lower-case punycode host, sorted query, no fragment, no trackers, no AMP/mobile marks.
+
+    Cached: a pure function of the address, asked for the same one several times
+    per story (the feed's known-story check, the canonical-URL choice, each
+    claim's host and domain, the links an event signature reads).
+    """
     try:
         canonical = str(_w3lib_canonicalize(_drop_tracking(url.strip())))
     except ValueError as exc:
@@ -78,6 +85,7 @@ def choose_canonical(fetched_url: str, link_canonical: str | None, og_url: str |
     return canonicalize_url(fetched_url)
 
 
+@lru_cache(maxsize=8192)
 def registrable_domain(url: str) -> str | None:
     """``news.bbc.co.uk`` → ``bbc.co.uk`` (public-suffix aware, punycode); None for IPs."""
     host = urlsplit(canonicalize_url(url)).hostname

@@ -10,12 +10,13 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 from core import process
 from core.errors import NotFoundError
 from core.process import ProcessIdentity
-from sqlalchemy import func, select, update
+from sqlalchemy import Insert, Table, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -188,15 +189,22 @@ def insert_story_if_new(*, session: Session, record: StoryRecord) -> int | None:
         "version": 1,
         **_provenance(session, record),
     }
-    dialect = session.get_bind().dialect.name
+    return session.execute(
+        _insert_story_statement(session.get_bind().dialect.name), values
+    ).scalar()
+
+
+@lru_cache(maxsize=4)
+def _insert_story_statement(dialect: str) -> Insert:
+    """One INSERT … ON CONFLICT DO NOTHING RETURNING id per dialect, values bound per call.
+
+    Built on the table, not the mapped class, and without inline values: the ORM's
+    bulk-insert handling and a cache key over every value of the story cost more
+    than the insert itself, once per stored story. Column defaults apply the same.
+    """
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(Story)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["url_key"])
-        .returning(Story.id)
-    )
-    return session.scalar(stmt)
+    table = cast(Table, Story.__table__)
+    return insert(table).on_conflict_do_nothing(index_elements=["url_key"]).returning(table.c.id)
 
 
 def _provenance(session: Session, record: StoryRecord) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import typer.core
 import typer.main
 from typer.testing import CliRunner
 
@@ -35,6 +37,33 @@ def cli(tmp_path: Path, database_url: str) -> Iterator[Settings]:
 def test_every_subcommand_is_reached() -> None:
     """Typer's groups are not ``click.Group``s: a walk that asks that sees only the root."""
     assert {"stories", "stories delete", "digest resend", "topics preview"} <= set(COMMANDS)
+
+
+def test_command_table_names_each_commands_module() -> None:
+    """`wirewatch NAME` imports only NAME's module: the table must say which one it is."""
+    from cli import commands
+
+    found: dict[str, str] = {}
+    for module in commands.MODULES:
+        one = typer.Typer()
+        importlib.import_module(module).register(one)
+        names = [c.name or c.callback.__name__ for c in one.registered_commands]  # type: ignore[union-attr]
+        names += [g.name or "" for g in one.registered_groups]
+        found.update(dict.fromkeys(names, module))
+    assert found == commands.COMMANDS
+
+
+@pytest.mark.parametrize("command", ["crawl", "search", "stories", "match", "crawll", None])
+def test_one_command_registered_alone_still_parses(command: str | None) -> None:
+    """A lone command module must not turn the app into that bare command."""
+    from cli import commands
+
+    one = typer.Typer(name="wirewatch")
+    commands.register(one, command)
+    group = typer.main.get_command(one)
+    assert isinstance(group, typer.core.TyperGroup)
+    if command in commands.COMMANDS:
+        assert command in group.commands
 
 
 @pytest.mark.parametrize("name", list(COMMANDS), ids=lambda name: name or "wirewatch")

@@ -39,6 +39,10 @@ from core.query.ast import Node
 
 DEFAULT_ALIASES_FILE = Path(__file__).resolve().parent.parent / "data" / "aliases.yaml"
 _NAME_RE = re.compile(r"[\w][\w-]*$")
+# libyaml's safe loader when PyYAML was built with it: the same documents, about
+# ten times faster to read (the bundled alias table and lexicon are read at the
+# start of every crawl and service process).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +115,7 @@ def default_aliases() -> AliasTable:
 
 def _read(path: Path) -> tuple[list[EntityDefinition], list[str]]:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise ConfigError(f"cannot read alias file {path}: {exc.strerror}") from exc
     except yaml.YAMLError as exc:

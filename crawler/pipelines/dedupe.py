@@ -20,7 +20,7 @@ from core import limits
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
-from crawler.dedup import content_fingerprint, signature_for
+from crawler.dedup import signature_for
 from crawler.events.signature import EventSignature, signature_of
 from crawler.items import StoryItem
 from crawler.urls import url_key
@@ -41,8 +41,10 @@ class DedupePipeline:
             item.url_key = url_key(item.canonical_url)
             if item.already_stored:
                 return item  # touched in bulk by the store stage: no signatures needed
-            item.fingerprint = content_fingerprint(item.title, item.body)
+            # The signature's fingerprint is ``content_fingerprint`` of the same text:
+            # taken from it, the text is tokenised once, not twice.
             item.signature = signature_for(item.title, item.body)
+            item.fingerprint = item.signature.fingerprint
             item.event_signature = self._event_signature(item)
         return item
 
