@@ -98,15 +98,9 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     cache = event_caches.term_cache(session)
     known = cache.fresh()
     wanted = {*terms, TOTAL_KEY}
-    counts: dict[str, int] = {}
-    missing: list[str] = []
-    for term in wanted:
-        df = known.get(term)
-        if df is None:
-            missing.append(term)
-        elif df:
-            counts[term] = df
-    missing.sort()
+    # A set difference and one comprehension: a placement asks for a few thousand keys.
+    missing = sorted(wanted.difference(known))
+    counts = {term: df for term in wanted if (df := known.get(term))}
     read: dict[str, int] = {}
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]
