@@ -41,6 +41,8 @@ LEAD_WINDOW = timedelta(hours=24)
 # 500 arms in a UNION ALL). Reports have 20 to 50; a long list of names has more,
 # of which an arbitrary (hash-ordered) 200 are enough to find its event.
 MAX_LOOKUP_KEYS = 200
+# The lookup's arms come in steps of this many (MAX_LOOKUP_KEYS is a multiple of it).
+LOOKUP_ARMS_STEP = 8
 
 
 def save_signature(
@@ -135,23 +137,27 @@ def candidate_stories(
     if not keys:
         return []
     wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]
-    values: dict[str, object] = {f"k{i}": key for i, key in enumerate(wanted)}
+    # Arms in steps of LOOKUP_ARMS_STEP, the spare ones looking for NULL (which no
+    # key equals): a crawl process then compiles a few statements, not one per count.
+    arms = -(-len(wanted) // LOOKUP_ARMS_STEP) * LOOKUP_ARMS_STEP
+    values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
+    values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
-    rows = session.execute(_bounded_statement(len(wanted)), values)
+    rows = session.execute(_bounded_statement(arms), values)
     return [(story_id, event_id) for story_id, event_id in rows]
 
 
-@lru_cache(maxsize=MAX_LOOKUP_KEYS)
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
 def _bounded_statement(count: int) -> TextClause:
-    """The bounded lookup for ``count`` keys, reading at most ``per_key + 1`` postings
-    of each key (one index range each, newest first), as one text statement with its
-    values given at execution.
+    """The bounded lookup for ``count`` keys (``:k0`` ...), reading at most ``per_key + 1``
+    postings of each key (one index range each, newest first), as one text statement
+    with its values given at execution.
 
     Built from SQLAlchemy objects, its 20 to 50 limited subqueries cost more to build
     and compile than to run; and binding the values into the statement, or wrapping
     it in a select of the stories, made each lookup a new statement to compile (a
-    crawl of 300 stories spent 7 ms per story there). One statement per key count,
-    compiled once per process.
+    crawl of 300 stories spent 7 ms per story there). One statement per step of
+    ``LOOKUP_ARMS_STEP`` keys, compiled once per process.
     """
     arm = (
         "SELECT * FROM (SELECT key, story_id FROM event_keys"
