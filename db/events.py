@@ -12,10 +12,9 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    Integer,
-    Subquery,
+    Insert,
     Table,
-    TextualSelect,
+    TextClause,
     bindparam,
     delete,
     func,
@@ -35,12 +34,15 @@ TOTAL_KEY = ""
 # The tables, not the ORM entities: plain executemany writes, without the ORM's bulk path.
 _EVENT_KEYS = cast(Table, EventKey.__table__)
 _TERM_FREQUENCIES = cast(Table, TermFrequency.__table__)
+_SIGNATURES = cast(Table, EventSignatureRow.__table__)
 # How long after an event's first report a fuller report may still become its headline.
 LEAD_WINDOW = timedelta(hours=24)
 # Keys read by one bounded candidate lookup, one index range each (SQLite allows
 # 500 arms in a UNION ALL). Reports have 20 to 50; a long list of names has more,
 # of which an arbitrary (hash-ordered) 200 are enough to find its event.
 MAX_LOOKUP_KEYS = 200
+# The lookup's arms come in steps of this many (MAX_LOOKUP_KEYS is a multiple of it).
+LOOKUP_ARMS_STEP = 8
 
 
 def save_signature(
@@ -48,14 +50,9 @@ def save_signature(
 ) -> None:
     event_caches.counted_in(session)
     event_caches.signature_cache(session).forget(story_id)
-    dialect = session.get_bind().dialect.name
-    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(EventSignatureRow)
-    session.execute(
-        upsert.values(story_id=story_id, data=data).on_conflict_do_update(
-            index_elements=[EventSignatureRow.story_id], set_={"data": upsert.excluded.data}
-        )
-    )
-    session.execute(delete(EventKey).where(EventKey.story_id == story_id))
+    upsert_signature, _ = _upserts(session.get_bind().dialect.name)
+    session.execute(upsert_signature, {"story_id": story_id, "data": data})
+    session.execute(_DELETE_KEYS, {"story_id": story_id})
     if keys:
         session.execute(
             insert(_EVENT_KEYS),
@@ -67,18 +64,31 @@ def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     """One more story carries each of ``terms`` (and one more story is counted)."""
     # Sorted: one lock order for concurrent writers.
     counted = sorted({*terms, TOTAL_KEY})
-    rows = [{"key": term, "df": 1} for term in counted]
-    dialect = session.get_bind().dialect.name
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = upsert(_TERM_FREQUENCIES)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[TermFrequency.key], set_={"df": TermFrequency.df + 1}
-        ),
-        rows,
-    )
+    _, upsert_terms = _upserts(session.get_bind().dialect.name)
+    session.execute(upsert_terms, [{"key": term, "df": 1} for term in counted])
     event_caches.counted_in(session)
     event_caches.term_cache(session).increment(counted)
+
+
+_DELETE_KEYS = delete(_EVENT_KEYS).where(_EVENT_KEYS.c.story_id == bindparam("story_id"))
+
+
+@lru_cache(maxsize=4)
+def _upserts(dialect: str) -> tuple[Insert, Insert]:
+    """The signature's and the term counts' upserts for ``dialect``, built once: each
+    stored story runs both, and building them (the ``excluded`` namespace, the
+    conflict clause) cost more than running them."""
+    make = pg_insert if dialect == "postgresql" else sqlite_insert
+    signature = make(_SIGNATURES)
+    terms = make(_TERM_FREQUENCIES)
+    return (
+        signature.on_conflict_do_update(
+            index_elements=[_SIGNATURES.c.story_id], set_={"data": signature.excluded.data}
+        ),
+        terms.on_conflict_do_update(
+            index_elements=[_TERM_FREQUENCIES.c.key], set_={"df": _TERM_FREQUENCIES.c.df + 1}
+        ),
+    )
 
 
 def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, int], int]:
@@ -90,15 +100,9 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     cache = event_caches.term_cache(session)
     known = cache.fresh()
     wanted = {*terms, TOTAL_KEY}
-    counts: dict[str, int] = {}
-    missing: list[str] = []
-    for term in wanted:
-        df = known.get(term)
-        if df is None:
-            missing.append(term)
-        elif df:
-            counts[term] = df
-    missing.sort()
+    # A set difference and one comprehension: a placement asks for a few thousand keys.
+    missing = sorted(wanted.difference(known))
+    counts = {term: df for term in wanted if (df := known.get(term))}
     read: dict[str, int] = {}
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]
@@ -132,31 +136,29 @@ def candidate_stories(
     """
     if not keys:
         return []
-    shared = _shared_bounded(keys, start, end, exclude, limit, per_key)
-    rows = session.execute(
-        select(Story.id, Story.event_id)
-        .join(shared, shared.c.story_id == Story.id)
-        .where(Story.event_id.is_not(None))
-        .order_by(shared.c.shared.desc(), Story.id.desc())
-    )
-    return [(story_id, event_id) for story_id, event_id in rows if event_id is not None]
-
-
-def _shared_bounded(
-    keys: Sequence[int], start: datetime, end: datetime, exclude: int, limit: int, per_key: int
-) -> Subquery:
-    """``candidate_stories``' count of shared keys, reading at most ``per_key + 1``
-    postings of each key (one index range each, newest first)."""
     wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]
-    values: dict[str, object] = {f"k{i}": key for i, key in enumerate(wanted)}
+    # Arms in steps of LOOKUP_ARMS_STEP, the spare ones looking for NULL (which no
+    # key equals): a crawl process then compiles a few statements, not one per count.
+    arms = -(-len(wanted) // LOOKUP_ARMS_STEP) * LOOKUP_ARMS_STEP
+    values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
+    values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
-    return _bounded_statement(len(wanted)).bindparams(**values).subquery()
+    rows = session.execute(_bounded_statement(arms), values)
+    return [(story_id, event_id) for story_id, event_id in rows]
 
 
-@lru_cache(maxsize=MAX_LOOKUP_KEYS)
-def _bounded_statement(count: int) -> TextualSelect:
-    """The bounded lookup for ``count`` keys, as text: built from SQLAlchemy objects,
-    its 20 to 50 limited subqueries cost more to build and compile than to run."""
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _bounded_statement(count: int) -> TextClause:
+    """The bounded lookup for ``count`` keys (``:k0`` ...), reading at most ``per_key + 1``
+    postings of each key (one index range each, newest first), as one text statement
+    with its values given at execution.
+
+    Built from SQLAlchemy objects, its 20 to 50 limited subqueries cost more to build
+    and compile than to run; and binding the values into the statement, or wrapping
+    it in a select of the stories, made each lookup a new statement to compile (a
+    crawl of 300 stories spent 7 ms per story there). One statement per step of
+    ``LOOKUP_ARMS_STEP`` keys, compiled once per process.
+    """
     arm = (
         "SELECT * FROM (SELECT key, story_id FROM event_keys"
         " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
@@ -165,18 +167,18 @@ def _bounded_statement(count: int) -> TextualSelect:
     postings = " UNION ALL ".join(arm.format(i=i) for i in range(count))
     sql = (
         f"WITH postings AS ({postings}),"
-        " rare AS (SELECT key FROM postings GROUP BY key HAVING count(*) <= :per_key)"
-        " SELECT story_id, count(*) AS shared FROM postings"
+        " rare AS (SELECT key FROM postings GROUP BY key HAVING count(*) <= :per_key),"
+        " shared AS (SELECT story_id, count(*) AS shared FROM postings"
         # When no key is rare, the postings read (the newest of each key) are counted.
         " WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
-        " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit"
+        " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
+        " SELECT stories.id, stories.event_id FROM shared"
+        " JOIN stories ON stories.id = shared.story_id"
+        " WHERE stories.event_id IS NOT NULL"
+        " ORDER BY shared.shared DESC, stories.id DESC"
     )
     at = _EVENT_KEYS.c.at.type
-    return (
-        text(sql)
-        .bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
-        .columns(story_id=Integer, shared=Integer)
-    )
+    return text(sql).bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
 
 
 def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
@@ -278,9 +280,23 @@ def join_event(*, session: Session, event: Event, story: Story, at: datetime) ->
     if at < event.first_at:
         event.first_at = at
         event.first_story_id = story.id
-    lead = session.get(Story, event.lead_story_id) if event.lead_story_id else None
-    if lead is None or (at - event.first_at <= LEAD_WINDOW and len(story.body) > len(lead.body)):
+    lead = _body_length(session, event.lead_story_id) if event.lead_story_id else None
+    if lead is None or (at - event.first_at <= LEAD_WINDOW and len(story.body) > lead):
         event.lead_story_id = story.id
+
+
+def _body_length(session: Session, story_id: int) -> int | None:
+    """The length of a story's body; None when the story is gone.
+
+    Read as the one column when the story is not loaded already: loading the
+    headline report as a whole entity, for its length alone, was a tenth of
+    placement's cost in a crawl.
+    """
+    loaded = session.identity_map.get(session.identity_key(Story, story_id))
+    if loaded is not None:
+        return len(cast(Story, loaded).body)
+    body = session.scalar(select(Story.body).where(Story.id == story_id))
+    return None if body is None else len(body)
 
 
 def recount(*, session: Session, event_id: int) -> Event | None:

@@ -206,7 +206,7 @@ class EventIndex:
         total += shipped.total
 
         # Every pair comparison asks again for the same few hundred keys: a dict lookup.
-        idf = _idf(counts, shipped.counts, total).__getitem__
+        idf = _idf(counts, shipped.counts, total, all_terms).__getitem__
 
         def score(a: EventSignature, b: EventSignature) -> float:
             return self.model.probability(pair_features(a, b, idf))
@@ -252,8 +252,10 @@ class EventIndex:
         return members
 
 
-def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTable:
-    """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background."""
+def _idf(counts: dict[str, int], shipped: dict[str, int], total: int, keys: set[str]) -> IdfTable:
+    """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background,
+    with the weights of ``keys`` (every key the placement will compare) worked out up
+    front in one loop: asked for one by one, each first look-up was two calls."""
 
     # Most keys share a handful of small counts: each count's weight is worked out once.
     by_count: dict[int, float] = {}
@@ -265,7 +267,15 @@ def _idf(counts: dict[str, int], shipped: dict[str, int], total: int) -> IdfTabl
             found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
         return found
 
-    return IdfTable(weight)
+    table = IdfTable(weight)
+    counts_of, shipped_of, weight_of = counts.get, shipped.get, by_count.get
+    for key in keys:
+        count = counts_of(key, 0) + shipped_of(key, 0)
+        found = weight_of(count)
+        if found is None:
+            found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
+        table[key] = found
+    return table
 
 
 def _when(story: Story) -> datetime:

@@ -309,7 +309,7 @@ def _weighted_overlap(
     a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
 ) -> float:
     """Shared weight over the smaller side's: a report that names few people shares them all."""
-    if not a or not b:
+    if a.isdisjoint(b):  # also when either is empty: nothing shared, whatever the weights
         return 0.0
     smaller = min(
         _kept(idf, a, prefix + "+", lambda: sum(idf(prefix + k) for k in a)),
@@ -351,7 +351,7 @@ def _linked(a: EventSignature, b: EventSignature) -> bool:
 def _weighted_cosine(
     a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
 ) -> float:
-    if not a or not b:
+    if a.isdisjoint(b):  # also when either is empty: nothing shared, whatever the weights
         return 0.0
     shared = sum(idf(prefix + k) ** 2 for k in a & b)
     norm_a = _kept(idf, a, prefix, lambda: math.sqrt(sum(idf(prefix + k) ** 2 for k in a)))
@@ -362,16 +362,16 @@ def _weighted_cosine(
 def _weighted_jaccard(
     a: set[str] | frozenset[str], b: set[str] | frozenset[str], idf: Idf, prefix: str
 ) -> float:
-    union = a | b
-    if not union:
+    # Most compared pairs share no name: the union's weights need not be summed.
+    if a.isdisjoint(b):
         return 0.0
-    return sum(idf(prefix + k) for k in a & b) / sum(idf(prefix + k) for k in union)
+    return sum(idf(prefix + k) for k in a & b) / sum(idf(prefix + k) for k in a | b)
 
 
 def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> float:
     """Cosine of two bags of words weighted by ``log1p(count)`` times idf (counts given
     already as ``log1p(count)``, worked out once per signature)."""
-    if not a or not b:
+    if a.keys().isdisjoint(b):  # also when either is empty
         return 0.0
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     dot = sum(weight * large[key] * idf(key) ** 2 for key, weight in small.items() if key in large)

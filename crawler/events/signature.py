@@ -206,7 +206,7 @@ def signature_of(
     title_words = set()
     for weight, part in ((TITLE_WEIGHT, title), (1, text)):
         for raw in _WORD.findall(part):
-            key = _word_key(fold_word(raw), analysed.lang)
+            key = _raw_word_key(raw, analysed.lang)
             if key is not None:
                 words[key] += weight
                 if weight == TITLE_WEIGHT:
@@ -272,6 +272,12 @@ def _word_key(form: str, lang: str | None) -> str | None:
     return None
 
 
+# A story's words as written: one cached call each, not one to fold and one to stem.
+@lru_cache(maxsize=100_000)
+def _raw_word_key(raw: str, lang: str | None) -> str | None:
+    return _word_key(fold_word(raw), lang)
+
+
 @lru_cache(maxsize=50_000)
 def name_key(form: str) -> str:
     """One key for a name in either script: "Душанбе" and "Dushanbe" share it."""
@@ -286,17 +292,27 @@ def _names(text: str) -> set[str]:
     names: set[str] = set()
     for match in _WORD.finditer(text):
         word = match.group()
-        if len(word) < MIN_NAME and not (len(word) >= 2 and word.isupper()):
-            continue
+        # The cheapest test first: most words are not capitalised.
         if not word[0].isupper():
             continue
-        sentence_start = _starts_sentence(text, match.start())
-        if sentence_start and not word.isupper():
+        key = _capitalised_name_key(word)
+        if key is None:
             continue
-        if fold_word(word) in _STOP:
+        if not word.isupper() and _starts_sentence(text, match.start()):
             continue
-        names.add(name_key(word))
+        names.add(key)
     return names
+
+
+@lru_cache(maxsize=50_000)
+def _capitalised_name_key(word: str) -> str | None:
+    """``name_key`` of a capitalised word long enough to be a name and not a stop word;
+    None for the others (whatever its place in the sentence)."""
+    if len(word) < MIN_NAME and not (len(word) >= 2 and word.isupper()):
+        return None
+    if fold_word(word) in _STOP:
+        return None
+    return name_key(word)
 
 
 def _starts_sentence(text: str, start: int) -> bool:
