@@ -72,16 +72,19 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.databases import scratch_postgres
 from bench.dedup.scale import insert_story
 from bench.dedup.synthetic import Generated, StoryStream
 from crawler.dedup import NearDuplicateIndex, signature_for
@@ -107,6 +110,9 @@ class Timings:
     cpu: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     wall: dict[str, list[float]] = dataclasses.field(default_factory=dict)
 
+    # PostgreSQL only: the CPU the server process spent on the timed stories' transactions.
+    server_seconds: float = 0.0
+
     def add(self, step: str, cpu: float, wall: float) -> None:
         self.cpu.setdefault(step, []).append(cpu)
         self.wall.setdefault(step, []).append(wall)
@@ -125,10 +131,12 @@ def place_stories(
             chunk = list(islice(stories, min(batch, count - done)))
             if not chunk:
                 break
-            commit_cpu = commit_wall = 0.0
             with factory() as session, session.begin():
+                server = _server_cpu(session) if timings is not None else None
                 for story in chunk:
                     _place_one(session, story, timings)
+                if server is not None and timings is not None:
+                    timings.server_seconds += server()
                 c0, w0 = time.process_time(), time.perf_counter()
             commit_cpu, commit_wall = time.process_time() - c0, time.perf_counter() - w0
             if timings is not None:
@@ -138,6 +146,25 @@ def place_stories(
     finally:
         engine.dispose()
     return done
+
+
+def _server_cpu(session: Session) -> Callable[[], float] | None:
+    """On PostgreSQL on this machine, a clock of the session's server process: calling it
+    gives the CPU seconds that process spent since (``/proc``; None elsewhere)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    stat = Path(f"/proc/{pid}/stat")
+    if not stat.exists():
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+    started = used()
+    return lambda: used() - started
 
 
 def _place_one(session: Session, story: Generated, timings: Timings | None) -> None:
@@ -256,73 +283,22 @@ def _add(offset: int) -> Callable[[int | None], int | None]:
     return lambda value: None if value is None else value + offset
 
 
-def build_archive(pool: Path, path: Path, n: int) -> tuple[Layout, float]:
-    """A new SQLite archive of ``ceil(n / pool) × pool`` stories copied from ``pool``
-    (see the module docstring); returns its layout and the seconds the copy took."""
-    path.unlink(missing_ok=True)
-    upgrade(f"sqlite:///{path}")
-    layout = layout_for(pool, n)
-    started = time.perf_counter()
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-        # A bench archive, rebuilt on any failure: no journal, no fsync, a large cache.
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA cache_size=-2097152")
-        conn.execute("ATTACH DATABASE ? AS pool", (str(pool),))
-        for cycle in range(layout.cycles):
-            _copy_cycle(conn, layout, cycle)
-            print(
-                f"  archive: cycle {cycle + 1}/{layout.cycles},"
-                f" {time.perf_counter() - started:,.0f} s",
-                file=sys.stderr,
-                flush=True,
-            )
-        conn.execute("BEGIN")
-        conn.execute(
-            "INSERT INTO term_frequencies (key, df) SELECT key, df * ? FROM pool.term_frequencies",
-            (layout.cycles,),
-        )
-        conn.execute("COMMIT")
-        conn.execute("DETACH DATABASE pool")
-        conn.execute("PRAGMA journal_mode=WAL")
-    return layout, time.perf_counter() - started
+@dataclasses.dataclass(frozen=True)
+class TableCopy:
+    """How one table's rows are copied into a cycle: each named column through its
+    transform; ``skip`` columns left to the database; on SQLite, ``sort`` orders the
+    cycle's rows as an index does (one pass over its B-tree per cycle rather than a
+    million random inserts)."""
+
+    table: str
+    transforms: dict[str, Callable[[Any], Any]]
+    skip: tuple[str, ...] = ()
+    order: str = "rowid"
+    sort: tuple[str, ...] = ()
 
 
-def _copy_table(
-    conn: sqlite3.Connection,
-    table: str,
-    transforms: dict[str, Callable[[Any], Any]],
-    *,
-    skip: Sequence[str] = (),
-    order: str = "rowid",
-    sort: Sequence[str] = (),
-) -> None:
-    """Every row of ``pool.table`` into ``table``, each named column through its transform;
-    with ``sort``, the cycle's rows are inserted in that order of those columns (an index's
-    order: one pass over its B-tree per cycle rather than a million random inserts)."""
-    columns = [
-        row[1] for row in conn.execute(f"PRAGMA pool.table_info({table})") if row[1] not in skip
-    ]
-    chosen = ", ".join(columns)
-    placeholders = ", ".join("?" for _ in columns)
-    plan = [(i, transforms[c]) for i, c in enumerate(columns) if c in transforms]
-    source = conn.execute(f"SELECT {chosen} FROM pool.{table} ORDER BY {order}")
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for row in source:
-            values = list(row)
-            for i, transform in plan:
-                values[i] = transform(values[i])
-            yield tuple(values)
-
-    written: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]] = rows()
-    if sort:
-        at = [columns.index(c) for c in sort]
-        written = sorted(written, key=lambda row: tuple(row[i] for i in at))
-    conn.executemany(f"INSERT INTO {table} ({chosen}) VALUES ({placeholders})", written)
-
-
-def _copy_cycle(conn: sqlite3.Connection, layout: Layout, cycle: int) -> None:
+def cycle_tables(layout: Layout, cycle: int) -> list[TableCopy]:
+    """The tables of one cycle, parents first, with its offsets and time shift."""
     story = _add(layout.story_stride * cycle)
     event = _add(layout.event_stride * cycle)
     cluster = _add(layout.cluster_stride * cycle)
@@ -337,60 +313,175 @@ def _copy_cycle(conn: sqlite3.Connection, layout: Layout, cycle: int) -> None:
             decoded["p"] = (datetime.fromisoformat(decoded["p"]) + delta).isoformat()
         return json.dumps(decoded)
 
-    conn.execute("BEGIN")
-    _copy_table(
-        conn,
-        "clusters",
-        {"id": cluster, "first_story_id": story, "first_seen_at": when},
-        order="id",
+    return [
+        TableCopy(
+            "clusters", {"id": cluster, "first_story_id": story, "first_seen_at": when}, order="id"
+        ),
+        TableCopy(
+            "events",
+            {
+                "id": event,
+                "first_story_id": story,
+                "lead_story_id": story,
+                "first_at": when,
+                "follows_event_id": event,
+            },
+            order="id",
+        ),
+        TableCopy(
+            "stories",
+            {
+                "id": story,
+                "url_key": lambda key: tag + key[8:],
+                "canonical_url": lambda url: f"{url}?cycle={cycle}",
+                "url": lambda url: f"{url}?cycle={cycle}",
+                "published_at": when,
+                "fetched_at": when,
+                "updated_at": when,
+                "matched_at": when,
+                "cluster_id": cluster,
+                "event_id": event,
+            },
+            order="id",
+        ),
+        TableCopy("event_signatures", {"story_id": story, "data": signature}),
+        # Ids left to the database: every cycle appends.
+        TableCopy(
+            "event_keys",
+            {"story_id": story, "at": when},
+            skip=("id",),
+            order="id",
+            sort=("key", "at", "story_id"),
+        ),
+        TableCopy(
+            "lsh_bands",
+            {"story_id": story, "hash": (lambda h: h ^ mix) if mix else (lambda h: h)},
+            order="story_id, band",
+            sort=("band", "hash", "story_id"),
+        ),
+    ]
+
+
+def cycle_rows(
+    pool: sqlite3.Connection, copy: TableCopy, *, sort: bool
+) -> tuple[list[str], Iterator[tuple[Any, ...]] | list[tuple[Any, ...]]]:
+    """The column names and the transformed rows of one table of one cycle."""
+    columns = [
+        row[1]
+        for row in pool.execute(f"PRAGMA table_info({copy.table})")
+        if row[1] not in copy.skip
+    ]
+    plan = [(i, copy.transforms[c]) for i, c in enumerate(columns) if c in copy.transforms]
+    source = pool.execute(f"SELECT {', '.join(columns)} FROM {copy.table} ORDER BY {copy.order}")
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for row in source:
+            values = list(row)
+            for i, transform in plan:
+                values[i] = transform(values[i])
+            yield tuple(values)
+
+    if sort and copy.sort:
+        at = [columns.index(c) for c in copy.sort]
+        return columns, sorted(rows(), key=lambda row: tuple(row[i] for i in at))
+    return columns, rows()
+
+
+def term_rows(pool: sqlite3.Connection, cycles: int) -> list[tuple[str, int]]:
+    """The pool's document frequencies, as if every copy had been counted."""
+    return [(key, df * cycles) for key, df in pool.execute("SELECT key, df FROM term_frequencies")]
+
+
+def _progress(cycle: int, layout: Layout, started: float) -> None:
+    print(
+        f"  archive: cycle {cycle + 1}/{layout.cycles}, {time.perf_counter() - started:,.0f} s",
+        file=sys.stderr,
+        flush=True,
     )
-    _copy_table(
-        conn,
-        "events",
-        {
-            "id": event,
-            "first_story_id": story,
-            "lead_story_id": story,
-            "first_at": when,
-            "follows_event_id": event,
-        },
-        order="id",
-    )
-    _copy_table(
-        conn,
-        "stories",
-        {
-            "id": story,
-            "url_key": lambda key: tag + key[8:],
-            "canonical_url": lambda url: f"{url}?cycle={cycle}",
-            "url": lambda url: f"{url}?cycle={cycle}",
-            "published_at": when,
-            "fetched_at": when,
-            "updated_at": when,
-            "matched_at": when,
-            "cluster_id": cluster,
-            "event_id": event,
-        },
-        order="id",
-    )
-    _copy_table(conn, "event_signatures", {"story_id": story, "data": signature})
-    # Ids left to the table (a plain rowid): every cycle appends.
-    _copy_table(
-        conn,
-        "event_keys",
-        {"story_id": story, "at": when},
-        skip=("id",),
-        order="id",
-        sort=("key", "at", "story_id"),
-    )
-    _copy_table(
-        conn,
-        "lsh_bands",
-        {"story_id": story, "hash": (lambda h: h ^ mix) if mix else (lambda h: h)},
-        order="story_id, band",
-        sort=("band", "hash", "story_id"),
-    )
-    conn.execute("COMMIT")
+
+
+def build_archive(pool: Path, path: Path, n: int) -> tuple[Layout, float]:
+    """A new SQLite archive of ``ceil(n / pool) × pool`` stories copied from ``pool``
+    (see the module docstring); returns its layout and the seconds the copy took."""
+    path.unlink(missing_ok=True)
+    upgrade(f"sqlite:///{path}")
+    layout = layout_for(pool, n)
+    started = time.perf_counter()
+    with (
+        closing(sqlite3.connect(pool)) as source,
+        closing(sqlite3.connect(path, isolation_level=None)) as conn,
+    ):
+        # A bench archive, rebuilt on any failure: no journal, no fsync, a large cache.
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA cache_size=-2097152")
+        for cycle in range(layout.cycles):
+            conn.execute("BEGIN")
+            for copy in cycle_tables(layout, cycle):
+                columns, rows = cycle_rows(source, copy, sort=True)
+                marks = ", ".join("?" for _ in columns)
+                conn.executemany(
+                    f"INSERT INTO {copy.table} ({', '.join(columns)}) VALUES ({marks})", rows
+                )
+            conn.execute("COMMIT")
+            _progress(cycle, layout, started)
+        conn.execute("BEGIN")
+        conn.executemany(
+            "INSERT INTO term_frequencies (key, df) VALUES (?, ?)", term_rows(source, layout.cycles)
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA journal_mode=WAL")
+    return layout, time.perf_counter() - started
+
+
+def build_archive_postgres(pool: Path, url: str, n: int) -> tuple[Layout, float]:
+    """The same archive in an empty, migrated PostgreSQL database (``COPY``), then
+    sequences moved past the copied ids and ``ANALYZE`` (what autovacuum does after a
+    load this size)."""
+    layout = layout_for(pool, n)
+    started = time.perf_counter()
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if not isinstance(conn, psycopg.Connection):
+            raise TypeError(f"{url} is not a psycopg connection: use postgresql+psycopg://")
+        conn.autocommit = True  # each cycle's transaction() is then a real one
+        conn.execute("SET TIME ZONE 'UTC'")  # the pool's times are UTC, stored naive
+        with closing(sqlite3.connect(pool)) as source:
+            for cycle in range(layout.cycles):
+                with conn.transaction():
+                    for copy in cycle_tables(layout, cycle):
+                        columns, rows = cycle_rows(source, copy, sort=False)
+                        boolean = {i for i, c in enumerate(columns) if c in _PG_BOOLEANS}
+                        statement = f"COPY {copy.table} ({', '.join(columns)}) FROM STDIN"
+                        with conn.cursor().copy(statement) as pipe:
+                            for row in rows:
+                                if boolean:
+                                    row = tuple(
+                                        bool(v) if i in boolean and v is not None else v
+                                        for i, v in enumerate(row)
+                                    )
+                                pipe.write_row(row)
+                _progress(cycle, layout, started)
+            with conn.transaction():
+                with conn.cursor().copy("COPY term_frequencies (key, df) FROM STDIN") as pipe:
+                    for row in term_rows(source, layout.cycles):
+                        pipe.write_row(row)
+                for table in ("stories", "events", "clusters", "event_keys"):
+                    conn.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                        f" (SELECT max(id) FROM {table}))"
+                    )
+        conn.execute("ANALYZE")
+    finally:
+        raw.close()
+        engine.dispose()
+    return layout, time.perf_counter() - started
+
+
+# SQLite keeps booleans as 0 and 1.
+_PG_BOOLEANS = frozenset({"event_pinned", "published_estimated"})
 
 
 # --- measurement ----------------------------------------------------------------
@@ -428,14 +519,27 @@ def measure(
         }
         for step, cpu in timings.cpu.items()
     }
-    path = Path(str(make_url(url).database))
-    size = sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
     return {
         "placed": placed,
+        "server_cpu_ms_per_story": round(timings.server_seconds / max(1, placed) * 1000, 3),
         "steps": steps,
         "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "db_size_mb": round(size / 2**20, 1),
+        "db_size_mb": round(database_bytes(url) / 2**20, 1),
     }
+
+
+def database_bytes(url: str) -> int:
+    """The database's size: the SQLite file and its WAL, or ``pg_database_size``."""
+    if make_url(url).get_backend_name() == "sqlite":
+        path = Path(str(make_url(url).database))
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            size = conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    finally:
+        engine.dispose()
+    return int(size)
 
 
 def _child(args: tuple[Any, ...], queue: Any) -> None:
@@ -455,11 +559,11 @@ def measure_in_process(*args: Any) -> dict[str, Any]:
     return result
 
 
-def report(n: int, stored: int, result: dict[str, Any], build_s: float) -> str:
+def report(kind: str, n: int, stored: int, result: dict[str, Any], build_s: float) -> str:
     steps = result["steps"]
     near = steps["neardup"]["cpu_mean_ms"]
     added = steps["event_signature"]["cpu_mean_ms"] + steps["placement"]["cpu_mean_ms"]
-    lines = [f"== archive of {stored:,} stories (asked {n:,}), built in {build_s:,.0f} s =="]
+    lines = [f"== {kind}, {stored:,} stories (asked {n:,}), archive built in {build_s:,.0f} s =="]
     for step in ("neardup", "event_signature", "placement", "insert", "commit"):
         s = steps[step]
         lines.append(
@@ -470,8 +574,35 @@ def report(n: int, stored: int, result: dict[str, Any], build_s: float) -> str:
         f"  event layer added (signature + placement, CPU mean): {added:.3f} ms,"
         f" {added / near:.2f}x the near-duplicate layer's {near:.3f} ms"
     )
+    if kind == "postgresql":
+        lines.append(
+            "  server process CPU (all steps, mean per story):"
+            f" {result['server_cpu_ms_per_story']:.3f} ms"
+        )
     lines.append(f"  RSS peak {result['rss_peak_mb']} MB, database {result['db_size_mb']} MB")
     return "\n".join(lines)
+
+
+@contextmanager
+def archive(
+    kind: str, pool: Path, n: int, workdir: Path, postgres: str | None
+) -> Iterator[tuple[str, Layout, float]]:
+    """A fresh archive of ``n`` stories (URL, layout, build seconds), deleted afterwards."""
+    if kind == "postgresql":
+        if postgres is None:
+            raise ValueError("a PostgreSQL run needs --postgres URL")
+        with scratch_postgres(postgres, "ww_events_archive") as url:
+            upgrade(url)
+            layout, seconds = build_archive_postgres(pool, url, n)
+            yield url, layout, seconds
+        return
+    path = workdir / f"archive-{n}.db"
+    try:
+        layout, seconds = build_archive(pool, path, n)
+        yield f"sqlite:///{path}", layout, seconds
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -484,8 +615,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None, help="where SQLite files go")
     parser.add_argument("--pool-db", type=Path, default=None, help="keep/reuse the pool here")
+    parser.add_argument("--postgres", help="PostgreSQL server URL (also run there)")
+    parser.add_argument("--no-sqlite", action="store_true", help="with --postgres: only there")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
+    if args.no_sqlite and not args.postgres:
+        parser.error("--no-sqlite needs --postgres")
+    kinds = ([] if args.no_sqlite else ["sqlite"]) + (["postgresql"] if args.postgres else [])
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="events-archive-"))
     workdir.mkdir(parents=True, exist_ok=True)
     pool = args.pool_db or workdir / "pool.db"
@@ -496,28 +632,20 @@ def main(argv: list[str] | None = None) -> None:
         pool_s = build_pool(pool, args.pool, args.seed, args.batch)
         print(f"pool: {args.pool:,} stories placed for real in {pool_s:,.0f} s", flush=True)
     results: dict[str, Any] = {"pool": args.pool, "pool_seconds": round(pool_s, 1), "runs": []}
-    for n in args.n:
-        path = workdir / f"archive-{n}.db"
-        try:
-            layout, build_s = build_archive(pool, path, n)
+    for kind in kinds:
+        for n in args.n:
+            with archive(kind, pool, n, workdir, args.postgres) as (url, layout, build_s):
+                result = measure_in_process(
+                    url, args.seed, args.pool, layout, args.fresh, args.warmup, args.batch
+                )
             stored = layout.cycles * args.pool
-            result = measure_in_process(
-                f"sqlite:///{path}",
-                args.seed,
-                args.pool,
-                layout,
-                args.fresh,
-                args.warmup,
-                args.batch,
+            result.update(
+                kind=kind, n=n, stored=stored, cycles=layout.cycles, build_seconds=round(build_s, 1)
             )
-        finally:
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        result.update(n=n, stored=stored, cycles=layout.cycles, build_seconds=round(build_s, 1))
-        results["runs"].append(result)
-        print(report(n, stored, result, build_s), flush=True)
-        if args.json:
-            args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
+            results["runs"].append(result)
+            print(report(kind, n, stored, result, build_s), flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.pool_db is None:
         pool.unlink(missing_ok=True)
     os.sync()
