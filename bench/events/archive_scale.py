@@ -17,8 +17,10 @@ can reach. So the archive is built from a real pool, copied:
    their follow-up links), signatures, keys and term counts are the real
    output of that code. The pool is built once and reused for every size.
 2. **Archive (copied).** A fresh database receives ``ceil(N / pool)`` copies
-   ("cycles") of the pool's rows in bulk (``executemany`` in one transaction
-   per table and cycle): ``stories``, ``clusters``, ``events``,
+   ("cycles") of the pool's rows in bulk, one transaction per cycle (SQLite:
+   ``INSERT … SELECT`` from the attached pool, each cycle in the order of the
+   table's main index; PostgreSQL: ``COPY``, then ``ANALYZE`` as autovacuum
+   would): ``stories``, ``clusters``, ``events``,
    ``event_signatures``, ``event_keys``, ``lsh_bands``, and
    ``term_frequencies`` with every count multiplied by the number of cycles
    (as if each copy had been counted). Cycle ``c`` has every id (story,
@@ -52,6 +54,11 @@ Usage::
 
     python -m bench.events.archive_scale [--n 25000 100000 1000000] [--pool 25000]
         [--fresh 1000] [--warmup 100] [--workdir DIR] [--pool-db PATH] [--json PATH]
+        [--postgres URL [--no-sqlite]]
+
+On PostgreSQL the process's CPU leaves the database's work out; the server
+process of the measuring connection is on the same machine, so its CPU
+(``/proc``) is reported beside it, per story over all steps.
 
 ``--pool-db`` keeps the pool database at PATH and reuses it when it exists
 (built with the same ``--pool`` and ``--seed``). Archives are deleted after
