@@ -59,7 +59,6 @@ from bench.databases import scratch_postgres
 from bench.dedup.synthetic import Generated, StoryStream
 from crawler.dedup import NearDuplicateIndex, content_fingerprint, signature_for
 from crawler.events.index import EventIndex
-from crawler.events.signature import signature_of
 from db.migrate import upgrade
 from db.models import Story
 from db.session import make_engine, make_sessionmaker
@@ -135,13 +134,7 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
                     candidates += assignment.match is not None
                     if mode == "events":
                         c3 = time.process_time()
-                        event_signature = signature_of(
-                            title=story.title,
-                            text=story.body,
-                            lang=story.language,
-                            published=story.published,
-                            url=story.url,
-                        )
+                        event_signature = story.event_signature()
                         t4 = time.perf_counter()
                         c4 = time.process_time()
                         stored = session.get(Story, story_id)

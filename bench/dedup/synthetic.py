@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
 from bench.dedup import corpora
+from crawler.events.signature import EventSignature, signature_of
 
 RECENT = 2000
 _WORD = re.compile(r"\S+")
@@ -53,6 +54,16 @@ class Generated:
     language: str
     published: datetime
     copy_of: int | None
+
+    def event_signature(self) -> EventSignature:
+        """The event signature the crawl would compute for this story."""
+        return signature_of(
+            title=self.title,
+            text=self.body,
+            lang=self.language,
+            published=self.published,
+            url=self.url,
+        )
 
 
 class Chain:

@@ -96,7 +96,6 @@ from bench.dedup.scale import insert_story
 from bench.dedup.synthetic import Generated, StoryStream
 from crawler.dedup import NearDuplicateIndex, signature_for
 from crawler.events.index import EventIndex
-from crawler.events.signature import signature_of
 from db.migrate import upgrade
 from db.models import Story
 from db.session import make_engine, make_sessionmaker
@@ -188,13 +187,7 @@ def _place_one(session: Session, story: Generated, timings: Timings | None) -> N
         story_id, signature, language=story.language, published_at=story.published
     )
     c3, w3 = time.process_time(), time.perf_counter()
-    event_signature = signature_of(
-        title=story.title,
-        text=story.body,
-        lang=story.language,
-        published=story.published,
-        url=story.url,
-    )
+    event_signature = story.event_signature()
     c4, w4 = time.process_time(), time.perf_counter()
     stored = session.get(Story, story_id)
     if stored is None:
