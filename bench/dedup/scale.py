@@ -98,7 +98,8 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
     tail: defaultdict[str, float] = defaultdict(float)
     window: defaultdict[str, float] = defaultdict(float)
     window_start = 0
-    tail_from = n - n // 10
+    # At least one batch: with fewer stories than ten batches the tenth would hold none.
+    tail_from = n - max(n // 10, batch)
     reasons: Counter[str] = Counter()
     candidates = 0
     # CPU time of this process (the database's too on SQLite): on a shared machine
