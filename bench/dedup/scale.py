@@ -37,7 +37,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import resource
 import statistics
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from sqlalchemy.orm import Session
 
 from bench.databases import scratch_postgres
 from bench.dedup.synthetic import Generated, StoryStream
+from bench.memory import peak_rss_mb
 from crawler.dedup import NearDuplicateIndex, content_fingerprint, signature_for
 from crawler.events.index import EventIndex
 from db.migrate import upgrade
@@ -181,7 +181,7 @@ def run_phase(url: str, mode: str, n: int, batch: int, seed: int) -> dict[str, A
         },
         "cpu_ms_per_story": round(cpu_total / n * 1000, 3),
         "reasons": dict(reasons),
-        "rss_peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_peak_mb": peak_rss_mb(),
         "db_size_mb": database_size_mb(engine, url),
     }
     if mode != "baseline":

@@ -73,7 +73,6 @@ import json
 import math
 import multiprocessing
 import os
-import resource
 import sqlite3
 import statistics
 import sys
@@ -94,6 +93,7 @@ from sqlalchemy.orm import Session
 from bench.databases import scratch_postgres
 from bench.dedup.scale import insert_story
 from bench.dedup.synthetic import Generated, StoryStream
+from bench.memory import peak_rss_mb
 from crawler.dedup import NearDuplicateIndex, signature_for
 from crawler.events.index import EventIndex
 from db.migrate import upgrade
@@ -594,21 +594,6 @@ def measure(
         "rss_peak_mb": peak_rss_mb(),
         "db_size_mb": round(database_bytes(url) / 2**20, 1),
     }
-
-
-def peak_rss_mb() -> float:
-    """This process's resident memory peak since it started its program.
-
-    Not ``ru_maxrss``: Linux carries that over ``exec`` from the forked copy of the
-    parent, so a spawned child would report the parent's peak (here, the archive
-    builder's 2 GB page cache). ``VmHWM`` belongs to the process's own memory map.
-    """
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def database_bytes(url: str) -> int:
