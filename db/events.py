@@ -13,8 +13,9 @@ from typing import Any, cast
 
 from sqlalchemy import (
     Insert,
+    Integer,
     Table,
-    TextClause,
+    TextualSelect,
     bindparam,
     delete,
     func,
@@ -134,6 +135,41 @@ def candidate_stories(
     rare ones, and more as the window filled). When every key of the story is
     that common, the newest ``per_key + 1`` postings of each are counted.
     """
+    rows = _bounded_lookup(session, keys, start, end, exclude, limit, per_key)
+    return [(story_id, event_id) for story_id, event_id, _ in rows]
+
+
+def candidate_event_starts(
+    *,
+    session: Session,
+    keys: Sequence[int],
+    start: datetime,
+    end: datetime,
+    exclude: int,
+    limit: int,
+    per_key: int,
+) -> dict[int, datetime]:
+    """The first report time of each event of ``candidate_stories`` (same arguments), by
+    event id in ascending order: the lookup reads it in the same statement, so placement
+    does not ask for its candidates' events again (``event_starts``, a query per story)."""
+    rows = _bounded_lookup(session, keys, start, end, exclude, limit, per_key)
+    return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
+
+
+def _event_of_row(row: Sequence[Any]) -> int:
+    return int(row[1])
+
+
+def _bounded_lookup(
+    session: Session,
+    keys: Sequence[int],
+    start: datetime,
+    end: datetime,
+    exclude: int,
+    limit: int,
+    per_key: int,
+) -> Sequence[Any]:
+    """(story id, event id, the event's first report time) rows of ``candidate_stories``."""
     if not keys:
         return []
     wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]
@@ -143,12 +179,11 @@ def candidate_stories(
     values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
     values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
-    rows = session.execute(_bounded_statement(arms), values)
-    return [(story_id, event_id) for story_id, event_id in rows]
+    return session.execute(_bounded_statement(arms), values).all()
 
 
 @lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
-def _bounded_statement(count: int) -> TextClause:
+def _bounded_statement(count: int) -> TextualSelect:
     """The bounded lookup for ``count`` keys (``:k0`` ...), reading at most ``per_key + 1``
     postings of each key (one index range each, newest first), as one text statement
     with its values given at execution.
@@ -172,13 +207,19 @@ def _bounded_statement(count: int) -> TextClause:
         # When no key is rare, the postings read (the newest of each key) are counted.
         " WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
         " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
-        " SELECT stories.id, stories.event_id FROM shared"
+        " SELECT stories.id, stories.event_id, events.first_at FROM shared"
         " JOIN stories ON stories.id = shared.story_id"
-        " WHERE stories.event_id IS NOT NULL"
+        " JOIN events ON events.id = stories.event_id"
         " ORDER BY shared.shared DESC, stories.id DESC"
     )
     at = _EVENT_KEYS.c.at.type
-    return text(sql).bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
+    return (
+        text(sql)
+        .bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
+        .columns(
+            id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
+        )
+    )
 
 
 def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
@@ -485,6 +526,39 @@ def stories_filed_under(
     if exclude is not None:
         stmt = stmt.where(Story.id != exclude)
     return list(session.scalars(stmt))
+
+
+def events_by_url_keys(
+    *, session: Session, url_keys: Iterable[str], exclude: int
+) -> list[tuple[int, int | None]]:
+    """(story id, event id) of ``stories_by_url_keys``: what placement needs of them,
+    read without loading the stories as entities."""
+    wanted = sorted(set(url_keys))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(Story.id, Story.event_id)
+        .where(Story.url_key.in_(wanted), Story.id != exclude)
+        .order_by(Story.id)
+    )
+    return [(story_id, event_id) for story_id, event_id in rows]
+
+
+def events_filed_under(
+    *, session: Session, keys: Iterable[int], exclude: int
+) -> list[tuple[int, int | None]]:
+    """(story id, event id) of ``stories_filed_under``, read without loading the stories
+    as entities: every placement asks, and nearly always finds none."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    ids = select(EventKey.story_id).where(EventKey.key.in_(wanted))
+    rows = session.execute(
+        select(Story.id, Story.event_id)
+        .where(Story.id.in_(ids), Story.id != exclude)
+        .order_by(Story.id)
+    )
+    return [(story_id, event_id) for story_id, event_id in rows]
 
 
 def signature_data(*, session: Session, story_id: int) -> dict[str, Any] | None:

@@ -28,8 +28,8 @@ from db import events as queries
 from db.models import Event, Story
 from sqlalchemy.orm import Session
 
-from crawler.events.codec import from_json
-from crawler.events.grouping import KEY_POSTINGS, MAX_MEMBERS, WINDOW
+from crawler.events.grouping import KEY_POSTINGS, WINDOW
+from crawler.events.members import compared_members
 from crawler.events.pairs import (
     PairModel,
     _weighted_cosine,
@@ -123,7 +123,7 @@ def earlier_event(
     """The id of the earlier event (first report between ``lookback`` and ``WINDOW``
     before ``at``) that the story develops, if any."""
     start, end = at - lookback, at - WINDOW
-    candidates = queries.candidate_stories(
+    starts = queries.candidate_event_starts(
         session=session,
         keys=keys,
         start=start,
@@ -132,18 +132,10 @@ def earlier_event(
         limit=CANDIDATE_STORIES,
         per_key=KEY_POSTINGS,
     )
-    starts = queries.event_starts(
-        session=session, ids={event_id for _, event_id in candidates if event_id != exclude}
-    )
-    earlier = [i for i, first in starts.items() if start <= _aware(first) < end]
+    earlier = [i for i, first in starts.items() if i != exclude and start <= _aware(first) < end]
     if not earlier:
         return None
-    members = {
-        event_id: [from_json(data) for data in found]
-        for event_id, found in queries.member_signatures(
-            session=session, event_ids=earlier, per_event=MAX_MEMBERS
-        ).items()
-    }
+    members = compared_members(session, earlier)
     # The headlines first: their concepts' weights are a short read, and few
     # candidates pass, so only their words are weighed.
     headlines = _idf(

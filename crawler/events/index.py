@@ -28,12 +28,12 @@ from crawler.events.codec import from_json, index_keys, to_json
 from crawler.events.followups import link_earlier
 from crawler.events.grouping import (
     KEY_POSTINGS,
-    MAX_MEMBERS,
     WINDOW,
     mean_resemblance,
     to_fold,
 )
-from crawler.events.links import linked_event_id, linking_to
+from crawler.events.links import linked_event_id, linking_ids
+from crawler.events.members import compared_members
 from crawler.events.pairs import (
     IdfTable,
     PairModel,
@@ -154,7 +154,7 @@ class EventIndex:
 
     def _only_posts_linking(self, session: Session, event: Event, story: Story) -> bool:
         """Whether the event holds nothing but unpinned stories linking to this one."""
-        linking = {s.id for s in linking_to(session, story)}
+        linking = {story_id for story_id, _ in linking_ids(session, story)}
         members = queries.story_ids_of_event(session=session, event_id=event.id)
         pinned = queries.pinned_story_ids(session=session, story_ids=members)
         return bool(members) and set(members) <= linking and not pinned
@@ -181,7 +181,7 @@ class EventIndex:
     ) -> tuple[dict[int, list[EventSignature]], float]:
         """The open events this story may join, best first, with their compared members;
         and the best mean resemblance found (reported even when under the threshold)."""
-        candidates = queries.candidate_stories(
+        starts = queries.candidate_event_starts(
             session=session,
             keys=keys,
             start=at - WINDOW,
@@ -190,7 +190,6 @@ class EventIndex:
             limit=CANDIDATE_STORIES,
             per_key=KEY_POSTINGS,
         )
-        starts = queries.event_starts(session=session, ids={i for _, i in candidates})
         open_ids = [
             i for i, first in starts.items() if abs(at - first) <= WINDOW and i not in exclude
         ]
@@ -227,29 +226,7 @@ class EventIndex:
         """The compared members of each event (``queries.member_signatures``), decoded once
         per process: a story's signature is read and decoded when first compared, then
         kept (``db.event_caches.SignatureCache``)."""
-        ids = queries.member_story_ids(session=session, event_ids=event_ids)
-        cache = signature_cache(session)
-        known: dict[int, EventSignature | None] = {}
-        missing = []
-        for story_ids in ids.values():
-            for story_id in story_ids:
-                if story_id in cache:
-                    known[story_id] = cache.get(story_id)
-                else:
-                    missing.append(story_id)
-        if missing:
-            read = queries.signatures_of(session=session, story_ids=missing)
-            for story_id in missing:
-                data = read.get(story_id)
-                signature = from_json(data) if data is not None else None
-                cache.put(story_id, signature)
-                known[story_id] = signature
-        members = {}
-        for event_id, story_ids in ids.items():
-            found = [s for s in (known[i] for i in story_ids) if s is not None]
-            if found:
-                members[event_id] = queries.sample_members(found, MAX_MEMBERS)
-        return members
+        return compared_members(session, event_ids)
 
 
 def _idf(counts: dict[str, int], shipped: dict[str, int], total: int, keys: set[str]) -> IdfTable:

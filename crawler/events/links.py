@@ -37,9 +37,18 @@ def linking_to(session: Session, story: Story) -> list[Story]:
     return queries.stories_filed_under(session=session, keys=keys, exclude=story.id)
 
 
+def linking_ids(session: Session, story: Story) -> list[tuple[int, int | None]]:
+    """(story id, event id) of ``linking_to``: placement needs no more of them."""
+    keys = {link_key(address) for address in (story.canonical_url, story.url) if address}
+    return queries.events_filed_under(session=session, keys=keys, exclude=story.id)
+
+
 def linked_event_id(session: Session, story: Story, signature: EventSignature) -> int | None:
     """The one event the story is tied to by links, either way; None when none or several."""
-    tied = linked_to(session, signature.links, story.id) if signature.links else []
-    tied += linking_to(session, story)
-    found = {s.event_id for s in tied if s.event_id is not None}
+    tied = []
+    if signature.links:
+        keys = {url_key(canonicalize_url(link)) for link in signature.links}
+        tied = queries.events_by_url_keys(session=session, url_keys=keys, exclude=story.id)
+    tied += linking_ids(session, story)
+    found = {event_id for _, event_id in tied if event_id is not None}
     return found.pop() if len(found) == 1 else None
