@@ -264,11 +264,7 @@ def member_story_ids(*, session: Session, event_ids: Iterable[int]) -> dict[int,
     wanted = sorted(set(event_ids))
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Story.event_id, Story.id)
-        .where(Story.event_id.in_(wanted))
-        .order_by(Story.event_id, Story.id)
-    )
+    rows = session.execute(_MEMBER_IDS, {"ids": wanted})
     members: dict[int, list[int]] = {}
     for event_id, story_id in rows:
         if event_id is not None:
@@ -336,8 +332,38 @@ def _body_length(session: Session, story_id: int) -> int | None:
     loaded = session.identity_map.get(session.identity_key(Story, story_id))
     if loaded is not None:
         return len(cast(Story, loaded).body)
-    body = session.scalar(select(Story.body).where(Story.id == story_id))
+    body = session.scalar(_BODY, {"story_id": story_id})
     return None if body is None else len(body)
+
+
+# Statements every stored story runs, built once: building a select (coercing each
+# clause, computing its cache key) cost about as much as running it.
+_BODY = select(Story.body).where(Story.id == bindparam("story_id"))
+_MEMBER_IDS = (
+    select(Story.event_id, Story.id)
+    .where(Story.event_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Story.event_id, Story.id)
+)
+_EVENT_OF_CLUSTER = (
+    select(Story.event_id)
+    .where(
+        Story.cluster_id == bindparam("cluster_id"),
+        Story.id != bindparam("exclude"),
+        Story.event_id.is_not(None),
+    )
+    .order_by(Story.id)
+    .limit(1)
+)
+_FILED_UNDER = (
+    select(Story.id, Story.event_id)
+    .where(
+        Story.id.in_(
+            select(EventKey.story_id).where(EventKey.key.in_(bindparam("keys", expanding=True)))
+        ),
+        Story.id != bindparam("exclude"),
+    )
+    .order_by(Story.id)
+)
 
 
 def recount(*, session: Session, event_id: int) -> Event | None:
@@ -471,16 +497,7 @@ def fold_event(*, session: Session, source_id: int, target_id: int) -> None:
 
 def event_of_cluster(*, session: Session, cluster_id: int, exclude: int) -> int | None:
     """The event of the earliest other story of a near-duplicate cluster, if placed."""
-    return session.scalar(
-        select(Story.event_id)
-        .where(
-            Story.cluster_id == cluster_id,
-            Story.id != exclude,
-            Story.event_id.is_not(None),
-        )
-        .order_by(Story.id)
-        .limit(1)
-    )
+    return session.scalar(_EVENT_OF_CLUSTER, {"cluster_id": cluster_id, "exclude": exclude})
 
 
 def signature_concepts(*, session: Session, story_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -552,12 +569,7 @@ def events_filed_under(
     wanted = sorted(set(keys))
     if not wanted:
         return []
-    ids = select(EventKey.story_id).where(EventKey.key.in_(wanted))
-    rows = session.execute(
-        select(Story.id, Story.event_id)
-        .where(Story.id.in_(ids), Story.id != exclude)
-        .order_by(Story.id)
-    )
+    rows = session.execute(_FILED_UNDER, {"keys": wanted, "exclude": exclude})
     return [(story_id, event_id) for story_id, event_id in rows]
 
 

@@ -312,10 +312,10 @@ def _weighted_overlap(
     if a.isdisjoint(b):  # also when either is empty: nothing shared, whatever the weights
         return 0.0
     smaller = min(
-        _kept(idf, a, prefix + "+", lambda: sum(idf(prefix + k) for k in a)),
-        _kept(idf, b, prefix + "+", lambda: sum(idf(prefix + k) for k in b)),
+        _kept(idf, a, prefix + "+", lambda: _weight_sum(a, idf, prefix)),
+        _kept(idf, b, prefix + "+", lambda: _weight_sum(b, idf, prefix)),
     )
-    return sum(idf(prefix + k) for k in a & b) / smaller
+    return _weight_sum(a & b, idf, prefix) / smaller
 
 
 def _anchored_concepts(
@@ -365,7 +365,16 @@ def _weighted_jaccard(
     # Most compared pairs share no name: the union's weights need not be summed.
     if a.isdisjoint(b):
         return 0.0
-    return sum(idf(prefix + k) for k in a & b) / sum(idf(prefix + k) for k in a | b)
+    return _weight_sum(a & b, idf, prefix) / _weight_sum(a | b, idf, prefix)
+
+
+def _weight_sum(keys: AbstractSet[str], idf: Idf, prefix: str) -> float:
+    """The weights of ``keys`` summed, in the set's order (the same float as a sum over a
+    generator): without a prefix, a ``map`` over the set, which a comparison of long
+    lists of names spent most of its time doing as one call per key."""
+    if not prefix:
+        return sum(map(idf, keys))
+    return sum([idf(prefix + k) for k in keys])
 
 
 def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> float:
@@ -374,12 +383,19 @@ def _log_cosine(a: Mapping[str, float], b: Mapping[str, float], idf: Idf) -> flo
     if a.keys().isdisjoint(b):  # also when either is empty
         return 0.0
     small, large = (a, b) if len(a) <= len(b) else (b, a)
-    dot = sum(weight * large[key] * idf(key) ** 2 for key, weight in small.items() if key in large)
+    # Lists, not generators, summed: the same floats in the same order, a third cheaper.
+    dot = sum(
+        [weight * large[key] * idf(key) ** 2 for key, weight in small.items() if key in large]
+    )
     if not dot:
         return 0.0
-    norm_a = _kept(idf, a, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in a.items())))
-    norm_b = _kept(idf, b, "", lambda: math.sqrt(sum((w * idf(k)) ** 2 for k, w in b.items())))
+    norm_a = _kept(idf, a, "", lambda: _log_norm(a, idf))
+    norm_b = _kept(idf, b, "", lambda: _log_norm(b, idf))
     return dot / (norm_a * norm_b)
+
+
+def _log_norm(bag: Mapping[str, float], idf: Idf) -> float:
+    return math.sqrt(sum([(w * x) ** 2 for w, x in zip(bag.values(), map(idf, bag), strict=True)]))
 
 
 @dataclass(frozen=True)
