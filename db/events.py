@@ -117,28 +117,6 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     return counts, counts.pop(TOTAL_KEY, 0)
 
 
-def candidate_stories(
-    *,
-    session: Session,
-    keys: Sequence[int],
-    start: datetime,
-    end: datetime,
-    exclude: int,
-    limit: int,
-    per_key: int,
-) -> list[tuple[int, int]]:
-    """(story id, event id) of the placed stories in [start, end] sharing most keys.
-
-    ``per_key``: a key that more than this many other stories in [start, end]
-    carry is left out of the count, and its postings past that many are not read
-    (a key half the window carries found no event, yet cost as much as all the
-    rare ones, and more as the window filled). When every key of the story is
-    that common, the newest ``per_key + 1`` postings of each are counted.
-    """
-    rows = _bounded_lookup(session, keys, start, end, exclude, limit, per_key)
-    return [(story_id, event_id) for story_id, event_id, _ in rows]
-
-
 def candidate_event_starts(
     *,
     session: Session,
@@ -149,9 +127,17 @@ def candidate_event_starts(
     limit: int,
     per_key: int,
 ) -> dict[int, datetime]:
-    """The first report time of each event of ``candidate_stories`` (same arguments), by
-    event id in ascending order: the lookup reads it in the same statement, so placement
-    does not ask for its candidates' events again (``event_starts``, a query per story)."""
+    """The first report time of each event whose placed stories in [start, end] share
+    most keys with the story, by event id in ascending order.
+
+    ``per_key``: a key that more than this many other stories in [start, end]
+    carry is left out of the count, and its postings past that many are not read
+    (a key half the window carries found no event, yet cost as much as all the
+    rare ones, and more as the window filled). When every key of the story is
+    that common, the newest ``per_key + 1`` postings of each are counted. The
+    start comes in the same statement, so placement does not ask for its
+    candidates' events again (``event_starts``, a query per story).
+    """
     rows = _bounded_lookup(session, keys, start, end, exclude, limit, per_key)
     return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
 
@@ -169,7 +155,7 @@ def _bounded_lookup(
     limit: int,
     per_key: int,
 ) -> Sequence[Any]:
-    """(story id, event id, the event's first report time) rows of ``candidate_stories``."""
+    """(story id, event id, the event's first report time) rows of ``candidate_event_starts``."""
     if not keys:
         return []
     wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]

@@ -38,7 +38,7 @@ T = TypeVar("T")
 MAX_MEMBERS = 8
 # A key more stories in the window carry is too common to find candidates by: left
 # out of the lookup, whose cost then stays bounded however full the window
-# (``db.events.candidate_stories``; placement and the follow-up look-back alike).
+# (``db.events.candidate_event_starts``; placement and the follow-up look-back alike).
 KEY_POSTINGS = 30
 
 

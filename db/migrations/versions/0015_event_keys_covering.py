@@ -1,7 +1,7 @@
 """event keys: the candidate lookup reads the index alone
 
 Placing a story counts, for each story in the window, how many of its keys
-it shares (``db.events.candidate_stories``). The index on (key, at) found the
+it shares (``db.events.candidate_event_starts``). The index on (key, at) found the
 postings but not their story, so every posting cost a read of its table row:
 with a few thousand stories in the window, most of a placement's time. With
 ``story_id`` in the index the count is read from the index alone (measured
