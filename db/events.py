@@ -138,26 +138,8 @@ def candidate_event_starts(
     start comes in the same statement, so placement does not ask for its
     candidates' events again (``event_starts``, a query per story).
     """
-    rows = _bounded_lookup(session, keys, start, end, exclude, limit, per_key)
-    return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
-
-
-def _event_of_row(row: Sequence[Any]) -> int:
-    return int(row[1])
-
-
-def _bounded_lookup(
-    session: Session,
-    keys: Sequence[int],
-    start: datetime,
-    end: datetime,
-    exclude: int,
-    limit: int,
-    per_key: int,
-) -> Sequence[Any]:
-    """(story id, event id, the event's first report time) rows of ``candidate_event_starts``."""
     if not keys:
-        return []
+        return {}
     wanted = sorted(set(keys))[:MAX_LOOKUP_KEYS]
     # Arms in steps of LOOKUP_ARMS_STEP, the spare ones looking for NULL (which no
     # key equals): a crawl process then compiles a few statements, not one per count.
@@ -165,7 +147,13 @@ def _bounded_lookup(
     values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
     values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
-    return session.execute(_bounded_statement(arms), values).all()
+    # Rows: story id, event id, the event's first report time.
+    rows = session.execute(_bounded_statement(arms), values).all()
+    return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
+
+
+def _event_of_row(row: Sequence[Any]) -> int:
+    return int(row[1])
 
 
 @lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
