@@ -136,7 +136,7 @@ def candidate_event_starts(
     rare ones, and more as the window filled). When every key of the story is
     that common, the newest ``per_key + 1`` postings of each are counted. The
     start comes in the same statement, so placement does not ask for its
-    candidates' events again (``event_starts``, a query per story).
+    candidates' events again (a query per story).
     """
     if not keys:
         return {}
@@ -201,16 +201,6 @@ def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
     if not wanted:
         return {}
     return {event.id: event for event in session.scalars(select(Event).where(Event.id.in_(wanted)))}
-
-
-def event_starts(*, session: Session, ids: Iterable[int]) -> dict[int, datetime]:
-    """Each event's first report time: what placement needs of its candidates, read
-    without loading them as entities (most are only checked against the window)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    rows = session.execute(select(Event.id, Event.first_at).where(Event.id.in_(wanted)))
-    return {event_id: first_at for event_id, first_at in rows}
 
 
 def member_signatures(

@@ -112,6 +112,11 @@ def test_quality_floor_on_the_test_part() -> None:
     assert scores["cross-language"].precision >= 0.95 and scores["cross-language"].recall >= 0.93
 
 
+def feature(a: EventSignature, b: EventSignature, name: str) -> float:
+    """One pair feature, every key weighted alike."""
+    return pair_features(a, b, lambda key: 1.0)[FEATURES.index(name)]
+
+
 def test_headlines_say_what_happened_across_languages() -> None:
     russian = signature_of(
         title="Россия и Узбекистан подписали соглашение об оргнаборе мигрантов", text="", lang="ru"
@@ -125,9 +130,6 @@ def test_headlines_say_what_happened_across_languages() -> None:
         title="Россия и Таджикистан подписали соглашение об оргнаборе мигрантов", text="", lang="ru"
     )
     assert russian.title_concepts == english.title_concepts
-
-    def feature(a: EventSignature, b: EventSignature, name: str) -> float:
-        return pair_features(a, b, lambda key: 1.0)[FEATURES.index(name)]
 
     assert feature(russian, english, "title_concepts_x_other_lang") == pytest.approx(1.0)
     assert feature(russian, english, "title_countries_conflict") == 0.0
@@ -162,9 +164,6 @@ def test_concepts_count_where_a_headline_names_them() -> None:
         text="Sweden's government closed the border to migrants for a month.",
         lang="en",
     )
-
-    def feature(a: EventSignature, b: EventSignature, name: str) -> float:
-        return pair_features(a, b, lambda key: 1.0)[FEATURES.index(name)]
 
     assert match.concepts & interview.concepts
     assert feature(match, interview, "headline_concepts_in_bodies") == 0.0

@@ -237,21 +237,19 @@ def _idf(counts: dict[str, int], shipped: dict[str, int], total: int, keys: set[
     # Most keys share a handful of small counts: each count's weight is worked out once.
     by_count: dict[int, float] = {}
 
-    def weight(key: str) -> float:
-        count = counts.get(key, 0) + shipped.get(key, 0)
-        found = by_count.get(count)
-        if found is None:
-            found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
+    def of_count(count: int) -> float:
+        found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
         return found
 
+    def weight(key: str) -> float:
+        count = counts.get(key, 0) + shipped.get(key, 0)
+        return by_count[count] if count in by_count else of_count(count)
+
     table = IdfTable(weight)
-    counts_of, shipped_of, weight_of = counts.get, shipped.get, by_count.get
+    counts_of, shipped_of = counts.get, shipped.get
     for key in keys:
         count = counts_of(key, 0) + shipped_of(key, 0)
-        found = weight_of(count)
-        if found is None:
-            found = by_count[count] = math.log((total + 1) / (count + 1)) + 1.0
-        table[key] = found
+        table[key] = by_count[count] if count in by_count else of_count(count)
     return table
 
 

@@ -27,28 +27,36 @@ from crawler.urls import canonicalize_url, url_key
 
 def linked_to(session: Session, links: frozenset[str] | set[str], exclude: int) -> list[Story]:
     """Stored stories at the addresses these links point to."""
-    keys = {url_key(canonicalize_url(link)) for link in links}
-    return queries.stories_by_url_keys(session=session, url_keys=keys, exclude=exclude)
+    return queries.stories_by_url_keys(session=session, url_keys=_targets(links), exclude=exclude)
 
 
 def linking_to(session: Session, story: Story) -> list[Story]:
     """Stored stories that carry a link to this story's address."""
-    keys = {link_key(address) for address in (story.canonical_url, story.url) if address}
-    return queries.stories_filed_under(session=session, keys=keys, exclude=story.id)
+    return queries.stories_filed_under(session=session, keys=_addresses(story), exclude=story.id)
 
 
 def linking_ids(session: Session, story: Story) -> list[tuple[int, int | None]]:
     """(story id, event id) of ``linking_to``: placement needs no more of them."""
-    keys = {link_key(address) for address in (story.canonical_url, story.url) if address}
-    return queries.events_filed_under(session=session, keys=keys, exclude=story.id)
+    return queries.events_filed_under(session=session, keys=_addresses(story), exclude=story.id)
+
+
+def _targets(links: frozenset[str] | set[str]) -> set[str]:
+    """The url keys of the stories these links point to."""
+    return {url_key(canonicalize_url(link)) for link in links}
+
+
+def _addresses(story: Story) -> set[int]:
+    """The link keys a story linking to this one is filed under."""
+    return {link_key(address) for address in (story.canonical_url, story.url) if address}
 
 
 def linked_event_id(session: Session, story: Story, signature: EventSignature) -> int | None:
     """The one event the story is tied to by links, either way; None when none or several."""
     tied = []
     if signature.links:
-        keys = {url_key(canonicalize_url(link)) for link in signature.links}
-        tied = queries.events_by_url_keys(session=session, url_keys=keys, exclude=story.id)
+        tied = queries.events_by_url_keys(
+            session=session, url_keys=_targets(signature.links), exclude=story.id
+        )
     tied += linking_ids(session, story)
     found = {event_id for _, event_id in tied if event_id is not None}
     return found.pop() if len(found) == 1 else None
