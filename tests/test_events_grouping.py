@@ -12,7 +12,7 @@ from bench.events.quality import grouping_scores
 from core.lexicon import default_lexicon
 from core.query import Document, analyze_document
 from crawler.events.grouping import group, to_fold
-from crawler.events.pairs import FEATURES, default_model, pair_features
+from crawler.events.pairs import FEATURES, PairModel, default_model, pair_features
 from crawler.events.signature import EventSignature, name_key, repeats, signature_of
 
 T0 = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
@@ -212,3 +212,34 @@ def test_events_holding_the_articles_language_or_only_posts_are_not_folded() -> 
         "tajik posts",
         [],
     )
+
+
+def test_an_event_started_after_a_fold_gets_a_number_of_its_own() -> None:
+    """A fold removes an event; the next new event must not take the number the folded
+    one had (it would then be reported as part of the event the fold went into)."""
+    names_only = PairModel(
+        weights=tuple(10.0 if name == "names" else 0.0 for name in FEATURES),
+        bias=-2.0,
+        threshold=0.5,
+        means=tuple(0.0 for _ in FEATURES),
+        scales=tuple(1.0 for _ in FEATURES),
+    )
+
+    def report(names: set[str], lang: str, hours: int, post: bool = False) -> EventSignature:
+        return EventSignature(
+            concepts=frozenset(),
+            words={},
+            names=frozenset(names),
+            numbers=frozenset(),
+            lang=lang,
+            url=f"https://t.me/channel/{hours}" if post else f"https://news.example/{hours}",
+            published=T0 + timedelta(hours=hours),
+        )
+
+    russian = report({"a"}, "ru", 0)
+    tajik_post = report({"b"}, "tg", 1, post=True)  # resembles nothing yet: an event of its own
+    tajik_article = report({"a", "b"}, "tg", 2)  # joins the Russian event, folds the post's in
+    unrelated = report({"z"}, "en", 3)
+    events = group([russian, tajik_post, tajik_article, unrelated], model=names_only)
+    assert events[0] == events[1] == events[2]
+    assert events[3] != events[0]

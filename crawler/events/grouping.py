@@ -15,6 +15,7 @@ measured is what runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import count
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -166,6 +167,8 @@ def group(
         key=lambda i: (signatures[i].published is None, signatures[i].published or 0, i),  # type: ignore[arg-type]
     )
     events: list[EventDraft] = []
+    # Numbers are never reused: a folded event's number lives on in ``merged_into``.
+    numbers = count()
     assigned = [0] * len(signatures)
     merged_into: dict[int, int] = {}
     for index in order:
@@ -173,7 +176,7 @@ def group(
         open_events = [e for e in events if in_window(e.first, signature.published, window)]
         found = [event for event, _ in joinable(signature, open_events, score, limit)]
         if not found:
-            event = EventDraft(key=len(events), first=signature.published)
+            event = EventDraft(key=next(numbers), first=signature.published)
             events.append(event)
         else:
             event, folded = to_fold(signature, found, lambda e: e.members)
