@@ -278,12 +278,15 @@ def _actions(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
 
 @lru_cache(maxsize=20_000)
 def _places(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
-    """Where a headline puts the happening: foreign places and cities, not the home countries."""
-    return {
-        c
-        for c in concepts
-        if lexicon.kind(c) == "place" or c in _CITY_ENTITIES or c.endswith("-cities")
-    }
+    """Where a headline puts the happening: foreign places and cities, not the home countries.
+
+    A group of cities ("ru-cities") counts only when the headline names no place of its
+    own: a headline's city carries its country's group as well, so two headlines naming
+    two cities of one country (a flight from St Petersburg, another from Yekaterinburg)
+    shared the group and never conflicted.
+    """
+    specific = {c for c in concepts if lexicon.kind(c) == "place" or c in _CITY_ENTITIES}
+    return specific or {c for c in concepts if c.endswith("-cities")}
 
 
 # The region's own states are entities in the alias table, not lexicon places.
