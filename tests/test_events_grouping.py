@@ -243,3 +243,35 @@ def test_an_event_started_after_a_fold_gets_a_number_of_its_own() -> None:
     events = group([russian, tajik_post, tajik_article, unrelated], model=names_only)
     assert events[0] == events[1] == events[2]
     assert events[3] != events[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["12 тысяч 300 мигрантов", "12 300 мигрантов", "12,300 migrants", "более 12,3 тыс. мигрантов"],
+)
+def test_one_figure_written_four_ways_is_one_number(text: str) -> None:
+    assert signature_of(title="", text=text).numbers == {"12300"}
+
+
+def test_scaled_figures_and_decimals() -> None:
+    assert signature_of(title="", text="95 тысяч рублей, 1.5 million, 10 ҳазор").numbers == {
+        "95000",
+        "1500000",
+        "10000",
+    }
+
+
+@pytest.mark.parametrize(
+    ("title", "repeat"),
+    [
+        ("Второй рейс с мигрантами вылетел из Москвы", True),
+        ("Second deportation flight lands in Dushanbe", True),
+        ("Третьи сутки мигранты ждут во Внуково", False),
+        ("Third day at the airport for 37 migrants", False),
+        ("Рӯзи сеюм муҳоҷирон дар фурудгоҳ", False),
+        ("Во вторник в Москве открыли офис", False),
+        ("Треть мигрантов вернулась домой", False),
+    ],
+)
+def test_a_repeat_is_not_the_third_day_of_one_happening(title: str, repeat: bool) -> None:
+    assert repeats(title) is repeat

@@ -61,3 +61,56 @@ def test_concept_names_are_those_the_full_match_finds(text: str) -> None:
     lexicon = default_lexicon()
     document = analyze_document(Document(title=text[:40], text=text))
     assert lexicon.concepts_of(document) == frozenset(name for name, _ in lexicon.match(document))
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "not_there"),
+    [
+        # Stems and transliterations that met common words
+        ("По данным МВД, офис откроется весной", None, "denmark"),
+        ("Парвандаи ҷиноӣ оғоз шуд", "tg", "china"),
+        ("Ҳукумат қарор қабул кард", "tg", "afghanistan"),
+        ("Идора дар маркази шаҳр қарор дорад", "tg", "approve"),
+        ("Как указано в документе, квоты сохранятся", None, "approve"),
+        ("Подписывайтесь на наш канал", None, "sign"),
+        ("Подписывайтесь на наш канал", None, "signing"),
+        ("The two services work closely together", None, "close"),
+        ("Тоҷикистону Русия созишнома бастанд", "tg", "close"),
+        ("Число мигрантов выросло, рост составил 5%", None, "rostov"),
+        ("Либо квоты сократят, либо отменят", None, "libya"),
+        ("Сведения о мигрантах передали в МВД", None, "sweden"),
+        ("Груз задержали на таможне", None, "georgia"),
+        ("The trip took three days", None, "japan"),
+        ("He came back from the venue", None, "azerbaijan"),
+        ("He came back from the venue", None, "austria"),
+        # Moscow's streets, stations and courts carry other cities' names
+        ("Тверской суд Москвы арестовал мигранта", None, "tver"),
+        ("Мигрантов задержали у Курского вокзала", None, "kursk"),
+    ],
+)
+def test_common_words_are_not_places_or_acts(text: str, lang: str | None, not_there: str) -> None:
+    concepts = default_lexicon().concepts_of(analyze_document(Document(title=text, lang=lang)))
+    assert not_there not in concepts
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "there"),
+    [
+        ("Дания и Таджикистан подписали соглашение", None, "denmark"),
+        ("Премьер Дании прибыл в Душанбе", None, "denmark"),
+        ("Chinese workers arrive in Dushanbe", None, "china"),
+        ("Талибы в Кабуле приняли делегацию", None, "afghanistan"),
+        ("Ҳукумат қарор қабул кард", "tg", "approve"),
+        ("Путин подписал указ о квотах", None, "approve"),
+        ("Россия и Таджикистан подпишут соглашение", None, "sign"),
+        ("Тоҷикистону Русия созишнома бастанд", "tg", "sign"),
+        ("The office was closed in May", None, "close"),
+        ("Мигранта экстрадировали в Душанбе", None, "extradition"),
+        ("Мигранты застряли в Калининграде", None, "kaliningrad"),
+        ("Рейс из Нижнего Новгорода прибыл в Душанбе", None, "nizhny-novgorod"),
+        ("В Курской области задержали мигрантов", None, "kursk"),
+    ],
+)
+def test_the_exact_forms_still_find_their_concepts(text: str, lang: str | None, there: str) -> None:
+    concepts = default_lexicon().concepts_of(analyze_document(Document(title=text, lang=lang)))
+    assert there in concepts

@@ -250,9 +250,31 @@ _REPEAT_PREFIXES = (
 )
 
 
+# Ordinals among the prefixes: "the third day" of one happening is no repeat of it.
+_ORDINAL_PREFIXES = ("втор", "трет", "дуввум", "сеюм", "second", "third")
+# Short spans of time an ordinal counts within one happening (Tajik puts the unit
+# first: "рӯзи сеюм"), folded prefixes.
+_DURATION_PREFIXES = ("сутк", "сут", "ден", "дня", "дне", "недел", "час", "рӯз", "руз", "ҳафт", "day", "week", "hour")
+# Words the prefixes begin that are no ordinal at all: Tuesday, a third (a fraction).
+_NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
+
+
 def repeats(title: str) -> bool:
-    """Whether the headline says this is a repeat (a second flight, resumed talks)."""
-    return any(fold_word(w).startswith(_REPEAT_PREFIXES) for w in _WORD.findall(title))
+    """Whether the headline says this is a repeat (a second flight, resumed talks).
+
+    Not when the ordinal counts days or hours of one happening ("третьи сутки в
+    аэропорту", "рӯзи сеюм"), nor for "вторник" (Tuesday) or "треть" (a third).
+    """
+    words = [fold_word(w) for w in _WORD.findall(title)]
+    for i, word in enumerate(words):
+        if not word.startswith(_REPEAT_PREFIXES) or word in _NOT_REPEATS:
+            continue
+        if word.startswith(_ORDINAL_PREFIXES):
+            around = words[i - 1 : i] + words[i + 1 : i + 2]
+            if any(w.startswith(_DURATION_PREFIXES) for w in around):
+                continue
+        return True
+    return False
 
 
 # Words recur across stories: each form is stemmed once per process.
@@ -333,9 +355,59 @@ def _starts_sentence(text: str, start: int) -> bool:
 
 
 def _numbers(text: str) -> set[str]:
+    """The figures a text gives, as digit strings: "12 300", "12,300", "12,3 тыс.",
+    "12 тысяч 300" and "12.3 thousand" all give "12300"."""
     found = set()
+    scaled: list[tuple[int, int]] = []
+    for match in _SCALED.finditer(text):
+        value = _scaled_value(match)
+        if value is not None:
+            found.add(str(value))
+            scaled.append(match.span())
     for match in _NUMBER.finditer(text):
+        if any(start <= match.start() < end for start, end in scaled):
+            continue
         digits = re.sub(r"\D", "", match.group())
         if len(digits) >= 2:
             found.add(digits.lstrip("0") or "0")
     return found
+
+
+# A figure with a word for its scale, and in Russian the hundreds said after it
+# ("12 тысяч 300"). Folded text is not needed: the words are matched in any case.
+_SCALES = {
+    "тыс": 1_000,
+    "thousand": 1_000,
+    "ҳазор": 1_000,
+    "хазор": 1_000,
+    "млн": 1_000_000,
+    "миллион": 1_000_000,
+    "million": 1_000_000,
+    "млрд": 1_000_000_000,
+    "миллиард": 1_000_000_000,
+    "billion": 1_000_000_000,
+}
+_SCALED = re.compile(
+    r"(\d[\d\s.,]*\d|\d)\s*(тыс|thousand|ҳазор|хазор|млн|миллион|million|млрд|миллиард|billion)"
+    r"[^\W\d_]*\.?(?:\s+(\d{1,3})(?![\d.,]))?",
+    re.IGNORECASE,
+)
+
+
+def _scaled_value(match: re.Match[str]) -> int | None:
+    """The value of a ``_SCALED`` match: one separator followed by one or two digits is
+    a decimal mark ("12,3 тыс.", "1.5 million"); other separators group thousands."""
+    number, scale, rest = match.group(1), match.group(2).lower(), match.group(3)
+    compact = re.sub(r"\s", "", number)
+    decimal = re.fullmatch(r"(\d+)[.,](\d{1,2})", compact)
+    if decimal:
+        whole = float(f"{decimal.group(1)}.{decimal.group(2)}")
+    else:
+        digits = re.sub(r"\D", "", compact)
+        if not digits:
+            return None
+        whole = float(digits)
+    value = round(whole * _SCALES[scale])
+    if rest is not None and _SCALES[scale] == 1_000:
+        value += int(rest)
+    return value
