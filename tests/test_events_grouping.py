@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.events.data import EVENTS_DIR, load_reports
+from bench.events.data import EVENTS_DIR, independent, load_reports
 from bench.events.quality import grouping_scores
 from core.lexicon import default_lexicon
 from core.query import Document, analyze_document
@@ -104,12 +104,30 @@ def test_reports_of_one_act_group_and_a_later_repeat_does_not() -> None:
     assert events[0] == events[1] == events[2] != events[3]
 
 
+# Batches written by the hands that tuned the model and the lexicon; the others were
+# written afterwards by people who had read neither (docs/dedup.md, "Independent batches").
+OUR_BATCHES = ("a-", "b-")
+
+
 @pytest.mark.skipif(not any(EVENTS_DIR.glob("*.jsonl")), reason="labelled events missing")
 def test_quality_floor_on_the_test_part() -> None:
     """Floors a little under what bench/events/quality.py measured (docs/dedup.md)."""
-    scores = grouping_scores(load_reports("test"), default_model())
+    reports = [r for r in load_reports("test") if r.id.startswith(OUR_BATCHES)]
+    scores = grouping_scores(reports, default_model())
     assert scores["all"].precision >= 0.95 and scores["all"].recall >= 0.93
     assert scores["cross-language"].precision >= 0.95 and scores["cross-language"].recall >= 0.93
+
+
+@pytest.mark.skipif(not any(EVENTS_DIR.glob("*.jsonl")), reason="labelled events missing")
+def test_quality_floor_on_the_independent_batches() -> None:
+    """Their test parts together, grouped as one stream: floors a little under the
+    measured figures (precision 0.762, recall 0.831; cross-language 0.797 / 0.817),
+    short of the targets (precision 0.9): they say where the grouping stands on
+    writing it was not tuned on, and keep it from slipping back."""
+    reports = independent(load_reports("test"))
+    scores = grouping_scores(reports, default_model())
+    assert scores["all"].precision >= 0.75 and scores["all"].recall >= 0.82
+    assert scores["cross-language"].precision >= 0.78 and scores["cross-language"].recall >= 0.80
 
 
 def feature(a: EventSignature, b: EventSignature, name: str) -> float:

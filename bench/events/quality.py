@@ -10,6 +10,8 @@ the second report to the first), split into halves by story like our events,
 and for ParaPhraser.ru's Russian headline pairs (headline alone, no text),
 split into halves by headline: general news of the same or related events,
 where a paraphrase is not quite "one event" (see ``paraphrase_scores``).
+The batches written by others after tuning (``data.INDEPENDENT_BATCHES``) are
+also reported alone.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bench.events.data import (
     ParaphrasePair,
     Report,
     background_frequencies,
+    independent,
     load_contest,
     load_paraphrases,
     load_reports,
@@ -184,6 +187,14 @@ def report(split: str, model: PairModel, threshold: float | None = None) -> None
         stored = pair_scores(reports, database_events(reports))
         for name in ("all", "cross-language"):
             print(f"  {name + ', database':18} {stored[name]}")
+    others = independent(reports)
+    if others:
+        print(f"  independent batches alone, {split}: {len(others)} reports")
+        for name, score in grouping_scores(others, model, threshold).items():
+            print(f"    {name:16} {score}")
+        if threshold is None:
+            stored = pair_scores(others, database_events(others))
+            print(f"    {'all, database':16} {stored['all']}")
     pairs = load_contest(None if split == "all" else split)
     if pairs:
         print(f"contest pairs, {split} half (every pool, split by story): {len(pairs)} pairs")
