@@ -15,9 +15,9 @@ measured is what runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import count
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from typing import TypeVar
 from urllib.parse import urlsplit
 

@@ -254,7 +254,21 @@ _REPEAT_PREFIXES = (
 _ORDINAL_PREFIXES = ("втор", "трет", "дуввум", "сеюм", "second", "third")
 # Short spans of time an ordinal counts within one happening (Tajik puts the unit
 # first: "рӯзи сеюм"), folded prefixes.
-_DURATION_PREFIXES = ("сутк", "сут", "ден", "дня", "дне", "недел", "час", "рӯз", "руз", "ҳафт", "day", "week", "hour")
+_DURATION_PREFIXES = (
+    "сутк",
+    "сут",
+    "ден",
+    "дня",
+    "дне",
+    "недел",
+    "час",
+    "рӯз",
+    "руз",
+    "ҳафт",
+    "day",
+    "week",
+    "hour",
+)
 # Words the prefixes begin that are no ordinal at all: Tuesday, a third (a fraction).
 _NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
 
