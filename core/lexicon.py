@@ -93,12 +93,12 @@ def load_lexicon(path: Path = DEFAULT_LEXICON_FILE) -> Lexicon:
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
     """The bundled lexicon: from the vocabulary cache when it is current, else built from
-    YAML and then cached with the alias table it was built with (``core.vocabulary_cache``)."""
+    YAML and then cached (``core.vocabulary_cache``)."""
     where = vocabulary_cache.location()
     cached = None if where is None else vocabulary_cache.load(*where)
     if cached is not None:
-        return cached.lexicon
+        return cached
     lexicon = load_lexicon()
     if where is not None:
-        vocabulary_cache.store(*where, vocabulary_cache.Vocabulary(default_aliases(), lexicon))
+        vocabulary_cache.store(*where, lexicon)
     return lexicon

@@ -1,18 +1,17 @@
-"""The built alias table and lexicon, kept in a pickle so each process need not rebuild them.
+"""The built lexicon, kept in a pickle so each process need not rebuild it.
 
-Reading ``aliases.yaml`` and ``lexicon.yaml`` and building the lexicon (every
-concept parsed, stemmed and filed in its look-up tables) costs about 0.3 s of
-CPU, and every crawl, crawl worker, CLI and service process that matches or
-groups stories pays it again. Unpickling the built objects costs about a tenth
-of that. One file, ``<data_dir>/cache/vocabulary.pickle``, holds the alias
-table and the lexicon together (the lexicon's concept trees share the alias
-table's parsed entities, as after a build from YAML).
+Building the lexicon (``lexicon.yaml`` read, every concept and every entity of
+the alias table parsed, stemmed and filed in its look-up tables) costs about
+0.15 s of CPU, and every crawl, CLI and service process that matches or
+groups stories pays it again. Unpickling the built lexicon costs about a third
+of that. It is kept in ``<data_dir>/cache/vocabulary.pickle``. The alias table
+itself is not: read from YAML it costs less (under 0.01 s) than unpickling.
 
-The file starts with a key line: a hash of the YAML files the objects were
+The file starts with a key line: a hash of the YAML files the lexicon was
 built from (the bundled ones and ``WIREWATCH_ALIASES_FILE``), of the source of
 the ``core`` package that builds them, and of the Python and stemmer versions.
-A file whose key differs (stale), that does not unpickle or does not hold the
-expected objects (corrupt, half-written by a crashed older writer) is ignored:
+A file whose key differs (stale), that does not unpickle or does not hold a
+lexicon (corrupt, half-written by a crashed older writer) is ignored:
 the process builds from YAML as before and writes the file anew. Writes go to
 a temporary file renamed into place, so concurrent writers never leave a torn
 file. A data directory that does not exist is not created for this, and one
@@ -30,34 +29,24 @@ import logging
 import os
 import pickle
 import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from core.lexicon import Lexicon
-    from core.query.aliases import AliasTable
 
 log = logging.getLogger(__name__)
 
 CACHE_DIR_NAME = "cache"
 CACHE_FILE_NAME = "vocabulary.pickle"
 # Bumped when the layout of the file changes.
-FORMAT = b"wirewatch-vocabulary 1"
+FORMAT = b"wirewatch-vocabulary 2"
 _CORE = Path(__file__).resolve().parent
 LEXICON_FILE = _CORE / "data" / "lexicon.yaml"
 
 
-@dataclass(frozen=True, slots=True)
-class Vocabulary:
-    aliases: AliasTable
-    lexicon: Lexicon
-
-
-# The one vocabulary this process loaded, by (file, key): default_aliases() and
-# default_lexicon() must get the table and lexicon of one load.
-_loaded: dict[tuple[Path, str], Vocabulary] = {}
+# The lexicon this process loaded or stored, by (file, key).
+_loaded: dict[tuple[Path, str], Lexicon] = {}
 
 
 def cache_file(data_dir: Path) -> Path:
@@ -65,7 +54,7 @@ def cache_file(data_dir: Path) -> Path:
 
 
 def location() -> tuple[Path, str] | None:
-    """Where this process's settings keep the bundled vocabulary, and its key (None: no key)."""
+    """Where this process's settings keep the bundled lexicon, and its key (None: no key)."""
     from core.query.aliases import DEFAULT_ALIASES_FILE
     from core.settings import get_settings
 
@@ -75,12 +64,6 @@ def location() -> tuple[Path, str] | None:
         sources.append(Path(settings.aliases_file))
     key = cache_key(sources)
     return None if key is None else (cache_file(settings.data_dir), key)
-
-
-def cached() -> Vocabulary | None:
-    """The vocabulary the cache holds for this process's settings, if it is there and sound."""
-    where = location()
-    return None if where is None else load(*where)
 
 
 def cache_key(sources: list[Path]) -> str | None:
@@ -109,8 +92,8 @@ def _stemmer_version() -> str:
         return "unknown"
 
 
-def load(path: Path, key: str) -> Vocabulary | None:
-    """The vocabulary of ``path`` if it was built for ``key``; None when absent, stale or bad."""
+def load(path: Path, key: str) -> Lexicon | None:
+    """The lexicon in ``path`` if it was built for ``key``; None when absent, stale or bad."""
     found = _loaded.get((path, key))
     if found is not None:
         return found
@@ -120,31 +103,29 @@ def load(path: Path, key: str) -> Vocabulary | None:
         data = path.read_bytes()
         if not data.startswith(header):
             return None
-        aliases, lexicon = pickle.loads(memoryview(data)[len(header) :])
+        lexicon = pickle.loads(memoryview(data)[len(header) :])
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - any unreadable cache means: build from YAML
         log.warning("ignoring the vocabulary cache %s (%s); building from YAML", path, exc)
         return None
     from core.lexicon import Lexicon
-    from core.query.aliases import AliasTable
 
-    if not isinstance(aliases, AliasTable) or not isinstance(lexicon, Lexicon):
+    if not isinstance(lexicon, Lexicon):
         log.warning("ignoring the vocabulary cache %s (unexpected content)", path)
         return None
-    vocabulary = Vocabulary(aliases, lexicon)
     _loaded.clear()
-    _loaded[(path, key)] = vocabulary
-    return vocabulary
+    _loaded[(path, key)] = lexicon
+    return lexicon
 
 
-def store(path: Path, key: str, vocabulary: Vocabulary) -> None:
-    """Write ``vocabulary`` for ``key``; a directory that cannot be written is left alone."""
+def store(path: Path, key: str, lexicon: Lexicon) -> None:
+    """Write ``lexicon`` for ``key``; a directory that cannot be written is left alone."""
     if not path.parent.parent.is_dir():  # the data directory is not created for a cache
         return
-    data = _header(key) + pickle.dumps(
-        (vocabulary.aliases, vocabulary.lexicon), protocol=pickle.HIGHEST_PROTOCOL
-    )
+    data = _header(key) + pickle.dumps(lexicon, protocol=pickle.HIGHEST_PROTOCOL)
+    import tempfile  # only a process that built the lexicon writes it
+
     try:
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".vocabulary-", dir=path.parent)
@@ -160,7 +141,7 @@ def store(path: Path, key: str, vocabulary: Vocabulary) -> None:
             os.unlink(temporary)
         return
     _loaded.clear()
-    _loaded[(path, key)] = vocabulary
+    _loaded[(path, key)] = lexicon
 
 
 def _header(key: str) -> bytes:

@@ -101,21 +101,7 @@ def load_aliases(*paths: str | Path, include_default: bool = True) -> AliasTable
 
 @lru_cache(maxsize=1)
 def default_aliases() -> AliasTable:
-    """The bundled entities, extended by the user's file (``WIREWATCH_ALIASES_FILE``) if set.
-
-    Taken from the vocabulary cache when it holds them built from these very
-    files (``core.vocabulary_cache``), else read from YAML.
-    """
-    from core import vocabulary_cache
-
-    cached = vocabulary_cache.cached()
-    if cached is not None:
-        return cached.aliases
-    return build_default_aliases()
-
-
-def build_default_aliases() -> AliasTable:
-    """``default_aliases`` read from the YAML files, without the cache."""
+    """The bundled entities, extended by the user's file (``WIREWATCH_ALIASES_FILE``) if set."""
     entities, _ = _read(DEFAULT_ALIASES_FILE)
     table = AliasTable(entities)
     from core.settings import get_settings
