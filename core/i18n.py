@@ -30,12 +30,16 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2 import Environment
 
-# The codes (``LOCALES``, in switcher order) and their check, light enough for the settings.
-from core.locale_codes import LOCALES, UnknownLocaleError, checked  # noqa: F401 - re-exported
+from core import locale_codes
 from core.why import localized_why
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
+# The interface languages (in the order the language switcher lists them) and
+# their check live in core.locale_codes, light enough for the settings to import.
+LOCALES = locale_codes.LOCALES
+UnknownLocaleError = locale_codes.UnknownLocaleError
+checked = locale_codes.checked
 # Each language's own name, as the switcher shows it.
 NATIVE_NAMES = {"ru": "Русский", "en": "English"}
 # The conventions dates and numbers follow: English pages keep the day-first,
