@@ -11,6 +11,7 @@ from rich.table import Table
 
 from alerts.matching import match_all_pending
 from cli.common import ctx, user_errors
+from core.teardown import skip_teardown_collection
 from crawler.runner import PROJECT_ROOT, CrawlHandle, settle, start_crawl, worker_command
 from db import queries
 from db.models import CrawlRun, CrawlStatus
@@ -32,6 +33,7 @@ def crawl(
     ),
 ) -> None:
     """Crawl due sources now (or the named ones, or --all), with progress and a summary."""
+    skip_teardown_collection()
     c = ctx()
     with user_errors():
         c.require_schema()

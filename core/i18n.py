@@ -30,32 +30,21 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from jinja2 import Environment
 
+from core import locale_codes
 from core.why import localized_why
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
-# The interface languages, in the order the language switcher lists them.
-LOCALES = ("ru", "en")
+# The interface languages (in the order the language switcher lists them) and
+# their check live in core.locale_codes, light enough for the settings to import.
+LOCALES = locale_codes.LOCALES
+UnknownLocaleError = locale_codes.UnknownLocaleError
+checked = locale_codes.checked
 # Each language's own name, as the switcher shows it.
 NATIVE_NAMES = {"ru": "Русский", "en": "English"}
 # The conventions dates and numbers follow: English pages keep the day-first,
 # 24-hour style they always had ("28 Nov 2026, 11:05"), unambiguous on this beat.
 FORMAT_LOCALES = {"ru": "ru", "en": "en_GB"}
-
-
-class UnknownLocaleError(ValueError):
-    """A language the interface has no catalogue for."""
-
-
-def checked(code: str) -> str:
-    """``code`` as stored ("ru", "en"), or UnknownLocaleError naming the choices."""
-    normal = code.strip().lower().replace("_", "-")
-    if normal not in LOCALES:
-        raise UnknownLocaleError(
-            f"language {code!r} is not one of {', '.join(LOCALES)}; "
-            "see docs/languages.md to add one"
-        )
-    return normal
 
 
 def usable(code: str | None, default: str) -> str:

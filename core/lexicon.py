@@ -17,13 +17,14 @@ from pathlib import Path
 
 import yaml
 
+from core import vocabulary_cache
 from core.concept_lookup import ConceptLookup
 from core.errors import ConfigError, QueryError
 from core.query import AnalyzedDocument, MatchResult, TopicIndex, parse
 from core.query.aliases import SAFE_LOADER, default_aliases
 from core.query.ast import Node
 
-DEFAULT_LEXICON_FILE = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
+DEFAULT_LEXICON_FILE = vocabulary_cache.LEXICON_FILE
 KINDS = ("thing", "action", "place", "entity")
 
 
@@ -91,4 +92,13 @@ def load_lexicon(path: Path = DEFAULT_LEXICON_FILE) -> Lexicon:
 
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
-    return load_lexicon()
+    """The bundled lexicon: from the vocabulary cache when it is current, else built from
+    YAML and then cached (``core.vocabulary_cache``)."""
+    where = vocabulary_cache.location()
+    cached = None if where is None else vocabulary_cache.load(*where)
+    if cached is not None:
+        return cached
+    lexicon = load_lexicon()
+    if where is not None:
+        vocabulary_cache.store(*where, lexicon)
+    return lexicon

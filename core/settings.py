@@ -32,7 +32,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from core import i18n
+from core import locale_codes
 from core.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "wirewatch.toml"
@@ -266,8 +266,8 @@ class Settings(BaseSettings):
     @classmethod
     def _known_locale(cls, value: str) -> str:
         try:
-            return i18n.checked(value)
-        except i18n.UnknownLocaleError as exc:
+            return locale_codes.checked(value)
+        except locale_codes.UnknownLocaleError as exc:
             raise ValueError(str(exc)) from exc
 
     @field_validator("database_url")

@@ -40,8 +40,6 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import redis
-
 log = logging.getLogger(__name__)
 
 JOBS_KEY = "wirewatch:crawl:jobs"
@@ -79,6 +77,10 @@ class QueuedRun:
     def __init__(
         self, redis_url: str, run_id: int, *, stall_seconds: float = STALL_SECONDS
     ) -> None:
+        # Imported here: `wirewatch crawl` and the scheduler import this module for
+        # every crawl, and only a crawl handed to workers talks to Redis.
+        import redis
+
         self.run_id = run_id
         self.stalled = False
         self._client = redis.Redis.from_url(redis_url)

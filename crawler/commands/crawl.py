@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from core.teardown import skip_teardown_collection
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
@@ -21,6 +22,7 @@ class Command(ScrapyCrawl):
         return self._launched
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        skip_teardown_collection()
         super().run(args, opts)
         if self._launched is not None and self._launched.stats is not None:
             reason = self._launched.stats.get_value("finish_reason")

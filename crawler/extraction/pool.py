@@ -266,4 +266,7 @@ class ExtractionPool:
 
 
 if __name__ == "__main__":
+    from core.teardown import skip_teardown_collection
+
+    skip_teardown_collection()
     _serve(Connection(int(sys.argv[1])))
