@@ -16,9 +16,9 @@ the story with what its feed gave.
 
 The pool hands out ``concurrent.futures.Future`` objects; one thread per slot
 sends the page down a pipe and waits for the answer with the time limit, so no
-thread of the caller ever blocks on parsing. Workers start on first use, from a
-fork server that has imported the extraction code once (a replacement starts in
-milliseconds, not the second a fresh interpreter needs).
+thread of the caller ever blocks on parsing. Workers start on first use, each a
+fresh interpreter that imports the extraction code (``_Slot`` says why not a
+fork); a replacement after an overrun pays that start-up again.
 """
 
 from __future__ import annotations
