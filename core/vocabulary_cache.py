@@ -45,10 +45,6 @@ _CORE = Path(__file__).resolve().parent
 LEXICON_FILE = _CORE / "data" / "lexicon.yaml"
 
 
-# The lexicon this process loaded or stored, by (file, key).
-_loaded: dict[tuple[Path, str], Lexicon] = {}
-
-
 def cache_file(data_dir: Path) -> Path:
     return data_dir / CACHE_DIR_NAME / CACHE_FILE_NAME
 
@@ -93,10 +89,9 @@ def _stemmer_version() -> str:
 
 
 def load(path: Path, key: str) -> Lexicon | None:
-    """The lexicon in ``path`` if it was built for ``key``; None when absent, stale or bad."""
-    found = _loaded.get((path, key))
-    if found is not None:
-        return found
+    """The lexicon in ``path`` if it was built for ``key``; None when absent, stale or bad.
+
+    Read once per process: ``core.lexicon.default_lexicon`` keeps what it returns."""
     header = _header(key)
     try:
         # Read whole, then unpickled from memory: about half the CPU of unpickling the stream.
@@ -114,8 +109,6 @@ def load(path: Path, key: str) -> Lexicon | None:
     if not isinstance(lexicon, Lexicon):
         log.warning("ignoring the vocabulary cache %s (unexpected content)", path)
         return None
-    _loaded.clear()
-    _loaded[(path, key)] = lexicon
     return lexicon
 
 
@@ -139,9 +132,6 @@ def store(path: Path, key: str, lexicon: Lexicon) -> None:
         log.debug("vocabulary cache %s not written: %s", path, exc)
         with contextlib.suppress(OSError):
             os.unlink(temporary)
-        return
-    _loaded.clear()
-    _loaded[(path, key)] = lexicon
 
 
 def _header(key: str) -> bytes:

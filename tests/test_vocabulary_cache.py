@@ -33,7 +33,6 @@ def _clear() -> None:
     get_settings.cache_clear()
     default_aliases.cache_clear()
     default_lexicon.cache_clear()
-    vocabulary_cache._loaded.clear()
 
 
 @pytest.fixture
@@ -168,7 +167,6 @@ def test_a_corrupt_cache_falls_back_to_yaml_and_is_rewritten(
     lexicon = _from_yaml(monkeypatch)
     _same_concepts(default_lexicon(), lexicon)
     assert vocabulary_cache.load(path, key) is not None  # rewritten whole
-    vocabulary_cache._loaded.clear()
     assert vocabulary_cache.load(path, key) is not None
 
 
@@ -208,9 +206,7 @@ def test_a_stale_cache_is_rebuilt_when_the_user_aliases_change(
 def test_a_changed_key_ignores_the_file(data_dir: Path) -> None:
     default_lexicon()
     path, key = vocabulary_cache.location() or (Path(), "")
-    vocabulary_cache._loaded.clear()
     assert vocabulary_cache.load(path, key) is not None
-    vocabulary_cache._loaded.clear()
     assert vocabulary_cache.load(path, "0" * 64) is None
 
 

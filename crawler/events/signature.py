@@ -254,21 +254,7 @@ _REPEAT_PREFIXES = (
 _ORDINAL_PREFIXES = ("втор", "трет", "дуввум", "сеюм", "second", "third")
 # Short spans of time an ordinal counts within one happening (Tajik puts the unit
 # first: "рӯзи сеюм"), folded prefixes.
-_DURATION_PREFIXES = (
-    "сутк",
-    "сут",
-    "ден",
-    "дня",
-    "дне",
-    "недел",
-    "час",
-    "рӯз",
-    "руз",
-    "ҳафт",
-    "day",
-    "week",
-    "hour",
-)
+_DURATION_PREFIXES = ("сут", "ден", "дня", "дне", "недел", "час", "руз", "day", "week", "hour")
 # Words the prefixes begin that are no ordinal at all: Tuesday, a third (a fraction).
 _NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
 
@@ -374,10 +360,8 @@ def _numbers(text: str) -> set[str]:
     found = set()
     scaled: list[tuple[int, int]] = []
     for match in _SCALED.finditer(text):
-        value = _scaled_value(match)
-        if value is not None:
-            found.add(str(value))
-            scaled.append(match.span())
+        found.add(str(_scaled_value(match)))
+        scaled.append(match.span())
     for match in _NUMBER.finditer(text):
         if any(start <= match.start() < end for start, end in scaled):
             continue
@@ -388,7 +372,7 @@ def _numbers(text: str) -> set[str]:
 
 
 # A figure with a word for its scale, and in Russian the hundreds said after it
-# ("12 тысяч 300"). Folded text is not needed: the words are matched in any case.
+# ("12 тысяч 300"), matched in any case.
 _SCALES = {
     "тыс": 1_000,
     "thousand": 1_000,
@@ -402,25 +386,22 @@ _SCALES = {
     "billion": 1_000_000_000,
 }
 _SCALED = re.compile(
-    r"(\d[\d\s.,]*\d|\d)\s*(тыс|thousand|ҳазор|хазор|млн|миллион|million|млрд|миллиард|billion)"
-    r"[^\W\d_]*\.?(?:\s+(\d{1,3})(?![\d.,]))?",
+    rf"(\d[\d\s.,]*\d|\d)\s*({'|'.join(_SCALES)})[^\W\d_]*\.?(?:\s+(\d{{1,3}})(?![\d.,]))?",
     re.IGNORECASE,
 )
 
 
-def _scaled_value(match: re.Match[str]) -> int | None:
+def _scaled_value(match: re.Match[str]) -> int:
     """The value of a ``_SCALED`` match: one separator followed by one or two digits is
     a decimal mark ("12,3 тыс.", "1.5 million"); other separators group thousands."""
     number, scale, rest = match.group(1), match.group(2).lower(), match.group(3)
     compact = re.sub(r"\s", "", number)
     decimal = re.fullmatch(r"(\d+)[.,](\d{1,2})", compact)
-    if decimal:
-        whole = float(f"{decimal.group(1)}.{decimal.group(2)}")
-    else:
-        digits = re.sub(r"\D", "", compact)
-        if not digits:
-            return None
-        whole = float(digits)
+    whole = (
+        float(f"{decimal.group(1)}.{decimal.group(2)}")
+        if decimal
+        else float(re.sub(r"\D", "", compact))
+    )
     value = round(whole * _SCALES[scale])
     if rest is not None and _SCALES[scale] == 1_000:
         value += int(rest)
