@@ -114,3 +114,29 @@ def test_common_words_are_not_places_or_acts(text: str, lang: str | None, not_th
 def test_the_exact_forms_still_find_their_concepts(text: str, lang: str | None, there: str) -> None:
     concepts = default_lexicon().concepts_of(analyze_document(Document(title=text, lang=lang)))
     assert there in concepts
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "there"),
+    [
+        # People of a country, as Russian headlines name them, are the country.
+        ("Таджикистан выдворил 25 афганцев через Пяндж", "ru", "afghanistan"),
+        ("В Сеуле задержали корейцев, нанимавших мигрантов", "ru", "korea"),
+        ("Немцы ужесточили правила для мигрантов", "ru", "germany"),
+        ("Китайцы построят общежитие для рабочих", "ru", "china"),
+        ("Египтяне и иракцы среди задержанных", "ru", "egypt"),
+        # Tajik writes the Emirates "Аморати Муттаҳидаи Араб", short "АМА".
+        ("Вазири меҳнат бо сафири АМА мулоқот кард", "tg", "uae"),
+        ("сафири Аморати Муттаҳидаи Арабро пазируфт", "tg", "uae"),
+        ("Делегация прибыла в Абу-Даби", "ru", "uae"),
+        # A verdict is an act of its own: not the arrest, not the extradition.
+        ("Бывшего чиновника приговорили к 11 годам", "ru", "sentence"),
+        ("Ҷамшед Назаров ба 11 соли зиндон маҳкум шуд", "tg", "sentence"),
+        ("Former official sentenced to 11 years in prison", "en", "sentence"),
+    ],
+)
+def test_peoples_emirates_and_verdicts_find_their_concepts(
+    text: str, lang: str, there: str
+) -> None:
+    concepts = default_lexicon().concepts_of(analyze_document(Document(title=text, lang=lang)))
+    assert there in concepts
