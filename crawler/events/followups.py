@@ -35,7 +35,7 @@ from crawler.events.pairs import (
     _weighted_cosine,
     add_signature_keys,
     background,
-    pair_features,
+    development_features,
 )
 from crawler.events.signature import EventSignature
 
@@ -155,7 +155,7 @@ def earlier_event(
     idf = _idf(session, terms)
 
     def score(a: EventSignature, b: EventSignature) -> float:
-        return model.probability(pair_features(a, b, idf))
+        return model.probability(development_features(a, b, idf))
 
     scored = [(develops(signature, found, score), event_id) for event_id, found in matching.items()]
     value, best = max(scored, default=(0.0, None))

@@ -48,6 +48,7 @@ FEATURES = (
     "names_overlap_x_other_lang",
     "title_countries_conflict",
     "title_repeat_mismatch",
+    "dates_conflict",
 )
 
 Idf = Callable[[str], float]
@@ -258,7 +259,21 @@ def pair_features(
         _weighted_overlap(sa.names, sb.names, idf, "") * (1.0 - same_lang),
         float(_each_lacks(sa.title_countries, sb.title_countries)),
         float(a.title_repeat != b.title_repeat),
+        float(bool(a.dates and b.dates and a.dates.isdisjoint(b.dates))),
     ]
+
+
+_DATES_CONFLICT = FEATURES.index("dates_conflict")
+
+
+def development_features(
+    a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
+) -> list[float]:
+    """``pair_features`` as a later step of a matter is judged: days named apart are no
+    evidence against it, since a development happens on another day by nature."""
+    features = pair_features(a, b, idf, lexicon)
+    features[_DATES_CONFLICT] = 0.0
+    return features
 
 
 # Cities the alias table names as entities rather than as lexicon places.

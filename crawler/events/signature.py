@@ -13,6 +13,8 @@ A signature keeps exactly those:
 * ``names``: transliteration skeletons of capitalised words, so "Душанбе",
   "Dushanbe" and "Душанбе" meet, as do people's surnames;
 * ``numbers``: figures of two digits or more;
+* ``dates``: the days of the year the text names ("27 мая", "May 27", "27 майи"):
+  reports of one happening that name its day name the same one;
 * ``published``, ``url`` and ``links``: when, and what a Telegram post points to.
 """
 
@@ -178,6 +180,7 @@ class EventSignature:
     words: dict[str, int]
     names: frozenset[str]
     numbers: frozenset[str]
+    dates: frozenset[str] = frozenset()
     title_words: frozenset[str] = frozenset()
     title_concepts: frozenset[str] = frozenset()
     title_repeat: bool = False
@@ -219,6 +222,7 @@ def signature_of(
         title_words=frozenset(title_words),
         title_repeat=repeats(title),
         numbers=frozenset(_numbers(f"{title}\n{text}")),
+        dates=frozenset(_dates(f"{title}\n{text}")),
         lang=analysed.lang or None,
         published=published,
         url=url,
@@ -406,3 +410,46 @@ def _scaled_value(match: re.Match[str]) -> int:
     if rest is not None and _SCALES[scale] == 1_000:
         value += int(rest)
     return value
+
+
+# Month names as a day is written with them: Russian and Tajik share the stems
+# ("27 мая", "27 майи"), English puts the day on either side ("27 May", "May 27").
+_MONTH_STEMS = (
+    ("январ", "jan"),
+    ("феврал", "feb"),
+    ("март", "mar"),
+    ("апрел", "apr"),
+    ("ма[йя]", "may"),
+    ("июн", "jun"),
+    ("июл", "jul"),
+    ("август", "aug"),
+    ("сентябр", "sep"),
+    ("октябр", "oct"),
+    ("ноябр", "nov"),
+    ("декабр", "dec"),
+)
+_CYRILLIC_MONTH = "|".join(f"(?P<m{i}>{stem})" for i, (stem, _) in enumerate(_MONTH_STEMS))
+_LATIN_MONTH = "|".join(
+    f"(?P<e{i}>{english.capitalize()}[a-z]*\\.?)" for i, (_, english) in enumerate(_MONTH_STEMS)
+)
+# A day, an ordinal ending if any ("27-уми", "12-го"), then the month; or the month, then the day.
+_DAY_MONTH = re.compile(
+    rf"(?<!\d)(?P<day>[0-3]?\d)(?:-?(?:ум[иӣ]?|го))?\s+(?:(?i:{_CYRILLIC_MONTH})[^\W\d_]*|{_LATIN_MONTH})"
+)
+_MONTH_DAY = re.compile(rf"\b(?:{_LATIN_MONTH})\s+(?P<day>[0-3]?\d)(?!\d)")
+
+
+def _dates(text: str) -> set[str]:
+    """The days of the year a text names, as "month-day" ("5-27" for 27 May)."""
+    found = set()
+    for pattern in (_DAY_MONTH, _MONTH_DAY):
+        for match in pattern.finditer(text):
+            day = int(match.group("day"))
+            month = next(
+                int(name[1:]) + 1
+                for name, value in match.groupdict().items()
+                if value is not None and name != "day"
+            )
+            if 1 <= day <= 31:
+                found.add(f"{month}-{day}")
+    return found
