@@ -3,7 +3,7 @@ floor on the test part of our labelled events (never used for tuning)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -13,7 +13,7 @@ from core.lexicon import default_lexicon
 from core.query import Document, analyze_document
 from crawler.events.grouping import group, to_fold
 from crawler.events.pairs import FEATURES, PairModel, default_model, pair_features
-from crawler.events.signature import EventSignature, name_key, repeats, signature_of
+from crawler.events.signature import EventSignature, name_key, named_days, repeats, signature_of
 
 T0 = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
 
@@ -121,14 +121,14 @@ def test_quality_floor_on_the_test_part() -> None:
 @pytest.mark.skipif(not any(EVENTS_DIR.glob("*.jsonl")), reason="labelled events missing")
 def test_quality_floor_on_the_independent_batches() -> None:
     """Their test parts together (``events_c``, ``events_d``, ``events_e``), grouped as
-    one stream: floors a little under the measured figures (precision 0.767, recall
-    0.781; cross-language 0.791 / 0.766),
+    one stream: floors a little under the measured figures (precision 0.788, recall
+    0.781; cross-language 0.807 / 0.766),
     short of the targets (precision 0.9): they say where the grouping stands on
     writing it was not tuned on, and keep it from slipping back."""
     reports = independent(load_reports("test"))
     scores = grouping_scores(reports, default_model())
-    assert scores["all"].precision >= 0.75 and scores["all"].recall >= 0.76
-    assert scores["cross-language"].precision >= 0.77 and scores["cross-language"].recall >= 0.75
+    assert scores["all"].precision >= 0.77 and scores["all"].recall >= 0.76
+    assert scores["cross-language"].precision >= 0.79 and scores["cross-language"].recall >= 0.75
 
 
 def feature(a: EventSignature, b: EventSignature, name: str) -> float:
@@ -323,3 +323,31 @@ def test_reports_naming_other_days_conflict_and_one_silent_report_does_not() -> 
     assert feature(silent, signing, "dates_conflict") == 0.0
     model = default_model()
     assert model.weights[FEATURES.index("dates_conflict")] <= -8.0
+
+
+# Wednesday 27 May 2026, 18:20 in Dushanbe.
+WEDNESDAY = datetime(2026, 5, 27, 18, 20, tzinfo=timezone(timedelta(hours=5)))
+
+
+@pytest.mark.parametrize(
+    ("lead", "days"),
+    [
+        ("Документ подписали в среду в Абу-Даби", {"5-27"}),
+        ("The memorandum was signed on Wednesday", {"5-27"}),
+        ("Вазир рӯзи чоршанбе бо сафир вохӯрд", {"5-27"}),
+        ("Министр в понедельник встретился с послом", {"5-25"}),
+        ("Last Friday the first group left", {"5-22"}),
+        ("Вчера вечером рейс прибыл в Душанбе", {"5-26"}),
+        # The capital is no Monday, and "today" often means nowadays.
+        ("В Душанбе сегодня работают тысячи мигрантов", set()),
+    ],
+)
+def test_days_named_from_the_publication(lead: str, days: set[str]) -> None:
+    assert named_days("", lead, WEDNESDAY) == days
+    assert named_days("", lead) == set()  # no publication time, nothing to count from
+
+
+def test_days_named_past_the_lead_are_background() -> None:
+    """ "В понедельник 240 человек улетели…" in the fourth sentence is an earlier flight."""
+    text = "Агентство отправило группу из 185 граждан в Татарстан. " * 6
+    assert named_days("", text + "В понедельник 240 человек улетели.", WEDNESDAY) == set()

@@ -40,6 +40,7 @@ from crawler.events.pairs import (
     default_model,
     pair_features,
 )
+from crawler.events.signature import named_days
 
 
 @lru_cache(maxsize=1)
@@ -125,10 +126,16 @@ def without_dates(reports: list[Report]) -> list[Report]:
     Our labelled events are spread over months, so the time window alone keeps
     most of them apart; an archive has many events of the beat in any one
     window. Grouping without dates shows what the content evidence alone is
-    worth, a floor for a dense week.
+    worth, a floor for a dense week. The days a report names in so many words
+    ("27 мая") stay; those counted from its publication ("в среду") go with it.
     """
     return [
-        dataclasses.replace(r, signature=dataclasses.replace(r.signature, published=None))
+        dataclasses.replace(
+            r,
+            signature=dataclasses.replace(
+                r.signature, published=None, dates=named_days(r.title, r.text)
+            ),
+        )
         for r in reports
     ]
 

@@ -13,7 +13,8 @@ A signature keeps exactly those:
 * ``names``: transliteration skeletons of capitalised words, so "Душанбе",
   "Dushanbe" and "Душанбе" meet, as do people's surnames;
 * ``numbers``: figures of two digits or more;
-* ``dates``: the days of the year the text names ("27 мая", "May 27", "27 майи"):
+* ``dates``: the days of the year the text names ("27 мая", "May 27", "27 майи",
+  and, counted back from its publication, "в среду", "on Wednesday", "вчера"):
   reports of one happening that name its day name the same one;
 * ``published``, ``url`` and ``links``: when, and what a Telegram post points to.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 
 from core.lexicon import Lexicon, default_lexicon
@@ -222,7 +223,7 @@ def signature_of(
         title_words=frozenset(title_words),
         title_repeat=repeats(title),
         numbers=frozenset(_numbers(f"{title}\n{text}")),
-        dates=frozenset(_dates(f"{title}\n{text}")),
+        dates=named_days(title, text, published),
         lang=analysed.lang or None,
         published=published,
         url=url,
@@ -439,8 +440,50 @@ _DAY_MONTH = re.compile(
 _MONTH_DAY = re.compile(rf"\b(?:{_LATIN_MONTH})\s+(?P<day>[0-3]?\d)(?!\d)")
 
 
-def _dates(text: str) -> set[str]:
-    """The days of the year a text names, as "month-day" ("5-27" for 27 May)."""
+# Days named relative to the publication: weekdays (Monday first) with the word
+# that makes them a day of this week ("в среду", "on Wednesday", "рӯзи чоршанбе";
+# a bare "душанбе" is the capital), and yesterday. "Today" is left out: "сегодня в
+# России работают…" means nowadays as often as it means this day.
+_WEEKDAYS = (
+    ("понедельник", "monday", "душанбе"),
+    ("вторник", "tuesday", "сешанбе"),
+    ("среду", "wednesday", "чоршанбе"),
+    ("четверг", "thursday", "пан[ҷч]шанбе"),
+    ("пятницу", "friday", "[ҷч]умъа"),
+    ("субботу", "saturday", "шанбе"),
+    ("воскресенье", "sunday", "якшанбе"),
+)
+_WEEKDAY = re.compile(
+    "|".join(
+        rf"\b(?:(?i:во?\s+(?:минувш\w+\s+|прошл\w+\s+)?{ru})|(?i:on|last)\s+{en.capitalize()}"
+        rf"|(?i:р[ӯу]зи\s+{tg}))\b(?P<d{i}>)"
+        for i, (ru, en, tg) in enumerate(_WEEKDAYS)
+    )
+)
+_YESTERDAY = re.compile(r"(?i)\b(?:вчера|yesterday|дирӯз)\b")
+
+
+# Where a report says when its happening was: the headline and the lead's first
+# sentences. Later paragraphs give the days of earlier happenings ("в понедельник
+# 240 человек улетели…" in a report of Wednesday's flight).
+LEAD_CHARS = 300
+
+
+def _lead_end(text: str) -> int:
+    """The end of the headline and of the lead's first sentences (``LEAD_CHARS``)."""
+    title_end = text.find("\n")
+    return max(title_end, 0) + LEAD_CHARS
+
+
+def named_days(title: str, text: str, published: datetime | None = None) -> frozenset[str]:
+    """The days of the year a report names, as "month-day" ("5-27" for 27 May); with
+    the publication time, also the weekdays and "yesterday" its lead names, counted
+    back from that day in the report's own time zone (a weekday is the latest on or
+    before it)."""
+    return frozenset(_dates(f"{title}\n{text}", published))
+
+
+def _dates(text: str, published: datetime | None) -> set[str]:
     found = set()
     for pattern in (_DAY_MONTH, _MONTH_DAY):
         for match in pattern.finditer(text):
@@ -452,4 +495,16 @@ def _dates(text: str) -> set[str]:
             )
             if 1 <= day <= 31:
                 found.add(f"{month}-{day}")
+    if published is None:
+        return found
+    today = published.date()
+    days = [
+        today - timedelta(days=(today.weekday() - int(name[1:])) % 7)
+        for match in _WEEKDAY.finditer(text, 0, _lead_end(text))
+        for name, value in match.groupdict().items()
+        if value is not None
+    ]
+    if _YESTERDAY.search(text, 0, _lead_end(text)):
+        days.append(today - timedelta(days=1))
+    found.update(f"{day.month}-{day.day}" for day in days)
     return found
