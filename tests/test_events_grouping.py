@@ -11,7 +11,7 @@ from bench.events.data import EVENTS_DIR, independent, load_reports
 from bench.events.quality import grouping_scores
 from core.lexicon import default_lexicon
 from core.query import Document, analyze_document
-from crawler.events.grouping import group, to_fold
+from crawler.events.grouping import group, mean_resemblance, to_fold
 from crawler.events.pairs import FEATURES, PairModel, default_model, pair_features
 from crawler.events.signature import EventSignature, name_key, named_days, repeats, signature_of
 
@@ -120,15 +120,15 @@ def test_quality_floor_on_the_test_part() -> None:
 
 @pytest.mark.skipif(not any(EVENTS_DIR.glob("*.jsonl")), reason="labelled events missing")
 def test_quality_floor_on_the_independent_batches() -> None:
-    """Their test parts together (``events_c``, ``events_d``, ``events_e``), grouped as
-    one stream: floors a little under the measured figures (precision 0.788, recall
-    0.781; cross-language 0.807 / 0.766),
+    """Their test parts together, grouped as
+    one stream: floors a little under the measured figures (``events_c`` to ``events_f``:
+    precision 0.812, recall 0.818; cross-language 0.832 / 0.808),
     short of the targets (precision 0.9): they say where the grouping stands on
     writing it was not tuned on, and keep it from slipping back."""
     reports = independent(load_reports("test"))
     scores = grouping_scores(reports, default_model())
-    assert scores["all"].precision >= 0.77 and scores["all"].recall >= 0.76
-    assert scores["cross-language"].precision >= 0.79 and scores["cross-language"].recall >= 0.75
+    assert scores["all"].precision >= 0.79 and scores["all"].recall >= 0.80
+    assert scores["cross-language"].precision >= 0.81 and scores["cross-language"].recall >= 0.79
 
 
 def feature(a: EventSignature, b: EventSignature, name: str) -> float:
@@ -193,7 +193,15 @@ def test_concepts_count_where_a_headline_names_them() -> None:
 def test_a_second_flight_says_so_in_its_headline() -> None:
     assert repeats("Второй за лето спецрейс доставил депортированных мигрантов в Душанбе")
     assert repeats("Italy ships second group of migrants to Albania")
-    assert repeats("Боз 165 муҳоҷир ба Душанбе оварда шуданд") is False  # "боз" alone is too common
+    # "Еще"/"боз" (more, again) open a headline on another batch; elsewhere they are
+    # too common a word to mean a repeat.
+    assert repeats("Боз 165 муҳоҷир ба Душанбе оварда шуданд")
+    assert repeats("Еще 145 выдворенных из России мигрантов доставлены в Худжанд")
+    assert repeats("Ещё одна группа мигрантов вылетела в Корею")
+    assert repeats("145 more Tajik migrants deported from Russia")
+    assert not repeats("Муҳоҷирон боз ба Маскав рафтанд ва бозгаштанд")
+    assert not repeats("Визы введены для России и еще 86 стран")
+    assert not repeats("More than 200 migrants deported from Russia")
     assert not repeats("Из Москвы в Душанбе вылетел спецрейс с депортируемыми мигрантами")
 
 
@@ -351,3 +359,19 @@ def test_days_named_past_the_lead_are_background() -> None:
     """ "В понедельник 240 человек улетели…" in the fourth sentence is an earlier flight."""
     text = "Агентство отправило группу из 185 граждан в Татарстан. " * 6
     assert named_days("", text + "В понедельник 240 человек улетели.", WEDNESDAY) == set()
+
+
+def test_a_post_is_judged_by_the_reports_in_its_own_language() -> None:
+    """A post that arrives after its article's translations resembles the article, not
+    them: it joins on the mean over its language's members."""
+    post = _member("ru", post=True)
+    members = [_member("ru", post=False), _member("tg", post=False), _member("en", post=False)]
+
+    def score(a: EventSignature, b: EventSignature) -> float:
+        return 0.9 if a.lang == b.lang else 0.0
+
+    assert mean_resemblance(post, members, score) == pytest.approx(0.9)
+    article = _member("ru", post=False)
+    assert mean_resemblance(article, members, score) == pytest.approx(0.3)
+    english_post = _member("en", post=True)
+    assert mean_resemblance(english_post, members[:2], score) == 0.0  # none in English

@@ -103,6 +103,15 @@ def mean_resemblance(
     members: Sequence[EventSignature],
     score: Callable[[EventSignature, EventSignature], float],
 ) -> float:
+    """The mean of ``score`` over the members; for a channel post, over the members in
+    its own language when there are any. A post's line or two resembles the article
+    it summarises but rarely that article's translations, so a post that arrived
+    after the event's other languages fell under the mean of them all and was listed
+    apart from its own article."""
+    if is_post(signature) and signature.lang is not None:
+        own = [member for member in members if member.lang == signature.lang]
+        if own:
+            members = own
     return sum(score(signature, member) for member in members) / len(members)
 
 

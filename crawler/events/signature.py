@@ -264,12 +264,25 @@ _DURATION_PREFIXES = ("сут", "ден", "дня", "дне", "недел", "ч�
 _NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
 
 
+# "Еще"/"боз" (more, again) opening a headline before a figure or a batch; "145 more".
+# Elsewhere "еще" is too common a word ("еще не", "еще труднее") to mean a repeat.
+_ANOTHER_BATCH = re.compile(
+    r"^\W*(?:(?i:ещ[её])\s+(?:\d|(?i:одн|один|двое|трое|групп|парти|рейс|самол))"
+    r"|(?i:боз)\s)"
+    r"|\b\d[\d\s,.]*\s+more\b",
+)
+
+
 def repeats(title: str) -> bool:
     """Whether the headline says this is a repeat (a second flight, resumed talks).
 
     Not when the ordinal counts days or hours of one happening ("третьи сутки в
     аэропорту", "рӯзи сеюм"), nor for "вторник" (Tuesday) or "треть" (a third).
+    A headline that opens on "Еще 145 …", "Ещё одна группа …" or "Боз 145 …", or
+    counts "145 more", says another batch of the same kind.
     """
+    if _ANOTHER_BATCH.search(title):
+        return True
     words = [fold_word(w) for w in _WORD.findall(title)]
     for i, word in enumerate(words):
         if not word.startswith(_REPEAT_PREFIXES) or word in _NOT_REPEATS:
