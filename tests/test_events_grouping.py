@@ -375,3 +375,39 @@ def test_a_post_is_judged_by_the_reports_in_its_own_language() -> None:
     assert mean_resemblance(article, members, score) == pytest.approx(0.3)
     english_post = _member("en", post=True)
     assert mean_resemblance(english_post, members[:2], score) == 0.0  # none in English
+
+
+def test_days_are_not_counted_from_a_fetch_time() -> None:
+    """A feed that gives no publication time: the fetch time stands in for the window,
+    but "вчера" counted from it would be a day the report never meant."""
+    text = "Вчера в Душанбе открылся офис. 12 марта подписан протокол."
+    known = signature_of(title="", text=text, published=WEDNESDAY)
+    fetched = signature_of(title="", text=text, published=WEDNESDAY, publication_known=False)
+    assert known.dates == {"5-26", "3-12"}
+    assert fetched.dates == {"3-12"} and fetched.published == WEDNESDAY
+
+
+def test_the_crawl_counts_no_days_from_an_estimated_publication() -> None:
+    """A feed entry without a date is given its fetch time (``published_estimated``)."""
+    from crawler.items import StoryItem
+    from crawler.pipelines.dedupe import DedupePipeline
+    from crawler.pipelines.normalize import normalize_story
+
+    def signed(published: datetime | None) -> EventSignature:
+        item = StoryItem(
+            url="https://news.example/a",
+            source_id=None,
+            source_name="example",
+            title="Офис открыт",
+            body="Вчера в Душанбе открылся офис МВД России.",
+            language="ru",
+            published=published,
+            fetched_at=WEDNESDAY,
+        )
+        signature: EventSignature = (
+            DedupePipeline().process_item(normalize_story(item)).event_signature
+        )
+        return signature
+
+    assert signed(WEDNESDAY).dates == {"5-26"}
+    assert signed(None).dates == frozenset()

@@ -75,6 +75,7 @@ class EventIndex:
             url=story.canonical_url or story.url,
             links=links,
             source=story.source.name if story.source is not None else None,
+            publication_known=story.published_at is not None and not story.published_estimated,
         )
 
     def place(

@@ -202,8 +202,15 @@ def signature_of(
     links: frozenset[str] | set[str] | list[str] = frozenset(),
     source: str | None = None,
     lexicon: Lexicon | None = None,
+    publication_known: bool = True,
 ) -> EventSignature:
-    """The signature of one report (its title and text as stored)."""
+    """The signature of one report (its title and text as stored).
+
+    ``publication_known=False`` when ``published`` stands in for a publication time
+    the source did not give (the fetch time): the weekdays and "yesterday" a report
+    names are then not counted from it, since a story fetched days late would name
+    the wrong days.
+    """
     analysed = analyze_document(Document(title=title, text=text, lang=lang, url=url))
     lexicon = lexicon or default_lexicon()
     words: Counter[str] = Counter()
@@ -223,7 +230,7 @@ def signature_of(
         title_words=frozenset(title_words),
         title_repeat=repeats(title),
         numbers=frozenset(_numbers(f"{title}\n{text}")),
-        dates=named_days(title, text, published),
+        dates=named_days(title, text, published if publication_known else None),
         lang=analysed.lang or None,
         published=published,
         url=url,

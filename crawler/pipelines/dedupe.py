@@ -58,6 +58,7 @@ class DedupePipeline:
                 url=item.canonical_url or item.url,
                 links=frozenset(item.links),
                 source=item.source_name,
+                publication_known=item.published is not None and not item.published_estimated,
             )
         except Exception:  # any fault here: store the story without an event
             log.exception("%s: no event signature; stored without an event", item.url)
