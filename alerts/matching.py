@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from core.errors import QueryError
-from core.query import AnalyzedDocument, TopicIndex, analyze_document, parse
+from core.query import AnalyzedDocument, Document, TopicIndex, analyze_document, parse
 from db import feedback, queries
 from db.models import VIA_MODEL, VIA_QUERY, Story
 from db.session import unit_of_work
@@ -35,6 +35,17 @@ if TYPE_CHECKING:
 # nothing new it never needs them (about 0.15 s of its start-up).
 
 log = logging.getLogger(__name__)
+
+
+def story_document(story: Story) -> Document:
+    """A stored story as the matcher (and the relevance model) reads it."""
+    return Document(
+        title=story.title,
+        text=story.body or story.summary,
+        lang=story.language,
+        source=story.source.name if story.source is not None else None,
+        url=story.canonical_url,
+    )
 
 
 @dataclass(frozen=True)
@@ -67,10 +78,14 @@ class TopicMatcher:
                 continue
             slugs[topic.id] = topic.slug
         models: dict[int, RelevanceModel] = {}
-        if with_models:
+        topics = (
+            [t for t in feedback.model_topics(session=session) if t.id in slugs]
+            if with_models
+            else []
+        )
+        if topics:  # no model, no NumPy to import
             from alerts import relevance
 
-            topics = [t for t in feedback.model_topics(session=session) if t.id in slugs]
             models = relevance.models_for(session, topics)
         return cls(index=index, slugs=slugs, broken=broken, models=models)
 
@@ -105,25 +120,19 @@ class TopicMatcher:
         The story's analysis is left in ``analysed`` (by story id) for the
         search index, which would otherwise make the same one again.
         """
-        from alerts import relevance
-
         now = now or datetime.now(UTC)
-        document = analyze_document(relevance.story_document(story))
+        document = analyze_document(story_document(story))
         if analysed is not None:
             analysed[story.id] = document
-        new_topics: list[int] = []
-        for found in self.matches(document):
-            if queries.record_topic_match(
-                session=session,
-                story_id=story.id,
-                topic_id=found.topic_id,
-                why=found.why,
-                when=now,
-                via=found.via,
-            ):
-                new_topics.append(found.topic_id)
+        found = self.matches(document)
+        new = queries.record_topic_matches(
+            session=session,
+            story_id=story.id,
+            matches=[(f.topic_id, f.why, f.via) for f in found],
+            when=now,
+        )
         story.matched_at = now
-        return new_topics
+        return [f.topic_id for f in found if f.topic_id in new]
 
 
 def match_stories(session: Session, stories: Iterable[Story], *, index: bool = True) -> int:
@@ -135,7 +144,10 @@ def match_stories(session: Session, stories: Iterable[Story], *, index: bool = T
     """
     matcher = TopicMatcher.load(session)
     analysed: dict[int, AnalyzedDocument] = {}
-    new = sum(len(matcher.match_story(session, story, analysed=analysed)) for story in stories)
+    # The stories' matched_at is written once, in one batch, not flushed story by
+    # story before each story's matches are recorded (which need no flush).
+    with session.no_autoflush:
+        new = sum(len(matcher.match_story(session, story, analysed=analysed)) for story in stories)
     if index:
         from db import search
 

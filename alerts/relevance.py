@@ -63,6 +63,7 @@ from db.models import Story, Topic
 from sqlalchemy.orm import Session
 
 from alerts.char_ngrams import CharBlock
+from alerts.matching import story_document
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -138,16 +139,6 @@ def _char_block() -> CharBlock:
 
 def example_document(example: Example) -> Document:
     return Document(title=example.title, text=example.text, lang=example.lang)
-
-
-def story_document(story: Story) -> Document:
-    return Document(
-        title=story.title,
-        text=story.body or story.summary,
-        lang=story.language,
-        source=story.source.name if story.source is not None else None,
-        url=story.canonical_url,
-    )
 
 
 def story_keys(adoc: AnalyzedDocument) -> list[str]:

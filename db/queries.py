@@ -356,6 +356,43 @@ def record_topic_match(
     return session.scalar(stmt) is not None
 
 
+def record_topic_matches(
+    *,
+    session: Session,
+    story_id: int,
+    matches: Sequence[tuple[int, list[str], str]],
+    when: datetime,
+) -> set[int]:
+    """Store that a story matched these topics (topic id, why, via); returns the ids of
+    those not already known.
+
+    One statement for all of a story's topics: one per topic made recording the
+    matches cost more than finding them.
+    """
+    if not matches:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(TopicMatch)
+        .values(
+            [
+                {
+                    "story_id": story_id,
+                    "topic_id": topic_id,
+                    "why": why,
+                    "matched_at": when,
+                    "via": via,
+                }
+                for topic_id, why, via in matches
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["story_id", "topic_id"])
+        .returning(TopicMatch.topic_id)
+    )
+    return set(session.scalars(stmt))
+
+
 def topics_for_story(*, session: Session, story_id: int) -> list[tuple[Topic, TopicMatch]]:
     rows = session.execute(
         select(Topic, TopicMatch)

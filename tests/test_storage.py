@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, Integer, String, column, func, inspect, select, table, text
@@ -11,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import queries
-from db.migrate import check, downgrade, upgrade
+from db.migrate import (
+    alembic_config,
+    check,
+    code_head,
+    downgrade,
+    linear_head,
+    revisions,
+    upgrade,
+)
 from db.models import (
     Cluster,
     Delivery,
@@ -49,6 +58,46 @@ def test_migrations_match_models_and_go_both_ways(database_url: str) -> None:
     engine.dispose()
     upgrade(database_url)
     check(database_url)
+
+
+def test_schema_check_names_the_head_alembic_names_and_refuses_an_older_database(
+    database_url: str,
+) -> None:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(database_url)).get_current_head()
+    assert code_head() == head
+    assert revisions(database_url) == (head, head)
+    downgrade(database_url, "0005")
+    try:
+        assert revisions(database_url) == ("0005", head)
+    finally:
+        upgrade(database_url)
+
+
+def _script(directory: Path, name: str, header: str) -> None:
+    (directory / f"{name}.py").write_text(f"{header}\n\ndef upgrade() -> None:\n    pass\n")
+
+
+def test_head_from_literals_only_for_a_plain_chain(tmp_path: Path) -> None:
+    """Anything but one plain chain of literal identifiers is left to Alembic (None)."""
+    _script(tmp_path, "__init__", "")
+    _script(tmp_path, "a", 'revision = "a"\ndown_revision = None')
+    _script(tmp_path, "b", 'revision: str = "b"\ndown_revision: str | None = "a"')
+    assert linear_head(tmp_path) == "b"
+    for name, header in [
+        ("c", 'revision = "c"\ndown_revision = ("a", "b")'),  # a merge
+        ("c", 'revision = "c"\ndown_revision = "a"'),  # a second head
+        ("c", 'revision = "c"\ndown_revision = "b"\ndepends_on = "a"'),
+        ("c", 'revision = "c"\ndown_revision = "x"'),  # an unknown down revision
+        ("c", 'revision = "c"\ndown_revision = PREVIOUS'),  # not a literal
+        ("c", 'down_revision = "b"'),  # no revision
+        ("c", 'revision = "b"\ndown_revision = "a"'),  # the same revision twice
+    ]:
+        _script(tmp_path, name, header)
+        assert linear_head(tmp_path) is None, header
+    _script(tmp_path, "c", 'revision = "c"\ndown_revision = "b"')
+    assert linear_head(tmp_path) == "c"
 
 
 def test_band_index_survives_the_clustered_layout_migration(database_url: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from alerts import relevance
+from alerts.matching import story_document
 from alerts.relevance import RelevanceModel, Suggestion
 from core.query import AnalyzedDocument, analyze_document, parse
 from db import feedback, queries
@@ -92,7 +93,7 @@ def suggest(session: Session, slug: str, *, limit: int = 20) -> Suggestions:
     for story in stories:
         if story.id not in seen:
             seen.add(story.id)
-            candidates.append(analyze_document(relevance.story_document(story)))
+            candidates.append(analyze_document(story_document(story)))
     missed = [adoc for adoc in candidates if not query.matches(adoc)]
     terms = relevance.suggest_terms(model, query, missed, limit=limit)
     return Suggestions(topic, model, len(missed), terms)

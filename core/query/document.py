@@ -50,7 +50,7 @@ class AnalyzedDocument:
 
     __slots__ = (
         "_sorted_forms",
-        "_tokens",
+        "_spans",
         "document",
         "forms",
         "host",
@@ -89,7 +89,7 @@ class AnalyzedDocument:
         self.lang = lang
         self.source = source
         self.host = host
-        self._tokens: list[Token] | None = None
+        self._spans: list[list[tuple[int, int]] | None] = [None, None]
         self._sorted_forms: list[str] | None = None
 
     def forms_starting(self, prefix: str) -> list[str]:
@@ -110,14 +110,28 @@ class AnalyzedDocument:
 
     @property
     def tokens(self) -> list[Token]:
-        if self._tokens is None:
-            self._tokens = _tokens(self.title, TITLE) + _tokens(self.text, TEXT)
-        return self._tokens
+        return [self.token_at(p) for p in range(self.title_end)] + [
+            self.token_at(p) for p in range(self.title_end + ZONE_GAP, len(self.words) + ZONE_GAP)
+        ]
 
     def token_at(self, position: int) -> Token:
+        """The word at ``position``, with its place in its zone's text.
+
+        Only a hit's words need their places, so each zone's word spans are found
+        once on first use; the forms are the analysis's own (``words``), not
+        folded again: building every word's token for a story's first hit cost
+        the matcher as much as the analysis itself.
+        """
         if position < self.title_end:
-            return self.tokens[position]
-        return self.tokens[position - ZONE_GAP]
+            zone, index, words_at = TITLE, position, position
+        else:
+            zone, index = TEXT, position - ZONE_GAP - self.title_end
+            words_at = position - ZONE_GAP
+        spans = self._spans[zone]
+        if spans is None:
+            spans = self._spans[zone] = _spans((self.title, self.text)[zone])
+        start, end = spans[index]
+        return Token(zone, start, end, self.words[words_at])
 
     def surface(self, first: int, last: int) -> str:
         """The document's own text from token ``first`` to token ``last`` (positions)."""
@@ -176,8 +190,9 @@ def analyze_document(
     )
 
 
-def _tokens(text: str, zone: int) -> list[Token]:
-    return [Token(zone, m.start(), m.end(), fold_word(m.group())) for m in WORD_RE.finditer(text)]
+def _spans(text: str) -> list[tuple[int, int]]:
+    """Where each word of ``text`` is, in the order the analysis read them (WORD_RE)."""
+    return [m.span() for m in WORD_RE.finditer(text)]
 
 
 def _host(url: str | None) -> str:

@@ -340,20 +340,41 @@ def _read_words(
 ) -> None:
     """Count ``part``'s content words into ``words`` (and ``seen``) and add its names to
     ``names``: capitalised words that are not merely first in their sentence, and
-    abbreviations. One pass over the words: a pass for the words and another for the
-    names cost a fifth of a signature."""
-    for match in _WORD.finditer(part):
-        raw = match.group()
+    abbreviations.
+
+    Each distinct word is looked at once: the words are counted by the regex and
+    Counter (in C), in order of first appearance, so ``words`` fills in the same
+    order as one occurrence at a time did (``most_common`` breaks ties by it). A
+    capitalised word is a name when some occurrence of it does not open a
+    sentence: when it occurs more often than it opens one (``_OPENING``).
+    """
+    counts = Counter(_WORD.findall(part))
+    opening: Counter[str] | None = None
+    for raw, count in counts.items():
         key = _raw_word_key(raw, lang)
         if key is not None:
-            words[key] += weight
+            words[key] += weight * count
             if seen is not None:
                 seen.add(key)
         # The cheapest test first: most words are not capitalised.
         if raw[0].isupper():
             name = _capitalised_name_key(raw)
-            if name is not None and (raw.isupper() or not _starts_sentence(part, match.start())):
-                names.add(name)
+            if name is None or name in names:
+                continue
+            if not raw.isupper():
+                if opening is None:
+                    opening = Counter(_OPENING.findall(part))
+                if count <= opening[raw]:
+                    continue
+            names.add(name)
+
+
+# A word that opens a sentence: at the start, or after a sentence end, with only blanks
+# between. Its match is the word ``_WORD`` finds there (what precedes it is no letter,
+# nor a hyphen or apostrophe joining it to one).
+_OPENING = re.compile(
+    "(?:\\A|[" + re.escape("".join(sorted(_SENTENCE_END_CHARS))) + "])\\s*(" + _WORD.pattern + ")"
+)
 
 
 @lru_cache(maxsize=50_000)
@@ -365,18 +386,6 @@ def _capitalised_name_key(word: str) -> str | None:
     if fold_word(word) in _STOP:
         return None
     return name_key(word)
-
-
-def _starts_sentence(text: str, start: int) -> bool:
-    """Whether only blanks, or a sentence end and blanks, come before ``start``.
-
-    Looks back over the blanks only: searching the whole prefix for each word made
-    a long article cost time quadratic in its length.
-    """
-    i = start - 1
-    while i >= 0 and text[i].isspace():
-        i -= 1
-    return i < 0 or text[i] in _SENTENCE_END_CHARS
 
 
 def _numbers(text: str) -> set[str]:
