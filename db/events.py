@@ -250,6 +250,18 @@ def signatures_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, di
     return found
 
 
+def title_concepts_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The headline concepts (``"tc"``) of these stories' stored signatures, as stored
+    (stories without a signature left out): the database picks them out, so the rest
+    of each signature is neither sent nor decoded."""
+    wanted = sorted(set(story_ids))
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(_TITLE_CONCEPTS, {"ids": wanted[start : start + 500]})
+        found.update({story_id: list(concepts or ()) for story_id, concepts in rows})
+    return found
+
+
 def sample_members(found: list[Any], per_event: int) -> list[Any]:
     """An event's first and latest ``per_event // 2`` members, or all when few."""
     half = max(1, per_event // 2)
@@ -307,6 +319,9 @@ _MEMBER_IDS = (
     select(Story.event_id, Story.id)
     .where(Story.event_id.in_(bindparam("ids", expanding=True)))
     .order_by(Story.event_id, Story.id)
+)
+_TITLE_CONCEPTS = select(EventSignatureRow.story_id, EventSignatureRow.data["tc"]).where(
+    EventSignatureRow.story_id.in_(bindparam("ids", expanding=True))
 )
 _EVENT_OF_CLUSTER = (
     select(Story.event_id)
