@@ -6,7 +6,7 @@ the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
@@ -115,6 +115,38 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
         cache.update((term, read.get(term, 0)) for term in missing)
         counts.update(read)
     return counts, counts.pop(TOTAL_KEY, 0)
+
+
+def term_count_lookup(*, session: Session, terms: set[str]) -> tuple[Mapping[str, int], int]:
+    """``term_counts`` for placement: a mapping holding every one of ``terms`` (0 when no
+    story carries it), and the story count.
+
+    The mapping may hold other keys too (it is this process's cache when it can be):
+    look up only ``terms`` in it, and before the transaction writes again. A placement
+    asks for a few thousand keys, nearly all known; copying the known ones into a dict
+    of their own cost as much as weighing them.
+    """
+    cache = event_caches.term_cache(session)
+    known = cache.fresh()
+    missing = sorted(terms.difference(known))
+    if TOTAL_KEY not in known:
+        missing.append(TOTAL_KEY)
+    if not missing:
+        return known, known[TOTAL_KEY]
+    read: dict[str, int] = {}
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        rows = session.execute(
+            select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
+        )
+        read.update({key: df for key, df in rows})
+    found = {term: read.get(term, 0) for term in missing}
+    cache.update(found.items())
+    if cache.counts is not known:
+        # The cache dropped its oldest half to make room: ``known`` is the old dict,
+        # as it was, without what was read.
+        known = {**known, **found}
+    return known, known[TOTAL_KEY]
 
 
 def candidate_event_starts(
