@@ -6,12 +6,13 @@ the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    Executable,
     Insert,
     Integer,
     Table,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, joinedload
 
 from db import event_caches
@@ -55,9 +57,16 @@ def save_signature(
     session.execute(upsert_signature, {"story_id": story_id, "data": data})
     session.execute(_DELETE_KEYS, {"story_id": story_id})
     if keys:
+        bind_time = _time_binding(session.get_bind().dialect)
+        statement: Executable
+        moment: Any
+        if bind_time is None:
+            statement, moment = _INSERT_KEYS, at
+        else:
+            # As in the candidate lookup: the one time converted once, not once a row.
+            statement, moment = _INSERT_KEYS_BOUND, bind_time(at)
         session.execute(
-            insert(_EVENT_KEYS),
-            [{"key": key, "story_id": story_id, "at": at} for key in keys],
+            statement, [{"key": key, "story_id": story_id, "at": moment} for key in keys]
         )
 
 
@@ -71,6 +80,10 @@ def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     event_caches.term_cache(session).increment(counted)
 
 
+_INSERT_KEYS = insert(_EVENT_KEYS)
+_INSERT_KEYS_BOUND = text(
+    "INSERT INTO event_keys (key, story_id, at) VALUES (:key, :story_id, :at)"
+)
 _DELETE_KEYS = delete(_EVENT_KEYS).where(_EVENT_KEYS.c.story_id == bindparam("story_id"))
 
 
@@ -107,10 +120,7 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     read: dict[str, int] = {}
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]
-        rows = session.execute(
-            select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
-        )
-        read.update({key: df for key, df in rows})
+        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
     if missing:
         cache.update((term, read.get(term, 0)) for term in missing)
         counts.update(read)
@@ -136,10 +146,7 @@ def term_count_lookup(*, session: Session, terms: set[str]) -> tuple[Mapping[str
     read: dict[str, int] = {}
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]
-        rows = session.execute(
-            select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
-        )
-        read.update({key: df for key, df in rows})
+        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
     found = {term: read.get(term, 0) for term in missing}
     cache.update(found.items())
     if cache.counts is not known:
@@ -179,8 +186,11 @@ def candidate_event_starts(
     values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
     values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
+    bind_time = _time_binding(session.get_bind().dialect)
+    if bind_time is not None:
+        values.update(start=bind_time(start), end=bind_time(end))
     # Rows: story id, event id, the event's first report time.
-    rows = session.execute(_bounded_statement(arms), values).all()
+    rows = session.execute(_bounded_statement(arms, bind_time is None), values).all()
     return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
 
 
@@ -188,8 +198,8 @@ def _event_of_row(row: Sequence[Any]) -> int:
     return int(row[1])
 
 
-@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
-def _bounded_statement(count: int) -> TextualSelect:
+@lru_cache(maxsize=2 * MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _bounded_statement(count: int, typed_times: bool = True) -> TextualSelect:
     """The bounded lookup for ``count`` keys (``:k0`` ...), reading at most ``per_key + 1``
     postings of each key (one index range each, newest first), as one text statement
     with its values given at execution.
@@ -199,6 +209,9 @@ def _bounded_statement(count: int) -> TextualSelect:
     it in a select of the stories, made each lookup a new statement to compile (a
     crawl of 300 stories spent 7 ms per story there). One statement per step of
     ``LOOKUP_ARMS_STEP`` keys, compiled once per process.
+
+    ``typed_times`` False: ``:start`` and ``:end`` are given bound already
+    (``_time_binding``).
     """
     arm = (
         "SELECT * FROM (SELECT key, story_id FROM event_keys"
@@ -218,14 +231,29 @@ def _bounded_statement(count: int) -> TextualSelect:
         " JOIN events ON events.id = stories.event_id"
         " ORDER BY shared.shared DESC, stories.id DESC"
     )
-    at = _EVENT_KEYS.c.at.type
-    return (
-        text(sql)
-        .bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
-        .columns(
-            id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
-        )
+    statement = text(sql)
+    if typed_times:
+        at = _EVENT_KEYS.c.at.type
+        statement = statement.bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
+    return statement.columns(
+        id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
     )
+
+
+@lru_cache(maxsize=8)
+def _time_binding(dialect: Dialect) -> Callable[[datetime], Any] | None:
+    """On SQLite, how ``event_keys.at``'s type binds a time (as text); None elsewhere.
+
+    SQLite's parameters are positional: each arm of the lookup names ``:start`` and
+    ``:end`` again, so typed parameters had the same two times converted once per
+    arm, a hundred conversions per lookup. There they are converted once here and
+    bound untyped. PostgreSQL's parameters are named, each converted once, and typed
+    they get the column's cast, which stays.
+    """
+    if dialect.name != "sqlite":
+        return None
+    process = _EVENT_KEYS.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    return None if process is None else cast(Callable[[datetime], Any], process)
 
 
 def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
@@ -273,11 +301,7 @@ def signatures_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, di
     wanted = sorted(set(story_ids))
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(EventSignatureRow.story_id, EventSignatureRow.data).where(
-                EventSignatureRow.story_id.in_(wanted[start : start + 500])
-            )
-        )
+        rows = session.execute(_SIGNATURES_OF, {"ids": wanted[start : start + 500]})
         found.update({story_id: data for story_id, data in rows})
     return found
 
@@ -352,8 +376,17 @@ _MEMBER_IDS = (
     .where(Story.event_id.in_(bindparam("ids", expanding=True)))
     .order_by(Story.event_id, Story.id)
 )
-_TITLE_CONCEPTS = select(EventSignatureRow.story_id, EventSignatureRow.data["tc"]).where(
-    EventSignatureRow.story_id.in_(bindparam("ids", expanding=True))
+# Tables only the event layer writes, and only through these statements (never the
+# ORM): read through their tables' columns, past the ORM's loading of rows, which
+# cost a placement more than the reads themselves.
+_TERMS = select(_TERM_FREQUENCIES.c.key, _TERM_FREQUENCIES.c.df).where(
+    _TERM_FREQUENCIES.c.key.in_(bindparam("keys", expanding=True))
+)
+_SIGNATURES_OF = select(_SIGNATURES.c.story_id, _SIGNATURES.c.data).where(
+    _SIGNATURES.c.story_id.in_(bindparam("ids", expanding=True))
+)
+_TITLE_CONCEPTS = select(_SIGNATURES.c.story_id, _SIGNATURES.c.data["tc"]).where(
+    _SIGNATURES.c.story_id.in_(bindparam("ids", expanding=True))
 )
 _EVENT_OF_CLUSTER = (
     select(Story.event_id)
