@@ -16,6 +16,7 @@ from sqlalchemy import (
     Insert,
     Integer,
     Table,
+    TextClause,
     TextualSelect,
     bindparam,
     delete,
@@ -187,19 +188,88 @@ def candidate_event_starts(
     values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
     bind_time = _time_binding(session.get_bind().dialect)
-    if bind_time is not None:
+    if bind_time is None:
+        # Rows: story id, event id, the event's first report time.
+        rows = session.execute(_bounded_statement(arms), values).all()
+    else:
         values.update(start=bind_time(start), end=bind_time(end))
-    # Rows: story id, event id, the event's first report time.
-    rows = session.execute(_bounded_statement(arms, bind_time is None), values).all()
+        rows = _lookup_in_two_steps(session, wanted, arms, values, per_key)
     return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
+
+
+def _lookup_in_two_steps(
+    session: Session, wanted: list[int], arms: int, values: dict[str, object], per_key: int
+) -> Sequence[Any]:
+    """The rows of ``_bounded_statement`` on SQLite, found in two statements: the
+    postings each key has (at most ``per_key + 1``), then the stories sharing most of
+    the rare keys' postings (or of every key's, when none is rare).
+
+    In one statement SQLite wrote every posting read to a temporary table and grouped
+    it by key to find the rare keys: three times the cost of reading the postings.
+    Counting them first lets the second statement read only the postings it counts,
+    grouped once. Within SQLite's transaction both statements see the same rows
+    (PostgreSQL, where another transaction may commit between two statements, keeps
+    the one statement).
+    """
+    counts = session.execute(_posting_counts_statement(arms), values).one()
+    chosen = [key for key, found in zip(wanted, counts, strict=False) if 0 < found <= per_key]
+    if not chosen:
+        # No rare key: the newest postings of every key are counted (the same as
+        # above; none at all when no key has any).
+        if not any(counts):
+            return []
+        chosen = wanted
+    steps = -(-len(chosen) // LOOKUP_ARMS_STEP) * LOOKUP_ARMS_STEP
+    counted: dict[str, object] = {f"k{i}": None for i in range(len(chosen), steps)}
+    counted.update({f"k{i}": key for i, key in enumerate(chosen)})
+    counted.update({name: values[name] for name in ("start", "end", "exclude", "limit", "per_key")})
+    return session.execute(_shared_statement(steps), counted).all()
+
+
+# One arm of the lookup: the newest ``per_key + 1`` postings of one key in the window.
+_ARM = (
+    "SELECT key, story_id FROM event_keys"
+    " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
+    " ORDER BY at DESC LIMIT :per_key + 1"
+)
+# The stories sharing most of ``postings``, with their events' first report times.
+_SHARED = (
+    " shared AS (SELECT story_id, count(*) AS shared FROM postings"
+    "{where} GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
+    " SELECT stories.id, stories.event_id, events.first_at FROM shared"
+    " JOIN stories ON stories.id = shared.story_id"
+    " JOIN events ON events.id = stories.event_id"
+    " ORDER BY shared.shared DESC, stories.id DESC"
+)
+
+
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _posting_counts_statement(count: int) -> TextClause:
+    """One row: how many postings each of ``count`` keys has in the window, at most
+    ``per_key + 1`` (the same index range as the lookup's arm)."""
+    columns = ", ".join(f"(SELECT count(*) FROM ({_ARM.format(i=i)}))" for i in range(count))
+    return text(f"SELECT {columns}")
+
+
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _shared_statement(count: int) -> TextualSelect:
+    """The lookup's stories and events counting every posting of ``count`` keys (the
+    rare ones), with its times given bound already (``_time_binding``)."""
+    postings = " UNION ALL ".join(
+        f"SELECT * FROM ({_ARM.format(i=i)}) AS a{i}" for i in range(count)
+    )
+    sql = f"WITH postings AS ({postings})," + _SHARED.format(where="")
+    return text(sql).columns(
+        id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
+    )
 
 
 def _event_of_row(row: Sequence[Any]) -> int:
     return int(row[1])
 
 
-@lru_cache(maxsize=2 * MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
-def _bounded_statement(count: int, typed_times: bool = True) -> TextualSelect:
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _bounded_statement(count: int) -> TextualSelect:
     """The bounded lookup for ``count`` keys (``:k0`` ...), reading at most ``per_key + 1``
     postings of each key (one index range each, newest first), as one text statement
     with its values given at execution.
@@ -208,35 +278,27 @@ def _bounded_statement(count: int, typed_times: bool = True) -> TextualSelect:
     and compile than to run; and binding the values into the statement, or wrapping
     it in a select of the stories, made each lookup a new statement to compile (a
     crawl of 300 stories spent 7 ms per story there). One statement per step of
-    ``LOOKUP_ARMS_STEP`` keys, compiled once per process.
-
-    ``typed_times`` False: ``:start`` and ``:end`` are given bound already
-    (``_time_binding``).
+    ``LOOKUP_ARMS_STEP`` keys, compiled once per process. (On SQLite the same rows
+    come from ``_lookup_in_two_steps``.)
     """
-    arm = (
-        "SELECT * FROM (SELECT key, story_id FROM event_keys"
-        " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
-        " ORDER BY at DESC LIMIT :per_key + 1) AS a{i}"
+    postings = " UNION ALL ".join(
+        f"SELECT * FROM ({_ARM.format(i=i)}) AS a{i}" for i in range(count)
     )
-    postings = " UNION ALL ".join(arm.format(i=i) for i in range(count))
     sql = (
         f"WITH postings AS ({postings}),"
         " rare AS (SELECT key FROM postings GROUP BY key HAVING count(*) <= :per_key),"
-        " shared AS (SELECT story_id, count(*) AS shared FROM postings"
         # When no key is rare, the postings read (the newest of each key) are counted.
-        " WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
-        " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
-        " SELECT stories.id, stories.event_id, events.first_at FROM shared"
-        " JOIN stories ON stories.id = shared.story_id"
-        " JOIN events ON events.id = stories.event_id"
-        " ORDER BY shared.shared DESC, stories.id DESC"
+        + _SHARED.format(
+            where=" WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
+        )
     )
-    statement = text(sql)
-    if typed_times:
-        at = _EVENT_KEYS.c.at.type
-        statement = statement.bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
-    return statement.columns(
-        id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
+    at = _EVENT_KEYS.c.at.type
+    return (
+        text(sql)
+        .bindparams(bindparam("start", type_=at), bindparam("end", type_=at))
+        .columns(
+            id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
+        )
     )
 
 
