@@ -6,15 +6,17 @@ the transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    Executable,
     Insert,
     Integer,
     Table,
+    TextClause,
     TextualSelect,
     bindparam,
     delete,
@@ -26,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, joinedload
 
 from db import event_caches
@@ -55,9 +58,16 @@ def save_signature(
     session.execute(upsert_signature, {"story_id": story_id, "data": data})
     session.execute(_DELETE_KEYS, {"story_id": story_id})
     if keys:
+        bind_time = _time_binding(session.get_bind().dialect)
+        statement: Executable
+        moment: Any
+        if bind_time is None:
+            statement, moment = _INSERT_KEYS, at
+        else:
+            # As in the candidate lookup: the one time converted once, not once a row.
+            statement, moment = _INSERT_KEYS_BOUND, bind_time(at)
         session.execute(
-            insert(_EVENT_KEYS),
-            [{"key": key, "story_id": story_id, "at": at} for key in keys],
+            statement, [{"key": key, "story_id": story_id, "at": moment} for key in keys]
         )
 
 
@@ -71,6 +81,10 @@ def count_terms(*, session: Session, terms: Iterable[str]) -> None:
     event_caches.term_cache(session).increment(counted)
 
 
+_INSERT_KEYS = insert(_EVENT_KEYS)
+_INSERT_KEYS_BOUND = text(
+    "INSERT INTO event_keys (key, story_id, at) VALUES (:key, :story_id, :at)"
+)
 _DELETE_KEYS = delete(_EVENT_KEYS).where(_EVENT_KEYS.c.story_id == bindparam("story_id"))
 
 
@@ -107,14 +121,40 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     read: dict[str, int] = {}
     for start in range(0, len(missing), 500):
         chunk = missing[start : start + 500]
-        rows = session.execute(
-            select(TermFrequency.key, TermFrequency.df).where(TermFrequency.key.in_(chunk))
-        )
-        read.update({key: df for key, df in rows})
+        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
     if missing:
         cache.update((term, read.get(term, 0)) for term in missing)
         counts.update(read)
     return counts, counts.pop(TOTAL_KEY, 0)
+
+
+def term_count_lookup(*, session: Session, terms: set[str]) -> tuple[Mapping[str, int], int]:
+    """``term_counts`` for placement: a mapping holding every one of ``terms`` (0 when no
+    story carries it), and the story count.
+
+    The mapping may hold other keys too (it is this process's cache when it can be):
+    look up only ``terms`` in it, and before the transaction writes again. A placement
+    asks for a few thousand keys, nearly all known; copying the known ones into a dict
+    of their own cost as much as weighing them.
+    """
+    cache = event_caches.term_cache(session)
+    known = cache.fresh()
+    missing = sorted(terms.difference(known))
+    if TOTAL_KEY not in known:
+        missing.append(TOTAL_KEY)
+    if not missing:
+        return known, known[TOTAL_KEY]
+    read: dict[str, int] = {}
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
+    found = {term: read.get(term, 0) for term in missing}
+    cache.update(found.items())
+    if cache.counts is not known:
+        # The cache dropped its oldest half to make room: ``known`` is the old dict,
+        # as it was, without what was read.
+        known = {**known, **found}
+    return known, known[TOTAL_KEY]
 
 
 def candidate_event_starts(
@@ -147,9 +187,81 @@ def candidate_event_starts(
     values: dict[str, object] = {f"k{i}": None for i in range(len(wanted), arms)}
     values.update({f"k{i}": key for i, key in enumerate(wanted)})
     values.update(start=start, end=end, exclude=exclude, limit=limit, per_key=per_key)
-    # Rows: story id, event id, the event's first report time.
-    rows = session.execute(_bounded_statement(arms), values).all()
+    bind_time = _time_binding(session.get_bind().dialect)
+    if bind_time is None:
+        # Rows: story id, event id, the event's first report time.
+        rows = session.execute(_bounded_statement(arms), values).all()
+    else:
+        values.update(start=bind_time(start), end=bind_time(end))
+        rows = _lookup_in_two_steps(session, wanted, arms, values, per_key)
     return {event_id: first_at for _, event_id, first_at in sorted(rows, key=_event_of_row)}
+
+
+def _lookup_in_two_steps(
+    session: Session, wanted: list[int], arms: int, values: dict[str, object], per_key: int
+) -> Sequence[Any]:
+    """The rows of ``_bounded_statement`` on SQLite, found in two statements: the
+    postings each key has (at most ``per_key + 1``), then the stories sharing most of
+    the rare keys' postings (or of every key's, when none is rare).
+
+    In one statement SQLite wrote every posting read to a temporary table and grouped
+    it by key to find the rare keys: three times the cost of reading the postings.
+    Counting them first lets the second statement read only the postings it counts,
+    grouped once. Within SQLite's transaction both statements see the same rows
+    (PostgreSQL, where another transaction may commit between two statements, keeps
+    the one statement).
+    """
+    counts = session.execute(_posting_counts_statement(arms), values).one()
+    chosen = [key for key, found in zip(wanted, counts, strict=False) if 0 < found <= per_key]
+    if not chosen:
+        # No rare key: the newest postings of every key are counted (the same as
+        # above; none at all when no key has any).
+        if not any(counts):
+            return []
+        chosen = wanted
+    steps = -(-len(chosen) // LOOKUP_ARMS_STEP) * LOOKUP_ARMS_STEP
+    counted: dict[str, object] = {f"k{i}": None for i in range(len(chosen), steps)}
+    counted.update({f"k{i}": key for i, key in enumerate(chosen)})
+    counted.update({name: values[name] for name in ("start", "end", "exclude", "limit", "per_key")})
+    return session.execute(_shared_statement(steps), counted).all()
+
+
+# One arm of the lookup: the newest ``per_key + 1`` postings of one key in the window.
+_ARM = (
+    "SELECT key, story_id FROM event_keys"
+    " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
+    " ORDER BY at DESC LIMIT :per_key + 1"
+)
+# The stories sharing most of ``postings``, with their events' first report times.
+_SHARED = (
+    " shared AS (SELECT story_id, count(*) AS shared FROM postings"
+    "{where} GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
+    " SELECT stories.id, stories.event_id, events.first_at FROM shared"
+    " JOIN stories ON stories.id = shared.story_id"
+    " JOIN events ON events.id = stories.event_id"
+    " ORDER BY shared.shared DESC, stories.id DESC"
+)
+
+
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _posting_counts_statement(count: int) -> TextClause:
+    """One row: how many postings each of ``count`` keys has in the window, at most
+    ``per_key + 1`` (the same index range as the lookup's arm)."""
+    columns = ", ".join(f"(SELECT count(*) FROM ({_ARM.format(i=i)}))" for i in range(count))
+    return text(f"SELECT {columns}")
+
+
+@lru_cache(maxsize=MAX_LOOKUP_KEYS // LOOKUP_ARMS_STEP)
+def _shared_statement(count: int) -> TextualSelect:
+    """The lookup's stories and events counting every posting of ``count`` keys (the
+    rare ones), with its times given bound already (``_time_binding``)."""
+    postings = " UNION ALL ".join(
+        f"SELECT * FROM ({_ARM.format(i=i)}) AS a{i}" for i in range(count)
+    )
+    sql = f"WITH postings AS ({postings})," + _SHARED.format(where="")
+    return text(sql).columns(
+        id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
+    )
 
 
 def _event_of_row(row: Sequence[Any]) -> int:
@@ -166,25 +278,19 @@ def _bounded_statement(count: int) -> TextualSelect:
     and compile than to run; and binding the values into the statement, or wrapping
     it in a select of the stories, made each lookup a new statement to compile (a
     crawl of 300 stories spent 7 ms per story there). One statement per step of
-    ``LOOKUP_ARMS_STEP`` keys, compiled once per process.
+    ``LOOKUP_ARMS_STEP`` keys, compiled once per process. (On SQLite the same rows
+    come from ``_lookup_in_two_steps``.)
     """
-    arm = (
-        "SELECT * FROM (SELECT key, story_id FROM event_keys"
-        " WHERE key = :k{i} AND at >= :start AND at <= :end AND story_id != :exclude"
-        " ORDER BY at DESC LIMIT :per_key + 1) AS a{i}"
+    postings = " UNION ALL ".join(
+        f"SELECT * FROM ({_ARM.format(i=i)}) AS a{i}" for i in range(count)
     )
-    postings = " UNION ALL ".join(arm.format(i=i) for i in range(count))
     sql = (
         f"WITH postings AS ({postings}),"
         " rare AS (SELECT key FROM postings GROUP BY key HAVING count(*) <= :per_key),"
-        " shared AS (SELECT story_id, count(*) AS shared FROM postings"
         # When no key is rare, the postings read (the newest of each key) are counted.
-        " WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
-        " GROUP BY story_id ORDER BY shared DESC, story_id DESC LIMIT :limit)"
-        " SELECT stories.id, stories.event_id, events.first_at FROM shared"
-        " JOIN stories ON stories.id = shared.story_id"
-        " JOIN events ON events.id = stories.event_id"
-        " ORDER BY shared.shared DESC, stories.id DESC"
+        + _SHARED.format(
+            where=" WHERE key IN (SELECT key FROM rare) OR NOT EXISTS (SELECT 1 FROM rare)"
+        )
     )
     at = _EVENT_KEYS.c.at.type
     return (
@@ -194,6 +300,22 @@ def _bounded_statement(count: int) -> TextualSelect:
             id=Integer, event_id=Integer, first_at=cast(Table, Event.__table__).c.first_at.type
         )
     )
+
+
+@lru_cache(maxsize=8)
+def _time_binding(dialect: Dialect) -> Callable[[datetime], Any] | None:
+    """On SQLite, how ``event_keys.at``'s type binds a time (as text); None elsewhere.
+
+    SQLite's parameters are positional: each arm of the lookup names ``:start`` and
+    ``:end`` again, so typed parameters had the same two times converted once per
+    arm, a hundred conversions per lookup. There they are converted once here and
+    bound untyped. PostgreSQL's parameters are named, each converted once, and typed
+    they get the column's cast, which stays.
+    """
+    if dialect.name != "sqlite":
+        return None
+    process = _EVENT_KEYS.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    return None if process is None else cast(Callable[[datetime], Any], process)
 
 
 def events_by_id(*, session: Session, ids: Iterable[int]) -> dict[int, Event]:
@@ -241,12 +363,20 @@ def signatures_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, di
     wanted = sorted(set(story_ids))
     found: dict[int, dict[str, Any]] = {}
     for start in range(0, len(wanted), 500):
-        rows = session.execute(
-            select(EventSignatureRow.story_id, EventSignatureRow.data).where(
-                EventSignatureRow.story_id.in_(wanted[start : start + 500])
-            )
-        )
+        rows = session.execute(_SIGNATURES_OF, {"ids": wanted[start : start + 500]})
         found.update({story_id: data for story_id, data in rows})
+    return found
+
+
+def title_concepts_of(*, session: Session, story_ids: Iterable[int]) -> dict[int, list[str]]:
+    """The headline concepts (``"tc"``) of these stories' stored signatures, as stored
+    (stories without a signature left out): the database picks them out, so the rest
+    of each signature is neither sent nor decoded."""
+    wanted = sorted(set(story_ids))
+    found: dict[int, list[str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(_TITLE_CONCEPTS, {"ids": wanted[start : start + 500]})
+        found.update({story_id: list(concepts or ()) for story_id, concepts in rows})
     return found
 
 
@@ -307,6 +437,18 @@ _MEMBER_IDS = (
     select(Story.event_id, Story.id)
     .where(Story.event_id.in_(bindparam("ids", expanding=True)))
     .order_by(Story.event_id, Story.id)
+)
+# Tables only the event layer writes, and only through these statements (never the
+# ORM): read through their tables' columns, past the ORM's loading of rows, which
+# cost a placement more than the reads themselves.
+_TERMS = select(_TERM_FREQUENCIES.c.key, _TERM_FREQUENCIES.c.df).where(
+    _TERM_FREQUENCIES.c.key.in_(bindparam("keys", expanding=True))
+)
+_SIGNATURES_OF = select(_SIGNATURES.c.story_id, _SIGNATURES.c.data).where(
+    _SIGNATURES.c.story_id.in_(bindparam("ids", expanding=True))
+)
+_TITLE_CONCEPTS = select(_SIGNATURES.c.story_id, _SIGNATURES.c.data["tc"]).where(
+    _SIGNATURES.c.story_id.in_(bindparam("ids", expanding=True))
 )
 _EVENT_OF_CLUSTER = (
     select(Story.event_id)

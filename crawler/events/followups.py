@@ -29,7 +29,7 @@ from db.models import Event, Story
 from sqlalchemy.orm import Session
 
 from crawler.events.grouping import KEY_POSTINGS, WINDOW
-from crawler.events.members import compared_members
+from crawler.events.members import compared_headlines, signatures_by_id
 from crawler.events.pairs import (
     PairModel,
     _weighted_cosine,
@@ -59,10 +59,15 @@ def same_matter(
     a: EventSignature, b: EventSignature, idf: Idf, lexicon: Lexicon | None = None
 ) -> bool:
     """Whether two headlines name the same actors, places and subject (whatever was done)."""
+    return _same_headline_matter(a.title_concepts, b.title_concepts, idf, lexicon)
+
+
+def _same_headline_matter(
+    a: frozenset[str], b: frozenset[str], idf: Idf, lexicon: Lexicon | None = None
+) -> bool:
+    """``same_matter`` on the two headlines' concepts alone."""
     lexicon = lexicon or default_lexicon()
-    agreement = _weighted_cosine(
-        _matter(a.title_concepts, lexicon), _matter(b.title_concepts, lexicon), idf, "c:"
-    )
+    agreement = _weighted_cosine(_matter(a, lexicon), _matter(b, lexicon), idf, "c:")
     return agreement >= MIN_HEADLINE
 
 
@@ -122,6 +127,10 @@ def earlier_event(
 ) -> int | None:
     """The id of the earlier event (first report between ``lookback`` and ``WINDOW``
     before ``at``) that the story develops, if any."""
+    if MIN_HEADLINE > 0 and not _matter(signature.title_concepts, default_lexicon()):
+        # A headline naming no actor, place or subject agrees with none (``same_matter``
+        # finds nothing shared): no candidate can pass, so none is looked up.
+        return None
     start, end = at - lookback, at - WINDOW
     starts = queries.candidate_event_starts(
         session=session,
@@ -135,20 +144,27 @@ def earlier_event(
     earlier = [i for i, first in starts.items() if i != exclude and start <= _aware(first) < end]
     if not earlier:
         return None
-    members = compared_members(session, earlier)
-    # The headlines first: their concepts' weights are a short read, and few
-    # candidates pass, so only their words are weighed.
-    headlines = _idf(
-        session,
-        {"c:" + c for m in [signature, *_all(members)] for c in m.title_concepts},
-    )
-    matching = {
-        event_id: [m for m in found if same_matter(signature, m, headlines)]
+    # The headlines first: their concepts are a short read and their weights a short
+    # lookup, and few candidates pass, so only those are decoded and their words weighed.
+    members = compared_headlines(session, earlier)
+    concepts = [signature.title_concepts, *(c for found in members.values() for _, c in found)]
+    headlines = _idf(session, {"c:" + c for m in concepts for c in m})
+    lexicon = default_lexicon()
+    passing = {
+        event_id: [
+            story_id
+            for story_id, c in found
+            if _same_headline_matter(signature.title_concepts, c, headlines, lexicon)
+        ]
         for event_id, found in members.items()
     }
-    matching = {event_id: found for event_id, found in matching.items() if found}
-    if not matching:
+    passing = {event_id: ids for event_id, ids in passing.items() if ids}
+    if not passing:
         return None
+    decoded = signatures_by_id(session, (i for ids in passing.values() for i in ids))
+    matching: dict[int, list[EventSignature]] = {}
+    for event_id, ids in passing.items():
+        matching[event_id] = [s for s in (decoded[i] for i in ids) if s is not None]
     terms: set[str] = set()
     for member in [signature, *_all(matching)]:
         add_signature_keys(terms, member)

@@ -16,6 +16,7 @@ operator pinned stays put.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -201,7 +202,9 @@ class EventIndex:
         for found in members.values():
             for member in found:
                 add_signature_keys(all_terms, member)
-        counts, total = queries.term_counts(session=session, terms=all_terms)
+        counts, total = queries.term_count_lookup(session=session, terms=all_terms)
+        # Weighed by the shipped background alone, as a key no story carries.
+        all_terms.discard(queries.TOTAL_KEY)
         shipped = background()
         total += shipped.total
 
@@ -230,10 +233,16 @@ class EventIndex:
         return compared_members(session, event_ids)
 
 
-def _idf(counts: dict[str, int], shipped: dict[str, int], total: int, keys: set[str]) -> IdfTable:
+def _idf(
+    counts: Mapping[str, int], shipped: dict[str, int], total: int, keys: set[str]
+) -> IdfTable:
     """``DocumentFrequencies.idf`` over the archive's counts plus the shipped background,
     with the weights of ``keys`` (every key the placement will compare) worked out up
-    front in one loop: asked for one by one, each first look-up was two calls."""
+    front in one loop: asked for one by one, each first look-up was two calls.
+
+    ``counts`` holds every one of ``keys`` and maybe others (``term_count_lookup``);
+    any other key asked for later was not counted in the archive, and weighs by the
+    shipped background alone."""
 
     # Most keys share a handful of small counts: each count's weight is worked out once.
     by_count: dict[int, float] = {}
@@ -243,13 +252,13 @@ def _idf(counts: dict[str, int], shipped: dict[str, int], total: int, keys: set[
         return found
 
     def weight(key: str) -> float:
-        count = counts.get(key, 0) + shipped.get(key, 0)
+        count = shipped.get(key, 0)
         return by_count[count] if count in by_count else of_count(count)
 
     table = IdfTable(weight)
-    counts_of, shipped_of = counts.get, shipped.get
+    shipped_of = shipped.get
     for key in keys:
-        count = counts_of(key, 0) + shipped_of(key, 0)
+        count = counts[key] + shipped_of(key, 0)
         table[key] = by_count[count] if count in by_count else of_count(count)
     return table
 

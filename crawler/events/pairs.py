@@ -185,19 +185,23 @@ def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
         return found
     actions = _of_kind(signature.concepts, lexicon, "action")
     title = signature.title_concepts
+    # ``_prefixed`` inlined (lists in the sets' own order, so each set is built the
+    # same): every member of a candidate event not compared lately comes here, and
+    # the calls were a fifth of its cost.
+    intern = sys.intern
     found = _Side(
         lexicon=lexicon,
-        plain=frozenset(_prefixed("c:", c) for c in signature.concepts - actions),
+        plain=frozenset([intern("c:" + c) for c in signature.concepts - actions]),
         places=frozenset(
-            _prefixed("c:", c) for c in _of_kind(signature.concepts, lexicon, "place")
+            [intern("c:" + c) for c in _of_kind(signature.concepts, lexicon, "place")]
         ),
         actions=frozenset(actions),
-        action_keys=frozenset(_prefixed("c:", c) for c in actions),
-        title_concepts=frozenset(_prefixed("c:", c) for c in title),
+        action_keys=frozenset([intern("c:" + c) for c in actions]),
+        title_concepts=frozenset([intern("c:" + c) for c in title]),
         title_actions=frozenset(_actions(title, lexicon)),
         title_places=frozenset(_places(title, lexicon)),
         title_countries=frozenset(_countries(title, lexicon)),
-        names=frozenset(_prefixed("n:", n) for n in signature.names),
+        names=frozenset([intern("n:" + n) for n in signature.names]),
         log_words={key: math.log1p(count) for key, count in signature.words.items()},
     )
     signature.__dict__[_SIDE] = found
@@ -284,7 +288,16 @@ _CITY_ENTITIES = frozenset({"moscow", "dushanbe"})
 # about in every comparison. The sets returned are shared: never change them.
 @lru_cache(maxsize=20_000)
 def _of_kind(concepts: frozenset[str], lexicon: Lexicon, kind: str) -> set[str]:
-    return {c for c in concepts if lexicon.kind(c) == kind}
+    kinds = _kinds(lexicon)
+    return {c for c in concepts if kinds[c] == kind}
+
+
+@lru_cache(maxsize=8)
+def _kinds(lexicon: Lexicon) -> dict[str, str]:
+    """``lexicon.kind`` of every concept, as one dict: a signature decoded for its first
+    comparison asks for the kind of each of its concepts several times, and the calls
+    cost more than the rest of its preparation."""
+    return {name: concept.kind for name, concept in lexicon.concepts.items()}
 
 
 def _actions(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
@@ -300,7 +313,8 @@ def _places(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
     two cities of one country (a flight from St Petersburg, another from Yekaterinburg)
     shared the group and never conflicted.
     """
-    specific = {c for c in concepts if lexicon.kind(c) == "place" or c in _CITY_ENTITIES}
+    kinds = _kinds(lexicon)
+    specific = {c for c in concepts if kinds[c] == "place" or c in _CITY_ENTITIES}
     return specific or {c for c in concepts if c.endswith("-cities")}
 
 
@@ -311,7 +325,8 @@ _HOME_COUNTRIES = frozenset({"tajikistan", "russia", "uzbekistan", "kyrgyzstan",
 @lru_cache(maxsize=20_000)
 def _countries(concepts: frozenset[str], lexicon: Lexicon) -> set[str]:
     """The states a headline names: who acts (Tajikistan and Qatar, or Uzbekistan and Korea)."""
-    return {c for c in concepts if c in _HOME_COUNTRIES or lexicon.kind(c) == "place"}
+    kinds = _kinds(lexicon)
+    return {c for c in concepts if c in _HOME_COUNTRIES or kinds[c] == "place"}
 
 
 def _each_lacks(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
