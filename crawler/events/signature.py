@@ -266,7 +266,19 @@ _REPEAT_PREFIXES = (
 _ORDINAL_PREFIXES = ("втор", "трет", "дуввум", "сеюм", "second", "third")
 # Short spans of time an ordinal counts within one happening (Tajik puts the unit
 # first: "рӯзи сеюм"), folded prefixes.
-_DURATION_PREFIXES = ("сут", "ден", "дня", "дне", "недел", "час", "руз", "day", "week", "hour")
+_DURATION_PREFIXES = (
+    "сут",
+    "ден",
+    "дня",
+    "дне",
+    "недел",
+    "час",
+    "руз",
+    "хафт",
+    "day",
+    "week",
+    "hour",
+)
 # Words the prefixes begin that are no ordinal at all: Tuesday, a third (a fraction).
 _NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
 
