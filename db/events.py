@@ -118,10 +118,7 @@ def term_counts(*, session: Session, terms: Iterable[str]) -> tuple[dict[str, in
     # A set difference and one comprehension: a placement asks for a few thousand keys.
     missing = sorted(wanted.difference(known))
     counts = {term: df for term in wanted if (df := known.get(term))}
-    read: dict[str, int] = {}
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
+    read = _read_term_counts(session, missing)
     if missing:
         cache.update((term, read.get(term, 0)) for term in missing)
         counts.update(read)
@@ -144,10 +141,7 @@ def term_count_lookup(*, session: Session, terms: set[str]) -> tuple[Mapping[str
         missing.append(TOTAL_KEY)
     if not missing:
         return known, known[TOTAL_KEY]
-    read: dict[str, int] = {}
-    for start in range(0, len(missing), 500):
-        chunk = missing[start : start + 500]
-        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
+    read = _read_term_counts(session, missing)
     found = {term: read.get(term, 0) for term in missing}
     cache.update(found.items())
     if cache.counts is not known:
@@ -155,6 +149,16 @@ def term_count_lookup(*, session: Session, terms: set[str]) -> tuple[Mapping[str
         # as it was, without what was read.
         known = {**known, **found}
     return known, known[TOTAL_KEY]
+
+
+def _read_term_counts(session: Session, keys: list[str]) -> dict[str, int]:
+    """The stored document frequencies of ``keys`` (absent ones left out), read in
+    ``IN`` lookups of 500."""
+    read: dict[str, int] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start : start + 500]
+        read.update({key: df for key, df in session.execute(_TERMS, {"keys": chunk})})
+    return read
 
 
 def candidate_event_starts(

@@ -150,13 +150,6 @@ def signature_keys(signature: EventSignature) -> frozenset[str]:
     return frozenset(keys)
 
 
-def _prefixed(prefix: str, key: str) -> str:
-    """One string object per prefixed key, however many signatures kept in memory
-    carry it (``sys.intern``): each signature keeps its own part (``_Side``).
-    Without it the kept parts cost 19 kB per signature on the synthetic stream."""
-    return sys.intern(prefix + key)
-
-
 _SIDE = "_pair_side"
 
 
@@ -185,9 +178,11 @@ def _side(signature: EventSignature, lexicon: Lexicon) -> _Side:
         return found
     actions = _of_kind(signature.concepts, lexicon, "action")
     title = signature.title_concepts
-    # ``_prefixed`` inlined (lists in the sets' own order, so each set is built the
-    # same): every member of a candidate event not compared lately comes here, and
-    # the calls were a fifth of its cost.
+    # Prefixed keys interned: one string object per key, however many kept signatures
+    # carry it (without it the kept parts cost 19 kB per signature on the synthetic
+    # stream). Built inline, from lists in the sets' own order: every member of a
+    # candidate event not compared lately comes here, and a helper's calls were a
+    # fifth of its cost.
     intern = sys.intern
     found = _Side(
         lexicon=lexicon,

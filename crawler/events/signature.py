@@ -539,13 +539,14 @@ def _dates(text: str, published: datetime | None) -> set[str]:
     if published is None:
         return found
     today = published.date()
+    lead_end = _lead_end(text)
     days = [
         today - timedelta(days=(today.weekday() - int(name[1:])) % 7)
-        for match in _WEEKDAY.finditer(text, 0, _lead_end(text))
+        for match in _WEEKDAY.finditer(text, 0, lead_end)
         for name, value in match.groupdict().items()
         if value is not None
     ]
-    if _YESTERDAY.search(text, 0, _lead_end(text)):
+    if _YESTERDAY.search(text, 0, lead_end):
         days.append(today - timedelta(days=1))
     found.update(f"{day.month}-{day.day}" for day in days)
     return found
