@@ -121,14 +121,14 @@ def test_quality_floor_on_the_test_part() -> None:
 @pytest.mark.skipif(not any(EVENTS_DIR.glob("*.jsonl")), reason="labelled events missing")
 def test_quality_floor_on_the_independent_batches() -> None:
     """Their test parts together, grouped as
-    one stream: floors a little under the measured figures (``events_c`` to ``events_f``:
-    precision 0.812, recall 0.818; cross-language 0.832 / 0.808),
+    one stream: floors a little under the measured figures (``events_c`` to ``events_h``:
+    precision 0.840, recall 0.842; cross-language 0.861 / 0.842),
     short of the targets (precision 0.9): they say where the grouping stands on
     writing it was not tuned on, and keep it from slipping back."""
     reports = independent(load_reports("test"))
     scores = grouping_scores(reports, default_model())
-    assert scores["all"].precision >= 0.79 and scores["all"].recall >= 0.80
-    assert scores["cross-language"].precision >= 0.81 and scores["cross-language"].recall >= 0.79
+    assert scores["all"].precision >= 0.82 and scores["all"].recall >= 0.82
+    assert scores["cross-language"].precision >= 0.84 and scores["cross-language"].recall >= 0.82
 
 
 def feature(a: EventSignature, b: EventSignature, name: str) -> float:
@@ -199,6 +199,11 @@ def test_a_second_flight_says_so_in_its_headline() -> None:
     assert repeats("Еще 145 выдворенных из России мигрантов доставлены в Худжанд")
     assert repeats("Ещё одна группа мигрантов вылетела в Корею")
     assert repeats("145 more Tajik migrants deported from Russia")
+    # "Еще один"/"боз як"/"one more" say another of the kind wherever they stand.
+    assert repeats("ОАЭ выдали Таджикистану ещё одного разыскиваемого")
+    assert repeats("Аз Русия боз як гурӯҳи муҳоҷирон баргашт")
+    assert repeats("One more Tajik suspect handed over by the UAE")
+    assert not repeats("Мигранты еще не получили патенты")
     assert not repeats("Муҳоҷирон боз ба Маскав рафтанд ва бозгаштанд")
     assert not repeats("Визы введены для России и еще 86 стран")
     assert not repeats("More than 200 migrants deported from Russia")
@@ -357,9 +362,13 @@ def test_days_named_from_the_publication(lead: str, days: set[str]) -> None:
 
 
 def test_days_named_past_the_lead_are_background() -> None:
-    """ "В понедельник 240 человек улетели…" in the fourth sentence is an earlier flight."""
+    """ "В понедельник 240 человек улетели…" in the fourth sentence is an earlier flight,
+    and "Ранее, 20 января, …" an earlier happening, whatever the date says."""
     text = "Агентство отправило группу из 185 граждан в Татарстан. " * 6
     assert named_days("", text + "В понедельник 240 человек улетели.", WEDNESDAY) == set()
+    lead = "ДУШАНБЕ, 22 января. Представительство открылось в четверг. "
+    later = "Ранее, 20 января, такое же представительство открылось в Москве."
+    assert named_days("", lead + text + later) == {"1-22"}
 
 
 def test_a_post_is_judged_by_the_reports_in_its_own_language() -> None:

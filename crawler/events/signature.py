@@ -283,12 +283,15 @@ _DURATION_PREFIXES = (
 _NOT_REPEATS = frozenset({"вторник", "вторника", "вторнику", "треть", "трети", "третью"})
 
 
-# "Еще"/"боз" (more, again) opening a headline before a figure or a batch; "145 more".
-# Elsewhere "еще" is too common a word ("еще не", "еще труднее") to mean a repeat.
+# "Еще"/"боз" (more, again) opening a headline before a figure or a batch; "145 more";
+# "еще один", "боз як", "one more" anywhere. Elsewhere "еще" is too common a word
+# ("еще не", "еще труднее") to mean a repeat.
 _ANOTHER_BATCH = re.compile(
-    r"^\W*(?:(?i:ещ[её])\s+(?:\d|(?i:одн|один|двое|трое|групп|парти|рейс|самол))"
+    r"^\W*(?:(?i:ещ[её])\s+(?:\d|(?i:двое|трое|групп|парти|рейс|самол))"
     r"|(?i:боз)\s)"
-    r"|\b\d[\d\s,.]*\s+more\b",
+    r"|\b(?i:ещ[её])\s+(?i:одн|один)"
+    r"|\b(?i:боз)\s+(?i:як)\b"
+    r"|\b\d[\d\s,.]*\s+more\b|\b(?i:one more)\b",
 )
 
 
@@ -297,8 +300,9 @@ def repeats(title: str) -> bool:
 
     Not when the ordinal counts days or hours of one happening ("третьи сутки в
     аэропорту", "рӯзи сеюм"), nor for "вторник" (Tuesday) or "треть" (a third).
-    A headline that opens on "Еще 145 …", "Ещё одна группа …" or "Боз 145 …", or
-    counts "145 more", says another batch of the same kind.
+    A headline that opens on "Еще 145 …", "Ещё одна группа …" or "Боз 145 …", counts
+    "145 more", or names "ещё одного разыскиваемого" / "боз як" / "one more" says
+    another of the same kind.
     """
     if _ANOTHER_BATCH.search(title):
         return True
@@ -517,17 +521,19 @@ def _lead_end(text: str) -> int:
 
 
 def named_days(title: str, text: str, published: datetime | None = None) -> frozenset[str]:
-    """The days of the year a report names, as "month-day" ("5-27" for 27 May); with
-    the publication time, also the weekdays and "yesterday" its lead names, counted
-    back from that day in the report's own time zone (a weekday is the latest on or
-    before it)."""
+    """The days of the year the headline and lead name, as "month-day" ("5-27" for 27
+    May); with the publication time, also the weekdays and "yesterday" they name,
+    counted back from that day in the report's own time zone (a weekday is the latest
+    on or before it). Later paragraphs recall earlier happenings, with their days."""
     return frozenset(_dates(f"{title}\n{text}", published))
 
 
 def _dates(text: str, published: datetime | None) -> set[str]:
     found = set()
+    # Past the lead, days are background ("Ранее, 20 января, …"): an earlier happening.
+    lead_end = _lead_end(text)
     for pattern in (_DAY_MONTH, _MONTH_DAY):
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(text, 0, lead_end):
             day = int(match.group("day"))
             month = next(
                 int(name[1:]) + 1
@@ -539,7 +545,6 @@ def _dates(text: str, published: datetime | None) -> set[str]:
     if published is None:
         return found
     today = published.date()
-    lead_end = _lead_end(text)
     days = [
         today - timedelta(days=(today.weekday() - int(name[1:])) % 7)
         for match in _WEEKDAY.finditer(text, 0, lead_end)
