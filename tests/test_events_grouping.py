@@ -14,6 +14,7 @@ from core.query import Document, analyze_document
 from crawler.events.grouping import group, mean_resemblance, to_fold
 from crawler.events.pairs import FEATURES, PairModel, default_model, pair_features
 from crawler.events.signature import EventSignature, name_key, named_days, repeats, signature_of
+from crawler.telegram import post_title
 
 T0 = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
 
@@ -421,3 +422,20 @@ def test_the_crawl_counts_no_days_from_an_estimated_publication() -> None:
 
     assert signed(WEDNESDAY).dates == {"5-26"}
     assert signed(None).dates == frozenset()
+
+
+def test_a_posts_cut_headline_is_no_headline() -> None:
+    """The crawler heads a channel post with its first sentence; the event signature
+    reads such a post as it reads one without a headline, and keeps a headline a post
+    was given, or an article's."""
+    text = (
+        "⚡️ В Душанбе открылось представительство МВД России. Сотрудники получили "
+        "дипломатический статус.\n\nПодробнее на сайте."
+    )
+    post = "https://t.me/asiaplus/71230"
+    headless = signature_of(title="", text=text, lang="ru", url=post)
+    assert signature_of(title=post_title(text), text=text, lang="ru", url=post) == headless
+    given = signature_of(title="МВД России в Душанбе", text=text, lang="ru", url=post)
+    assert given.title_words and not headless.title_words
+    article = "https://news.example/mvd"
+    assert signature_of(title=post_title(text), text=text, lang="ru", url=article).title_words

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from crawler.events.pairs import (
     DocumentFrequencies,
@@ -28,11 +27,10 @@ from crawler.events.pairs import (
     default_model,
     pair_features,
 )
-from crawler.events.signature import EventSignature
+from crawler.events.signature import EventSignature, is_post_url
 
 WINDOW = timedelta(days=4)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me"})
 T = TypeVar("T")
 # Compare a report with at most this many members of a candidate event (its
 # first and its most recent ones): a large event is well represented by them.
@@ -117,7 +115,7 @@ def mean_resemblance(
 
 def is_post(signature: EventSignature) -> bool:
     """A Telegram channel post (its address is on t.me)."""
-    return bool(signature.url) and urlsplit(signature.url).hostname in TELEGRAM_HOSTS
+    return is_post_url(signature.url)
 
 
 def posts_only(members: Sequence[EventSignature]) -> bool:
